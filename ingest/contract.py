@@ -1,0 +1,185 @@
+"""The transaction contract: one definition of a card transaction, used three ways.
+
+The fields are declared once, as data (``TRANSACTION_FIELDS``). From that table come
+
+* :class:`Transaction`, a strict pydantic model for single records (API requests, Kafka messages);
+* :data:`TRANSACTION_SCHEMA`, the Arrow schema for batches (Parquet files, micro-batches), and
+  :func:`pandas_dtypes` for DataFrames;
+* the bounds that the data-validation suite checks (``features`` reads them from here).
+
+A card number (PAN) never enters the contract: it is tokenised at the edge (:mod:`ingest.pan`) and only
+``card_token`` travels on.
+
+>>> from datetime import datetime, timezone
+>>> tx = Transaction(transaction_id="t1", timestamp=datetime(2018, 4, 1, tzinfo=timezone.utc),
+...                  card_token="c1", customer_id="u1", terminal_id="m1", amount=12.5)
+>>> tx.currency, tx.channel
+('EUR', 'pos')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Channel(StrEnum):
+    """How the card was presented."""
+
+    POS = "pos"  # card present at a merchant terminal
+    ECOM = "ecom"  # card not present, online
+    MOTO = "moto"  # card not present, mail or telephone order
+    ATM = "atm"  # cash withdrawal
+
+
+class EntryMode(StrEnum):
+    """How the card details were captured."""
+
+    CHIP = "chip"
+    CONTACTLESS = "contactless"
+    MAGSTRIPE = "magstripe"
+    MANUAL = "manual"  # keyed card number, typical of card-not-present fraud
+    CREDENTIAL_ON_FILE = "credential_on_file"
+
+
+#: Earliest and latest accepted transaction times: anything outside is a broken clock or a unit error
+#: (seconds taken for milliseconds), never a real payment.
+EARLIEST_TIMESTAMP: Final = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIMESTAMP: Final = datetime(2100, 1, 1, tzinfo=UTC)
+#: Largest single amount accepted, in the transaction currency's major unit.
+MAX_AMOUNT: Final = 10_000_000.0
+MAX_ID_LENGTH: Final = 64
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the contract: its name, Arrow type, whether it is required, and its default."""
+
+    name: str
+    arrow_type: pa.DataType
+    required: bool
+    default: str | None = None
+    description: str = ""
+    allowed: tuple[str, ...] | None = None
+    max_length: int | None = None
+
+
+TRANSACTION_FIELDS: Final[tuple[FieldSpec, ...]] = (
+    FieldSpec("transaction_id", pa.string(), True, description="unique id", max_length=MAX_ID_LENGTH),
+    FieldSpec("timestamp", pa.timestamp("us", tz="UTC"), True, description="when it happened (UTC)"),
+    FieldSpec("card_token", pa.string(), True, description="keyed HMAC token of the PAN", max_length=MAX_ID_LENGTH),
+    FieldSpec("customer_id", pa.string(), True, description="account holder", max_length=MAX_ID_LENGTH),
+    FieldSpec("terminal_id", pa.string(), True, description="terminal or merchant", max_length=MAX_ID_LENGTH),
+    FieldSpec("amount", pa.float64(), True, description="amount in the currency's major unit"),
+    FieldSpec("currency", pa.string(), False, "EUR", "ISO 4217 code", max_length=3),
+    FieldSpec("mcc", pa.string(), False, "5999", "merchant category code (ISO 18245)", max_length=4),
+    FieldSpec("channel", pa.string(), False, Channel.POS.value, "presentation", tuple(c.value for c in Channel)),
+    FieldSpec("entry_mode", pa.string(), False, EntryMode.CHIP.value, "capture", tuple(e.value for e in EntryMode)),
+    FieldSpec("country", pa.string(), False, "BE", "ISO 3166-1 alpha-2 of the merchant", max_length=2),
+    FieldSpec("device_id", pa.string(), False, "", "device fingerprint for card-not-present", max_length=MAX_ID_LENGTH),
+)
+
+TRANSACTION_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in TRANSACTION_FIELDS)
+REQUIRED_COLUMNS: Final[tuple[str, ...]] = tuple(f.name for f in TRANSACTION_FIELDS if f.required)
+OPTIONAL_DEFAULTS: Final[dict[str, str]] = {
+    f.name: f.default for f in TRANSACTION_FIELDS if not f.required and f.default is not None
+}
+TRANSACTION_SCHEMA: Final[pa.Schema] = pa.schema(
+    [pa.field(f.name, f.arrow_type, nullable=not f.required) for f in TRANSACTION_FIELDS]
+)
+
+
+def sane_utc(value: datetime) -> datetime:
+    """Return ``value`` in UTC, refusing naive times and times outside the accepted range."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp must carry a time zone (UTC preferred), e.g. 2018-04-01T10:00:00Z")
+    value = value.astimezone(UTC)
+    if not EARLIEST_TIMESTAMP <= value < LATEST_TIMESTAMP:
+        raise ValueError(
+            f"timestamp {value.isoformat()} is outside {EARLIEST_TIMESTAMP.year}-{LATEST_TIMESTAMP.year}; "
+            "check the clock and the unit (seconds versus milliseconds)"
+        )
+    return value
+
+
+Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[\x21-\x7e]+$")]
+
+
+class Transaction(BaseModel):
+    """One card transaction, strictly checked: a wrong type, a non-finite or negative amount, an absurd
+    timestamp or an oversized string is refused with a message that names the field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+    transaction_id: Identifier
+    timestamp: datetime
+    card_token: Identifier
+    customer_id: Identifier
+    terminal_id: Identifier
+    amount: Annotated[float, Field(ge=0.0, le=MAX_AMOUNT, allow_inf_nan=False, strict=False)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = OPTIONAL_DEFAULTS["currency"]
+    mcc: Annotated[str, Field(pattern=r"^[0-9]{4}$")] = OPTIONAL_DEFAULTS["mcc"]
+    channel: Channel = Channel.POS
+    entry_mode: EntryMode = EntryMode.CHIP
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = OPTIONAL_DEFAULTS["country"]
+    device_id: Annotated[str, Field(max_length=MAX_ID_LENGTH)] = ""
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount_is_a_number(cls, value: Any) -> Any:
+        # Booleans are ints in Python; an amount of True is a client bug, not one unit of currency.
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("amount must be a number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("amount must be finite (no NaN or infinity)")
+        return value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _timestamp_is_sane_utc(cls, value: datetime) -> datetime:
+        return sane_utc(value)
+
+
+class Label(BaseModel):
+    """A fraud label that arrives after the transaction (a chargeback or a confirmed fraud report)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    transaction_id: Identifier
+    card_token: Identifier
+    is_fraud: bool
+    reported_at: datetime
+
+    @field_validator("reported_at")
+    @classmethod
+    def _reported_at_is_utc(cls, value: datetime) -> datetime:
+        return sane_utc(value)
+
+
+LABEL_SCHEMA: Final[pa.Schema] = pa.schema(
+    [
+        pa.field("transaction_id", pa.string(), nullable=False),
+        pa.field("card_token", pa.string(), nullable=False),
+        pa.field("is_fraud", pa.bool_(), nullable=False),
+        pa.field("reported_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+def pandas_dtypes() -> dict[str, str]:
+    """pandas dtypes of the contract's columns, for building or checking DataFrames."""
+    out: dict[str, str] = {}
+    for spec in TRANSACTION_FIELDS:
+        if pa.types.is_timestamp(spec.arrow_type):
+            out[spec.name] = "datetime64[us, UTC]"
+        elif pa.types.is_floating(spec.arrow_type):
+            out[spec.name] = "float64"
+        else:
+            out[spec.name] = "object"
+    return out
