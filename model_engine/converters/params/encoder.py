@@ -1,0 +1,116 @@
+"""OneHotEncoder as a match table: output column ``column[k]`` is 1 where ``x[:, feature[k]] == value[k]``.
+
+A table (rather than one block of categories per feature) expresses every encoder configuration scikit-learn
+offers with one rule: dropped categories have column ``-1`` (known, but no output), infrequent categories share a
+column, a NaN category matches NaN inputs, and ``unknown_column[f]`` says where values matching no row of feature
+``f`` go (``-1``: all zeros). Supported: numeric categories (NaN included), ``drop`` (None, "first",
+"if_binary", explicit), ``min_frequency``/``max_categories``, and ``handle_unknown`` "ignore",
+"infrequent_if_exist" and "warn".
+``handle_unknown="error"`` compiles like "ignore" (unknown values encode as all zeros), because a compiled graph
+cannot raise per row: callers validate categories against the signature's vocabularies before scoring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from model_engine.converters.params.fitted import require_fitted
+from model_engine.errors import ConversionError
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class OneHotParams:
+    """The match table of a one-hot encoding of ``n_features`` inputs into ``n_outputs`` columns."""
+
+    n_features: int
+    n_outputs: int
+    feature: I64
+    value: npt.NDArray[np.float64]
+    column: I64
+    unknown_column: I64
+
+
+def _numeric_categories(encoder: Any, index: int) -> npt.NDArray[np.float64]:
+    categories = encoder.categories_[index]
+    try:
+        return np.asarray(categories, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConversionError(
+            f"OneHotEncoder feature {index} has non-numeric categories {list(categories)[:5]}...: the graph takes "
+            "numbers only; map string categories to codes with the signature's vocabulary before encoding"
+        ) from None
+
+
+def _codes_after_grouping(encoder: Any, index: int, n_categories: int) -> tuple[I64, int | None]:
+    """Each category's code after infrequent grouping, and the code unknown values take (``None``: dropped)."""
+    codes = np.arange(n_categories, dtype=np.int64)
+    unknown: int | None = None
+    infrequent = encoder._infrequent_indices[index] if encoder._infrequent_enabled else None
+    if infrequent is None:
+        return codes, unknown
+    mapping = np.asarray(encoder._default_to_infrequent_mappings[index], dtype=np.int64)
+    if mapping.shape[0] != n_categories:
+        raise ConversionError(
+            f"OneHotEncoder feature {index} combines a NaN category with infrequent grouping, which scikit-learn "
+            "itself cannot transform consistently; impute the NaNs or disable min_frequency/max_categories"
+        )
+    if encoder.handle_unknown in ("infrequent_if_exist", "warn"):
+        unknown = int(mapping[int(infrequent[0])])
+    return mapping[codes], unknown
+
+
+def one_hot_params(encoder: Any) -> OneHotParams:
+    """Read a fitted OneHotEncoder into its match table (mirrors ``OneHotEncoder.transform``)."""
+    require_fitted(encoder)
+    features: list[I64] = []
+    values: list[npt.NDArray[np.float64]] = []
+    columns: list[I64] = []
+    unknown_column = np.full(len(encoder.categories_), -1, dtype=np.int64)
+    drops = encoder._drop_idx_after_grouping
+    offset = 0
+    for index in range(len(encoder.categories_)):
+        categories = _numeric_categories(encoder, index)
+        codes, unknown = _codes_after_grouping(encoder, index, categories.shape[0])
+        width = int(encoder._n_features_outs[index])
+        drop = None if drops is None or drops[index] is None else int(drops[index])
+        keep = np.ones(codes.shape[0], dtype=bool)
+        if drop is not None:
+            keep = codes != drop
+            codes = np.where(codes > drop, codes - 1, codes)
+            if unknown is not None:
+                unknown = None if unknown == drop else (unknown - 1 if unknown > drop else unknown)
+        features.append(np.full(codes.shape[0], index, dtype=np.int64))
+        values.append(categories)
+        columns.append(np.where(keep, codes + offset, -1))
+        if unknown is not None:
+            unknown_column[index] = unknown + offset
+        offset += width
+    return OneHotParams(
+        n_features=len(encoder.categories_),
+        n_outputs=offset,
+        feature=np.concatenate(features) if features else np.zeros(0, dtype=np.int64),
+        value=np.concatenate(values) if values else np.zeros(0),
+        column=np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64),
+        unknown_column=unknown_column,
+    )
+
+
+def apply_one_hot(params: OneHotParams, x: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
+    """Reference evaluation of a match table (used by the tests of this module and by the op's kernel)."""
+    out = np.zeros((x.shape[0], params.n_outputs), dtype=np.float64)
+    matched = np.zeros((x.shape[0], params.n_features), dtype=bool)
+    for f, v, c in zip(params.feature, params.value, params.column, strict=True):
+        hit = np.isnan(x[:, f]) if np.isnan(v) else x[:, f] == v
+        if c >= 0:
+            out[hit, c] = 1.0
+        matched[:, f] |= hit
+    for f, c in enumerate(params.unknown_column):
+        if c >= 0:
+            out[~matched[:, f], c] = 1.0
+    return out
