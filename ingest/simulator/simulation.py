@@ -1,0 +1,82 @@
+"""The simulation, end to end: profiles, genuine transactions, frauds, merchant attributes, labels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ingest.simulator.batch import Batch
+from ingest.simulator.config import SimulatorConfig
+from ingest.simulator.data import SimulatedData
+from ingest.simulator.frame import to_frame, to_table
+from ingest.simulator.genuine import draw_genuine
+from ingest.simulator.labels import draw_labels
+from ingest.simulator.merchants import device_names, draw_merchants, dress_genuine
+from ingest.simulator.patterns import account_takeovers, cnp_bursts
+from ingest.simulator.profiles import draw_profiles
+from ingest.simulator.scenarios import apply_handbook_scenarios
+
+# One independent random stream per step, so that switching a step on or off (the realistic extras) leaves
+# the others' draws unchanged: the realistic preset has the same customers and genuine payments as the handbook.
+_STEPS = ("profiles", "genuine", "scenarios", "merchants", "devices", "bursts", "takeovers", "labels")
+
+
+def simulate(config: SimulatorConfig) -> SimulatedData:
+    """Simulate ``config.days`` days of card transactions and their late labels.
+
+    >>> from ingest.simulator import SimulatorConfig, simulate
+    >>> data = simulate(SimulatorConfig.preset("handbook", days=2, n_customers=50, n_terminals=100, seed=3))
+    >>> list(data.transactions.columns[-2:]), bool(data.transactions["timestamp"].is_monotonic_increasing)
+    (['is_fraud', 'fraud_scenario'], True)
+    """
+    seeds = np.random.SeedSequence(config.seed).spawn(len(_STEPS))
+    rng = {step: np.random.default_rng(seed) for step, seed in zip(_STEPS, seeds, strict=True)}
+    profiles = draw_profiles(config.n_customers, config.n_terminals, config.radius, rng["profiles"])
+    batch = draw_genuine(profiles, config.days, rng["genuine"])
+    batch = apply_handbook_scenarios(
+        batch,
+        n_customers=config.n_customers,
+        n_terminals=config.n_terminals,
+        days=config.days,
+        large_amount_threshold=config.large_amount_threshold,
+        terminals_per_day=config.compromised_terminals_per_day,
+        terminal_days=config.terminal_compromise_days,
+        cards_per_day=config.compromised_cards_per_day,
+        card_days=config.card_compromise_days,
+        amount_factor=config.card_compromise_amount_factor,
+        rng=rng["scenarios"],
+    )
+    devices = [""]
+    if config.merchant_attributes or config.cnp_bursts_per_day or config.account_takeovers_per_day:
+        merchants = draw_merchants(config.n_terminals, rng["merchants"])
+        if config.merchant_attributes:
+            batch = dress_genuine(batch, merchants, rng["merchants"])
+        devices += device_names(config.n_customers, rng["devices"])
+        bursts = cnp_bursts(
+            profiles,
+            merchants,
+            days=config.days,
+            per_day=config.cnp_bursts_per_day,
+            first_device=len(devices),
+            rng=rng["bursts"],
+        )
+        devices += device_names(int(bursts.device.max(initial=len(devices) - 1)) + 1 - len(devices), rng["devices"])
+        takeovers = account_takeovers(
+            profiles,
+            merchants,
+            days=config.days,
+            per_day=config.account_takeovers_per_day,
+            first_device=len(devices),
+            rng=rng["takeovers"],
+        )
+        devices += device_names(int(takeovers.device.max(initial=len(devices) - 1)) + 1 - len(devices), rng["devices"])
+        batch = Batch.concat([batch, bursts, takeovers]).in_time_order()
+    transactions = to_frame(to_table(batch, start=config.start, devices=devices))
+    labels = draw_labels(
+        transactions,
+        fast_share=config.fast_report_share,
+        chargeback_median_days=config.chargeback_median_days,
+        maturity_days=config.label_maturity_days,
+        genuine_labels=config.genuine_labels,
+        rng=rng["labels"],
+    )
+    return SimulatedData(config=config, transactions=transactions, labels=labels)
