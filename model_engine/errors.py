@@ -1,0 +1,77 @@
+"""The model engine's exceptions: one root, specific subclasses whose message says what to do next."""
+
+from __future__ import annotations
+
+
+class ModelEngineError(Exception):
+    """Root of every error raised by :mod:`model_engine`."""
+
+
+class MissingConverterError(ModelEngineError):
+    """No converter is registered for an estimator type (the message lists the supported ones)."""
+
+
+class NotFittedError(ModelEngineError):
+    """An estimator was handed to the compiler before it was fitted."""
+
+
+class ConversionError(ModelEngineError):
+    """A supported estimator uses a configuration the converter cannot express."""
+
+
+class GraphError(ModelEngineError):
+    """A graph is malformed or an operation was used with the wrong inputs or attributes."""
+
+
+class VerifyError(GraphError):
+    """``Graph.verify()`` found a broken invariant (the message names the node and the rule)."""
+
+
+class UnknownOpError(GraphError):
+    """An op name that is not in the closed op vocabulary."""
+
+
+class OpTypeError(GraphError):
+    """An op received inputs of the wrong dtype or shape, or wrong attributes."""
+
+
+class PassError(ModelEngineError):
+    """A pass failed or left an invalid graph (the message names the pass)."""
+
+
+class SignatureError(ModelEngineError):
+    """Input data does not match a model's signature (missing columns, wrong width, unknown category)."""
+
+
+class ArtifactError(ModelEngineError):
+    """A model artifact directory cannot be written or read."""
+
+
+class TamperedArtifactError(ArtifactError):
+    """An artifact's files do not match its manifest: a file was changed, truncated, added or removed."""
+
+
+class GoldenMismatchError(ArtifactError):
+    """A loaded artifact does not reproduce its golden batch on this backend."""
+
+
+class BackendUnavailableError(ModelEngineError):
+    """A backend was asked for that cannot run here (unknown name, missing library or device)."""
+
+
+__all__ = [
+    "ArtifactError",
+    "BackendUnavailableError",
+    "ConversionError",
+    "GoldenMismatchError",
+    "GraphError",
+    "MissingConverterError",
+    "ModelEngineError",
+    "NotFittedError",
+    "OpTypeError",
+    "PassError",
+    "SignatureError",
+    "TamperedArtifactError",
+    "UnknownOpError",
+    "VerifyError",
+]
