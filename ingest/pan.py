@@ -1,0 +1,196 @@
+"""Card numbers (PANs) at the edge: checked, turned into keyed tokens, and shown at most as BIN + last four.
+
+A PAN is never stored, logged or exported in clear. :class:`CardTokenizer` maps it to a stable token with a
+keyed HMAC-SHA256 (without the key, a token cannot be linked back to its card even by trying every possible
+number, which an unkeyed hash would allow); :func:`mask_pan` gives the display form; errors name what is wrong
+with a card number without repeating it.
+
+>>> tokenizer = CardTokenizer(b"0123456789abcdef0123456789abcdef")
+>>> tokenizer.tokenize("4111 1111 1111 1111") == tokenizer.tokenize("4111-1111-1111-1111")
+True
+>>> mask_pan("4111 1111 1111 1111")
+'411111******1111'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from ingest.contract import (
+    MAX_AMOUNT,
+    MAX_ID_LENGTH,
+    OPTIONAL_DEFAULTS,
+    Channel,
+    EntryMode,
+    Identifier,
+    Transaction,
+    sane_utc,
+)
+from ingest.errors import IngestError
+from ingest.settings import IngestSettings
+
+MIN_PAN_DIGITS: Final = 12
+MAX_PAN_DIGITS: Final = 19
+BIN_DIGITS: Final = 6
+LAST_DIGITS: Final = 4
+MIN_KEY_BYTES: Final = 16
+TOKEN_PREFIX: Final = "tok_"
+TOKEN_HEX_DIGITS: Final = 32
+_SEPARATORS = re.compile(r"[ \-]")
+
+
+class CardNumberError(IngestError, ValueError):
+    """A card number is malformed. The message says what is wrong and never contains the number."""
+
+
+class TokenKeyError(IngestError):
+    """The tokenisation key is missing or too short."""
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn checksum (every card number does; most typos do not)."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def normalize_pan(pan: str) -> str:
+    """The card number's digits, with spaces and dashes removed, after checking length and Luhn checksum."""
+    if not isinstance(pan, str):
+        raise CardNumberError(f"a card number must be given as a string of digits, not {type(pan).__name__}")
+    digits = _SEPARATORS.sub("", pan)
+    if digits and not (digits.isascii() and digits.isdigit()):
+        raise CardNumberError("a card number may contain only digits, spaces and dashes")
+    if not MIN_PAN_DIGITS <= len(digits) <= MAX_PAN_DIGITS:
+        raise CardNumberError(
+            f"a card number has {MIN_PAN_DIGITS} to {MAX_PAN_DIGITS} digits; this one has {len(digits)}"
+        )
+    if not luhn_valid(digits):
+        raise CardNumberError("the card number fails its Luhn checksum: check it for a mistyped digit")
+    return digits
+
+
+def mask_pan(pan: str) -> str:
+    """The display form of a card number: the BIN (first 6 digits) and the last 4, the rest as ``*``."""
+    digits = normalize_pan(pan)
+    hidden = len(digits) - BIN_DIGITS - LAST_DIGITS
+    return digits[:BIN_DIGITS] + "*" * hidden + digits[-LAST_DIGITS:]
+
+
+class CardTokenizer:
+    """Turns card numbers into stable tokens: ``"tok_"`` and 32 hex digits of HMAC-SHA256(key, digits).
+
+    The same number and key always give the same token; another key gives unrelated tokens. The key comes
+    from :class:`ingest.settings.IngestSettings` (``FRAUD_CARD_TOKEN_KEY``); see :meth:`from_settings`.
+    """
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes | SecretStr) -> None:
+        raw = key.get_secret_value().encode() if isinstance(key, SecretStr) else key
+        if not isinstance(raw, bytes) or len(raw) < MIN_KEY_BYTES:
+            raise TokenKeyError(
+                f"the card token key must be at least {MIN_KEY_BYTES} bytes (32 random bytes recommended); "
+                "set FRAUD_CARD_TOKEN_KEY"
+            )
+        self._key = raw
+
+    @classmethod
+    def from_settings(cls, settings: IngestSettings) -> CardTokenizer:
+        """The tokenizer keyed by ``settings.card_token_key``."""
+        return cls(settings.card_token_key)
+
+    def tokenize(self, pan: str) -> str:
+        """The token of ``pan`` (spaces and dashes ignored); :class:`CardNumberError` if it is malformed."""
+        digest = hmac.new(self._key, normalize_pan(pan).encode("ascii"), hashlib.sha256).hexdigest()
+        return TOKEN_PREFIX + digest[:TOKEN_HEX_DIGITS]
+
+    def __repr__(self) -> str:
+        return "CardTokenizer(key=SecretStr('**********'))"
+
+
+class _HiddenInput:
+    """A card number given as something other than a string, kept only by its type name."""
+
+    __slots__ = ("type_name",)
+
+    def __init__(self, value: object) -> None:
+        self.type_name = type(value).__name__
+
+    def __repr__(self) -> str:
+        return f"<hidden {self.type_name}>"
+
+
+class CardPresentedTransaction(BaseModel):
+    """A transaction as it arrives at the edge, with the card number; :meth:`tokenized` gives the contract's
+    :class:`~ingest.contract.Transaction`. The number is a secret: repr, str, dumps and validation errors
+    never show it (``pan_masked`` gives the display form)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    transaction_id: Identifier
+    timestamp: datetime
+    pan: SecretStr
+    customer_id: Identifier
+    terminal_id: Identifier
+    amount: Annotated[float, Field(ge=0.0, le=MAX_AMOUNT, allow_inf_nan=False)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = OPTIONAL_DEFAULTS["currency"]
+    mcc: Annotated[str, Field(pattern=r"^[0-9]{4}$")] = OPTIONAL_DEFAULTS["mcc"]
+    channel: Channel = Channel.POS
+    entry_mode: EntryMode = EntryMode.CHIP
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = OPTIONAL_DEFAULTS["country"]
+    device_id: Annotated[str, Field(max_length=MAX_ID_LENGTH)] = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hide_pan(cls, data: Any) -> Any:
+        # Validation errors carry their input (FastAPI returns it to the client): wrap the number as a secret
+        # before any field is validated, so that no error, at field or model level, can hold it in clear.
+        if isinstance(data, dict) and "pan" in data and not isinstance(data["pan"], SecretStr):
+            value = data["pan"]
+            data = {**data, "pan": SecretStr(value) if isinstance(value, str) else _HiddenInput(value)}
+        return data
+
+    @field_validator("pan", mode="before")
+    @classmethod
+    def _pan_is_a_card_number(cls, value: Any) -> Any:
+        if isinstance(value, _HiddenInput):
+            raise CardNumberError(f"a card number must be given as a string of digits, not {value.type_name}")
+        if isinstance(value, SecretStr):
+            normalize_pan(value.get_secret_value())  # raises CardNumberError (a ValueError) without the number
+        return value
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount_is_a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("amount must be a number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("amount must be finite (no NaN or infinity)")
+        return value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _timestamp_is_sane_utc(cls, value: datetime) -> datetime:
+        return sane_utc(value)
+
+    @property
+    def pan_masked(self) -> str:
+        """BIN and last four digits, e.g. ``411111******1111``."""
+        return mask_pan(self.pan.get_secret_value())
+
+    def tokenized(self, tokenizer: CardTokenizer) -> Transaction:
+        """The contract transaction: the card number replaced by its token."""
+        fields = self.model_dump(exclude={"pan"})
+        return Transaction(card_token=tokenizer.tokenize(self.pan.get_secret_value()), **fields)
