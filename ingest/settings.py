@@ -7,10 +7,14 @@ settings object as an argument.
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Final
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: This checkout's infra/kafka folder: the broker's jars (lib/), its config templates and, by default, its run folder.
+KAFKA_HOME: Final = Path(__file__).resolve().parents[1] / "infra" / "kafka"
 
 #: The development-only placeholder key. Outside development, a settings object holding it refuses to load.
 DEVELOPMENT_TOKEN_KEY: Final = "development-only-card-token-key-change-me"
@@ -35,6 +39,13 @@ class IngestSettings(BaseSettings):
     topic_scores: str = "scores"
     topic_dead_letters: str = "transactions.dlq"
     topic_partitions: int = Field(default=6, ge=1, le=1024)
+    # The local broker that `fraud kafka start` runs: jars and config templates in kafka_home, its process,
+    # logs and data in kafka_run_dir (default: kafka_home/run), listening on 127.0.0.1 only.
+    kafka_home: Path = KAFKA_HOME
+    kafka_run_dir: Path | None = None
+    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
+    kafka_start_timeout_s: float = Field(default=90.0, gt=0)
     card_token_key: SecretStr = SecretStr(DEVELOPMENT_TOKEN_KEY)
 
     @model_validator(mode="after")

@@ -1,0 +1,25 @@
+"""Errors of the Kafka side of ingest: each says what went wrong and what to do next."""
+
+from __future__ import annotations
+
+from ingest.errors import IngestError
+
+
+class KafkaIngestError(IngestError):
+    """Root of the errors raised by :mod:`ingest.kafka`."""
+
+
+class BrokerError(KafkaIngestError):
+    """The local broker could not be started, reached or stopped."""
+
+
+class BrokerStartError(BrokerError):
+    """The broker process did not become ready; the message quotes the end of its log."""
+
+
+class EncodeError(KafkaIngestError):
+    """Transactions could not be put on the wire (missing columns, invalid values)."""
+
+
+class ProduceError(KafkaIngestError):
+    """Kafka refused or lost records that were sent; they were not written."""
