@@ -49,6 +49,7 @@ def binning_params(discretizer: Any) -> BinningParams:
         one_hot = OneHotParams(
             n_features=int(n_bins.shape[0]),
             n_outputs=int(n_bins.sum()),
+            widths=n_bins.copy(),
             feature=np.repeat(np.arange(n_bins.shape[0], dtype=np.int64), n_bins),
             value=np.concatenate([np.arange(n, dtype=np.float64) for n in n_bins]) if n_bins.size else np.zeros(0),
             column=np.concatenate([o + np.arange(n, dtype=np.int64) for o, n in zip(offsets, n_bins, strict=True)])

@@ -26,10 +26,14 @@ I64 = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class OneHotParams:
-    """The match table of a one-hot encoding of ``n_features`` inputs into ``n_outputs`` columns."""
+    """The match table of a one-hot encoding of ``n_features`` inputs into ``n_outputs`` columns.
+
+    Output columns come in one block per input feature, ``widths[f]`` columns wide, in feature order.
+    """
 
     n_features: int
     n_outputs: int
+    widths: I64
     feature: I64
     value: npt.NDArray[np.float64]
     column: I64
@@ -72,12 +76,12 @@ def one_hot_params(encoder: Any) -> OneHotParams:
     values: list[npt.NDArray[np.float64]] = []
     columns: list[I64] = []
     unknown_column = np.full(len(encoder.categories_), -1, dtype=np.int64)
+    widths = np.asarray(encoder._n_features_outs, dtype=np.int64).reshape(-1)
     drops = encoder._drop_idx_after_grouping
     offset = 0
     for index in range(len(encoder.categories_)):
         categories = _numeric_categories(encoder, index)
         codes, unknown = _codes_after_grouping(encoder, index, categories.shape[0])
-        width = int(encoder._n_features_outs[index])
         drop = None if drops is None or drops[index] is None else int(drops[index])
         keep = np.ones(codes.shape[0], dtype=bool)
         if drop is not None:
@@ -90,10 +94,11 @@ def one_hot_params(encoder: Any) -> OneHotParams:
         columns.append(np.where(keep, codes + offset, -1))
         if unknown is not None:
             unknown_column[index] = unknown + offset
-        offset += width
+        offset += int(widths[index])
     return OneHotParams(
         n_features=len(encoder.categories_),
         n_outputs=offset,
+        widths=widths.copy(),
         feature=np.concatenate(features) if features else np.zeros(0, dtype=np.int64),
         value=np.concatenate(values) if values else np.zeros(0),
         column=np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64),
