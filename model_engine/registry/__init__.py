@@ -1,0 +1,30 @@
+"""The model registry, lineage, and the gate that blesses models before they may deploy."""
+
+from __future__ import annotations
+
+from model_engine.registry.database import Database
+from model_engine.registry.errors import DeploymentRefusedError, GateConfigError, RegistryError, UnknownModelError
+from model_engine.registry.gate import Check, GateThresholds, change_checks, value_checks, verdict
+from model_engine.registry.lineage import DataLineage, Lineage, code_version, data_fingerprint, missing_fields
+from model_engine.registry.signing import folder_digest, sign, signature_matches
+
+__all__ = [
+    "Check",
+    "DataLineage",
+    "Database",
+    "DeploymentRefusedError",
+    "GateConfigError",
+    "GateThresholds",
+    "Lineage",
+    "RegistryError",
+    "UnknownModelError",
+    "change_checks",
+    "code_version",
+    "data_fingerprint",
+    "folder_digest",
+    "missing_fields",
+    "sign",
+    "signature_matches",
+    "value_checks",
+    "verdict",
+]

@@ -1,0 +1,170 @@
+"""The gate: a candidate is blessed only with evidence.
+
+Three kinds of checks, each recorded with its value and rule:
+
+* value thresholds: minimum AUC ROC, average precision and recall at the alert rate, overall and per slice;
+* change thresholds: not worse than the champion by more than a margin, overall and per slice, both
+  measured on the same test period;
+* infrastructure: the artifact loads through the scoring code path, reproduces its golden batch and stays in
+  the latency budget (:mod:`model_engine.registry.infrastructure`).
+
+Thresholds live in ``gate_thresholds.toml`` shipped with the package (versioned; the verdict records the
+version and the file's digest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+from model_engine.registry.errors import GateConfigError
+
+METRICS: Final = ("auc_roc", "average_precision", "recall_at_alert_rate", "card_precision_at_k")
+_SECTIONS: Final = ("value", "slice_value", "change", "slice_change", "infrastructure")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One gate check: what was measured, the rule it had to meet, and whether it did."""
+
+    name: str
+    value: float | None
+    rule: str
+    passed: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GateThresholds:
+    """The parsed threshold file."""
+
+    version: str
+    digest: str
+    value: dict[str, float]
+    slice_value: dict[str, float]
+    change: dict[str, float]
+    slice_change: dict[str, float]
+    infrastructure: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> GateThresholds:
+        """Read the thresholds from ``path``, or the file shipped with the package."""
+        if path is None:
+            raw = resources.files("model_engine.registry").joinpath("gate_thresholds.toml").read_bytes()
+        else:
+            try:
+                raw = path.read_bytes()
+            except OSError as error:
+                raise GateConfigError(f"cannot read gate thresholds {path}: {error}") from None
+        try:
+            doc = tomllib.loads(raw.decode("utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise GateConfigError(f"gate thresholds are not valid TOML: {error}") from None
+        missing = [s for s in ("version", *_SECTIONS) if s not in doc]
+        if missing:
+            raise GateConfigError(f"gate thresholds lack {missing}; see the shipped gate_thresholds.toml")
+        for section in ("value", "slice_value", "change", "slice_change"):
+            unknown = sorted(set(doc[section]) - {*METRICS, "min_frauds"})
+            if unknown:
+                raise GateConfigError(f"[{section}] names unknown metrics {unknown}; known: {list(METRICS)}")
+        return cls(
+            version=str(doc["version"]),
+            digest=hashlib.sha256(raw).hexdigest(),
+            **{section: dict(doc[section]) for section in _SECTIONS},
+        )
+
+
+def _value_rule(metric: str, minimum: float) -> str:
+    return f"{metric} >= {minimum:g}"
+
+
+def value_checks(report: Mapping[str, Any], thresholds: GateThresholds) -> list[Check]:
+    """Minimum values overall and on each slice with enough frauds (``report`` is ``EvaluationReport.to_dict()``)."""
+    checks: list[Check] = []
+    overall = report["overall"]
+    for metric, minimum in thresholds.value.items():
+        value = overall.get(metric)
+        checks.append(
+            Check(f"value:{metric}", value, _value_rule(metric, minimum), value is not None and value >= minimum)
+        )
+    min_frauds = thresholds.slice_value.get("min_frauds", 0)
+    for name, metrics in sorted(report.get("slices", {}).items()):
+        if metrics["frauds"] < min_frauds:
+            continue
+        for metric, minimum in thresholds.slice_value.items():
+            if metric == "min_frauds":
+                continue
+            value = metrics.get(metric)
+            passed = value is not None and value >= minimum
+            checks.append(Check(f"slice_value:{name}:{metric}", value, _value_rule(metric, minimum), passed))
+    return checks
+
+
+def _change_check(name: str, metric: str, value: Any, reference: Any, margin: float) -> Check:
+    rule = f"{metric} >= champion {reference if reference is None else round(reference, 6)} - {margin:g}"
+    if reference is None:
+        return Check(name, value, rule, True, "champion has no value here")
+    passed = value is not None and value >= reference - margin
+    return Check(name, value, rule, passed)
+
+
+def change_checks(
+    report: Mapping[str, Any], champion_report: Mapping[str, Any] | None, thresholds: GateThresholds
+) -> list[Check]:
+    """Not worse than the champion by more than the margins; no champion yet means nothing to compare to."""
+    if champion_report is None:
+        return [Check("change:champion", None, "a champion to compare to", True, "no champion yet: first model")]
+    checks = [
+        _change_check(
+            f"change:{metric}", metric, report["overall"].get(metric), champion_report["overall"].get(metric), margin
+        )
+        for metric, margin in thresholds.change.items()
+    ]
+    min_frauds = thresholds.slice_change.get("min_frauds", 0)
+    theirs = champion_report.get("slices", {})
+    for name, metrics in sorted(report.get("slices", {}).items()):
+        if name not in theirs or min(metrics["frauds"], theirs[name]["frauds"]) < min_frauds:
+            continue
+        for metric, margin in thresholds.slice_change.items():
+            if metric == "min_frauds":
+                continue
+            checks.append(
+                _change_check(
+                    f"slice_change:{name}:{metric}", metric, metrics.get(metric), theirs[name].get(metric), margin
+                )
+            )
+    return checks
+
+
+def verdict(
+    *,
+    content_id: str,
+    artifact_files: Mapping[str, str],
+    checks: Sequence[Check],
+    thresholds: GateThresholds,
+    champion_content_id: str | None,
+    decided_by: str,
+) -> dict[str, Any]:
+    """The verdict document (signed when the registry stores it): blessed only if every check passed."""
+    failed = [c.name for c in checks if not c.passed]
+    return {
+        "content_id": content_id,
+        "blessed": not failed and bool(checks),
+        "failed_checks": failed,
+        "checks": [c.to_dict() for c in checks],
+        "thresholds_version": thresholds.version,
+        "thresholds_digest": thresholds.digest,
+        "champion_content_id": champion_content_id,
+        "artifact_files": dict(artifact_files),
+        "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "decided_by": decided_by,
+    }
