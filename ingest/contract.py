@@ -173,7 +173,11 @@ LABEL_SCHEMA: Final[pa.Schema] = pa.schema(
 
 
 def pandas_dtypes() -> dict[str, str]:
-    """pandas dtypes of the contract's columns, for building or checking DataFrames."""
+    """pandas dtypes of the contract's columns, for building or checking DataFrames.
+
+    Text columns use ``"str"``, pandas' string dtype (the default for text from pandas 3 on), which is what
+    ``astype(str)`` and Arrow conversions produce.
+    """
     out: dict[str, str] = {}
     for spec in TRANSACTION_FIELDS:
         if pa.types.is_timestamp(spec.arrow_type):
@@ -181,5 +185,5 @@ def pandas_dtypes() -> dict[str, str]:
         elif pa.types.is_floating(spec.arrow_type):
             out[spec.name] = "float64"
         else:
-            out[spec.name] = "object"
+            out[spec.name] = "str"
     return out

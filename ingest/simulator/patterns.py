@@ -30,6 +30,7 @@ BURST_EXTRA_MEAN = 2.0  # Poisson mean of payments beyond the minimum
 BURST_MAX_SIZE = 12
 BURST_GAP_MIN_S = 10.0  # payments are seconds to a few minutes apart
 BURST_GAP_MEAN_S = 75.0
+BURST_GAP_MAX_S = 300.0
 TEST_PAYMENT = (0.5, 2.0)  # the first payment checks the card works
 BURST_MEDIAN_AMOUNT = 150.0
 BURST_AMOUNT_LOG_SD = 0.5
@@ -39,7 +40,8 @@ TAKEOVER_EXTRA_MEAN = 2.0
 TAKEOVER_MAX_SIZE = 10
 TAKEOVER_SPAN_S = 36 * 3600
 TAKEOVER_GROWTH = 1.6  # each payment about 1.6 times the previous one
-TAKEOVER_NOISE_LOG_SD = 0.25
+#: Multiplicative noise on each amount; narrow enough (1.6 x 0.85 / 1.15 > 1) that amounts keep climbing.
+TAKEOVER_NOISE = (0.85, 1.15)
 MAX_FRAUD_AMOUNT = 5_000.0
 
 
@@ -116,7 +118,8 @@ def cnp_bursts(
     ev = _events(n_events, BURST_MIN_SIZE, BURST_EXTRA_MEAN, BURST_MAX_SIZE, rng)
     victim = rng.integers(0, profiles.n_customers, size=n_events).astype(np.int32)
     start = rng.integers(0, days * SECONDS_PER_DAY, size=n_events)
-    gaps = np.where(ev.rank == 0, 0.0, BURST_GAP_MIN_S + rng.exponential(BURST_GAP_MEAN_S, size=ev.event.shape[0]))
+    gap = np.minimum(BURST_GAP_MIN_S + rng.exponential(BURST_GAP_MEAN_S, size=ev.event.shape[0]), BURST_GAP_MAX_S)
+    gaps = np.where(ev.rank == 0, 0.0, gap)
     # Offsets within each event: cumulative gaps, restarted at every event.
     cumulative = np.cumsum(gaps)
     offsets = cumulative - (cumulative - gaps)[ev.rank == 0][ev.event]
@@ -180,7 +183,7 @@ def account_takeovers(
     offsets = offsets - offsets[ev.rank == 0][ev.event]
     customer = victim[ev.event]
     growth = TAKEOVER_GROWTH ** ev.rank.astype(np.float64)
-    noise = rng.lognormal(0.0, TAKEOVER_NOISE_LOG_SD, size=ev.event.shape[0])
+    noise = rng.uniform(*TAKEOVER_NOISE, size=ev.event.shape[0])
     amount = to_cents(np.minimum(profiles.mean_amount[customer] * growth * noise, MAX_FRAUD_AMOUNT))
     batch = _batch(
         customer,

@@ -46,7 +46,9 @@ def apply_handbook_scenarios(
     is_fraud[large] = True
     scenario[large] = LARGE_AMOUNT
 
-    compromised = np.zeros((n_terminals, days), dtype=np.bool_)
+    # Windows may run past the last simulated day; the matrix spans every day present in the batch too.
+    span = max(days, int(day.max(initial=-1)) + 1)
+    compromised = np.zeros((n_terminals, span), dtype=np.bool_)
     for start in range(days):
         for terminal in rng.choice(n_terminals, size=terminals_per_day, replace=False):
             compromised[terminal, start : start + terminal_days] = True
@@ -59,7 +61,7 @@ def apply_handbook_scenarios(
     bounds = np.searchsorted(batch.customer[by_customer], np.arange(n_customers + 1))
     for start in range(days):
         chosen = rng.choice(n_customers, size=cards_per_day, replace=False)
-        rows = np.concatenate([by_customer[bounds[c] : bounds[c + 1]] for c in chosen])
+        rows = np.concatenate([by_customer[:0], *(by_customer[bounds[c] : bounds[c + 1]] for c in chosen)])
         rows = rows[(day[rows] >= start) & (day[rows] < start + card_days)]
         picked = rows[rng.choice(rows.shape[0], size=rows.shape[0] // 3, replace=False)]
         amount[picked] = amount[picked] * amount_factor
