@@ -108,6 +108,22 @@ def sane_utc(value: datetime) -> datetime:
     return value
 
 
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of ASCII digits passes the Luhn checksum (every card number does; most typos do not)."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def looks_like_pan(value: str) -> bool:
+    """Whether ``value`` is 12 to 19 ASCII digits passing the Luhn checksum: a card number in clear."""
+    return 12 <= len(value) <= 19 and value.isascii() and value.isdigit() and luhn_valid(value)
+
+
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[\x21-\x7e]+$")]
 
 
@@ -115,7 +131,8 @@ class Transaction(BaseModel):
     """One card transaction, strictly checked: a wrong type, a non-finite or negative amount, an absurd
     timestamp or an oversized string is refused with a message that names the field."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+    # Inputs stay out of error messages (which end up in logs): a card number sent by mistake must not leak.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False, hide_input_in_errors=True)
 
     transaction_id: Identifier
     timestamp: datetime
@@ -145,11 +162,18 @@ class Transaction(BaseModel):
     def _timestamp_is_sane_utc(cls, value: datetime) -> datetime:
         return sane_utc(value)
 
+    @field_validator("card_token")
+    @classmethod
+    def _card_token_is_not_a_card_number(cls, value: str) -> str:
+        if looks_like_pan(value):
+            raise ValueError("card_token looks like a card number; tokenise it first (ingest.pan.CardTokenizer)")
+        return value
+
 
 class Label(BaseModel):
     """A fraud label that arrives after the transaction (a chargeback or a confirmed fraud report)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     transaction_id: Identifier
     card_token: Identifier

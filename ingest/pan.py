@@ -31,10 +31,21 @@ from ingest.contract import (
     EntryMode,
     Identifier,
     Transaction,
+    luhn_valid,
     sane_utc,
 )
 from ingest.errors import IngestError
 from ingest.settings import IngestSettings
+
+__all__ = [
+    "CardNumberError",
+    "CardPresentedTransaction",
+    "CardTokenizer",
+    "TokenKeyError",
+    "luhn_valid",
+    "mask_pan",
+    "normalize_pan",
+]
 
 MIN_PAN_DIGITS: Final = 12
 MAX_PAN_DIGITS: Final = 19
@@ -52,17 +63,6 @@ class CardNumberError(IngestError, ValueError):
 
 class TokenKeyError(IngestError):
     """The tokenisation key is missing or too short."""
-
-
-def luhn_valid(digits: str) -> bool:
-    """Whether a string of digits passes the Luhn checksum (every card number does; most typos do not)."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
 
 
 def normalize_pan(pan: str) -> str:
