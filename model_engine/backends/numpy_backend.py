@@ -29,7 +29,7 @@ def interpret(graph: Graph, inputs: list[Array]) -> list[Array]:
             results = get_op(node.op).reference(node.attrs, *(env[n] for n in node.inputs))
             for value, array in zip(node.outputs, results, strict=True):
                 env[value.name] = np.asarray(array, dtype=value.type.dtype.numpy)
-            for name in node.inputs:
+            for name in set(node.inputs):
                 if last_use[name] == i and name not in keep and name not in graph.constants:
                     del env[name]
     return [env[name] for name in graph.output_values()]
