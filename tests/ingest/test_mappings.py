@@ -1,0 +1,116 @@
+"""Column mappings: external data onto the contract, checked on a small frame and on the real handbook data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ingest.contract import OPTIONAL_DEFAULTS, TRANSACTION_COLUMNS, Transaction, pandas_dtypes
+from ingest.errors import IngestError
+from ingest.mappings import HANDBOOK_MAPPING, ColumnMapping, MappingError, apply_mapping, get_mapping
+
+
+def handbook_like(rows: int = 3) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "TRANSACTION_ID": range(rows),
+            "TX_DATETIME": pd.date_range("2018-04-01 00:00:31", periods=rows, freq="37min"),
+            "CUSTOMER_ID": [596, 4961, 2][:rows],
+            "TERMINAL_ID": [3156, 3412, 1365][:rows],
+            "TX_AMOUNT": [57.16, 81.51, 146.0][:rows],
+            "TX_TIME_SECONDS": [31, 2251, 4471][:rows],
+            "TX_TIME_DAYS": [0, 0, 0][:rows],
+            "TX_FRAUD": [0, 1, 0][:rows],
+            "TX_FRAUD_SCENARIO": [0, 2, 0][:rows],
+        }
+    )
+
+
+def test_handbook_mapping_renames_derives_and_fills_defaults() -> None:
+    frame = apply_mapping(handbook_like(), HANDBOOK_MAPPING)
+    assert list(frame.columns) == [*TRANSACTION_COLUMNS, "is_fraud", "fraud_scenario"]
+    assert frame["transaction_id"].tolist() == ["0", "1", "2"]
+    assert frame["customer_id"].tolist() == ["596", "4961", "2"]
+    assert frame["card_token"].tolist() == frame["customer_id"].tolist(), "one card per customer"
+    assert frame["terminal_id"].tolist() == ["3156", "3412", "1365"]
+    assert frame["amount"].tolist() == [57.16, 81.51, 146.0]
+    assert frame["timestamp"].iloc[0] == pd.Timestamp("2018-04-01 00:00:31", tz="UTC")
+    assert frame["is_fraud"].tolist() == [False, True, False]
+    assert frame["fraud_scenario"].tolist() == [0, 2, 0]
+    for column, default in OPTIONAL_DEFAULTS.items():
+        assert (frame[column] == default).all()
+    assert (frame["device_id"] == "").all()
+
+
+def test_mapped_frame_has_the_contract_dtypes() -> None:
+    frame = apply_mapping(handbook_like(), "handbook")
+    dtypes = {c: str(t) for c, t in frame.dtypes.items()}
+    assert dtypes == {**pandas_dtypes(), "is_fraud": "bool", "fraud_scenario": "int8"}
+
+
+def test_mapped_rows_are_valid_contract_records() -> None:
+    frame = apply_mapping(handbook_like(), HANDBOOK_MAPPING).drop(columns=["is_fraud", "fraud_scenario"])
+    for row in frame.to_dict(orient="records"):
+        Transaction.model_validate(row)
+
+
+def test_label_columns_are_optional() -> None:
+    frame = apply_mapping(handbook_like().drop(columns=["TX_FRAUD", "TX_FRAUD_SCENARIO"]), HANDBOOK_MAPPING)
+    assert list(frame.columns) == list(TRANSACTION_COLUMNS)
+
+
+def test_missing_required_source_columns_are_named() -> None:
+    with pytest.raises(MappingError, match=r"needs source columns \['TX_AMOUNT'\]"):
+        apply_mapping(handbook_like().drop(columns=["TX_AMOUNT"]), HANDBOOK_MAPPING)
+
+
+def test_unknown_mapping_lists_the_known_ones() -> None:
+    with pytest.raises(MappingError, match=r"known mappings: \['handbook'\]") as caught:
+        get_mapping("visa")
+    assert isinstance(caught.value, IngestError)
+
+
+def test_naive_times_are_read_in_the_mapping_time_zone() -> None:
+    brussels = ColumnMapping(name="local", renames=HANDBOOK_MAPPING.renames, timestamp_timezone="Europe/Brussels")
+    frame = apply_mapping(handbook_like(1), brussels)
+    assert frame["timestamp"].iloc[0] == pd.Timestamp("2018-03-31 22:00:31", tz="UTC")  # CEST is UTC+2
+    assert str(frame["timestamp"].dtype) == "datetime64[us, UTC]"
+
+
+def test_aware_times_are_converted_not_relabelled() -> None:
+    source = handbook_like(1)
+    source["TX_DATETIME"] = source["TX_DATETIME"].dt.tz_localize("America/New_York")
+    frame = apply_mapping(source, HANDBOOK_MAPPING)
+    assert frame["timestamp"].iloc[0] == pd.Timestamp("2018-04-01 04:00:31", tz="UTC")
+
+
+def test_unmapped_source_columns_are_dropped_or_kept_on_request() -> None:
+    assert "TX_TIME_DAYS" not in apply_mapping(handbook_like(), HANDBOOK_MAPPING).columns
+    keeping = ColumnMapping(name="keep", renames=HANDBOOK_MAPPING.renames, keep_source_columns=True)
+    frame = apply_mapping(handbook_like(), keeping)
+    assert list(frame.columns[-2:]) == ["TX_TIME_SECONDS", "TX_TIME_DAYS"]
+    assert frame["TX_TIME_SECONDS"].tolist() == [31, 2251, 4471]
+
+
+@pytest.mark.handbook
+def test_real_handbook_month_maps_onto_the_contract(handbook_dir: Path) -> None:
+    raw = pd.read_parquet(handbook_dir / "transactions-2018-04.parquet")
+    frame = apply_mapping(raw, HANDBOOK_MAPPING)
+    assert len(frame) == len(raw)
+    assert {c: str(t) for c, t in frame.dtypes.items()} == {
+        **pandas_dtypes(),
+        "is_fraud": "bool",
+        "fraud_scenario": "int8",
+    }
+    assert frame["transaction_id"].is_unique
+    assert frame["timestamp"].is_monotonic_increasing
+    assert frame["timestamp"].min() >= pd.Timestamp("2018-04-01", tz="UTC")
+    assert frame["timestamp"].max() < pd.Timestamp("2018-05-01", tz="UTC")
+    assert (frame["card_token"] == frame["customer_id"]).all()
+    assert frame["is_fraud"].sum() == raw["TX_FRAUD"].sum()
+    assert (frame["amount"] >= 0).all()
+    sample = frame.drop(columns=["is_fraud", "fraud_scenario"]).sample(500, random_state=0)
+    for row in sample.to_dict(orient="records"):
+        Transaction.model_validate(row)
