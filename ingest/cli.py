@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ingest.simulator.command import simulate_command
+from ingest.validation.cli import validate_command
 
 if TYPE_CHECKING:
     from ingest.kafka.broker import LocalKafkaBroker
@@ -16,6 +17,7 @@ def register(app: typer.Typer) -> None:
     """Add this package's commands to the root ``fraud`` application."""
     app.command("simulate")(simulate_command)
     app.add_typer(kafka_app, name="kafka")
+    app.command("validate")(validate_command)
 
 
 kafka_app = typer.Typer(help="The local single-node Kafka broker (KRaft) under infra/kafka.", no_args_is_help=True)

@@ -1,0 +1,41 @@
+"""Data validation at the edge: the great-expectations suite of a transaction batch, the statistics it
+learns from, and the compiled checker that runs the same suite on every streamed micro-batch.
+
+Importing this package does not import great-expectations (seconds to import); building a suite or running
+great-expectations does.
+"""
+
+from __future__ import annotations
+
+from ingest.validation.checker import CompiledChecker, ExpectationOutcome, RecordVerdict, Verdict
+from ingest.validation.errors import (
+    BatchReadError,
+    DataValidationError,
+    StatisticsFormatError,
+    UnsupportedExpectationError,
+    ValidationRunError,
+)
+from ingest.validation.records import records_to_frame
+from ingest.validation.statistics import STATISTICS_FORMAT, STATISTICS_VERSION, DatasetStatistics, learn_statistics
+from ingest.validation.suite import ReferenceTolerance, build_suite, daily_volume_frame, daily_volume_suite
+
+__all__ = [
+    "STATISTICS_FORMAT",
+    "STATISTICS_VERSION",
+    "BatchReadError",
+    "CompiledChecker",
+    "DataValidationError",
+    "DatasetStatistics",
+    "ExpectationOutcome",
+    "RecordVerdict",
+    "ReferenceTolerance",
+    "StatisticsFormatError",
+    "UnsupportedExpectationError",
+    "ValidationRunError",
+    "Verdict",
+    "build_suite",
+    "daily_volume_frame",
+    "daily_volume_suite",
+    "learn_statistics",
+    "records_to_frame",
+]

@@ -1,0 +1,115 @@
+"""``fraud validate``: validate a batch with great-expectations, or learn the reference statistics.
+
+    fraud validate DATA [--mapping handbook] [--reference STATS.json] --out DIR
+    fraud validate --learn TRAIN.parquet [--mapping handbook] --out STATS.json
+
+Validating writes into DIR: ``data_docs/index.html`` (the great-expectations HTML report),
+``statistics.json`` (the batch's statistics, same format as a reference), ``suite.json`` (the suite that was
+run) and ``rejected.parquet`` (rows the compiled checker rejects, with their reason). It prints a summary and
+exits with status 1 when any expectation fails.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from ingest.validation.runner import ExpectationResult
+
+
+def validate_command(
+    data: Annotated[Path | None, typer.Argument(help="Batch to validate (.parquet or .csv).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output folder; with --learn, the statistics file.")] = Path(
+        "validation"
+    ),
+    mapping: Annotated[str | None, typer.Option(help="Column mapping of the source, e.g. handbook.")] = None,
+    reference: Annotated[
+        Path | None, typer.Option(help="Reference statistics (from --learn) to add the learned expectations.")
+    ] = None,
+    learn: Annotated[
+        Path | None, typer.Option("--learn", help="Learn reference statistics from this training set instead.")
+    ] = None,
+) -> None:
+    """Validate a batch of transactions against the contract (and a learned reference), or learn one."""
+    from ingest.validation.errors import DataValidationError
+
+    if (data is None) == (learn is None):
+        raise typer.BadParameter("give either a DATA file to validate or --learn TRAIN to learn statistics")
+    try:
+        if learn is not None:
+            _learn(learn, mapping, out)
+            return
+        assert data is not None
+        success = _validate(data, mapping, reference, out)
+    except DataValidationError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    if not success:
+        raise typer.Exit(1)
+
+
+def _learn(path: Path, mapping: str | None, out: Path) -> None:
+    from ingest.validation.batches import contract_view, read_batch
+    from ingest.validation.statistics import learn_statistics
+
+    frame = contract_view(read_batch(path, mapping))
+    statistics = learn_statistics(frame, source=str(path))
+    statistics.save(out)
+    volume = statistics.daily_volume
+    days = f"{volume.days} complete days, {volume.mean:.0f} a day" if volume and volume.mean else "no complete day"
+    typer.echo(f"learned statistics of {statistics.row_count} rows ({days}) -> {out}")
+
+
+def _validate(path: Path, mapping: str | None, reference_path: Path | None, out: Path) -> bool:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ingest.validation.batches import contract_view, read_batch
+    from ingest.validation.checker import CompiledChecker
+    from ingest.validation.runner import GreatExpectationsRunner, SuiteResult
+    from ingest.validation.statistics import DatasetStatistics, learn_statistics
+    from ingest.validation.suite import build_suite, daily_volume_frame, daily_volume_suite
+
+    frame = read_batch(path, mapping)
+    reference = DatasetStatistics.load(reference_path) if reference_path is not None else None
+    suite = build_suite(reference)
+    out.mkdir(parents=True, exist_ok=True)
+    runner = GreatExpectationsRunner(out / "data_docs")
+    results: list[SuiteResult] = [runner.validate(frame, suite, complete=False)]
+    daily_suite = daily_volume_suite(reference) if reference is not None else None
+    if daily_suite is not None and "timestamp" in frame.columns:
+        results.append(runner.validate(daily_volume_frame(frame), daily_suite, asset="daily_volume", complete=False))
+    for result in results:
+        report = runner.write_data_docs(result)
+
+    learn_statistics(contract_view(frame), source=str(path)).save(out / "statistics.json")
+    (out / "suite.json").write_text(json.dumps(suite.to_json_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    verdict = CompiledChecker.from_suite(suite).check(frame)
+    rejected = verdict.bad_rows()
+    rejected.to_parquet(out / "rejected.parquet")
+
+    table = Table(title=f"{path.name}: {len(frame)} rows")
+    for heading in ("expectation", "severity", "result", "detail"):
+        table.add_column(heading)
+    for result in results:
+        for item in result.results:
+            table.add_row(item.name, item.severity, "pass" if item.success else "FAIL", _detail(item))
+    console = Console()
+    console.print(table)
+    success = all(result.success for result in results)
+    failed = sum(not item.success for result in results for item in result.results)
+    console.print(
+        f"{'all expectations passed' if success else f'{failed} expectation(s) failed'}; "
+        f"{len(rejected)} row(s) rejected -> {out / 'rejected.parquet'}; report: {report}"
+    )
+    return success
+
+
+def _detail(item: ExpectationResult) -> str:
+    if item.unexpected_count:
+        return f"{item.unexpected_count} unexpected, e.g. {list(item.sample[:3])}"
+    return "" if item.observed is None else str(item.observed)[:80]

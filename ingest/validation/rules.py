@@ -1,0 +1,320 @@
+"""Vectorised forms of great-expectations expectations, with the same semantics as its pandas engine.
+
+Each supported expectation type compiles, from its configuration (type, kwargs, meta, severity), into a
+:class:`Rule`. A *row rule* says, for the non-null values of one column, which are expected (nulls are
+neither expected nor unexpected, as in great-expectations' column map expectations, except for
+``expect_column_values_to_not_be_null`` where nulls are the unexpected values); its batch success follows
+great-expectations' ``mostly`` arithmetic. A *batch rule* (column exists, column dtype, quantiles) has only a
+batch verdict. Each row rule also has a scalar form for checking one record without building a frame.
+
+The semantics mirror ``great_expectations/expectations/metrics/column_map_metrics`` (pandas engine) of
+great-expectations 1.x; the parity tests in ``tests/ingest/validation`` hold the two to identical verdicts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from pandas.core.dtypes import dtypes as pandas_dtypes
+
+from ingest.validation.errors import UnsupportedExpectationError
+
+#: Values of a column without its nulls -> boolean array, True where the value is expected.
+SeriesPredicate = Callable[[pd.Series], np.ndarray]
+#: One non-null value -> whether it is expected.
+ValuePredicate = Callable[[Any], bool]
+#: The whole frame -> batch success.
+FramePredicate = Callable[[pd.DataFrame], bool]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One compiled expectation: a row rule has ``expected`` (or ``nulls_unexpected``), a batch rule has
+    ``batch``. A type rule has both and picks by the column's dtype (:func:`per_value_types`)."""
+
+    name: str
+    expectation_type: str
+    column: str | None
+    severity: str
+    mostly: float = 1.0
+    nulls_unexpected: bool = False
+    expected: SeriesPredicate | None = None
+    value_expected: ValuePredicate | None = None
+    batch: FramePredicate | None = None
+
+    @property
+    def row_level(self) -> bool:
+        return self.expected is not None or self.nulls_unexpected
+
+    def batch_success(self, total: int, null_count: int, unexpected: int) -> bool:
+        """great-expectations' verdict for a row rule from its counts (``mostly`` over non-null rows)."""
+        considered = total if self.nulls_unexpected else total - null_count
+        if considered == 0:
+            return True  # vacuously true, as in great-expectations
+        return (considered - unexpected) / considered >= self.mostly
+
+
+Compiler = Callable[[str, str | None, str, Mapping[str, Any]], Rule]
+_COMPILERS: dict[str, Compiler] = {}
+
+
+def compile_rule(expectation_type: str, kwargs: Mapping[str, Any], name: str, severity: str) -> Rule:
+    """Compile one expectation configuration, or say which types are supported."""
+    compiler = _COMPILERS.get(expectation_type)
+    if compiler is None:
+        raise UnsupportedExpectationError(
+            f"no vectorised form for {expectation_type!r} ({name}); supported: {sorted(_COMPILERS)}. "
+            "Add a compiler in ingest/validation/rules.py or keep this expectation out of streamed suites"
+        )
+    for key in ("row_condition", "condition_parser"):
+        if kwargs.get(key):
+            raise UnsupportedExpectationError(f"{name}: {key} is not supported by the compiled checker")
+    return compiler(name, kwargs.get("column"), severity, kwargs)
+
+
+def supported_types() -> tuple[str, ...]:
+    return tuple(sorted(_COMPILERS))
+
+
+def _compiler(expectation_type: str) -> Callable[[Compiler], Compiler]:
+    def register(function: Compiler) -> Compiler:
+        _COMPILERS[expectation_type] = function
+        return function
+
+    return register
+
+
+@_compiler("expect_column_to_exist")
+def _column_exists(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
+    if kwargs.get("column_index") is not None:
+        raise UnsupportedExpectationError(f"{name}: column_index is not supported by the compiled checker")
+    return Rule(name, "expect_column_to_exist", column, severity, batch=lambda frame: column in frame.columns)
+
+
+@_compiler("expect_column_values_to_not_be_null")
+def _not_null(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
+    return Rule(name, "expect_column_values_to_not_be_null", column, severity, _mostly(kwargs), nulls_unexpected=True)
+
+
+@_compiler("expect_column_values_to_be_of_type")
+def _of_type(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
+    type_name = str(kwargs["type_"])
+    types = comparison_types(type_name)
+
+    def expected(values: pd.Series) -> np.ndarray:
+        return np.fromiter((isinstance(v, types) for v in values), dtype=bool, count=len(values))
+
+    def batch(frame: pd.DataFrame) -> bool:
+        return frame[column].dtype.type in types
+
+    # great-expectations checks each value's type only for object columns (and only if the expected type is
+    # not object itself); any other column is judged by its dtype alone: see ``per_value_types``.
+    return Rule(
+        name,
+        "expect_column_values_to_be_of_type",
+        column,
+        severity,
+        _mostly(kwargs),
+        expected=expected,
+        value_expected=lambda value: isinstance(value, types),
+        batch=batch,
+    )
+
+
+def per_value_types(rule: Rule, frame: pd.DataFrame) -> bool:
+    """Whether a type rule is judged value by value on this frame (object column) or by the column dtype."""
+    return frame[rule.column].dtype == object
+
+
+@_compiler("expect_column_values_to_be_between")
+def _between(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    strict_low, strict_high = bool(kwargs.get("strict_min")), bool(kwargs.get("strict_max"))
+    if low is None and high is None:
+        raise UnsupportedExpectationError(f"{name}: min_value and max_value cannot both be None")
+
+    def bounds(values: pd.Series) -> tuple[Any, Any]:
+        if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
+            return _as_timestamp(low), _as_timestamp(high)
+        return low, high
+
+    def expected(values: pd.Series) -> np.ndarray:
+        lo, hi = bounds(values)
+        if values.dtype == object:
+            return np.fromiter((_between_value(v, lo, hi, strict_low, strict_high) for v in values), bool, len(values))
+        ok = np.ones(len(values), dtype=bool)
+        if lo is not None:
+            ok &= (values > lo if strict_low else values >= lo).to_numpy(dtype=bool)
+        if hi is not None:
+            ok &= (values < hi if strict_high else values <= hi).to_numpy(dtype=bool)
+        return ok
+
+    def value_expected(value: Any) -> bool:
+        if isinstance(value, pd.Timestamp):
+            return _between_value(value, _as_timestamp(low), _as_timestamp(high), strict_low, strict_high)
+        return _between_value(value, low, high, strict_low, strict_high)
+
+    return Rule(
+        name, "expect_column_values_to_be_between", column, severity, _mostly(kwargs), expected=expected,
+        value_expected=value_expected,
+    )  # fmt: skip
+
+
+@_compiler("expect_column_value_lengths_to_be_between")
+def _lengths(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    strict_low, strict_high = bool(kwargs.get("strict_min")), bool(kwargs.get("strict_max"))
+    if low is None and high is None:
+        raise UnsupportedExpectationError(f"{name}: min_value and max_value cannot both be None")
+
+    def expected(values: pd.Series) -> np.ndarray:
+        lengths = values.astype(str).str.len().to_numpy(dtype=np.int64)
+        ok = np.ones(len(values), dtype=bool)
+        if low is not None:
+            ok &= lengths > low if strict_low else lengths >= low
+        if high is not None:
+            ok &= lengths < high if strict_high else lengths <= high
+        return ok
+
+    return Rule(
+        name, "expect_column_value_lengths_to_be_between", column, severity, _mostly(kwargs), expected=expected,
+        value_expected=lambda value: _between_value(len(str(value)), low, high, strict_low, strict_high),
+    )  # fmt: skip
+
+
+@_compiler("expect_column_values_to_match_regex")
+def _regex(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
+    regex = str(kwargs["regex"])
+    pattern = re.compile(regex)
+
+    def expected(values: pd.Series) -> np.ndarray:
+        return values.astype(str).str.contains(regex).to_numpy(dtype=bool)
+
+    return Rule(
+        name, "expect_column_values_to_match_regex", column, severity, _mostly(kwargs), expected=expected,
+        value_expected=lambda value: pattern.search(str(value)) is not None,
+    )  # fmt: skip
+
+
+@_compiler("expect_column_values_to_be_in_set")
+def _in_set(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
+    value_set = kwargs.get("value_set")
+    members = None if value_set is None else list(value_set)
+    lookup = None if members is None else frozenset(members)
+
+    def expected(values: pd.Series) -> np.ndarray:
+        if members is None:
+            return np.ones(len(values), dtype=bool)  # vacuously true, as in great-expectations
+        return values.isin(members).to_numpy(dtype=bool)
+
+    def value_expected(value: Any) -> bool:
+        try:
+            return lookup is None or value in lookup
+        except TypeError:  # an unhashable value is in no set of codes
+            return False
+
+    return Rule(
+        name, "expect_column_values_to_be_in_set", column, severity, _mostly(kwargs), expected=expected,
+        value_expected=value_expected,
+    )  # fmt: skip
+
+
+@_compiler("expect_column_values_to_be_unique")
+def _unique(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
+    # Every copy of a duplicated value is unexpected (keep=False), as in great-expectations. A single record
+    # is unique by itself: duplicates across micro-batches are the consumer's idempotency concern.
+    return Rule(
+        name, "expect_column_values_to_be_unique", column, severity, _mostly(kwargs),
+        expected=lambda values: ~values.duplicated(keep=False).to_numpy(dtype=bool), value_expected=lambda value: True,
+    )  # fmt: skip
+
+
+@_compiler("expect_column_quantile_values_to_be_between")
+def _quantiles(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
+    spec = kwargs["quantile_ranges"]
+    quantiles = [float(q) for q in spec["quantiles"]]
+    ranges = [
+        (-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi))
+        for lo, hi in spec["value_ranges"]
+    ]
+    interpolation: Any = kwargs.get("allow_relative_error") or "nearest"
+
+    def batch(frame: pd.DataFrame) -> bool:
+        observed = frame[column].quantile(quantiles, interpolation=interpolation).tolist()
+        return all(_quantile_in_range(value, lo, hi) for value, (lo, hi) in zip(observed, ranges, strict=True))
+
+    return Rule(name, "expect_column_quantile_values_to_be_between", column, severity, batch=batch)
+
+
+def comparison_types(type_name: str) -> tuple[type, ...]:
+    """The Python types a type name stands for, resolved as great-expectations' pandas engine does."""
+    found: list[type] = []
+    try:
+        found.append(np.dtype(type_name).type)
+    except TypeError:
+        for holder in (pd, pandas_dtypes):
+            candidate = getattr(holder, type_name, None)
+            if isinstance(candidate, type):
+                found.append(candidate)
+    found.extend(_NATIVE_TYPES.get(type_name.lower(), ()))
+    if not found:
+        raise UnsupportedExpectationError(f"unrecognised numpy/pandas/Python type name {type_name!r}")
+    return tuple(found)
+
+
+_NATIVE_TYPES: Final[dict[str, tuple[type, ...]]] = {
+    "none": (type(None),),
+    "bool": (bool,),
+    "int": (int,),
+    "long": (int,),
+    "float": (float,),
+    "bytes": (bytes,),
+    "complex": (complex,),
+    "str": (str,),
+    "string_types": (str,),
+    "list": (list,),
+    "dict": (dict,),
+}
+
+
+def _mostly(kwargs: Mapping[str, Any]) -> float:
+    mostly = kwargs.get("mostly")
+    return 1.0 if mostly is None else float(mostly)
+
+
+def _as_timestamp(value: Any) -> Any:
+    return None if value is None else pd.Timestamp(value)
+
+
+def _between_value(value: Any, low: Any, high: Any, strict_low: bool, strict_high: bool) -> bool:
+    # great-expectations raises for a value that cannot be compared with the bounds (a string amount in an
+    # object column), which fails the whole expectation and flags no row; here that one row is unexpected,
+    # so one malformed record cannot take a whole micro-batch down with it.
+    try:
+        return _compare(value, low, high, strict_low, strict_high)
+    except TypeError:
+        return False
+
+
+def _compare(value: Any, low: Any, high: Any, strict_low: bool, strict_high: bool) -> bool:
+    if low is not None and not (value > low if strict_low else value >= low):
+        return False
+    return high is None or bool(value < high if strict_high else value <= high)
+
+
+def _quantile_in_range(value: Any, low: float, high: float) -> bool:
+    # great-expectations: a missing quantile (empty column) fails; a value within a relative 1e-4 of a bound
+    # counts as on the bound.
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return bool(
+        np.isclose(value, low, rtol=1e-4, atol=1e-8)
+        or np.isclose(value, high, rtol=1e-4, atol=1e-8)
+        or low <= value <= high
+    )
