@@ -4,9 +4,14 @@ dataset skips a test on a developer's machine but fails it under CI."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from ingest.kafka import BrokerState
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HANDBOOK_DIR = ROOT.parent / "shared" / "data" / "ulb-handbook"
@@ -29,3 +34,41 @@ def handbook_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def free_tcp_ports(count: int) -> list[int]:
+    """Ports the kernel reports free on 127.0.0.1 (held open together so that they differ)."""
+    import socket
+
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerState]:
+    """A real Kafka broker: the one ``fraud kafka start`` runs (as infra/test.sh does) when it is up, otherwise
+    one started here on free ports in a temporary folder and stopped at the end of the session."""
+    from dataclasses import replace
+
+    from ingest.kafka import BrokerConfig, LocalKafkaBroker
+    from ingest.settings import IngestSettings
+
+    configured = BrokerConfig.from_settings(IngestSettings())
+    running = LocalKafkaBroker(configured).status()
+    if running is not None:
+        yield running
+        return
+    port, controller_port = free_tcp_ports(2)
+    run_dir = tmp_path_factory.mktemp("kafka-broker")
+    broker = LocalKafkaBroker(replace(configured, run_dir=run_dir, port=port, controller_port=controller_port))
+    state = broker.start()
+    try:
+        yield state
+    finally:
+        broker.stop()

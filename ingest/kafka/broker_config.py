@@ -76,8 +76,15 @@ class BrokerConfig:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 22 characters, the URL-safe base64 of a random UUID without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+    """A KRaft cluster id: 22 characters, the URL-safe base64 of a random UUID without padding.
+
+    Like Kafka's own ``Uuid.randomUuid``, ids starting with ``-`` are drawn again: a command line would read
+    them as an option.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def render_server_properties(config: BrokerConfig) -> str:

@@ -78,12 +78,14 @@ class TransactionProducer:
 
     def flush(self, timeout_s: float | None = None) -> None:
         """Wait until every queued record is acknowledged; raise if any record failed since the last flush."""
-        from kafka.errors import KafkaTimeoutError
+        from kafka.errors import KafkaError, KafkaTimeoutError
 
         try:
             self._producer.flush(timeout=timeout_s)
         except KafkaTimeoutError as exc:
             raise ProduceError(f"records were still unacknowledged after {timeout_s} s; is the broker up?") from exc
+        except KafkaError as exc:
+            raise ProduceError(f"flushing records to {self.topic!r} failed: {exc}") from exc
         with self._lock:
             failures, first = self._failures, self._first_failure
             self._failures, self._first_failure = 0, None
@@ -94,10 +96,15 @@ class TransactionProducer:
 
     def close(self, timeout_s: float | None = 30.0) -> None:
         """Flush and close; raises like :meth:`flush` if records failed."""
+        from kafka.errors import KafkaError
+
         try:
             self.flush(timeout_s)
         finally:
-            self._producer.close(timeout=timeout_s)
+            try:
+                self._producer.close(timeout=timeout_s)
+            except KafkaError as exc:
+                raise ProduceError(f"closing the producer of {self.topic!r} failed: {exc}") from exc
 
     def metrics(self) -> dict[str, Any]:
         """kafka-python's producer metrics (record-send-rate, batch-size-avg, ...)."""
@@ -117,8 +124,5 @@ class TransactionProducer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            # Already failing: close without masking the original error.
-            self._producer.close(timeout=5)
+        # When already failing, a close error is raised with the original one as its context.
+        self.close(timeout_s=30.0 if exc_type is None else 5.0)

@@ -7,7 +7,8 @@ header). Names and the partition count come from :class:`~ingest.settings.Ingest
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ingest.kafka.errors import KafkaIngestError
 from ingest.settings import IngestSettings
@@ -19,10 +20,12 @@ class TopicSetupError(KafkaIngestError):
 
 @dataclass(frozen=True)
 class TopicSpec:
+    """A topic to create: name, partition count, replication and topic-level configs (``retention.ms``...)."""
+
     name: str
     partitions: int
     replication_factor: int = 1
-    retention_ms: int | None = None
+    configs: dict[str, str] = field(default_factory=dict)
 
 
 def system_topics(settings: IngestSettings) -> list[TopicSpec]:
@@ -60,7 +63,7 @@ def ensure_topics(bootstrap_servers: str, topics: list[TopicSpec], timeout_s: fl
                 t.name: {
                     "num_partitions": t.partitions,
                     "replication_factor": t.replication_factor,
-                    "configs": {} if t.retention_ms is None else {"retention.ms": str(t.retention_ms)},
+                    "configs": dict(t.configs),
                 }
                 for t in wanted
             }
@@ -74,11 +77,11 @@ def ensure_topics(bootstrap_servers: str, topics: list[TopicSpec], timeout_s: fl
     return [t.name for t in wanted]
 
 
-def _raise_for_failures(response: dict[str, object]) -> None:
+def _raise_for_failures(response: dict[str, Any]) -> None:
     from kafka.errors import TopicAlreadyExistsError, for_code
 
     problems = []
-    for topic in response.get("topics", []):  # type: ignore[attr-defined]
+    for topic in response.get("topics", []):
         error = for_code(topic["error_code"])
         # Another client may have created it between our listing and our request: that is success.
         if topic["error_code"] != 0 and error is not TopicAlreadyExistsError:

@@ -1,0 +1,118 @@
+"""The wire format: round trips are exact, bad messages are rejected with a reason, bad frames are refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pandas as pd
+import pytest
+
+from ingest.contract import TRANSACTION_COLUMNS, Transaction
+from ingest.kafka.codec import decode_transaction, decode_values, encode_frame, encode_transaction
+from ingest.kafka.errors import EncodeError
+
+
+def _frame(n: int = 5) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "transaction_id": [f"t{i}" for i in range(n)],
+            "timestamp": pd.date_range("2018-04-01 00:00:00.000001", periods=n, freq="37s", tz="UTC"),
+            "card_token": [f"c{i % 3}" for i in range(n)],
+            "customer_id": [f"u{i % 3}" for i in range(n)],
+            "terminal_id": [f"m{i}" for i in range(n)],
+            "amount": [0.0, 12.5, 99.99, 1234.56, 7.0][:n],
+            "channel": ["pos", "ecom", "moto", "atm", "pos"][:n],
+            "is_fraud": [False, True, False, False, True][:n],
+        }
+    )
+
+
+def test_frame_round_trip_is_exact_and_drops_labels() -> None:
+    frame = _frame()
+    keys, values = encode_frame(frame)
+    assert keys == [c.encode() for c in frame["card_token"]]
+    decoded = decode_values(values)
+    assert decoded.rejected == []
+    out = decoded.frame
+    assert list(out.columns) == [*TRANSACTION_COLUMNS, "batch_index"]
+    assert "is_fraud" not in orjson.loads(values[1])
+    assert out["timestamp"].tolist() == frame["timestamp"].tolist()  # microseconds survive
+    assert out["amount"].tolist() == frame["amount"].tolist()
+    assert out["channel"].tolist() == frame["channel"].tolist()
+    assert (out["currency"] == "EUR").all()
+    assert (out["device_id"] == "").all()
+
+
+def test_single_transaction_round_trip() -> None:
+    tx = Transaction(
+        transaction_id="t1",
+        timestamp=datetime(2018, 4, 1, 10, 0, 0, 123456, tzinfo=UTC),
+        card_token="c1",
+        customer_id="u1",
+        terminal_id="m1",
+        amount=42.0,
+        channel="ecom",
+        device_id="d-9",
+    )
+    key, value = encode_transaction(tx)
+    assert key == b"c1"
+    assert decode_transaction(value) == tx
+    assert decode_values([value]).frame.loc[0, "device_id"] == "d-9"
+
+
+def _valid_record() -> dict[str, object]:
+    _, values = encode_frame(_frame(1))
+    record: dict[str, object] = orjson.loads(values[0])
+    return record
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda r: r.pop("card_token"), "missing required fields ['card_token']"),
+        (lambda r: r.update(surprise=1), "unknown fields ['surprise']"),
+        (lambda r: r.update(timestamp="2018-04-01T00:00:00Z"), "timestamp must be integer epoch microseconds"),
+        (lambda r: r.update(amount="12"), "amount must be a number"),
+        (lambda r: r.update(amount=-1.0), "amount outside"),
+        (lambda r: r.update(timestamp=1_522_540_800), "timestamp outside the accepted years"),
+        (lambda r: r.update(terminal_id=7), "terminal_id must be a string"),
+        (lambda r: r.update(transaction_id=""), "transaction_id is empty"),
+        (lambda r: r.update(customer_id="x" * 65), "customer_id longer than 64"),
+        (lambda r: r.update(channel="carrier-pigeon"), "channel not one of"),
+        (lambda r: r.update(currency="eur"), "currency does not match"),
+        (lambda r: r.update(card_token="has space"), "card_token does not match"),
+    ],
+)
+def test_invalid_messages_are_rejected_with_a_reason(change: object, reason: str) -> None:
+    record = _valid_record()
+    change(record)  # type: ignore[operator]
+    good = orjson.dumps(_valid_record())
+    decoded = decode_values([good, orjson.dumps(record), good])
+    assert len(decoded.frame) == 2
+    assert decoded.frame["batch_index"].tolist() == [0, 2]
+    assert [r.index for r in decoded.rejected] == [1]
+    assert reason in decoded.rejected[0].reason
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [(b"not json", "not JSON"), (b"[1, 2]", "not a JSON object"), (None, "tombstone")],
+)
+def test_undecodable_messages_are_rejected(value: bytes | None, reason: str) -> None:
+    decoded = decode_values([value])
+    assert decoded.frame.empty
+    assert reason in decoded.rejected[0].reason
+
+
+def test_frames_with_invalid_rows_are_refused_whole() -> None:
+    frame = _frame()
+    frame.loc[2, "amount"] = float("nan")
+    with pytest.raises(EncodeError, match=r"invalid .amount.*first at row 2"):
+        encode_frame(frame)
+    with pytest.raises(EncodeError, match="required contract columns"):
+        encode_frame(_frame().drop(columns="card_token"))
+    naive = _frame()
+    naive["timestamp"] = naive["timestamp"].dt.tz_localize(None)
+    with pytest.raises(EncodeError, match="timezone-aware"):
+        encode_frame(naive)
