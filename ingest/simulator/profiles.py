@@ -68,19 +68,31 @@ def draw_profiles(n_customers: int, n_terminals: int, radius: float, rng: np.ran
 def terminals_within(
     customer_xy: npt.NDArray[np.float64], terminal_xy: npt.NDArray[np.float64], radius: float
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
-    """The terminals strictly within ``radius`` of each customer, as (indptr, terminal ids) in CSR form."""
-    counts: list[npt.NDArray[np.int64]] = []
-    columns: list[npt.NDArray[np.int32]] = []
+    """The terminals strictly within ``radius`` of each customer, as (indptr, terminal ids) in CSR form.
+
+    Customers are taken in blocks of neighbouring x, and each block is compared only with the terminals whose
+    x lies within the radius of the block's range: a fraction of the full customer-terminal distance matrix.
+    """
+    n_customers = customer_xy.shape[0]
+    by_x = np.argsort(terminal_xy[:, 0], kind="stable")
+    terminal_x = terminal_xy[by_x, 0]
+    customers_by_x = np.argsort(customer_xy[:, 0], kind="stable")
     limit = radius * radius
-    for start in range(0, customer_xy.shape[0], _DISTANCE_BLOCK):
-        block = customer_xy[start : start + _DISTANCE_BLOCK]
-        dx = block[:, 0:1] - terminal_xy[None, :, 0]
-        dy = block[:, 1:2] - terminal_xy[None, :, 1]
-        near = dx * dx + dy * dy < limit
-        counts.append(near.sum(axis=1, dtype=np.int64))
-        columns.append(np.nonzero(near)[1].astype(np.int32))
-    indptr = np.zeros(customer_xy.shape[0] + 1, dtype=np.int64)
-    if counts:
-        np.cumsum(np.concatenate(counts), out=indptr[1:])
-    terminals = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int32)
-    return indptr, terminals
+    owners: list[npt.NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
+    columns: list[npt.NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
+    for start in range(0, n_customers, _DISTANCE_BLOCK):
+        block = customers_by_x[start : start + _DISTANCE_BLOCK]
+        xy = customer_xy[block]
+        lo = np.searchsorted(terminal_x, xy[:, 0].min() - radius, side="left")
+        hi = np.searchsorted(terminal_x, xy[:, 0].max() + radius, side="right")
+        candidates = by_x[lo:hi]
+        dx = xy[:, 0:1] - terminal_xy[None, candidates, 0]
+        dy = xy[:, 1:2] - terminal_xy[None, candidates, 1]
+        rows, cols = np.nonzero(dx * dx + dy * dy < limit)
+        owners.append(block[rows].astype(np.int64))
+        columns.append(candidates[cols].astype(np.int64))
+    owner, terminal = np.concatenate(owners), np.concatenate(columns)
+    order = np.lexsort((terminal, owner))  # by customer, then terminal id
+    indptr = np.zeros(n_customers + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n_customers), out=indptr[1:])
+    return indptr, terminal[order].astype(np.int32)
