@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def simulate_command(
-    out: Annotated[Path, typer.Option("--out", help="Parquet file for the transactions; labels go beside it.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Parquet file for the transactions; labels go beside it.")
+    ] = None,
     preset: Annotated[str, typer.Option(help="Settings preset: 'handbook' or 'realistic'.")] = "handbook",
     days: Annotated[int, typer.Option(min=1, help="Number of days to simulate.")] = 183,
     seed: Annotated[int, typer.Option(min=0, help="Random seed: the same seed gives the same bytes.")] = 0,
     customers: Annotated[int | None, typer.Option(min=1, help="Number of customers (preset default).")] = None,
     terminals: Annotated[int | None, typer.Option(min=1, help="Number of terminals (preset default).")] = None,
+    kafka: Annotated[bool, typer.Option("--kafka", help="Produce the transactions to Kafka, in time order.")] = False,
+    rate: Annotated[float, typer.Option(min=0, help="With --kafka: transactions per second; 0 = unthrottled.")] = 0,
+    bootstrap: Annotated[str | None, typer.Option(help="With --kafka: bootstrap servers (from settings).")] = None,
+    topic: Annotated[str | None, typer.Option(help="With --kafka: topic (settings' transactions topic).")] = None,
 ) -> None:
-    """Simulate card transactions with fraud scenarios and late labels, and write them to Parquet."""
+    """Simulate card transactions with fraud scenarios and late labels; write them to Parquet (--out), produce
+    them to Kafka (--kafka), or both."""
     from ingest.simulator import SimulatorConfig, SimulatorError, simulate
+
+    if out is None and not kafka:
+        typer.echo("say where the transactions go: --out FILE.parquet, --kafka, or both", err=True)
+        raise typer.Exit(2)
 
     overrides: dict[str, int] = {"days": days, "seed": seed}
     if customers is not None:
@@ -32,7 +47,6 @@ def simulate_command(
         raise typer.Exit(2) from exc
     began = time.perf_counter()
     data = simulate(config)
-    tx_path, label_path = data.write_parquet(out)
     elapsed = time.perf_counter() - began
     frame = data.transactions
     scenarios = frame["fraud_scenario"].value_counts().sort_index()
@@ -44,5 +58,31 @@ def simulate_command(
         "per scenario: "
         + ", ".join(f"{k}: {n:,}" for k, n in zip(scenarios.index.tolist(), scenarios.tolist(), strict=True))
     )
-    typer.echo(f"transactions: {tx_path}")
-    typer.echo(f"labels ({len(data.labels):,}): {label_path}")
+    if out is not None:
+        tx_path, label_path = data.write_parquet(out)
+        typer.echo(f"transactions: {tx_path}")
+        typer.echo(f"labels ({len(data.labels):,}): {label_path}")
+    if kafka:
+        _produce(data.transactions, rate=rate or None, bootstrap=bootstrap, topic=topic)
+
+
+def _produce(frame: pd.DataFrame, *, rate: float | None, bootstrap: str | None, topic: str | None) -> None:
+    from ingest.kafka import KafkaIngestError, TransactionProducer, ensure_topics, system_topics
+    from ingest.settings import IngestSettings
+    from ingest.simulator.stream import send_at_rate
+
+    settings = IngestSettings()
+    servers = bootstrap or settings.kafka_bootstrap_servers
+    topics = system_topics(settings)
+    if topic is not None and topic not in {t.name for t in topics}:
+        topics.append(replace(topics[0], name=topic))
+    target = topic or settings.topic_transactions
+    try:
+        ensure_topics(servers, topics)
+        with TransactionProducer(servers, target) as producer:
+            report = send_at_rate(frame, producer.send_frame, rate)
+            producer.flush()
+    except KafkaIngestError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"produced {report.sent:,} transactions to {target!r} at {servers} ({report.rate:,.0f} tx/s)")
