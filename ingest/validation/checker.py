@@ -198,7 +198,11 @@ class CompiledChecker:
             error = None if rule.expectation_type == "expect_column_to_exist" else f"column {column!r} is missing"
             return ExpectationOutcome(rule.name, rule.expectation_type, rule.severity, success, 0, error), None
         if rule.batch is not None and (rule.expected is None or not per_value_types(rule, frame)):
-            success = bool(rule.batch(frame))
+            try:
+                success = bool(rule.batch(frame))
+            except (TypeError, ValueError) as error:  # e.g. quantiles of a column holding text
+                message = f"cannot evaluate on this batch: {error}"
+                return ExpectationOutcome(rule.name, rule.expectation_type, rule.severity, False, 0, message), None
             return ExpectationOutcome(rule.name, rule.expectation_type, rule.severity, success, 0), None
         assert column is not None  # row rules always name a column
         values = frame[column]

@@ -256,7 +256,7 @@ def _timestamp_statistics(column: pd.Series) -> TimestampStatistics:
         stamps = stamps.dt.tz_localize("UTC")
     stamps = stamps.dt.tz_convert("UTC")
     hours = np.bincount(stamps.dt.hour.to_numpy(), minlength=24)
-    weekdays = np.bincount(stamps.dt.weekday.to_numpy(), minlength=7)
+    weekdays = np.bincount(stamps.dt.day_of_week.to_numpy(), minlength=7)
     return TimestampStatistics(
         count=len(stamps),
         null_count=int(column.isna().sum()),

@@ -1,0 +1,68 @@
+"""``fraud validate``: learning a reference, validating good and bad files, the HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ingest.validation import DatasetStatistics, records_to_frame
+from scoring_api.cli import app
+from tests.ingest.validation.corpus import Corpus, good_rows
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def reference_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("reference")
+    train = folder / "train.parquet"
+    records_to_frame(good_rows(300, seed=1)).to_parquet(train)
+    stats = folder / "stats.json"
+    result = runner.invoke(app, ["validate", "--learn", str(train), "--out", str(stats)])
+    assert result.exit_code == 0, result.output
+    assert "learned statistics of 300 rows" in result.output
+    return stats
+
+
+def test_a_good_batch_passes_and_gets_its_report(tmp_path: Path, reference_file: Path) -> None:
+    batch = tmp_path / "batch.parquet"
+    records_to_frame(good_rows(200, seed=2)).to_parquet(batch)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["validate", str(batch), "--reference", str(reference_file), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "all expectations passed" in result.output
+    assert (out / "data_docs" / "index.html").exists()
+    pages = list((out / "data_docs" / "validations").rglob("*.html"))
+    assert {page.parent.parent.parent.name for page in pages} == {"transactions", "daily_volume"}
+    assert "amount.range" in (out / "suite.json").read_text()
+    assert DatasetStatistics.load(out / "statistics.json").row_count == 200
+    assert pd.read_parquet(out / "rejected.parquet").empty
+
+
+def test_a_bad_csv_batch_fails_and_keeps_its_rejected_rows(tmp_path: Path, corpus: Corpus) -> None:
+    batch = tmp_path / "batch.csv"
+    frame = corpus.frame.copy()
+    frame["timestamp"] = frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+    frame.to_csv(batch, index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["validate", str(batch), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "FAIL" in result.output
+    rejected = pd.read_parquet(out / "rejected.parquet")
+    assert "amount.range" in set(rejected["reason"])
+    assert (out / "data_docs" / "index.html").exists()
+
+
+def test_validate_needs_exactly_one_of_data_and_learn(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "either a DATA file" in result.output
+
+
+def test_an_unreadable_batch_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "no batch file at" in result.output
