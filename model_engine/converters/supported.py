@@ -1,5 +1,28 @@
 """THE catalogue of supported scikit-learn estimators, and the imports that register their converters.
 
+What compiles, and what is refused with a :class:`~model_engine.errors.ConversionError` saying why:
+
+=============================== ==================================================================================
+Pipeline                        any steps below; ``None``/"passthrough" steps skipped
+ColumnTransformer               columns by index, slice, mask, name or callable (as resolved at fit time);
+                                transformers "passthrough"/"drop"; remainder passthrough or drop
+FunctionTransformer             identity only (``func=None``: ColumnTransformer's passthrough remainder)
+StandardScaler, MinMaxScaler    every option (``with_mean``/``with_std``, ``feature_range``, ``clip``)
+SimpleImputer                   ``missing_values=nan``; mean, median, most_frequent, constant; dropped empty
+                                columns or ``keep_empty_features``; ``add_indicator``
+OneHotEncoder                   numeric categories incl. NaN; ``drop``; infrequent grouping; ``handle_unknown``
+                                ignore / infrequent_if_exist / warn ("error" encodes unknown values as zeros)
+KBinsDiscretizer                every strategy; encode ordinal, onehot, onehot-dense
+LogisticRegression              binary and multinomial (one-vs-rest refused)
+MLPClassifier                   relu, tanh, logistic, identity; binary and multiclass (multilabel refused)
+DecisionTreeClassifier,         single output; NaN routing (``missing_go_to_left``); float32 split semantics
+RandomForestClassifier,
+ExtraTreesClassifier
+GradientBoostingClassifier      log_loss and exponential; init prior or "zero" (other init estimators refused);
+                                binary and multiclass
+HistGradientBoostingClassifier  binary and multiclass; NaN routing; categorical splits refused
+=============================== ==================================================================================
+
 To support a new estimator: write its parameter extraction in ``params/``, its converter module here (registered
 with ``register_converter``), import the module below and add the class to :data:`SUPPORTED_ESTIMATORS`.
 """

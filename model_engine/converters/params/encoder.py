@@ -60,9 +60,10 @@ def _codes_after_grouping(encoder: Any, index: int, n_categories: int) -> tuple[
         return codes, unknown
     mapping = np.asarray(encoder._default_to_infrequent_mappings[index], dtype=np.int64)
     if mapping.shape[0] != n_categories:
+        # Some scikit-learn releases leave the NaN category out of the mapping; their transform is not reproducible.
         raise ConversionError(
-            f"OneHotEncoder feature {index} combines a NaN category with infrequent grouping, which scikit-learn "
-            "itself cannot transform consistently; impute the NaNs or disable min_frequency/max_categories"
+            f"OneHotEncoder feature {index} has an infrequent-category mapping of {mapping.shape[0]} entries for "
+            f"{n_categories} categories; refit with scikit-learn >= 1.9, or impute NaN before encoding"
         )
     if encoder.handle_unknown in ("infrequent_if_exist", "warn"):
         unknown = int(mapping[int(infrequent[0])])

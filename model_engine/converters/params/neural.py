@@ -37,7 +37,8 @@ def mlp_params(model: Any) -> MLPParams:
         raise ConversionError(f"MLPClassifier activation {activation!r} is not one of {ACTIVATIONS}")
     output = model.out_activation_
     n_classes = len(model.classes_)
-    if output not in ("logistic", "softmax") or (output == "logistic" and n_classes != 2):
+    single_label = int(getattr(model, "n_outputs_", 1)) == (1 if output == "logistic" else n_classes)
+    if output not in ("logistic", "softmax") or not single_label:
         raise ConversionError(
             f"MLPClassifier with output {output!r} and {n_classes} classes is not supported: only single-label "
             "binary (logistic) and multiclass (softmax) classifiers compile"

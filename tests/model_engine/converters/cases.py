@@ -255,6 +255,12 @@ TRANSFORMER_CASES: tuple[Case, ...] = (
         categorical=True,
     ),
     Case(
+        "onehot_nan_infrequent",
+        lambda: _ct(("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=3), [5])),
+        categorical=True,
+        nan=True,
+    ),
+    Case(
         "onehot_infrequent_ignore",
         lambda: _ct(("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=45, sparse_output=False), [5])),
         categorical=True,

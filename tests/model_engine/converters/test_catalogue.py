@@ -3,16 +3,21 @@ anything else (unsupported, unfitted, unconvertible configuration) is refused wi
 
 from __future__ import annotations
 
+import re
+import warnings
 from typing import Any
 
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
 
 from model_engine.converters import SUPPORTED_ESTIMATORS, convert_estimator, registered_types
 from model_engine.errors import ConversionError, MissingConverterError, NotFittedError, SignatureError
@@ -114,3 +119,34 @@ def test_graphs_compute_in_float_types_only() -> None:
     x = np.random.default_rng(0).normal(size=(40, 3))
     with pytest.raises(ConversionError, match="float32 or float64"):
         convert_estimator(LogisticRegression().fit(x, x[:, 0] > 0), 3, dtype="int32")
+
+
+def _fit(model: Any, x: Any, y: Any) -> Any:
+    with warnings.catch_warnings(action="ignore"):
+        return model.fit(x, y)
+
+
+_RNG = np.random.default_rng(0)
+_X = _RNG.normal(size=(80, 3))
+_Y = (_X[:, 0] > 0).astype(int)
+
+UNCONVERTIBLE = [
+    ("imputer_sentinel", lambda: _fit(SimpleImputer(missing_values=-1.0), _X, None), "missing_values=-1.0"),
+    ("mlp_multilabel", lambda: _fit(MLPClassifier((3,), max_iter=20), _X, np.c_[_Y, 1 - _Y]), "single-label"),
+    ("tree_multioutput", lambda: _fit(DecisionTreeClassifier(), _X, np.c_[_Y, 1 - _Y]), "2 outputs"),
+    ("gbm_init_estimator", lambda: _fit(GradientBoostingClassifier(init=LogisticRegression()), _X, _Y), "init="),
+    (
+        "onehot_strings",
+        lambda: _fit(OneHotEncoder(), np.array([["a"], ["b"]] * 10, dtype=object), None),
+        "non-numeric categories",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"), [(m, msg) for _, m, msg in UNCONVERTIBLE], ids=[c[0] for c in UNCONVERTIBLE]
+)
+def test_unconvertible_configurations_say_why(make: Any, message: str) -> None:
+    model = make()
+    with pytest.raises(ConversionError, match=re.escape(message)):
+        convert_estimator(model, model.n_features_in_)
