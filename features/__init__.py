@@ -2,4 +2,55 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from features.catalogue import HANDBOOK_NAMES, LABEL_DELAY, baseline_feature_set, default_feature_set
+from features.errors import (
+    FeatureInputError,
+    FeaturesError,
+    FeatureSpecError,
+    SnapshotMismatchError,
+    StateConflictError,
+    StateStoreError,
+)
+from features.offline import OfflineFeatureEngine
+from features.online import OnlineFeatureEngine
+from features.spec import (
+    CARD,
+    CARD_COUNTRY,
+    CARD_TERMINAL,
+    TERMINAL,
+    Aggregate,
+    Entity,
+    FeatureSet,
+    Flag,
+    TimeFlag,
+    WindowAggregate,
+)
+from features.state import InMemoryStateStore, RedisStateStore, StateStore
+
+__all__ = [
+    "CARD",
+    "CARD_COUNTRY",
+    "CARD_TERMINAL",
+    "HANDBOOK_NAMES",
+    "LABEL_DELAY",
+    "TERMINAL",
+    "Aggregate",
+    "Entity",
+    "FeatureInputError",
+    "FeatureSet",
+    "FeatureSpecError",
+    "FeaturesError",
+    "Flag",
+    "InMemoryStateStore",
+    "OfflineFeatureEngine",
+    "OnlineFeatureEngine",
+    "RedisStateStore",
+    "SnapshotMismatchError",
+    "StateConflictError",
+    "StateStore",
+    "StateStoreError",
+    "TimeFlag",
+    "WindowAggregate",
+    "baseline_feature_set",
+    "default_feature_set",
+]

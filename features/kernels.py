@@ -1,0 +1,209 @@
+"""Numba kernels shared by the offline and online engines.
+
+One function, :func:`window_features`, computes every windowed feature of one entity for one transaction from
+that entity's events sorted by time. It reads only events at or before the transaction's own position, so the
+offline engine (which hands it the whole sorted history of an entity) cannot see the future, and the online
+engine (which hands it a bounded per-entity buffer) computes the very same sums in the same order.
+
+Times are int64 microseconds since the Unix epoch (UTC). A label time of :data:`NEVER` means no fraud label
+is known for the event.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+NEVER: Final = np.iinfo(np.int64).max
+US_PER_SECOND: Final = 1_000_000
+US_PER_HOUR: Final = 3_600 * US_PER_SECOND
+US_PER_DAY: Final = 24 * US_PER_HOUR
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+
+
+@njit(cache=True, nogil=True)
+def _first_after(ts: I64, lo: int, hi: int, value: int) -> int:  # pragma: no cover - compiled
+    """First index j in [lo, hi) with ts[j] > value (hi when none): numpy's searchsorted side='right'."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ts[mid] > value:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def window_features(
+    ts: I64, amount: F64, label_time: I64, lo: int, i: int, params: I64, out_row: F64
+) -> None:  # pragma: no cover - compiled
+    """Write the features of ``params`` for the event at ``i``, from the events ``[lo, i]`` (sorted by time)."""
+    t = ts[i]
+    # Nested windows with the same end (1 day inside 7 inside 30) extend the previous sum instead of
+    # restarting it: the plan orders features so, and both engines add in the same (backward) order.
+    cache_end = -1
+    cache_start = -1
+    cache_total = 0.0
+    for f in range(params.shape[0]):
+        op = params[f, 0]
+        window = params[f, 1]
+        lag = params[f, 2]
+        col = params[f, 3]
+        if op <= 3:  # count, sum, mean, fraud share over (t - lag - window, t - lag]
+            # Without lag the current event (and the earlier ones at the same instant) ends the window.
+            current_end = i + 1 if params[f, 4] == 1 else i
+            end = _first_after(ts, lo, i, t - lag) if lag > 0 else current_end
+            start = _first_after(ts, lo, end, t - lag - window)
+            n = end - start
+            if op == 0:
+                out_row[col] = n
+            elif op <= 2:
+                if end == cache_end and start <= cache_start:
+                    total = cache_total
+                    for j in range(cache_start - 1, start - 1, -1):
+                        total += amount[j]
+                else:
+                    total = 0.0
+                    for j in range(end - 1, start - 1, -1):
+                        total += amount[j]
+                cache_end = end
+                cache_start = start
+                cache_total = total
+                if op == 1:
+                    out_row[col] = total
+                else:
+                    out_row[col] = total / n if n > 0 else 0.0
+            else:
+                known = 0
+                for j in range(start, end):
+                    if label_time[j] <= t:
+                        known += 1
+                out_row[col] = known / n if n > 0 else 0.0
+        elif op <= 5:  # the amount against the earlier events of (t - window, t)
+            start = _first_after(ts, lo, i, t - window)
+            n = i - start
+            total = 0.0
+            for j in range(start, i):
+                total += amount[j]
+            mean = total / n if n > 0 else 0.0
+            if op == 4:
+                out_row[col] = amount[i] / mean if mean > 0.0 else 1.0
+            else:
+                spread = 0.0
+                for j in range(start, i):
+                    spread += (amount[j] - mean) * (amount[j] - mean)
+                std = np.sqrt(spread / n) if n > 1 else 0.0
+                out_row[col] = (amount[i] - mean) / std if std > 0.0 else 0.0
+        else:  # recency of the previous event, capped at the window
+            has_previous = i > lo and ts[i - 1] > t - window
+            if op == 6:
+                out_row[col] = (t - ts[i - 1] if has_previous else window) / US_PER_SECOND
+            else:
+                out_row[col] = 0.0 if has_previous else 1.0
+
+
+@njit(cache=True, nogil=True)
+def time_flags(t: int, params: I64, out_row: F64) -> None:  # pragma: no cover - compiled
+    """Weekend (Saturday, Sunday) and night (hour <= last night hour) flags of a UTC timestamp."""
+    for f in range(params.shape[0]):
+        if params[f, 0] == 0:
+            weekday = (t // US_PER_DAY + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+            out_row[params[f, 2]] = 1.0 if weekday >= 5 else 0.0
+        else:
+            hour = (t % US_PER_DAY) // US_PER_HOUR
+            out_row[params[f, 2]] = 1.0 if hour <= params[f, 1] else 0.0
+
+
+@njit(cache=True, nogil=True)
+def time_flags_batch(ts: I64, params: I64, out: F64) -> None:  # pragma: no cover - compiled
+    for r in range(ts.shape[0]):
+        time_flags(ts[r], params, out[r])
+
+
+@njit(cache=True, nogil=True)
+def offline_entity(
+    ts: I64, amount: F64, label_time: I64, group_start: I64, rows: I64, params: I64, out: F64
+) -> None:  # pragma: no cover - compiled
+    """Features of every row, given rows sorted by (entity, time, arrival); ``rows`` maps back to the frame."""
+    for k in range(ts.shape[0]):
+        window_features(ts, amount, label_time, group_start[k], k, params, out[rows[k]])
+
+
+@njit(cache=True, nogil=True)
+def _shift_left(
+    s_ts: I64, s_amount: F64, s_label: I64, s_eid: I64, s: int, drop: int, count: int
+) -> None:  # pragma: no cover
+    for j in range(drop, count):
+        s_ts[s, j - drop] = s_ts[s, j]
+        s_amount[s, j - drop] = s_amount[s, j]
+        s_label[s, j - drop] = s_label[s, j]
+        s_eid[s, j - drop] = s_eid[s, j]
+
+
+@njit(cache=True, nogil=True)
+def online_entity_batch(
+    s_ts: I64,
+    s_amount: F64,
+    s_label: I64,
+    s_eid: I64,
+    s_count: I64,
+    slots: I64,
+    ts: I64,
+    amount: F64,
+    eid: I64,
+    params: I64,
+    horizon: int,
+    latest_only: bool,
+    out: F64,
+    first_row: int,
+) -> int:  # pragma: no cover - compiled
+    """Insert each row's event into its entity's buffer, in row order, and write its features.
+
+    Events older than the horizon are evicted first. Returns the number of rows done: less than the batch
+    when a buffer is full of live events, so that the caller can widen the arena and resume there.
+    """
+    cap = s_ts.shape[1]
+    for r in range(first_row, ts.shape[0]):
+        s = slots[r]
+        t = ts[r]
+        count = s_count[s]
+        if count > 0 and s_ts[s, 0] <= t - horizon:
+            drop = _first_after(s_ts[s], 0, count, t - horizon)
+            _shift_left(s_ts, s_amount, s_label, s_eid, s, drop, count)
+            count -= drop
+            s_count[s] = count
+        if count == cap:
+            return r
+        pos = _first_after(s_ts[s], 0, count, t)  # after any event at the same instant: arrival order
+        for j in range(count, pos, -1):
+            s_ts[s, j] = s_ts[s, j - 1]
+            s_amount[s, j] = s_amount[s, j - 1]
+            s_label[s, j] = s_label[s, j - 1]
+            s_eid[s, j] = s_eid[s, j - 1]
+        s_ts[s, pos] = t
+        s_amount[s, pos] = amount[r]
+        s_label[s, pos] = NEVER
+        s_eid[s, pos] = eid[r]
+        count += 1
+        window_features(s_ts[s], s_amount[s], s_label[s], 0, pos, params, out[r])
+        if latest_only and count > 1:
+            _shift_left(s_ts, s_amount, s_label, s_eid, s, count - 1, count)
+            count = 1
+        s_count[s] = count
+    return int(ts.shape[0])
+
+
+@njit(cache=True, nogil=True)
+def set_label(s_label: I64, s_eid: I64, s_count: I64, slot: int, eid: int, label_time: int) -> bool:  # pragma: no cover
+    """Record when the fraud label of event ``eid`` became known (the earliest report counts); False when the
+    event is no longer held."""
+    for j in range(s_count[slot]):
+        if s_eid[slot, j] == eid:
+            s_label[slot, j] = min(s_label[slot, j], label_time)
+            return True
+    return False

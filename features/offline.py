@@ -1,0 +1,74 @@
+"""The offline engine: every feature of a whole DataFrame of transactions, point in time.
+
+Each transaction sees only what was known at its own time: the events of its entities up to its own instant
+(earlier arrivals at the same instant included, later ones not) and fraud labels whose report time is not
+after it. Rows are grouped by entity with one sort per entity and handed to the shared kernels, so a four-month
+history of a million transactions takes about a second.
+
+>>> import pandas as pd
+>>> from features.catalogue import baseline_feature_set
+>>> tx = pd.DataFrame({"transaction_id": ["a", "b"], "card_token": ["c", "c"], "terminal_id": ["t", "t"],
+...                    "timestamp": pd.to_datetime(["2018-04-07 10:00", "2018-04-07 11:00"], utc=True),
+...                    "amount": [10.0, 30.0], "is_fraud": [False, False]})
+>>> OfflineFeatureEngine(baseline_feature_set()).compute(tx)["card_mean_amount_1d"].tolist()
+[10.0, 20.0]
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from features.catalogue import LABEL_DELAY
+from features.frames import amounts, entity_codes, label_times, require_columns, timestamps_us
+from features.kernels import NEVER, offline_entity, time_flags_batch
+from features.plan import FeaturePlan, compile_plan
+from features.spec import FeatureSet
+
+
+class OfflineFeatureEngine:
+    """Computes a feature set over a DataFrame in contract columns (training, backfill, evaluation)."""
+
+    def __init__(self, feature_set: FeatureSet, label_delay: timedelta = LABEL_DELAY) -> None:
+        self.feature_set = feature_set
+        self.label_delay = label_delay
+        self._plan: FeaturePlan = compile_plan(feature_set)
+
+    def compute(self, transactions: pd.DataFrame, labels: pd.DataFrame | None = None) -> pd.DataFrame:
+        """One float64 column per feature (``feature_set.names`` order), aligned with ``transactions``.
+
+        ``labels`` (transaction_id, is_fraud, reported_at): when given, a fraud counts in a terminal's fraud
+        share from its report time on; when None, from ``label_delay`` after the transaction (the
+        handbook's rule, read from the ``is_fraud`` column).
+        """
+        values = self.compute_array(transactions, labels)
+        return pd.DataFrame(values, index=transactions.index, columns=list(self.feature_set.names), copy=False)
+
+    def compute_array(self, transactions: pd.DataFrame, labels: pd.DataFrame | None = None) -> NDArray[np.float64]:
+        """As :meth:`compute`, as a NumPy array [rows, features]."""
+        needed = {"timestamp", "amount"} | {c for p in self._plan.entities for c in p.entity.columns}
+        require_columns(transactions, needed, "transactions")
+        n = len(transactions)
+        # Column-major: the DataFrame built from it then shares its memory instead of copying it.
+        out = np.zeros((n, self._plan.n_features), dtype=np.float64, order="F")
+        if n == 0:
+            return out
+        ts = timestamps_us(transactions["timestamp"])
+        amount = amounts(transactions["amount"])
+        if self._plan.label_entities:
+            label_time = label_times(transactions, ts, labels, self.label_delay)
+        else:
+            label_time = np.full(n, NEVER, dtype=np.int64)
+        arrival = np.arange(n, dtype=np.int64)
+        time_flags_batch(ts, self._plan.time_params, out)
+        for plan in self._plan.entities:
+            codes = entity_codes(transactions, plan.entity)
+            order = np.lexsort((arrival, ts, codes)).astype(np.int64)
+            sorted_codes = codes[order]
+            starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+            group_start = np.repeat(starts, np.diff(np.r_[starts, n])).astype(np.int64)
+            offline_entity(ts[order], amount[order], label_time[order], group_start, order, plan.params, out)
+        return out

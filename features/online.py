@@ -1,0 +1,214 @@
+"""The online engine: features from incremental per-entity state, one transaction or a micro-batch at a time.
+
+Each transaction is read and applied in one step: its event joins its entities' buffers and its features
+are computed from them, by the same kernel as offline, so the values equal the offline engine's (to
+floating-point summation order, identical in practice). Fraud labels arrive later (:meth:`apply_label`) and
+count in a terminal's fraud share from their report time on.
+
+>>> from datetime import datetime, timezone
+>>> from ingest.contract import Transaction
+>>> from features.catalogue import baseline_feature_set
+>>> engine = OnlineFeatureEngine(baseline_feature_set())
+>>> tx = Transaction(transaction_id="t1", timestamp=datetime(2018, 4, 7, 10, tzinfo=timezone.utc),
+...                  card_token="c1", customer_id="c1", terminal_id="m1", amount=12.5)
+>>> row = engine.update_and_read(tx)
+>>> engine.as_dict(row)["card_mean_amount_1d"]
+12.5
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from features.errors import FeatureInputError, StateConflictError
+from features.frames import amounts, entity_keys, require_columns, timestamps_us
+from features.kernels import online_entity_batch, set_label, time_flags_batch
+from features.plan import KEY_SEPARATOR, FeaturePlan, compile_plan
+from features.spec import FeatureSet
+from features.state.base import RouteBatch, StateBatch, StateStore
+from features.state.memory import InMemoryStateStore
+from ingest.contract import Label, Transaction
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
+#: Attempts at a batch when another worker keeps changing the same entities (shared stores only).
+MAX_ATTEMPTS: Final = 20
+
+
+class OnlineFeatureEngine:
+    """Read-and-update feature computation over a state store (embedded by default, or shared Redis)."""
+
+    def __init__(self, feature_set: FeatureSet, store: StateStore | None = None) -> None:
+        self.feature_set = feature_set
+        self.store: StateStore = store if store is not None else InMemoryStateStore()
+        self._plan: FeaturePlan = compile_plan(feature_set)
+        self._label_kinds = tuple(p.entity.name for p in self._plan.label_entities)
+        if self._plan.label_entities:
+            self.store.route_horizon_us = max(p.horizon_us for p in self._plan.label_entities)
+        # Event ids only need to be unique within one entity's buffer; a random base per engine keeps the
+        # ids of several workers sharing a store apart, and a counter makes them cheap.
+        self._next_event_id = secrets.randbits(62)
+        self.labels_applied = 0
+        self.labels_ignored = 0
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.feature_set.names
+
+    def as_dict(self, row: NDArray[np.float64]) -> dict[str, float]:
+        """A feature row as {name: value}."""
+        return dict(zip(self.feature_set.names, row.tolist(), strict=True))
+
+    def update_and_read(self, tx: Transaction) -> NDArray[np.float64]:
+        """Apply one transaction to the state and return its features (1-D, ``feature_set.names`` order)."""
+        fields = {
+            "card_token": tx.card_token,
+            "customer_id": tx.customer_id,
+            "terminal_id": tx.terminal_id,
+            "country": tx.country,
+            "mcc": tx.mcc,
+            "currency": tx.currency,
+            "channel": tx.channel.value,
+            "entry_mode": tx.entry_mode.value,
+            "device_id": tx.device_id,
+        }
+        keys = {}
+        for plan in self._plan.entities:
+            try:
+                parts = [fields[c] for c in plan.entity.columns]
+            except KeyError as error:
+                raise FeatureInputError(
+                    f"entity {plan.entity.name} needs column {error}, not in a transaction"
+                ) from None
+            keys[plan.entity.name] = [parts[0] if len(parts) == 1 else KEY_SEPARATOR.join(parts)]
+        ts = np.array([(tx.timestamp - _EPOCH) // _US], dtype=np.int64)
+        amount = np.array([tx.amount], dtype=np.float64)
+        row: NDArray[np.float64] = self._run(keys, ts, amount, [tx.transaction_id])[0]
+        return row
+
+    def update_and_read_batch(self, frame: pd.DataFrame) -> NDArray[np.float64]:
+        """Apply a micro-batch in row order (each row sees the rows before it) and return [rows, features]."""
+        needed = {"transaction_id", "timestamp", "amount"} | {c for p in self._plan.entities for c in p.entity.columns}
+        require_columns(frame, needed, "transactions")
+        if len(frame) == 0:
+            return np.zeros((0, self._plan.n_features), dtype=np.float64)
+        strings: dict[str, list[str]] = {}
+        keys = {plan.entity.name: entity_keys(frame, plan.entity, strings) for plan in self._plan.entities}
+        tx_ids = frame["transaction_id"].astype(str).tolist()
+        return self._run(keys, timestamps_us(frame["timestamp"]), amounts(frame["amount"]), tx_ids)
+
+    def _run(
+        self, keys: dict[str, list[str]], ts: NDArray[np.int64], amount: NDArray[np.float64], tx_ids: list[str]
+    ) -> NDArray[np.float64]:
+        eids = np.arange(self._next_event_id, self._next_event_id + len(tx_ids), dtype=np.int64)
+        self._next_event_id += len(tx_ids)
+        for _ in range(MAX_ATTEMPTS):
+            batch = self.store.begin(keys)
+            try:
+                out = self._compute(batch, ts, amount, eids)
+                self._add_routes(batch, keys, ts, eids, tx_ids)
+                self.store.commit(batch)
+            except StateConflictError:
+                continue
+            except BaseException:
+                self.store.abort(batch)
+                raise
+            return out
+        raise StateConflictError(
+            f"the batch kept conflicting with other workers {MAX_ATTEMPTS} times; partition transactions by card "
+            "so that one worker owns each card"
+        )
+
+    def _compute(
+        self, batch: StateBatch, ts: NDArray[np.int64], amount: NDArray[np.float64], eids: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        n = ts.shape[0]
+        out = np.zeros((n, self._plan.n_features), dtype=np.float64)
+        time_flags_batch(ts, self._plan.time_params, out)
+        for plan in self._plan.entities:
+            arena = batch.arenas[plan.entity.name]
+            slots = batch.slots[plan.entity.name]
+            done = 0
+            while True:
+                done = online_entity_batch(
+                    arena.ts, arena.amount, arena.label_time, arena.event_id, arena.count, slots,
+                    ts, amount, eids, plan.params, plan.horizon_us, plan.latest_only, out, done,
+                )  # fmt: skip
+                if done == n:
+                    break
+                arena.widen()
+        return out
+
+    def _add_routes(
+        self,
+        batch: StateBatch,
+        keys: dict[str, list[str]],
+        ts: NDArray[np.int64],
+        eids: NDArray[np.int64],
+        tx_ids: list[str],
+    ) -> None:
+        if self._label_kinds:
+            batch.routes = RouteBatch(
+                transaction_ids=tx_ids,
+                event_ids=eids.tolist(),
+                ts_us=ts.tolist(),
+                keys={kind: keys[kind] for kind in self._label_kinds},
+            )
+
+    def apply_label(self, label: Label) -> bool:
+        """Record a fraud label; True when it reached the state (a fraud whose transaction is still held)."""
+        reported = (label.reported_at - _EPOCH) // _US
+        return self._apply([label.transaction_id], [label.is_fraud], [reported]) == 1
+
+    def apply_labels(self, labels: pd.DataFrame) -> int:
+        """Record a batch of labels (transaction_id, is_fraud, reported_at); returns how many reached the state."""
+        require_columns(labels, ["transaction_id", "is_fraud", "reported_at"], "labels")
+        return self._apply(
+            labels["transaction_id"].astype(str).tolist(),
+            labels["is_fraud"].to_numpy(dtype=bool).tolist(),
+            timestamps_us(labels["reported_at"]).tolist(),
+        )
+
+    def _apply(self, tx_ids: Sequence[str], is_fraud: Sequence[bool], reported: Sequence[int]) -> int:
+        # Only frauds change the fraud share: a "genuine" report leaves an event as it is.
+        wanted = [(t, r) for t, f, r in zip(tx_ids, is_fraud, reported, strict=True) if f]
+        self.labels_ignored += len(tx_ids) - len(wanted)
+        if not wanted or not self._label_kinds:
+            self.labels_ignored += len(wanted)
+            return 0
+        routes = self.store.routes([t for t, _ in wanted])
+        targets: list[tuple[str, str, int, int]] = []
+        for (_, when), route in zip(wanted, routes, strict=True):
+            if route is None:
+                self.labels_ignored += 1
+                continue
+            targets += [(kind, key, route.event_id, when) for kind, key in route.keys]
+        if not targets:
+            return 0
+        requests: dict[str, list[str]] = {}
+        for kind, key, _, _ in targets:
+            requests.setdefault(kind, []).append(key)
+        for _ in range(MAX_ATTEMPTS):
+            batch = self.store.begin(requests)
+            position = dict.fromkeys(requests, 0)
+            reached: set[int] = set()
+            for kind, _, eid, when in targets:
+                arena = batch.arenas[kind]
+                slot = int(batch.slots[kind][position[kind]])
+                position[kind] += 1
+                if set_label(arena.label_time, arena.event_id, arena.count, slot, eid, when):
+                    reached.add(eid)
+            try:
+                self.store.commit(batch)
+            except StateConflictError:
+                continue
+            self.labels_applied += len(reached)
+            return len(reached)
+        raise StateConflictError(f"labels kept conflicting with other workers {MAX_ATTEMPTS} times; retry later")

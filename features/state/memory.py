@@ -1,0 +1,170 @@
+"""The embedded state store: arenas in this process, with snapshot to disk and restore.
+
+>>> store = InMemoryStateStore()
+>>> batch = store.begin({"card": ["c1", "c2", "c1"]})
+>>> batch.slots["card"].tolist()
+[0, 1, 0]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from features.errors import SnapshotMismatchError, StateStoreError
+from features.state.arena import Arena
+from features.state.base import Route, RouteBatch, StateBatch, StateStore
+from features.state.routes import RouteLog
+
+SNAPSHOT_FORMAT = 1
+_INITIAL_CAPACITY = 16
+
+
+class InMemoryStateStore(StateStore):
+    """Arenas and key-to-slot maps held in memory; the fastest store, for one process."""
+
+    def __init__(self) -> None:
+        self._arenas: dict[str, Arena] = {}
+        self._slots: dict[str, dict[str, int]] = {}
+        self._free: dict[str, list[int]] = {}
+        self._routes = RouteLog()
+        self.route_horizon_us: int | None = None
+
+    def _kind(self, kind: str) -> tuple[Arena, dict[str, int]]:
+        if kind not in self._arenas:
+            self._arenas[kind] = Arena.empty(1024, _INITIAL_CAPACITY)
+            self._slots[kind] = {}
+            self._free[kind] = []
+        return self._arenas[kind], self._slots[kind]
+
+    def slot_of(self, kind: str, key: str) -> int:
+        """The slot of ``key``, allocated when the key is new."""
+        arena, slots = self._kind(kind)
+        slot = slots.get(key)
+        if slot is None:
+            free = self._free[kind]
+            slot = free.pop() if free else len(slots)
+            slots[key] = slot
+            arena.ensure_slots(slot + 1)
+        return slot
+
+    def arena(self, kind: str) -> Arena:
+        return self._kind(kind)[0]
+
+    def begin(self, requests: Mapping[str, Sequence[str]]) -> StateBatch:
+        arenas: dict[str, Arena] = {}
+        slots: dict[str, np.ndarray] = {}
+        for kind, keys in requests.items():
+            arena, known = self._kind(kind)
+            if len(keys) == 1:
+                slots[kind] = np.array([self.slot_of(kind, keys[0])], dtype=np.int64)
+            else:
+                found = [known.get(k, -1) for k in keys]
+                slots[kind] = np.array(
+                    [s if s >= 0 else self.slot_of(kind, k) for s, k in zip(found, keys, strict=True)],
+                    dtype=np.int64,
+                )
+            arenas[kind] = arena
+        return StateBatch(arenas=arenas, slots=slots)
+
+    def commit(self, batch: StateBatch) -> None:
+        if batch.routes is None or not len(batch.routes):
+            return
+        self._routes.add(batch.routes)
+        if self.route_horizon_us is not None:
+            self._routes.evict(max(batch.routes.ts_us) - self.route_horizon_us)
+
+    def routes(self, transaction_ids: Sequence[str]) -> list[Route | None]:
+        return self._routes.get(transaction_ids)
+
+    def entity_count(self, kind: str) -> int:
+        return len(self._slots.get(kind, {}))
+
+    def evict_idle(self, kind: str, before_us: int) -> int:
+        """Forget the entities of ``kind`` whose newest event is at or before ``before_us``; returns how many."""
+        arena, slots = self._kind(kind)
+        idle = [
+            key
+            for key, slot in slots.items()
+            if arena.count[slot] == 0 or arena.ts[slot, arena.count[slot] - 1] <= before_us
+        ]
+        for key in idle:
+            slot = slots.pop(key)
+            arena.clear_slot(slot)
+            self._free[kind].append(slot)
+        return len(idle)
+
+    def snapshot(self, path: Path, tag: str) -> None:
+        """Write the whole state to ``path`` (atomically: a crash leaves the previous snapshot intact)."""
+        arrays: dict[str, np.ndarray] = {}
+        meta: dict[str, object] = {"format": SNAPSHOT_FORMAT, "tag": tag, "kinds": {}}
+        for kind, arena in self._arenas.items():
+            keys = self._slots[kind]
+            order = sorted(keys.items(), key=lambda item: item[1])
+            used = np.array([slot for _, slot in order], dtype=np.int64)
+            width = max(1, int(arena.count[used].max()) if len(used) else 1)
+            for name in ("ts", "amount", "label_time", "event_id"):
+                arrays[f"{kind}.{name}"] = getattr(arena, name)[used, :width]
+            arrays[f"{kind}.count"] = arena.count[used]
+            meta["kinds"][kind] = {"keys": [key for key, _ in order], "capacity": arena.capacity}  # type: ignore[index]
+        live = self._routes.live()
+        meta["routes"] = {"transaction_ids": live.transaction_ids, "keys": live.keys}
+        arrays["routes.event_ids"] = np.array(live.event_ids, dtype=np.int64)
+        arrays["routes.ts_us"] = np.array(live.ts_us, dtype=np.int64)
+        meta["route_horizon_us"] = self.route_horizon_us
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **arrays)  # type: ignore[arg-type]
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def restore(cls, path: Path, tag: str) -> InMemoryStateStore:
+        """A store holding the state written by :meth:`snapshot` (refused if written under another tag)."""
+        try:
+            data = np.load(Path(path), allow_pickle=False)
+            meta = json.loads(bytes(data["meta"]).decode())
+        except (OSError, ValueError, KeyError) as error:
+            raise StateStoreError(f"cannot read state snapshot {path}: {error}; take a new snapshot") from error
+        if meta.get("format") != SNAPSHOT_FORMAT:
+            raise StateStoreError(f"snapshot {path} has format {meta.get('format')}, expected {SNAPSHOT_FORMAT}")
+        if meta["tag"] != tag:
+            raise SnapshotMismatchError(
+                f"snapshot {path} was written for feature set {meta['tag']}, not {tag}; "
+                "restore it with that feature set or rebuild the state by replaying transactions"
+            )
+        store = cls()
+        for kind, info in meta["kinds"].items():
+            keys: list[str] = info["keys"]
+            width = data[f"{kind}.ts"].shape[1]
+            arena = Arena.empty(max(1024, len(keys)), max(int(info["capacity"]), width))
+            n = len(keys)
+            arena.ts[:n, :width] = data[f"{kind}.ts"]
+            arena.amount[:n, :width] = data[f"{kind}.amount"]
+            arena.label_time[:n, :width] = data[f"{kind}.label_time"]
+            arena.event_id[:n, :width] = data[f"{kind}.event_id"]
+            arena.count[:n] = data[f"{kind}.count"]
+            store._arenas[kind] = arena
+            store._slots[kind] = {key: slot for slot, key in enumerate(keys)}
+            store._free[kind] = []
+        store._routes.add(
+            RouteBatch(
+                transaction_ids=meta["routes"]["transaction_ids"],
+                event_ids=data["routes.event_ids"].tolist(),
+                ts_us=data["routes.ts_us"].tolist(),
+                keys=meta["routes"]["keys"],
+            )
+        )
+        store.route_horizon_us = meta["route_horizon_us"]
+        return store

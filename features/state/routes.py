@@ -1,0 +1,68 @@
+"""The embedded store's label routes: recent transactions by id, kept in batches (no object per transaction).
+
+Trimmed by event time: a route older than the longest labelled window plus its lag can no longer change any
+feature, so a label that arrives for it would be ignored anyway.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from itertools import count
+
+from features.state.base import Route, RouteBatch
+
+
+class RouteLog:
+    """Routes by transaction id; each id maps to (batch sequence, row)."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, tuple[int, int]] = {}
+        self._batches: deque[tuple[int, RouteBatch, int]] = deque()  # (sequence, batch, newest time)
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def add(self, batch: RouteBatch) -> None:
+        if not len(batch):
+            return
+        seq = self._next
+        self._next += 1
+        self._index.update(zip(batch.transaction_ids, zip([seq] * len(batch), count(), strict=False), strict=False))
+        self._batches.append((seq, batch, max(batch.ts_us)))
+
+    def evict(self, before_us: int) -> None:
+        """Forget the batches whose newest transaction is at or before ``before_us``."""
+        while self._batches and self._batches[0][2] <= before_us:
+            seq, batch, _ = self._batches.popleft()
+            for tx_id in batch.transaction_ids:
+                entry = self._index.get(tx_id)
+                if entry is not None and entry[0] == seq:
+                    del self._index[tx_id]
+
+    def get(self, transaction_ids: Sequence[str]) -> list[Route | None]:
+        by_seq = {seq: batch for seq, batch, _ in self._batches}
+        out: list[Route | None] = []
+        for tx_id in transaction_ids:
+            entry = self._index.get(tx_id)
+            if entry is None:
+                out.append(None)
+                continue
+            batch, row = by_seq[entry[0]], entry[1]
+            keys = tuple((kind, keys[row]) for kind, keys in batch.keys.items())
+            out.append(Route(batch.event_ids[row], batch.ts_us[row], keys))
+        return out
+
+    def live(self) -> RouteBatch:
+        """The routes still held, as one batch (for snapshots)."""
+        out = RouteBatch([], [], [], {})
+        for seq, batch, _ in self._batches:
+            for row, tx_id in enumerate(batch.transaction_ids):
+                if self._index.get(tx_id) == (seq, row):
+                    out.transaction_ids.append(tx_id)
+                    out.event_ids.append(batch.event_ids[row])
+                    out.ts_us.append(batch.ts_us[row])
+                    for kind, keys in batch.keys.items():
+                        out.keys.setdefault(kind, []).append(keys[row])
+        return out
