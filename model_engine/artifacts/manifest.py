@@ -1,0 +1,79 @@
+"""The artifact manifest: the SHA-256 and size of every file, and one content id over them all.
+
+Verification recomputes everything from the bytes on disk and refuses any difference: a changed, truncated,
+missing or extra file, or a manifest that does not match itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from model_engine.errors import ArtifactError, TamperedArtifactError
+
+MANIFEST = "manifest.json"
+FORMAT = "model-engine-artifact"
+FORMAT_VERSION = 1
+FILES = ("graph.json", "weights.npz", "signature.json", "metadata.json", "golden.npz")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def content_id(files: dict[str, dict[str, Any]]) -> str:
+    """One id for the whole artifact: SHA-256 of the canonical JSON of the per-file digests."""
+    canonical = json.dumps(files, sort_keys=True, separators=(",", ":")).encode()
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+
+
+def write_manifest(directory: Path) -> str:
+    """Hash the artifact files, write ``manifest.json`` and return the content id."""
+    files = {name: {"sha256": sha256_file(directory / name), "bytes": (directory / name).stat().st_size}
+             for name in FILES}  # fmt: skip
+    cid = content_id(files)
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "files": files, "content_id": cid}
+    (directory / MANIFEST).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    return cid
+
+
+def verify_manifest(directory: Path) -> str:
+    """Check every file against the manifest; return the content id or raise :class:`TamperedArtifactError`."""
+    if not directory.is_dir():
+        raise ArtifactError(f"{directory} is not an artifact directory (it does not exist or is a file)")
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise TamperedArtifactError(f"{directory} has no {MANIFEST}; it is not a complete artifact")
+    try:
+        doc = json.loads(path.read_bytes())
+        files: dict[str, dict[str, Any]] = doc["files"]
+        recorded = str(doc["content_id"])
+        if doc["format"] != FORMAT or doc["format_version"] != FORMAT_VERSION:
+            raise TamperedArtifactError(f"{path}: unsupported format {doc['format']!r} v{doc['format_version']!r}")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TamperedArtifactError(f"{path} is unreadable or incomplete ({exc!r}); the artifact is damaged") from exc
+    if set(files) != set(FILES):
+        raise TamperedArtifactError(f"{path} lists {sorted(files)}, an artifact holds exactly {sorted(FILES)}")
+    present = {p.name for p in directory.iterdir()} - {MANIFEST}
+    if present != set(FILES):
+        extra, missing = sorted(present - set(FILES)), sorted(set(FILES) - present)
+        raise TamperedArtifactError(f"{directory}: unexpected files {extra}, missing files {missing}")
+    for name in FILES:
+        entry = files[name]
+        actual = directory / name
+        size = actual.stat().st_size
+        if size != entry.get("bytes"):
+            raise TamperedArtifactError(
+                f"{actual} has {size} bytes, the manifest says {entry.get('bytes')} (truncated?)"
+            )
+        if sha256_file(actual) != entry.get("sha256"):
+            raise TamperedArtifactError(f"{actual} does not match its SHA-256 in the manifest: it was modified")
+    if content_id(files) != recorded:
+        raise TamperedArtifactError(f"{path}: the content id does not match the file digests; the manifest was edited")
+    return recorded

@@ -1,0 +1,67 @@
+"""compile_model: a fitted scikit-learn estimator -> an optimised graph wrapped in a :class:`CompiledModel`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from model_engine.ir.builder import GraphBuilder
+from model_engine.ir.types import DType
+from model_engine.model import OUTPUT, CompiledModel
+from model_engine.passes.infra import GraphPass, PassManager
+from model_engine.passes.pipeline import default_passes
+from model_engine.passes.precision import to_float32
+from model_engine.passes.types import infer_types
+from model_engine.signature import Signature
+
+DTYPES = ("float32", "float64")
+
+
+def compile_model(
+    estimator: Any,
+    signature: Signature | Sequence[str],
+    *,
+    dtype: str = "float32",
+    passes: str | Sequence[GraphPass] = "default",
+    tree_strategy: str = "auto",
+    backend: str = "numba",
+) -> CompiledModel:
+    """Convert a fitted estimator (a ``Pipeline`` or a single supported step) and optimise its graph.
+
+    ``signature`` names the input features in the order the estimator was fitted on (a list of names will do).
+    ``dtype`` is the compute precision: float32 (default; tree decisions stay exact) or float64.
+    ``passes`` is "default", "none" (only what ``dtype`` needs) or an explicit list of passes.
+    """
+    from model_engine.converters.registry import convert
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    sig = Signature.coerce(signature)
+    builder = GraphBuilder()
+    x = builder.input("x", DType.FLOAT64, sig.n_features)
+    builder.output(OUTPUT, convert(estimator, builder, x))
+    graph = builder.build()
+    if passes == "default":
+        chosen: list[GraphPass] = default_passes(dtype=dtype, tree_strategy=tree_strategy)
+    elif passes == "none":
+        chosen = [infer_types, to_float32] if dtype == "float32" else [infer_types]
+    elif isinstance(passes, str):
+        raise ValueError(f"passes must be 'default', 'none' or a list of passes, got {passes!r}")
+    else:
+        chosen = list(passes)
+    result = PassManager(chosen, fixed_point=True).run(graph)
+    for stat in result.stats:
+        kept = stat.notes.get("kept_columns")
+        if kept is not None:
+            sig = sig.with_used_columns(kept)
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None:
+        sig = Signature(sig.features, sig.vocabularies, sig.dtypes, sig.outputs, tuple(classes), sig.used_features)
+    metadata = {
+        "estimator": type(estimator).__name__,
+        "dtype": dtype,
+        "tree_strategy": tree_strategy,
+        "source_nodes": len(graph.nodes),
+        "source_ops": graph.op_counts(),
+    }
+    return CompiledModel(result.graph, sig, metadata=metadata, pass_stats=result.stats, backend=backend)

@@ -1,0 +1,111 @@
+"""CompiledModel: an optimised graph with its signature, runnable on any backend, savable as an artifact."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model_engine.backends.base import DEFAULT_TILE_ROWS, Executable, get_backend
+from model_engine.errors import SignatureError
+from model_engine.ir.graph import Graph
+from model_engine.passes.infra import PassStat
+from model_engine.signature import Signature
+
+Array = np.ndarray[Any, Any]
+OUTPUT = "probabilities"
+
+
+class CompiledModel:
+    """A fitted model compiled to a graph. Built by :func:`model_engine.compile_model` or :func:`load_model`.
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from model_engine import compile_model
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> model = compile_model(LogisticRegression().fit(X, y), ["a", "b", "c"])
+    >>> model.predict_proba(X[:2], backend="numpy").shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        signature: Signature,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        pass_stats: Sequence[PassStat] = (),
+        backend: str = "numba",
+        tile_rows: int = DEFAULT_TILE_ROWS,
+    ) -> None:
+        graph.verify()
+        if len(graph.inputs) != 1 or OUTPUT not in graph.outputs:
+            raise SignatureError(f"a model graph takes one input matrix and returns {OUTPUT!r}")
+        x = graph.inputs[0].type
+        if x.rank != 2 or x.shape[1] != len(signature.graph_features):
+            raise SignatureError(
+                f"the graph reads {x} but the signature lists {len(signature.graph_features)} used features"
+            )
+        self.graph = graph
+        self.signature = signature
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.pass_stats = tuple(pass_stats)
+        self.default_backend = backend
+        self.tile_rows = tile_rows
+        self.input_dtype = x.dtype.numpy
+        columns = signature.graph_columns
+        self._columns: list[int] | None = None if columns == tuple(range(signature.n_features)) else list(columns)
+        self._output_index = list(graph.outputs).index(OUTPUT)
+        self._executables: dict[str, Executable] = {}
+
+    @property
+    def dtype(self) -> str:
+        return str(self.input_dtype)
+
+    def executable(self, backend: str | None = None) -> Executable:
+        """The graph prepared for a backend (prepared once, then reused)."""
+        name = backend or self.default_backend
+        prepared = self._executables.get(name)
+        if prepared is None:
+            prepared = get_backend(name).prepare(self.graph, tile_rows=self.tile_rows)
+            self._executables[name] = prepared
+        return prepared
+
+    def prepare_input(self, X: Any) -> Array:
+        """The graph's input matrix: the used columns, contiguous, in the graph's dtype."""
+        if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind != "f":
+            X = self.signature.encode(X)
+        elif X.shape[1] != self.signature.n_features:
+            raise SignatureError(
+                f"expected {self.signature.n_features} columns {list(self.signature.features)}, got {X.shape[1]}"
+            )
+        if self._columns is not None:
+            X = X[:, self._columns]
+        if X.dtype != self.input_dtype or not X.flags.c_contiguous:
+            X = np.ascontiguousarray(X, dtype=self.input_dtype)
+        prepared: Array = X
+        return prepared
+
+    def predict_proba(self, X: Any, backend: str | None = None) -> Array:
+        """Class probabilities [N, C] for features [N, F] in signature order (or named columns)."""
+        result: Array = self.executable(backend).run(self.prepare_input(X))[self._output_index]
+        return result
+
+    def score(self, X: Any, backend: str | None = None) -> Array:
+        """The positive-class probability [N] (column 1 of :meth:`predict_proba`)."""
+        return self.predict_proba(X, backend)[:, 1]
+
+    def save(self, path: str | Path, *, golden_input: Any = None, lineage: Mapping[str, Any] | None = None) -> str:
+        """Write the model as an artifact directory; returns its content id (see :mod:`model_engine.artifacts`)."""
+        from model_engine.artifacts.store import save_artifact
+
+        return save_artifact(self, Path(path), golden_input=golden_input, lineage=lineage)
+
+
+def load_model(path: str | Path, backend: str = "numba", *, check_golden: bool = True) -> CompiledModel:
+    """Load an artifact after verifying its manifest and (on ``backend``) its golden batch."""
+    from model_engine.artifacts.store import load_artifact
+
+    return load_artifact(Path(path), backend=backend, check_golden=check_golden)
