@@ -213,6 +213,10 @@ CLASSIFIER_CASES: tuple[Case, ...] = (
         tags=TREES,
     ),
     Case(
+        "pipeline_passthrough_step",
+        lambda: make_pipeline(StandardScaler(), "passthrough", LogisticRegression()),
+    ),
+    Case(
         "imputer_mean_forest_multiclass",
         lambda: make_pipeline(SimpleImputer(), ExtraTreesClassifier(3, max_depth=4, random_state=0)),
         nan=True,
@@ -268,6 +272,16 @@ TRANSFORMER_CASES: tuple[Case, ...] = (
     Case("kbins_quantile_ordinal", lambda: KBinsDiscretizer(n_bins=5, encode="ordinal", quantile_method="linear")),
     Case("kbins_uniform_onehot_dense", lambda: KBinsDiscretizer(n_bins=3, encode="onehot-dense", strategy="uniform")),
     Case("kbins_kmeans_onehot", lambda: KBinsDiscretizer(n_bins=4, encode="onehot", strategy="kmeans")),
+    Case(
+        "ct_slice_mask_callable_drop",
+        lambda: _ct(
+            ("head", MinMaxScaler(), slice(0, 2)),
+            ("mask", "passthrough", [False, False, True, False, True]),
+            ("callable", StandardScaler(), lambda frame: [3]),
+            ("dropped", "drop", [0]),
+            ("empty", StandardScaler(), []),
+        ),
+    ),
     Case(
         "ct_named_scaler_passthrough",
         lambda: _ct(("scale", StandardScaler(), ["f3", "f0"]), remainder="passthrough"),
