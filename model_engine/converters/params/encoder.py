@@ -105,18 +105,3 @@ def one_hot_params(encoder: Any) -> OneHotParams:
         column=np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64),
         unknown_column=unknown_column,
     )
-
-
-def apply_one_hot(params: OneHotParams, x: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
-    """Reference evaluation of a match table (used by the tests of this module and by the op's kernel)."""
-    out = np.zeros((x.shape[0], params.n_outputs), dtype=np.float64)
-    matched = np.zeros((x.shape[0], params.n_features), dtype=bool)
-    for f, v, c in zip(params.feature, params.value, params.column, strict=True):
-        hit = np.isnan(x[:, f]) if np.isnan(v) else x[:, f] == v
-        if c >= 0:
-            out[hit, c] = 1.0
-        matched[:, f] |= hit
-    for f, c in enumerate(params.unknown_column):
-        if c >= 0:
-            out[~matched[:, f], c] = 1.0
-    return out
