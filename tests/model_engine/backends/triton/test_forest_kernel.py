@@ -35,6 +35,8 @@ TRANSFORMS = {
     ForestOutput.SOFTMAX: "softmax",
 }
 
+pytestmark = pytest.mark.filterwarnings("ignore:.*encountered in:RuntimeWarning")  # masked lanes, interpreter
+
 
 def _run(kernel: TreeEnsembleKernel, x: np.ndarray, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
     xt = torch.from_numpy(x).to(device)

@@ -33,6 +33,8 @@ ACTIVATIONS: dict[Activation, Callable[[np.ndarray], np.ndarray]] = {
     Activation.LOGISTIC: sigmoid,
 }
 
+pytestmark = pytest.mark.filterwarnings("ignore:.*encountered in:RuntimeWarning")  # masked lanes, interpreter
+
 
 def _layers(rng: np.random.Generator, widths: list[int], activations: list[Activation]) -> list[DenseLayer]:
     return [
