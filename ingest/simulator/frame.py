@@ -23,13 +23,20 @@ SIMULATED_SCHEMA = pa.schema(
 )
 
 
+#: The same columns with 64-bit string offsets, the layout pandas keeps text in: building the frame from it
+#: needs no conversion of the text columns (files are written with :data:`SIMULATED_SCHEMA`).
+_FRAME_SCHEMA = pa.schema(
+    [pa.field(f.name, pa.large_string() if f.type == pa.string() else f.type, nullable=False) for f in SIMULATED_SCHEMA]
+)
+
+
 def _text(codes: npt.NDArray[np.integer], vocabulary: list[str] | tuple[str, ...]) -> pa.Array:
     dictionary = pa.array(list(vocabulary), type=pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(codes), dictionary).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(codes), dictionary).cast(pa.large_string())
 
 
 def to_table(batch: Batch, *, start: datetime, devices: list[str]) -> pa.Table:
-    """The batch (already in time order) as an Arrow table of :data:`SIMULATED_SCHEMA`; transaction ids are
+    """The batch (already in time order) as an Arrow table of the simulator's columns; transaction ids are
     the row numbers, as in the handbook, and the card token is the customer id (one card per customer)."""
     n = len(batch)
     start_us = int(start.timestamp()) * 1_000_000
@@ -37,7 +44,7 @@ def to_table(batch: Batch, *, start: datetime, devices: list[str]) -> pa.Table:
     terminals = [str(i) for i in range(int(batch.terminal.max(initial=-1)) + 1)]
     customer = _text(batch.customer, customers)
     columns = {
-        "transaction_id": pa.array(np.arange(n, dtype=np.int64)).cast(pa.string()),
+        "transaction_id": pa.array(np.arange(n, dtype=np.int64)).cast(pa.large_string()),
         "timestamp": pa.array(start_us + batch.seconds * 1_000_000, type=pa.timestamp("us", tz="UTC")),
         "card_token": customer,
         "customer_id": customer,
@@ -52,7 +59,7 @@ def to_table(batch: Batch, *, start: datetime, devices: list[str]) -> pa.Table:
         "is_fraud": pa.array(batch.is_fraud, type=pa.bool_()),
         "fraud_scenario": pa.array(batch.scenario, type=pa.int8()),
     }
-    return pa.Table.from_arrays(list(columns.values()), schema=SIMULATED_SCHEMA)
+    return pa.Table.from_arrays(list(columns.values()), schema=_FRAME_SCHEMA)
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
