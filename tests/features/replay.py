@@ -1,0 +1,59 @@
+"""Streaming a DataFrame of transactions through online engines in time order, as production would: micro-
+batches of transactions, and each fraud label delivered once its report time has come."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from features import OnlineFeatureEngine
+
+
+def delayed_labels(transactions: pd.DataFrame, delay: timedelta = timedelta(days=7)) -> pd.DataFrame:
+    """The fraud labels of ``transactions``, each reported ``delay`` after its transaction (handbook rule)."""
+    frauds = transactions[transactions["is_fraud"].to_numpy(dtype=bool)]
+    labels = pd.DataFrame(
+        {
+            "transaction_id": frauds["transaction_id"].to_numpy(),
+            "card_token": frauds["card_token"].to_numpy(),
+            "is_fraud": True,
+            "reported_at": frauds["timestamp"] + pd.Timedelta(delay),
+        }
+    )
+    return labels.sort_values("reported_at", kind="stable").reset_index(drop=True)
+
+
+def replay(
+    engines: Sequence[OnlineFeatureEngine],
+    transactions: pd.DataFrame,
+    labels: pd.DataFrame,
+    batch_size: int = 500,
+    restart_after: int | None = None,
+    restart: Callable[[OnlineFeatureEngine], OnlineFeatureEngine] | None = None,
+) -> NDArray[np.float64]:
+    """Features of every transaction, streamed in batches that take turns over ``engines`` (workers).
+
+    Before a batch, the labels reported up to its last transaction are applied. After ``restart_after``
+    batches, each engine is replaced by ``restart(engine)`` (a snapshot and restore, say).
+    """
+    workers = list(engines)
+    n = len(transactions)
+    out = np.empty((n, len(workers[0].names)), dtype=np.float64)
+    stamps = transactions["timestamp"].to_numpy()
+    reported = labels["reported_at"].to_numpy()
+    delivered = 0
+    for number, start in enumerate(range(0, n, batch_size)):
+        if restart is not None and number == restart_after:
+            workers = [restart(w) for w in workers]
+        worker = workers[number % len(workers)]
+        stop = min(start + batch_size, n)
+        due = int(np.searchsorted(reported, stamps[stop - 1], side="right"))
+        if due > delivered:
+            worker.apply_labels(labels.iloc[delivered:due])
+            delivered = due
+        out[start:stop] = worker.update_and_read_batch(transactions.iloc[start:stop])
+    return out
