@@ -1,0 +1,93 @@
+"""``fraud models list|show|lineage|promote``: read the registry, and move the champion alias."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+models_app = typer.Typer(help="Registered models: versions, lineage, verdicts, aliases.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
+
+
+def _registry() -> object:
+    from model_engine.registry.registry import ModelRegistry
+    from model_engine.settings import ModelEngineSettings
+
+    return ModelRegistry.from_settings(ModelEngineSettings())
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """Every registered version, newest first, with its aliases and headline metrics."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from model_engine.registry.registry import ModelRegistry
+
+    registry = _registry()
+    assert isinstance(registry, ModelRegistry)
+    table = Table("content id", "name", "registered", "blessed", "aliases", "AUC ROC", "AP")
+    for version in registry.versions():
+        s = version.summary()
+        auc, ap = s["auc_roc"], s["average_precision"]
+        table.add_row(
+            s["content_id"],
+            s["name"],
+            s["registered_at"],
+            "yes" if s["blessed"] else "no",
+            ",".join(s["aliases"]),
+            "-" if auc is None else f"{auc:.4f}",
+            "-" if ap is None else f"{ap:.4f}",
+        )
+    Console().print(table)
+
+
+@models_app.command("show")
+def show_model(ref: Annotated[str, typer.Argument(help="content id (or prefix) or alias")]) -> None:
+    """One version: where it is stored, its verdict and every gate check."""
+    from model_engine.registry.registry import ModelRegistry
+
+    registry = _registry()
+    assert isinstance(registry, ModelRegistry)
+    version = registry.get(ref)
+    doc = {
+        **version.summary(),
+        "artifact_path": str(version.artifact_path),
+        "registered_by": version.registered_by,
+        "verdict": version.verdict,
+    }
+    typer.echo(json.dumps(doc, indent=2))
+
+
+@models_app.command("lineage")
+def show_lineage(ref: Annotated[str, typer.Argument(help="content id (or prefix) or alias")]) -> None:
+    """The lineage record: data fingerprint and counts, features, code version, parameters, metrics, timings."""
+    from model_engine.registry.registry import ModelRegistry
+
+    registry = _registry()
+    assert isinstance(registry, ModelRegistry)
+    typer.echo(json.dumps(registry.get(ref).lineage, indent=2))
+
+
+@models_app.command("promote")
+def promote_model(
+    ref: Annotated[str, typer.Argument(help="content id (or prefix)")],
+    alias: Annotated[str, typer.Option(help="champion or challenger")] = "champion",
+) -> None:
+    """Point an alias at a version; refused unless it is blessed and its files are unchanged since blessing."""
+    from model_engine.registry.errors import RegistryError
+    from model_engine.registry.registry import ModelRegistry
+
+    registry = _registry()
+    assert isinstance(registry, ModelRegistry)
+    try:
+        version = registry.deploy(ref, alias)
+    except RegistryError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{alias} -> {version.content_id}")

@@ -1,0 +1,63 @@
+"""The gate's infrastructure checks: the artifact must work where it will run.
+
+It is loaded by the real scoring code path (:func:`model_engine.model.load_model`, which verifies the
+manifest and the golden batch), answers warm-up requests of single transactions and of a batch, reproduces its
+golden outputs, and stays within the latency budget at the 99th percentile.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from model_engine.registry.gate import Check, GateThresholds
+
+
+def infrastructure_checks(artifact: Path, X_warmup: npt.NDArray[Any], thresholds: GateThresholds) -> list[Check]:
+    """Load, golden-batch, single-request and batch latency checks (``X_warmup``: real test rows)."""
+    from model_engine.model import load_model
+
+    limits = thresholds.infrastructure
+    backend = str(limits.get("backend", "numpy"))
+    try:
+        model = load_model(artifact, backend=backend)
+    except Exception as error:  # the verdict must name the failure rather than crash the gate
+        return [Check("infrastructure:load", None, "loads through the scoring path", False, f"{error}")]
+    checks = [Check("infrastructure:load", 1.0, f"loads through the scoring path ({backend})", True)]
+
+    golden = np.load(artifact / "golden.npz", allow_pickle=False)
+    inputs, expected = golden["input"], golden["output"]
+    got = np.asarray(model.predict_proba(inputs), dtype=np.float64)
+    gap = float(np.max(np.abs(got - np.asarray(expected, dtype=np.float64)))) if got.size else 0.0
+    atol = float(limits.get("golden_atol", 1e-6))
+    checks.append(Check("infrastructure:golden", gap, f"max |output - golden| <= {atol:g}", gap <= atol))
+
+    rows = np.asarray(X_warmup, dtype=np.float64)
+    n = int(limits.get("warmup_requests", 50))
+    single = []
+    for i in range(n):
+        row = rows[i % len(rows)][None, :]
+        start = time.perf_counter()
+        model.score(row)
+        single.append((time.perf_counter() - start) * 1000.0)
+    p99 = float(np.percentile(single[n // 5 :] or single, 99))  # the first fifth warms caches and JITs
+    budget = float(limits.get("latency_p99_ms", 50.0))
+    checks.append(Check("infrastructure:latency_single", p99, f"p99 ms per transaction <= {budget:g}", p99 <= budget))
+
+    batch = rows[: int(limits.get("batch_rows", 1024))]
+    batch_times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        scores = np.asarray(model.score(batch))
+        batch_times.append((time.perf_counter() - start) * 1000.0)
+    batch_budget = float(limits.get("batch_latency_p99_ms", 500.0))
+    worst = float(max(batch_times[1:]))
+    finite = bool(np.all(np.isfinite(scores)) and np.all((scores >= 0) & (scores <= 1)))
+    checks.append(Check("infrastructure:batch_outputs", float(finite), "batch scores are probabilities", finite))
+    rule = f"worst ms per {len(batch)}-row batch <= {batch_budget:g}"
+    checks.append(Check("infrastructure:latency_batch", worst, rule, worst <= batch_budget))
+    return checks
