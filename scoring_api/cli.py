@@ -11,6 +11,7 @@ import typer
 from features import cli as features_cli
 from ingest import cli as ingest_cli
 from model_engine import cli as model_engine_cli
+from model_engine.training import cli as training_cli
 
 app = typer.Typer(
     name="fraud",
@@ -19,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for register in (ingest_cli.register, features_cli.register, model_engine_cli.register):
+for register in (ingest_cli.register, features_cli.register, model_engine_cli.register, training_cli.register):
     register(app)
 
 
