@@ -65,6 +65,8 @@ def _new_merchants(
     customer: npt.NDArray[np.int32], pool: npt.NDArray[np.int32], profiles: Profiles, rng: np.random.Generator
 ) -> npt.NDArray[np.int32]:
     """A terminal from ``pool`` for each row that the row's customer never uses (redrawn until so)."""
+    if customer.shape[0] and not pool.shape[0]:
+        raise SimulatorError("no online shop abroad for card-not-present bursts; raise n_terminals")
     n_terminals = profiles.n_terminals
     reach_customer = np.repeat(np.arange(profiles.n_customers, dtype=np.int64), profiles.reach_size)
     known = reach_customer * n_terminals + profiles.reach_terminals  # sorted: CSR rows are in order
@@ -173,7 +175,7 @@ def account_takeovers(
     pool = merchants.online_abroad()
     pool = pool[np.argsort(merchants.country[pool], kind="stable")]
     countries, first, size = np.unique(merchants.country[pool], return_index=True, return_counts=True)
-    if countries.shape[0] == 0 and n_events:
+    if countries.shape[0] == 0 and ev.event.shape[0]:
         raise SimulatorError("no online shop abroad to stage an account takeover; raise n_terminals")
     event_country = _new_countries(victim, countries, merchants, profiles, rng)
     row_country = event_country[ev.event]
