@@ -50,7 +50,7 @@ def simulate(config: SimulatorConfig) -> SimulatedData:
         merchants = draw_merchants(config.n_terminals, rng["merchants"])
         if config.merchant_attributes:
             batch = dress_genuine(batch, merchants, rng["merchants"])
-        devices += device_names(config.n_customers, rng["devices"])
+        devices += device_names(config.n_customers, rng["devices"])  # code 1 + c: customer c's own device
         bursts = cnp_bursts(
             profiles,
             merchants,
@@ -59,7 +59,7 @@ def simulate(config: SimulatorConfig) -> SimulatedData:
             first_device=len(devices),
             rng=rng["bursts"],
         )
-        devices += device_names(int(bursts.device.max(initial=len(devices) - 1)) + 1 - len(devices), rng["devices"])
+        _name_new_devices(devices, bursts, rng["devices"])
         takeovers = account_takeovers(
             profiles,
             merchants,
@@ -68,7 +68,7 @@ def simulate(config: SimulatorConfig) -> SimulatedData:
             first_device=len(devices),
             rng=rng["takeovers"],
         )
-        devices += device_names(int(takeovers.device.max(initial=len(devices) - 1)) + 1 - len(devices), rng["devices"])
+        _name_new_devices(devices, takeovers, rng["devices"])
         batch = Batch.concat([batch, bursts, takeovers]).in_time_order()
     transactions = to_frame(to_table(batch, start=config.start, devices=devices))
     labels = draw_labels(
@@ -80,3 +80,9 @@ def simulate(config: SimulatorConfig) -> SimulatedData:
         rng=rng["labels"],
     )
     return SimulatedData(config=config, transactions=transactions, labels=labels)
+
+
+def _name_new_devices(devices: list[str], batch: Batch, rng: np.random.Generator) -> None:
+    """Extend ``devices`` so that every device code used in ``batch`` has a name (fraudsters' devices)."""
+    needed = int(batch.device.max(initial=len(devices) - 1)) + 1 - len(devices)
+    devices += device_names(needed, rng)
