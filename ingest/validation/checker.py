@@ -112,6 +112,18 @@ class CompiledChecker:
         if duplicates:
             raise DataValidationError(f"expectation names must be unique within a suite; repeated: {duplicates}")
         self.rules: tuple[Rule, ...] = tuple(rules)
+        # The record path walks plain tuples: attribute lookups dominate a check of one record.
+        self._scalar_rules = tuple(
+            (
+                rule.name,
+                rule.column,
+                rule.expectation_type == "expect_column_to_exist",
+                rule.nulls_unexpected,
+                rule.value_expected,
+                rule.severity == CRITICAL,
+            )
+            for rule in rules
+        )
 
     @classmethod
     def from_suite(cls, suite: Any) -> CompiledChecker:
@@ -142,14 +154,14 @@ class CompiledChecker:
     def check(self, frame: pd.DataFrame) -> Verdict:
         """Check every row of ``frame`` and every batch-level expectation."""
         n = len(frame)
-        nulls: dict[str, np.ndarray] = {}
+        views: dict[str, _ColumnView] = {}
         row_names: list[str] = []
         row_masks: list[np.ndarray] = []
         outcomes: list[ExpectationOutcome] = []
         ok = np.ones(n, dtype=bool)
         batch_reasons: list[str] = []
         for rule in self.rules:
-            outcome, mask = self._evaluate(rule, frame, nulls)
+            outcome, mask = self._evaluate(rule, frame, views)
             outcomes.append(outcome)
             if mask is not None:
                 row_names.append(rule.name)
@@ -167,30 +179,30 @@ class CompiledChecker:
         """Check one record as the row of a frame built by :func:`~ingest.validation.records.records_to_frame`
         (batch-only expectations such as quantiles do not apply to one record)."""
         values = normalise_record(record)
+        nulls = {column: _is_null(value) for column, value in values.items()}
         failures: list[str] = []
         ok = True
-        for rule in self.rules:
-            column = rule.column
-            if rule.expectation_type == "expect_column_to_exist":
+        for name, column, exists, nulls_unexpected, predicate, critical in self._scalar_rules:
+            if exists:
                 passed = column in record or column in values
             elif column not in values:
-                passed = True  # its column's existence expectation already says it is missing
-            elif rule.nulls_unexpected:
-                passed = not _is_null(values[column])
-            elif rule.value_expected is None or _is_null(values[column]):
+                continue  # its column's existence expectation already says it is missing
+            elif nulls_unexpected:
+                passed = not nulls[column]
+            elif predicate is None or nulls[column]:
                 continue
             else:
                 try:
-                    passed = rule.value_expected(values[column])
+                    passed = predicate(values[column])
                 except (TypeError, ValueError):
                     passed = False
             if not passed:
-                failures.append(rule.name)
-                ok = ok and rule.severity != CRITICAL
+                failures.append(name)
+                ok = ok and not critical
         return RecordVerdict(ok, tuple(failures))
 
     def _evaluate(
-        self, rule: Rule, frame: pd.DataFrame, nulls: dict[str, np.ndarray]
+        self, rule: Rule, frame: pd.DataFrame, views: dict[str, _ColumnView]
     ) -> tuple[ExpectationOutcome, np.ndarray | None]:
         column = rule.column
         if column is not None and column not in frame.columns:
@@ -205,23 +217,41 @@ class CompiledChecker:
                 return ExpectationOutcome(rule.name, rule.expectation_type, rule.severity, False, 0, message), None
             return ExpectationOutcome(rule.name, rule.expectation_type, rule.severity, success, 0), None
         assert column is not None  # row rules always name a column
-        values = frame[column]
-        null = nulls.get(column)
-        if null is None:
-            null = nulls[column] = values.isna().to_numpy(dtype=bool)
-        null_count = int(null.sum())
+        view = views.get(column)
+        if view is None:
+            view = views[column] = _ColumnView(frame[column])
+        null_count = view.null_count
         if rule.nulls_unexpected:
-            mask = null.copy()
-        elif null_count == 0:
-            mask = ~rule.expected(values) if rule.expected is not None else np.zeros(len(frame), dtype=bool)
-        else:
+            mask = view.null.copy()
+        elif rule.expected is None or view.present_count == 0:
             mask = np.zeros(len(frame), dtype=bool)
-            present = ~null
-            if rule.expected is not None and present.any():
-                mask[present] = ~rule.expected(values[present])
+        else:
+            unexpected_present = ~rule.expected(view.present)
+            mask = unexpected_present if null_count == 0 else _scatter(view.null, unexpected_present)
         count = int(mask.sum())
         success = rule.batch_success(len(frame), null_count, count)
         return ExpectationOutcome(rule.name, rule.expectation_type, rule.severity, success, count), mask
+
+
+class _ColumnView:
+    """One column as the row rules of one check see it: its null mask and its non-null values, computed once
+    and shared by the rules of that column."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self.values = values
+        self.null = values.isna().to_numpy(dtype=bool)
+        self.null_count = int(self.null.sum())
+        self.present_count = len(values) - self.null_count
+
+    @cached_property
+    def present(self) -> pd.Series:
+        return self.values if self.null_count == 0 else self.values[~self.null]
+
+
+def _scatter(null: np.ndarray, unexpected_present: np.ndarray) -> np.ndarray:
+    mask = np.zeros(len(null), dtype=bool)
+    mask[~null] = unexpected_present
+    return mask
 
 
 @dataclass(frozen=True)
@@ -234,6 +264,11 @@ class _Configuration:
 def _is_null(value: Any) -> bool:
     if value is None:
         return True
+    kind = type(value)
+    if kind is str:
+        return False
+    if kind is float:
+        return bool(value != value)  # NaN is the only float unequal to itself
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # containers: pd.isna answers element-wise
