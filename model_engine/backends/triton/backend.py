@@ -18,12 +18,11 @@ from model_engine.backends.triton.availability import require
 from model_engine.backends.triton.buffers import BufferPool
 from model_engine.backends.triton.elementwise_launch import TORCH_DTYPES
 from model_engine.backends.triton.lowering import LoweringOptions, lower
-from model_engine.backends.triton.placement import load_calibration
+from model_engine.backends.triton.placement import DEFAULT_CALIBRATION_DIR, load_calibration
 from model_engine.errors import BackendUnavailableError, GraphError
 from model_engine.ir.graph import Graph
 from model_engine.ir.types import DType
 
-DEFAULT_CALIBRATION_DIR = Path("fraud-registry/device-calibration")
 DEVICE_TILE_ROWS = 1 << 22
 """Rows sent to the device per launch sequence: bounds device memory for any batch size."""
 
@@ -141,7 +140,8 @@ class TritonExecutable:
         return [env[name] for name in self.graph.output_values()]
 
     def _upload(self, index: int, array: Array) -> torch.Tensor:
-        host = torch.from_numpy(np.ascontiguousarray(array))
+        contiguous = array.flags.c_contiguous and array.flags.writeable  # torch wants writable memory
+        host = torch.from_numpy(array if contiguous else np.array(array, order="C"))
         if self.device.type == "cpu":
             return host
         staging = self.pool.host(f"input:{index}", host.shape[0], host.shape[1], host.dtype)

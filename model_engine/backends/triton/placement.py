@@ -21,6 +21,8 @@ import numpy as np
 
 from model_engine.errors import ModelEngineError
 
+DEFAULT_CALIBRATION_DIR = Path("fraud-registry/device-calibration")
+"""Relative to the working directory, beside the model registry's default ``fraud-registry/`` folder."""
 DEFAULT_LADDER = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536)
 
 

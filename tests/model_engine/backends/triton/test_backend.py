@@ -31,7 +31,10 @@ from model_engine.compile import compile_model
 from model_engine.errors import BackendUnavailableError
 from model_engine.ir import DType, GraphBuilder
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*encountered in:RuntimeWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*encountered in:RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
 
 N_FEATURES = 6
 NAMES = [f"f{i}" for i in range(N_FEATURES)]
