@@ -24,6 +24,19 @@ for register in (ingest_cli.register, features_cli.register, model_engine_cli.re
     register(app)
 
 
+@app.command("demo")
+def run_demo(
+    days: int = typer.Option(1, min=1, help="days of simulated transactions (handbook preset)"),
+    seed: int = typer.Option(0, help="simulator seed"),
+    consumers: int = typer.Option(2, min=1, help="members of the consumer group"),
+    keep_broker: bool = typer.Option(False, help="leave a broker this run started running afterwards"),
+) -> None:
+    """The end-to-end run: broker, simulated transactions into Kafka, consumed back by a consumer group."""
+    from scoring_api.demo import DemoOptions, main
+
+    main(DemoOptions(days=days, seed=seed, consumers=consumers, keep_broker=keep_broker))
+
+
 @app.command("version")
 def show_version() -> None:
     """Print the installed version of the fraud-scoring system."""

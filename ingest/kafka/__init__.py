@@ -11,6 +11,7 @@ from ingest.kafka.broker_config import BrokerConfig
 from ingest.kafka.codec import DecodedBatch, RejectedValue, decode_transaction, decode_values, encode_frame
 from ingest.kafka.consumer import CommitFailedError, ConsumeError, MicroBatch, RejectedMessage, TransactionConsumer
 from ingest.kafka.errors import BrokerError, BrokerStartError, EncodeError, KafkaIngestError, ProduceError
+from ingest.kafka.group_offsets import start_group_at_end
 from ingest.kafka.producer import TransactionProducer
 from ingest.kafka.topics import TopicSetupError, TopicSpec, ensure_topics, system_topics
 
@@ -37,5 +38,6 @@ __all__ = [
     "decode_values",
     "encode_frame",
     "ensure_topics",
+    "start_group_at_end",
     "system_topics",
 ]

@@ -56,6 +56,10 @@ _ALL_FIELDS: Final = frozenset(TRANSACTION_COLUMNS)
 _REQUIRED_FIELDS: Final = frozenset(REQUIRED_COLUMNS)
 _DEFAULTS: Final[dict[str, str]] = {**OPTIONAL_DEFAULTS, "device_id": ""}
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# Exact Python types accepted per column (bool is an int subclass, and is refused as a timestamp or an amount).
+_STR: Final = frozenset({str})
+_INT: Final = frozenset({int})
+_NUMBER: Final = frozenset({int, float})
 _EARLIEST_US: Final = (EARLIEST_TIMESTAMP - _EPOCH) // pd.Timedelta(microseconds=1)
 _LATEST_US: Final = (LATEST_TIMESTAMP - _EPOCH) // pd.Timedelta(microseconds=1)
 
@@ -184,11 +188,17 @@ def decode_transaction(value: bytes) -> Transaction:
 
 
 def decode_values(values: Sequence[bytes | None]) -> DecodedBatch:
-    """Decode a micro-batch of message values into a contract DataFrame, rejecting invalid ones with a reason."""
+    """Decode a micro-batch of message values into a contract DataFrame, rejecting invalid ones with a reason.
+
+    Fast path: a JSON object with exactly as many fields as the contract goes straight to column building, where
+    the field names and each column's Python types are checked in bulk; only when that check fails are the
+    records examined one by one to find and reject the culprits.
+    """
     records: list[dict[str, Any]] = []
     positions: list[int] = []
     rejected: list[RejectedValue] = []
     loads = orjson.loads
+    field_count = len(TRANSACTION_COLUMNS)
     for index, value in enumerate(values):
         if value is None:
             rejected.append(RejectedValue(index, "empty message (tombstone)"))
@@ -198,20 +208,33 @@ def decode_values(values: Sequence[bytes | None]) -> DecodedBatch:
         except orjson.JSONDecodeError as exc:
             rejected.append(RejectedValue(index, f"not JSON: {exc}"))
             continue
-        reason = _shape_problem(record)
-        if reason is not None:
-            rejected.append(RejectedValue(index, reason))
-            continue
+        if type(record) is not dict or len(record) != field_count:
+            reason = _shape_problem(record)  # also fills in omitted optional fields
+            if reason is not None:
+                rejected.append(RejectedValue(index, reason))
+                continue
         records.append(record)
         positions.append(index)
     table = _to_table(records, positions)
+    if table is None:
+        kept: list[dict[str, Any]] = []
+        kept_positions: list[int] = []
+        for record, index in zip(records, positions, strict=True):
+            reason = _shape_problem(record)
+            if reason is None:
+                kept.append(record)
+                kept_positions.append(index)
+            else:
+                rejected.append(RejectedValue(index, reason))
+        table = _to_table(kept, kept_positions)
+        assert table is not None, "records that pass the shape check one by one pass it in bulk"
     reasons = _bounds_problems(table)
     bad = reasons != ""
     if bad.any():
         indices = table.column("batch_index").to_numpy()
         rejected.extend(RejectedValue(int(i), str(r)) for i, r in zip(indices[bad], reasons[bad], strict=True))
-        rejected.sort(key=lambda r: r.index)
         table = table.filter(pa.array(~bad))
+    rejected.sort(key=lambda r: r.index)
     return DecodedBatch(frame=table.to_pandas(), rejected=rejected)
 
 
@@ -240,13 +263,22 @@ def _shape_problem(record: Any) -> str | None:
     return None
 
 
-def _to_table(records: list[dict[str, Any]], positions: list[int]) -> pa.Table:
-    arrays = {name: pa.array([r[name] for r in records], pa.string()) for name in _STRING_COLUMNS}
-    micros = pa.array([r["timestamp"] for r in records], pa.int64())
-    arrays["timestamp"] = micros.cast(pa.timestamp("us", tz="UTC"))
-    arrays["amount"] = pa.array([r["amount"] for r in records], pa.float64())
-    columns = {name: arrays[name] for name in TRANSACTION_COLUMNS}
-    return pa.table({**columns, "batch_index": pa.array(positions, pa.int64())})
+def _to_table(records: list[dict[str, Any]], positions: list[int]) -> pa.Table | None:
+    """The records as an Arrow table, or None when a field is missing or a column holds a wrong Python type."""
+    try:
+        columns = {name: [r[name] for r in records] for name in TRANSACTION_COLUMNS}
+    except KeyError:
+        return None
+    for name in _STRING_COLUMNS:
+        if not set(map(type, columns[name])) <= _STR:
+            return None
+    if not set(map(type, columns["timestamp"])) <= _INT or not set(map(type, columns["amount"])) <= _NUMBER:
+        return None
+    arrays = {name: pa.array(columns[name], pa.string()) for name in _STRING_COLUMNS}
+    arrays["timestamp"] = pa.array(columns["timestamp"], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+    arrays["amount"] = pa.array(columns["amount"], pa.float64())
+    ordered = {name: arrays[name] for name in TRANSACTION_COLUMNS}
+    return pa.table({**ordered, "batch_index": pa.array(positions, pa.int64())})
 
 
 def _bounds_problems(table: pa.Table) -> np.ndarray[Any, np.dtype[np.object_]]:

@@ -126,15 +126,20 @@ class TransactionConsumer:
         # module import time, so it is registered as a virtual subclass here.
         ConsumerRebalanceListener.register(_AssignmentLog)
         self._log = _AssignmentLog()
+        config: dict[str, Any] = {
+            "enable_auto_commit": False,
+            "allow_auto_create_topics": False,  # topics are set up on purpose, never by a reader's typo
+            # Members learn of a rebalance at their next heartbeat: 1 s (not 3 s) keeps hand-overs quick.
+            "heartbeat_interval_ms": 1000,
+            "auto_offset_reset": auto_offset_reset,
+            "max_poll_records": max_poll_records,
+            **overrides,
+        }
+        if config["enable_auto_commit"]:
+            raise ConsumeError("TransactionConsumer commits after processing; enable_auto_commit cannot be turned on")
         try:
             self._consumer = KafkaConsumer(
-                bootstrap_servers=bootstrap_servers,
-                group_id=group_id,
-                client_id=client_id,
-                enable_auto_commit=False,
-                auto_offset_reset=auto_offset_reset,
-                max_poll_records=max_poll_records,
-                **overrides,
+                bootstrap_servers=bootstrap_servers, group_id=group_id, client_id=client_id, **config
             )
             self._dead_letters = (
                 KafkaProducer(bootstrap_servers=bootstrap_servers, client_id=f"{client_id}-dlq", acks="all")
@@ -145,6 +150,16 @@ class TransactionConsumer:
             raise ConsumeError(
                 f"cannot reach Kafka at {bootstrap_servers} ({exc}); start it with `fraud kafka start`"
             ) from exc
+        # Load the topics' partition metadata before joining: a group leader without it assigns nothing, and the
+        # group only recovers at the next heartbeat-driven rebalance, seconds later.
+        try:
+            missing = [topic for topic in topics if not self._consumer.partitions_for_topic(topic)]
+        except KafkaError as exc:
+            self.close()
+            raise ConsumeError(f"reading the metadata of {list(topics)} failed: {exc}") from exc
+        if missing:
+            self.close()
+            raise ConsumeError(f"topics {missing} do not exist; create them first (ingest.kafka.ensure_topics)")
         self._consumer.subscribe(list(topics), listener=self._log)
         self.committed_batches = 0
 

@@ -74,6 +74,11 @@ def test_an_unreachable_broker_is_reported_with_what_to_do() -> None:
         TransactionConsumer(f"127.0.0.1:{port}", "group", ["transactions"], bootstrap_timeout_ms=1000)
 
 
+def test_subscribing_to_a_missing_topic_is_refused(kafka_broker: BrokerState) -> None:
+    with pytest.raises(ConsumeError, match="do not exist"):
+        TransactionConsumer(kafka_broker.bootstrap_servers, "group", [f"missing-{_suffix()}"])
+
+
 def test_records_the_broker_refuses_fail_the_flush(kafka_broker: BrokerState) -> None:
     topic = f"tiny-{_suffix()}"
     # The broker accepts record batches of at most 100 bytes on this topic: smaller than any one transaction.
