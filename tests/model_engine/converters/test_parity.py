@@ -62,3 +62,14 @@ def test_rows_entirely_missing_follow_the_fitted_routing(case: Case) -> None:
     x = np.full((3, case.n_features), np.nan)
     graph = convert_estimator(case.model(), case.feature_names if case.named else case.n_features, dtype="float64")
     np.testing.assert_allclose(run(graph, x, "numpy"), sklearn_output(case, x), rtol=0.0, atol=ATOL_FLOAT64)
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
+def test_conversion_is_deterministic(case: Case) -> None:
+    first = convert_estimator(case.model(), case.feature_names if case.named else case.n_features)
+    second = convert_estimator(case.model(), case.feature_names if case.named else case.n_features)
+    assert first.to_json() == second.to_json()
+    assert first.constants.keys() == second.constants.keys()
+    for name, array in first.constants.items():
+        assert array.dtype == second.constants[name].dtype
+        np.testing.assert_array_equal(array, second.constants[name])

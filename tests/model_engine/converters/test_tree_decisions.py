@@ -107,3 +107,22 @@ def test_rows_at_thresholds_decide_like_sklearn(case: Case, dtype: str, backend:
     graph = convert_estimator(model, x.shape[1], dtype=dtype)
     assert_same_leaves(model, graph, rows)
     np.testing.assert_allclose(run(graph, rows, backend), model.predict_proba(rows), rtol=0.0, atol=TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("case", TREE_CASES, ids=lambda c: c.id)
+def test_node_tables_are_well_formed(case: Case) -> None:
+    model, x = final_step(case, case.inputs(1).astype("float64"))
+    graph = convert_estimator(model, x.shape[1], dtype="float64")
+    (node,) = [n for n in graph.nodes if n.op == "tree_ensemble"]
+    feature, _, left, right, value, missing, roots = (graph.constants[name] for name in node.inputs[1:])
+    leaf = left < 0
+    assert np.array_equal(leaf, right < 0)
+    assert not missing[leaf].any()
+    assert ((feature >= 0) & (feature < x.shape[1])).all()
+    # every node is reached exactly once from exactly one root: the tables hold trees, not shared subtrees
+    parents = np.zeros(feature.shape[0], dtype=np.int64)
+    np.add.at(parents, left[~leaf], 1)
+    np.add.at(parents, right[~leaf], 1)
+    assert (parents[roots] == 0).all()
+    assert (np.delete(parents, roots) == 1).all()
+    assert np.isfinite(value[leaf]).all()
