@@ -9,7 +9,9 @@ import pandas as pd
 START = pd.Timestamp("2018-04-01", tz="UTC")
 
 
-def random_transactions(seed: int, n: int = 300, days: float = 50.0, cards: int = 6, terminals: int = 5) -> pd.DataFrame:
+def random_transactions(
+    seed: int, n: int = 300, days: float = 50.0, cards: int = 6, terminals: int = 5
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     seconds = np.sort(rng.integers(0, int(days * 86_400), size=n))
     # A tenth of the rows repeat the previous instant: ties must follow arrival order.

@@ -80,9 +80,8 @@ def test_single_transaction_path_equals_offline(handbook_transactions: pd.DataFr
     offline = OfflineFeatureEngine(feature_set).compute_array(head)
     engine = OnlineFeatureEngine(feature_set)
     rows = []
-    for record in head.to_dict("records"):
-        record.pop("is_fraud")
-        record.pop("fraud_scenario")
-        record["timestamp"] = datetime.fromisoformat(record["timestamp"].isoformat())
-        rows.append(engine.update_and_read(Transaction(**record)))
+    for record in head.drop(columns=["is_fraud", "fraud_scenario"]).to_dict("records"):
+        fields = {str(name): value for name, value in record.items()}
+        fields["timestamp"] = datetime.fromisoformat(fields["timestamp"].isoformat())
+        rows.append(engine.update_and_read(Transaction(**fields)))
     assert_parity(np.vstack(rows), offline)
