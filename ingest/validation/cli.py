@@ -22,10 +22,8 @@ if TYPE_CHECKING:
 
 
 def validate_command(
+    out: Annotated[Path, typer.Option("--out", help="Output folder; with --learn, the statistics file.")],
     data: Annotated[Path | None, typer.Argument(help="Batch to validate (.parquet or .csv).")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Output folder; with --learn, the statistics file.")] = Path(
-        "validation"
-    ),
     mapping: Annotated[str | None, typer.Option(help="Column mapping of the source, e.g. handbook.")] = None,
     reference: Annotated[
         Path | None, typer.Option(help="Reference statistics (from --learn) to add the learned expectations.")
@@ -35,7 +33,7 @@ def validate_command(
     ] = None,
 ) -> None:
     """Validate a batch of transactions against the contract (and a learned reference), or learn one."""
-    from ingest.validation.errors import DataValidationError
+    from ingest.errors import IngestError
 
     if (data is None) == (learn is None):
         raise typer.BadParameter("give either a DATA file to validate or --learn TRAIN to learn statistics")
@@ -45,7 +43,7 @@ def validate_command(
             return
         assert data is not None
         success = _validate(data, mapping, reference, out)
-    except DataValidationError as error:
+    except IngestError as error:  # unreadable files, unknown mappings, damaged statistics: said plainly
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
     if not success:

@@ -66,3 +66,11 @@ def test_an_unreadable_batch_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "no batch file at" in result.output
+
+
+def test_an_unknown_mapping_is_a_clear_error(tmp_path: Path) -> None:
+    batch = tmp_path / "batch.parquet"
+    records_to_frame(good_rows(5)).to_parquet(batch)
+    result = runner.invoke(app, ["validate", str(batch), "--mapping", "nope", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "unknown column mapping 'nope'" in result.output
