@@ -14,6 +14,15 @@ import triton.language as tl
 
 
 @triton.jit
+def _split(word):
+    # A node is one 64-bit word (forest_layout.node_words): the code in the low half, the float32 threshold's
+    # bits in the high half, so a traversal step issues one table load instead of two.
+    code = word.to(tl.int32)
+    threshold = (word >> 32).to(tl.int32).to(tl.float32, bitcast=True)
+    return code, threshold
+
+
+@triton.jit
 def _finish(acc, base_ptr, divisor, cols, N_OUTPUTS: tl.constexpr, OUTPUT: tl.constexpr):
     # acc: [BLOCK_R, C_PAD] raw sums. Codes follow forest_layout.ForestOutput.
     z = acc / divisor + tl.load(base_ptr + cols)[None, :]
@@ -50,7 +59,7 @@ def _emit(acc, chunk, part_ptr, base_ptr, out_ptr, n_rows, divisor, stride_out, 
 
 @triton.jit
 def perfect_forest_kernel(
-    x_ptr, code_ptr, thr_ptr, val_ptr, part_ptr, base_ptr, out_ptr, leaf_ptr,
+    x_ptr, node_ptr, val_ptr, part_ptr, base_ptr, out_ptr, leaf_ptr,
     n_rows, stride_x, stride_out, n_trees, trees_per_chunk, divisor,
     DEPTH: tl.constexpr, C_PAD: tl.constexpr, N_OUTPUTS: tl.constexpr, OUTPUT: tl.constexpr,
     FINISH: tl.constexpr, STORE_LEAVES: tl.constexpr, BLOCK_R: tl.constexpr,
@@ -68,8 +77,7 @@ def perfect_forest_kernel(
     for t in range(first, last):
         node = tl.zeros([BLOCK_R], dtype=tl.int32)
         for _ in tl.static_range(DEPTH):
-            code = tl.load(code_ptr + t * N_INTERNAL + node)
-            threshold = tl.load(thr_ptr + t * N_INTERNAL + node)
+            code, threshold = _split(tl.load(node_ptr + t * N_INTERNAL + node))
             xv = tl.load(x_row + (code >> 1), mask=row_ok, other=0.0)
             go_right = (xv > threshold) | ((xv != xv) & ((code & 1) == 0))
             node = 2 * node + 1 + go_right.to(tl.int32)
@@ -83,7 +91,7 @@ def perfect_forest_kernel(
 
 @triton.jit
 def compact_forest_kernel(
-    x_ptr, code_ptr, thr_ptr, left_ptr, root_ptr, val_ptr, part_ptr, base_ptr, out_ptr, leaf_ptr,
+    x_ptr, node_ptr, left_ptr, root_ptr, val_ptr, part_ptr, base_ptr, out_ptr, leaf_ptr,
     n_rows, stride_x, stride_out, n_trees, trees_per_chunk, divisor,
     DEPTH: tl.constexpr, C_PAD: tl.constexpr, N_OUTPUTS: tl.constexpr, OUTPUT: tl.constexpr,
     FINISH: tl.constexpr, STORE_LEAVES: tl.constexpr, BLOCK_R: tl.constexpr,
@@ -100,8 +108,7 @@ def compact_forest_kernel(
     for t in range(first, last):
         node = tl.zeros([BLOCK_R], dtype=tl.int32) + tl.load(root_ptr + t)
         for _ in range(DEPTH):
-            code = tl.load(code_ptr + node)
-            threshold = tl.load(thr_ptr + node)
+            code, threshold = _split(tl.load(node_ptr + node))
             left = tl.load(left_ptr + node)
             xv = tl.load(x_row + (code >> 1), mask=row_ok, other=0.0)
             go_right = (xv > threshold) | ((xv != xv) & ((code & 1) == 0))

@@ -14,7 +14,7 @@ from model_engine.backends.triton.forest_kernel import (
     forest_finish_kernel,
     perfect_forest_kernel,
 )
-from model_engine.backends.triton.forest_layout import CompactLayout, ForestOutput, PerfectLayout
+from model_engine.backends.triton.forest_layout import CompactLayout, ForestOutput, PerfectLayout, node_words
 from model_engine.errors import GraphError
 
 DEFAULT_TREES_PER_CHUNK = 64
@@ -57,15 +57,13 @@ class TreeEnsembleKernel:
         base = np.zeros(layout.c_pad, dtype=np.float32)
         base[: layout.n_outputs] = np.asarray(base_score, dtype=np.float32).reshape(-1)
         self._base = _dev(base, device)
-        self._code = _dev(layout.code, device)
-        self._threshold = _dev(layout.threshold, device)
+        nodes = _dev(node_words(layout.code, layout.threshold), device)
         self._tables: tuple[torch.Tensor, ...]
         if isinstance(layout, PerfectLayout):
-            self._tables = (self._code, self._threshold, _dev(layout.leaf_value, device))
+            self._tables = (nodes, _dev(layout.leaf_value, device))
         else:
             self._tables = (
-                self._code,
-                self._threshold,
+                nodes,
                 _dev(layout.left, device),
                 _dev(layout.roots, device),
                 _dev(layout.value, device),

@@ -93,6 +93,14 @@ class CompactLayout:
         return int(self.value.shape[1])
 
 
+def node_words(code: Array, threshold: Array) -> Array:
+    """One int64 per node: ``code`` in the low 32 bits, the float32 threshold's bit pattern in the high 32."""
+    low = np.asarray(code, dtype=np.int32).view(np.uint32).astype(np.uint64)
+    high = np.asarray(threshold, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    words: Array = ((high << np.uint64(32)) | low).view(np.int64)
+    return words
+
+
 def tree_depths(tables: TreeTables) -> Array:
     """Depth of every tree (a lone leaf has depth 0); raises GraphError on cycles or bad child indices."""
     depths = np.zeros(tables.n_trees, dtype=np.int64)

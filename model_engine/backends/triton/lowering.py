@@ -18,7 +18,14 @@ from model_engine.backends.triton.buffers import BufferPool
 from model_engine.backends.triton.dense_match import match_chain
 from model_engine.backends.triton.elementwise_launch import FusedElementwise
 from model_engine.backends.triton.forest_launch import DEFAULT_TREES_PER_CHUNK, TreeEnsembleKernel
-from model_engine.backends.triton.forest_layout import ForestOutput, TreeTables, pack_compact, perfect_from_arrays
+from model_engine.backends.triton.forest_layout import (
+    ForestOutput,
+    TreeTables,
+    pack_compact,
+    pack_perfect,
+    perfect_from_arrays,
+    tree_depths,
+)
 from model_engine.backends.triton.mlp_launch import FusedMLP
 from model_engine.backends.triton.mlp_layout import pack_mlp
 from model_engine.backends.triton.steps import DeviceOpStep, ElementwiseStep, ForestStep, HostStep, MLPStep, Step
@@ -27,6 +34,8 @@ from model_engine.errors import BackendUnavailableError
 from model_engine.ir.graph import Graph, Node
 from model_engine.ops.fused import FUSABLE, parse_program
 
+DEVICE_PERFECT_MAX_DEPTH = 10
+"""Deepest trees padded to the perfect layout on the device (2**10 leaves a tree); deeper ones stay compact."""
 TREE_OUTPUTS = {"none": ForestOutput.IDENTITY, "sigmoid": ForestOutput.BINARY_SIGMOID,
                 "softmax": ForestOutput.SOFTMAX}  # fmt: skip
 
@@ -91,7 +100,11 @@ def _forest_step(graph: Graph, node: Node, device: torch.device, pool: BufferPoo
         layout: Any = perfect_from_arrays(feature, threshold, missing_left, leaf_value, int(attrs["depth"]))
     else:
         feature, threshold, left, right, value, missing_left, roots = tables
-        layout = pack_compact(TreeTables(feature, threshold, left, right, missing_left, value, roots))
+        trees = TreeTables(feature, threshold, left, right, missing_left, value, roots)
+        # The strategy pass weighs padding against CPU caches; on the GPU a fixed trip count and two loads per
+        # level (no child offsets) win for any tree shallow enough to pad, so those are re-laid out as perfect.
+        depth = int(tree_depths(trees).max(initial=0))
+        layout = pack_perfect(trees, depth) if depth <= DEVICE_PERFECT_MAX_DEPTH else pack_compact(trees)
     n_outputs = layout.n_outputs
     base = np.asarray(attrs.get("base_score") or (0.0,) * n_outputs, dtype=np.float32)
     x_type = graph.type_of(node.inputs[0])

@@ -24,9 +24,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import KBinsDiscretizer, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 
 from model_engine.backends import get_backend
 from model_engine.backends.triton.backend import TritonBackend, TritonExecutable
+from model_engine.backends.triton.forest_layout import CompactLayout
+from model_engine.backends.triton.steps import ForestStep
 from model_engine.compile import compile_model
 from model_engine.errors import BackendUnavailableError
 from model_engine.ir import DType, GraphBuilder
@@ -57,6 +60,7 @@ def _models() -> dict[str, tuple[Any, str, list[str]]]:
         "mlp_relu": (make_pipeline(StandardScaler(), MLPClassifier((16, 8), max_iter=60)), "y", ["mlp"]),
         "mlp_tanh_softmax": (MLPClassifier((12,), activation="tanh", max_iter=60, random_state=0), "y3", ["mlp"]),
         "random_forest": (RandomForestClassifier(4, max_depth=4, random_state=0), "y", ["forest"]),
+        "deep_tree": (DecisionTreeClassifier(random_state=0), "noise", ["forest"]),  # deeper than 10: compact
         "hist_boosting": (HistGradientBoostingClassifier(max_iter=4, max_leaf_nodes=15), "y", ["forest"]),
         "boosting_scaled": (
             make_pipeline(StandardScaler(), GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0)),
@@ -84,7 +88,8 @@ def test_model_matches_numpy_backend(device: Any, name: str) -> None:
     estimator, target, kinds = _models()[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        estimator.fit(X, y if target == "y" else y3)
+        labels = {"y": y, "y3": y3, "noise": np.random.default_rng(1).integers(0, 2, size=len(y))}[target]
+        estimator.fit(X, labels)
     model = compile_model(estimator, NAMES)
     rows = _test_rows(X)
     if name in ("binned_logistic", "logistic", "mlp_relu", "logistic_multiclass", "mlp_tanh_softmax"):
@@ -97,6 +102,10 @@ def test_model_matches_numpy_backend(device: Any, name: str) -> None:
     executable = model.executable("triton")
     assert isinstance(executable, TritonExecutable)
     lowered = [kind for kind, _ in executable.lowering()]
+    if name == "deep_tree":
+        (step,) = executable.steps
+        assert isinstance(step, ForestStep)
+        assert isinstance(step.forest.layout, CompactLayout)
     for kind in kinds:
         assert kind in lowered
     assert "host" not in lowered
