@@ -96,6 +96,10 @@ class Verdict:
             out.append("; ".join([*names, *self.batch_reasons]))
         return out
 
+    def good_rows(self) -> pd.DataFrame:
+        """The rows that are ok (for the features and the model)."""
+        return self.frame.iloc[np.flatnonzero(self.ok_mask)]
+
     def bad_rows(self) -> pd.DataFrame:
         """The rows that are not ok, with a ``reason`` column (for the dead-letter topic)."""
         bad = self.frame.iloc[np.flatnonzero(~self.ok_mask)].copy()

@@ -59,9 +59,11 @@ def coerce_timestamp(value: Any) -> Any:
     """A time-zone-aware datetime or ISO 8601 string as a UTC Timestamp; naive times and others unchanged."""
     if isinstance(value, str):
         try:
-            value = pd.Timestamp(value)
+            parsed = pd.Timestamp(value)
         except ValueError:
             return value
+        # Text without an offset stays text: the type expectation then names the problem.
+        return parsed.tz_convert("UTC") if parsed.tzinfo is not None else value
     if isinstance(value, datetime) and value.tzinfo is not None and not pd.isna(value):
         return pd.Timestamp(value).tz_convert("UTC")
     return value

@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import numpy as np
@@ -139,26 +140,25 @@ def _between(name: str, column: str | None, severity: str, kwargs: Mapping[str, 
     if low is None and high is None:
         raise UnsupportedExpectationError(f"{name}: min_value and max_value cannot both be None")
 
-    def bounds(values: pd.Series) -> tuple[Any, Any]:
-        if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
-            return _as_timestamp(low), _as_timestamp(high)
-        return low, high
+    # Bounds of a timestamp column may come as datetimes or, from a suite saved as JSON, as ISO strings.
+    time_low, time_high = _time_bound(low), _time_bound(high)
+
+    def value_expected(value: Any) -> bool:
+        if isinstance(value, datetime):
+            return _between_value(value, time_low, time_high, strict_low, strict_high)
+        return _between_value(value, low, high, strict_low, strict_high)
 
     def expected(values: pd.Series) -> np.ndarray:
-        lo, hi = bounds(values)
         if values.dtype == object:
-            return np.fromiter((_between_value(v, lo, hi, strict_low, strict_high) for v in values), bool, len(values))
+            return np.fromiter((value_expected(v) for v in values), dtype=bool, count=len(values))
+        timestamps = isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(values.dtype)
+        lo, hi = (time_low, time_high) if timestamps else (low, high)
         ok = np.ones(len(values), dtype=bool)
         if lo is not None:
             ok &= (values > lo if strict_low else values >= lo).to_numpy(dtype=bool)
         if hi is not None:
             ok &= (values < hi if strict_high else values <= hi).to_numpy(dtype=bool)
         return ok
-
-    def value_expected(value: Any) -> bool:
-        if isinstance(value, pd.Timestamp):
-            return _between_value(value, _as_timestamp(low), _as_timestamp(high), strict_low, strict_high)
-        return _between_value(value, low, high, strict_low, strict_high)
 
     return Rule(
         name, "expect_column_values_to_be_between", column, severity, _mostly(kwargs), expected=expected,
@@ -288,8 +288,13 @@ def _mostly(kwargs: Mapping[str, Any]) -> float:
     return 1.0 if mostly is None else float(mostly)
 
 
-def _as_timestamp(value: Any) -> Any:
-    return None if value is None else pd.Timestamp(value)
+def _time_bound(value: Any) -> Any:
+    if isinstance(value, datetime | str):
+        try:
+            return pd.Timestamp(value)
+        except ValueError:
+            return value  # a string bound that is no time: a bound for a string column
+    return value
 
 
 def _between_value(value: Any, low: Any, high: Any, strict_low: bool, strict_high: bool) -> bool:

@@ -111,3 +111,17 @@ def test_expectation_names_must_be_unique() -> None:
     twice = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}, "meta": {"name": "a.nn"}}
     with pytest.raises(DataValidationError, match=r"repeated: \['a.nn'\]"):
         CompiledChecker.from_suite_dict({"expectations": [twice, twice]})
+
+
+def test_one_bad_timestamp_in_a_micro_batch_rejects_only_its_row(full_suite: Any) -> None:
+    # From a saved suite the timestamp bounds are ISO strings; the bad value makes the column an object column.
+    document = json.loads(json.dumps(full_suite.to_json_dict(), default=str))
+    checker = CompiledChecker.from_suite_dict(document)
+    records: list[dict[str, Any]] = good_rows(4)
+    records[1]["timestamp"] = "2018-04-01T10:00:00"  # no offset
+    records[2]["timestamp"] = "yesterday"
+    verdict = checker.check(records_to_frame(records))
+    np.testing.assert_array_equal(verdict.ok_mask, [True, False, False, True])
+    assert verdict.failures[1][0] == verdict.failures[2][0] == "timestamp.type"
+    assert len(verdict.good_rows()) == 2
+    assert all(reason.startswith("timestamp.type") for reason in verdict.bad_rows()["reason"])
