@@ -49,10 +49,6 @@ class Rule:
     value_expected: ValuePredicate | None = None
     batch: FramePredicate | None = None
 
-    @property
-    def row_level(self) -> bool:
-        return self.expected is not None or self.nulls_unexpected
-
     def batch_success(self, total: int, null_count: int, unexpected: int) -> bool:
         """great-expectations' verdict for a row rule from its counts (``mostly`` over non-null rows)."""
         considered = total if self.nulls_unexpected else total - null_count
@@ -70,7 +66,7 @@ def compile_rule(expectation_type: str, kwargs: Mapping[str, Any], name: str, se
     compiler = _COMPILERS.get(expectation_type)
     if compiler is None:
         raise UnsupportedExpectationError(
-            f"no vectorised form for {expectation_type!r} ({name}); supported: {sorted(_COMPILERS)}. "
+            f"no vectorised form for {expectation_type!r} ({name}); supported: {list(supported_types())}. "
             "Add a compiler in ingest/validation/rules.py or keep this expectation out of streamed suites"
         )
     for key in ("row_condition", "condition_parser"):
@@ -114,15 +110,16 @@ def _of_type(name: str, column: str | None, severity: str, kwargs: Mapping[str, 
     def batch(frame: pd.DataFrame) -> bool:
         return frame[column].dtype.type in types
 
-    # great-expectations checks each value's type only for object columns (and only if the expected type is
-    # not object itself); any other column is judged by its dtype alone: see ``per_value_types``.
+    # great-expectations checks each value's type only for object columns, and only if the expected type is
+    # not object itself; any other column is judged by its dtype alone (see ``per_value_types``).
+    per_value = type_name not in ("object", "object_", "O")
     return Rule(
         name,
         "expect_column_values_to_be_of_type",
         column,
         severity,
         _mostly(kwargs),
-        expected=expected,
+        expected=expected if per_value else None,
         value_expected=lambda value: isinstance(value, types),
         batch=batch,
     )
