@@ -138,13 +138,18 @@ class RedisStateStore(StateStore):
             out.append(Route(event_id, ts_us, keys))
         return out
 
+    def _pattern(self, *parts: str) -> str:
+        # SCAN patterns are globs: a literal prefix must escape the glob characters it may contain.
+        literal = ":".join((self.prefix, *parts))
+        return "".join("\\" + c if c in "*?[]\\" else c for c in literal) + ":*"
+
     def entity_count(self, kind: str) -> int:
-        return sum(1 for _ in self.client.scan_iter(match=f"{self.prefix}:{kind}:*", count=10_000))
+        return sum(1 for _ in self.client.scan_iter(match=self._pattern(kind), count=10_000))
 
     def clear(self) -> None:
         """Delete every key under this store's prefix (tests, or a rebuild from a replay)."""
         batch = []
-        for name in self.client.scan_iter(match=f"{self.prefix}:*", count=10_000):
+        for name in self.client.scan_iter(match=self._pattern(), count=10_000):
             batch.append(name)
             if len(batch) >= 10_000:
                 self.client.delete(*batch)

@@ -37,7 +37,8 @@ def replay(
 ) -> NDArray[np.float64]:
     """Features of every transaction, streamed in batches that take turns over ``engines`` (workers).
 
-    Before a batch, the labels reported up to its last transaction are applied. After ``restart_after``
+    Before a batch, the labels reported up to its last transaction are applied (transaction by transaction
+    when one of them is for a transaction of the batch itself). After ``restart_after``
     batches, each engine is replaced by ``restart(engine)`` (a snapshot and restore, say).
     """
     workers = list(engines)
@@ -45,15 +46,30 @@ def replay(
     out = np.empty((n, len(workers[0].names)), dtype=np.float64)
     stamps = transactions["timestamp"].to_numpy()
     reported = labels["reported_at"].to_numpy()
+    row_of = pd.Series(np.arange(n), index=transactions["transaction_id"].to_numpy())
+    label_rows = labels["transaction_id"].map(row_of).fillna(-1).to_numpy(dtype=np.int64)
     delivered = 0
+
+    def deliver(worker: OnlineFeatureEngine, until: np.datetime64) -> None:
+        nonlocal delivered
+        due = int(np.searchsorted(reported, until, side="right"))
+        if due > delivered:
+            worker.apply_labels(labels.iloc[delivered:due])
+            delivered = due
+
     for number, start in enumerate(range(0, n, batch_size)):
         if restart is not None and number == restart_after:
             workers = [restart(w) for w in workers]
         worker = workers[number % len(workers)]
         stop = min(start + batch_size, n)
         due = int(np.searchsorted(reported, stamps[stop - 1], side="right"))
-        if due > delivered:
-            worker.apply_labels(labels.iloc[delivered:due])
-            delivered = due
-        out[start:stop] = worker.update_and_read_batch(transactions.iloc[start:stop])
+        if (label_rows[delivered:due] < start).all():
+            deliver(worker, stamps[stop - 1])
+            out[start:stop] = worker.update_and_read_batch(transactions.iloc[start:stop])
+            continue
+        # A label falls due inside the batch for a transaction of the batch: in production it would arrive
+        # between the two transactions, so replay this batch one transaction at a time.
+        for row in range(start, stop):
+            deliver(worker, stamps[row])
+            out[row : row + 1] = worker.update_and_read_batch(transactions.iloc[row : row + 1])
     return out

@@ -1,0 +1,118 @@
+"""The online engine's own behaviour: the single and batch paths agree, labels count from their report time
+on, odd labels are ignored, state stays bounded, bad input is refused clearly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features import (
+    CARD,
+    TERMINAL,
+    Aggregate,
+    FeatureInputError,
+    FeatureSet,
+    InMemoryStateStore,
+    OnlineFeatureEngine,
+    WindowAggregate,
+    default_feature_set,
+)
+from ingest.contract import Label, Transaction
+from tests.features.replay import delayed_labels, replay
+from tests.features.synthetic import random_transactions
+
+SHARE = FeatureSet(
+    (
+        WindowAggregate(TERMINAL, Aggregate.COUNT, timedelta(days=1), lag=timedelta(days=1)),
+        WindowAggregate(TERMINAL, Aggregate.FRAUD_SHARE, timedelta(days=1), lag=timedelta(days=1)),
+    )
+)
+T0 = datetime(2018, 4, 2, 12, tzinfo=UTC)
+
+
+def _tx(tx_id: str, at: datetime, card: str = "c1", terminal: str = "m1", amount: float = 10.0) -> Transaction:
+    return Transaction(
+        transaction_id=tx_id, timestamp=at, card_token=card, customer_id=card, terminal_id=terminal, amount=amount
+    )
+
+
+def test_single_and_batch_paths_agree() -> None:
+    tx = random_transactions(9, n=200)
+    batch = OnlineFeatureEngine(default_feature_set()).update_and_read_batch(tx)
+    single = OnlineFeatureEngine(default_feature_set())
+    rows = [
+        single.update_and_read(
+            Transaction(
+                transaction_id=r.transaction_id,
+                timestamp=r.timestamp.to_pydatetime(),
+                card_token=r.card_token,
+                customer_id=r.customer_id,
+                terminal_id=r.terminal_id,
+                amount=r.amount,
+                country=r.country,
+            )
+        )
+        for r in tx.itertuples()
+    ]
+    np.testing.assert_array_equal(np.vstack(rows), batch)
+    assert single.as_dict(rows[0]).keys() == set(default_feature_set().names)
+
+
+def test_a_label_counts_from_its_report_time_on() -> None:
+    engine = OnlineFeatureEngine(SHARE)
+    engine.update_and_read(_tx("a", T0))
+    reported = T0 + timedelta(days=1, hours=6)
+    assert engine.apply_label(Label(transaction_id="a", card_token="c1", is_fraud=True, reported_at=reported))
+    before = engine.as_dict(engine.update_and_read(_tx("b", T0 + timedelta(days=1, hours=5))))
+    after = engine.as_dict(engine.update_and_read(_tx("c", T0 + timedelta(days=1, hours=7))))
+    assert before == {"terminal_count_1d_lag1d": 1.0, "terminal_fraud_share_1d_lag1d": 0.0}
+    assert after == {"terminal_count_1d_lag1d": 1.0, "terminal_fraud_share_1d_lag1d": 1.0}
+
+
+def test_unknown_and_genuine_labels_are_ignored() -> None:
+    engine = OnlineFeatureEngine(SHARE)
+    engine.update_and_read(_tx("a", T0))
+    assert not engine.apply_label(Label(transaction_id="zz", card_token="c1", is_fraud=True, reported_at=T0))
+    assert not engine.apply_label(Label(transaction_id="a", card_token="c1", is_fraud=False, reported_at=T0))
+    assert (engine.labels_applied, engine.labels_ignored) == (0, 2)
+    row = engine.as_dict(engine.update_and_read(_tx("b", T0 + timedelta(days=1, hours=1))))
+    assert row["terminal_fraud_share_1d_lag1d"] == 0.0
+
+
+def test_state_holds_only_the_horizon_of_each_entity() -> None:
+    tx = random_transactions(2, n=600, days=120, cards=4)
+    engine = OnlineFeatureEngine(default_feature_set())
+    replay([engine], tx, delayed_labels(tx), batch_size=64)
+    store = engine.store
+    assert isinstance(store, InMemoryStateStore)
+    stamps = tx["timestamp"]
+    for card, group in tx.groupby("card_token"):
+        newest = group["timestamp"].max()
+        live = int((group["timestamp"] > newest - pd.Timedelta(days=30)).sum())
+        arena = store.arena("card")
+        assert arena.count[store.slot_of("card", str(card))] == live
+    pair = store.arena("card_terminal")
+    assert pair.count.max() <= 1  # first-use features keep one event per pair
+    assert stamps.is_monotonic_increasing
+
+
+def test_an_entity_busier_than_the_arena_widens_it() -> None:
+    feature_set = FeatureSet((WindowAggregate(CARD, Aggregate.COUNT, timedelta(days=1)),))
+    engine = OnlineFeatureEngine(feature_set)
+    rows = [engine.update_and_read(_tx(f"t{i}", T0 + timedelta(seconds=i))) for i in range(100)]
+    assert [r[0] for r in rows] == list(range(1, 101))
+
+
+def test_bad_input_is_refused_with_a_clear_message() -> None:
+    engine = OnlineFeatureEngine(default_feature_set())
+    tx = random_transactions(1, n=5)
+    with pytest.raises(FeatureInputError, match="terminal_id"):
+        engine.update_and_read_batch(tx.drop(columns=["terminal_id"]))
+    naive = tx.assign(timestamp=tx["timestamp"].dt.tz_localize(None))
+    with pytest.raises(FeatureInputError, match="time zone"):
+        engine.update_and_read_batch(naive)
+    with pytest.raises(FeatureInputError, match="non-finite"):
+        engine.update_and_read_batch(tx.assign(amount=np.nan))

@@ -1,0 +1,149 @@
+"""Contract tests every state store passes (embedded and Redis), then what is particular to each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from features import (
+    InMemoryStateStore,
+    OfflineFeatureEngine,
+    OnlineFeatureEngine,
+    RedisStateStore,
+    SnapshotMismatchError,
+    StateConflictError,
+    StateStoreError,
+    default_feature_set,
+)
+from features.state import RouteBatch, StateStore
+from tests.features.replay import delayed_labels, replay
+from tests.features.synthetic import random_transactions
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> Iterator[StateStore]:
+    if request.param == "memory":
+        yield InMemoryStateStore()
+        return
+    url = request.getfixturevalue("redis_url")
+    redis_store = RedisStateStore.from_url(url, prefix=f"test-store-{request.node.name}")
+    redis_store.clear()
+    yield redis_store
+    redis_store.clear()
+
+
+def _write(store: StateStore, kind: str, key: str, ts: list[int], amounts: list[float]) -> None:
+    batch = store.begin({kind: [key]})
+    arena, slot = batch.arenas[kind], int(batch.slots[kind][0])
+    while arena.capacity < len(ts):
+        arena.widen()
+    arena.ts[slot, : len(ts)] = ts
+    arena.amount[slot, : len(ts)] = amounts
+    arena.event_id[slot, : len(ts)] = np.arange(len(ts)) + 100
+    arena.count[slot] = len(ts)
+    store.commit(batch)
+
+
+def test_unknown_keys_start_empty_and_repeated_keys_share_a_slot(store: StateStore) -> None:
+    batch = store.begin({"card": ["a", "b", "a"], "terminal": ["a"]})
+    slots = batch.slots["card"].tolist()
+    assert slots[0] == slots[2] != slots[1]
+    assert all(batch.arenas["card"].count[s] == 0 for s in slots)
+    assert batch.arenas["terminal"].count[int(batch.slots["terminal"][0])] == 0
+    store.abort(batch)
+
+
+def test_committed_events_come_back(store: StateStore) -> None:
+    _write(store, "card", "c1", [10, 20, 30], [1.5, 2.5, 3.5])
+    _write(store, "terminal", "c1", [40] * 40, [9.0] * 40)  # wider than the initial capacity
+    batch = store.begin({"card": ["c1", "zz"], "terminal": ["c1"]})
+    arena, slot = batch.arenas["card"], int(batch.slots["card"][0])
+    assert arena.count[slot] == 3
+    assert arena.ts[slot, :3].tolist() == [10, 20, 30]
+    assert arena.amount[slot, :3].tolist() == [1.5, 2.5, 3.5]
+    assert arena.event_id[slot, :3].tolist() == [100, 101, 102]
+    assert batch.arenas["terminal"].count[int(batch.slots["terminal"][0])] == 40
+    store.abort(batch)
+    assert store.entity_count("card") >= 1
+    assert store.entity_count("terminal") == 1
+
+
+def test_routes_round_trip(store: StateStore) -> None:
+    batch = store.begin({"terminal": ["t1", "t2"]})
+    batch.routes = RouteBatch(["x1", "x2"], [7, 8], [1_000, 2_000], {"terminal": ["t1", "t2"]})
+    store.commit(batch)
+    first, second, missing = store.routes(["x1", "x2", "nope"])
+    assert missing is None
+    assert first is not None
+    assert second is not None
+    assert (first.event_id, first.ts_us, first.keys) == (7, 1_000, (("terminal", "t1"),))
+    assert (second.event_id, second.keys) == (8, (("terminal", "t2"),))
+
+
+def test_an_engine_on_the_store_gives_the_offline_values(store: StateStore) -> None:
+    feature_set = default_feature_set()
+    tx = random_transactions(21, n=300)
+    offline = OfflineFeatureEngine(feature_set).compute_array(tx)
+    online = replay([OnlineFeatureEngine(feature_set, store)], tx, delayed_labels(tx), batch_size=50)
+    np.testing.assert_allclose(online, offline, rtol=1e-9, atol=1e-9)
+
+
+# Embedded store
+
+
+def test_snapshot_restores_the_same_state(tmp_path: Path) -> None:
+    feature_set = default_feature_set()
+    tx = random_transactions(4, n=300)
+    labels = delayed_labels(tx)
+    engine = OnlineFeatureEngine(feature_set)
+    replay([engine], tx.iloc[:150], labels)
+    assert isinstance(engine.store, InMemoryStateStore)
+    engine.store.snapshot(tmp_path / "s.npz", feature_set.version)
+    restored = OnlineFeatureEngine(feature_set, InMemoryStateStore.restore(tmp_path / "s.npz", feature_set.version))
+    rest = tx.iloc[150:]
+    pending = labels[labels["reported_at"] > tx["timestamp"].iloc[149]]
+    np.testing.assert_array_equal(replay([engine], rest, pending), replay([restored], rest, pending))
+
+
+def test_a_snapshot_of_another_feature_set_is_refused(tmp_path: Path) -> None:
+    store = InMemoryStateStore()
+    store.snapshot(tmp_path / "s.npz", "version-a")
+    with pytest.raises(SnapshotMismatchError, match="version-a"):
+        InMemoryStateStore.restore(tmp_path / "s.npz", "version-b")
+    (tmp_path / "bad.npz").write_bytes(b"not a snapshot")
+    with pytest.raises(StateStoreError, match="cannot read"):
+        InMemoryStateStore.restore(tmp_path / "bad.npz", "version-a")
+
+
+def test_idle_entities_are_forgotten_and_their_slots_reused() -> None:
+    store = InMemoryStateStore()
+    _write(store, "card", "old", [10], [1.0])
+    _write(store, "card", "new", [500], [1.0])
+    assert store.evict_idle("card", before_us=100) == 1
+    assert store.entity_count("card") == 1
+    assert store.slot_of("card", "newer") == 0  # the freed slot
+
+
+# Redis store
+
+
+def test_a_concurrent_write_makes_the_commit_ask_for_a_retry(redis_url: str) -> None:
+    first = RedisStateStore.from_url(redis_url, prefix="test-conflict")
+    second = RedisStateStore.from_url(redis_url, prefix="test-conflict")
+    first.clear()
+    batch = first.begin({"terminal": ["t1"]})
+    _write(second, "terminal", "t1", [5], [1.0])
+    with pytest.raises(StateConflictError):
+        first.commit(batch)
+    first.clear()
+
+
+def test_a_corrupt_value_is_reported(redis_url: str) -> None:
+    store = RedisStateStore.from_url(redis_url, prefix="test-corrupt")
+    store.client.set("test-corrupt:card:c1", b"\x05\x00\x00\x00\x00\x00\x00\x00abc")
+    with pytest.raises(StateStoreError, match="corrupt state"):
+        store.begin({"card": ["c1"]})
+    store.clear()
