@@ -43,20 +43,11 @@ def test_single_and_batch_paths_agree() -> None:
     tx = random_transactions(9, n=200)
     batch = OnlineFeatureEngine(default_feature_set()).update_and_read_batch(tx)
     single = OnlineFeatureEngine(default_feature_set())
-    rows = [
-        single.update_and_read(
-            Transaction(
-                transaction_id=r.transaction_id,
-                timestamp=r.timestamp.to_pydatetime(),
-                card_token=r.card_token,
-                customer_id=r.customer_id,
-                terminal_id=r.terminal_id,
-                amount=r.amount,
-                country=r.country,
-            )
-        )
-        for r in tx.itertuples()
-    ]
+    rows = []
+    for record in tx.drop(columns=["is_fraud"]).to_dict("records"):
+        fields = {str(name): value for name, value in record.items()}
+        fields["timestamp"] = datetime.fromisoformat(fields["timestamp"].isoformat())
+        rows.append(single.update_and_read(Transaction(**fields)))
     np.testing.assert_array_equal(np.vstack(rows), batch)
     assert single.as_dict(rows[0]).keys() == set(default_feature_set().names)
 
