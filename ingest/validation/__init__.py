@@ -17,7 +17,13 @@ from ingest.validation.errors import (
 )
 from ingest.validation.records import records_to_frame
 from ingest.validation.statistics import STATISTICS_FORMAT, STATISTICS_VERSION, DatasetStatistics, learn_statistics
-from ingest.validation.suite import ReferenceTolerance, build_suite, daily_volume_frame, daily_volume_suite
+from ingest.validation.suite import (
+    ReferenceTolerance,
+    build_suite,
+    daily_volume_frame,
+    daily_volume_suite,
+    save_suite,
+)
 
 __all__ = [
     "STATISTICS_FORMAT",
@@ -38,4 +44,5 @@ __all__ = [
     "daily_volume_suite",
     "learn_statistics",
     "records_to_frame",
+    "save_suite",
 ]

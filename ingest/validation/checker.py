@@ -20,9 +20,11 @@ RecordVerdict(ok=False, failures=('amount.range',))
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -144,6 +146,15 @@ class CompiledChecker:
             (e["type"], e["kwargs"], e.get("meta") or {}, str(e.get("severity") or CRITICAL))
             for e in document["expectations"]
         )
+
+    @classmethod
+    def from_suite_file(cls, path: Path) -> CompiledChecker:
+        """Compile a suite file written by :func:`~ingest.validation.suite.save_suite` (or ``fraud validate``)."""
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise DataValidationError(f"cannot read suite file {path}: {error}") from error
+        return cls.from_suite_dict(document)
 
     @classmethod
     def from_configurations(

@@ -11,7 +11,6 @@ exits with status 1 when any expectation fails.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -70,7 +69,7 @@ def _validate(path: Path, mapping: str | None, reference_path: Path | None, out:
     from ingest.validation.checker import CompiledChecker
     from ingest.validation.runner import GreatExpectationsRunner, SuiteResult
     from ingest.validation.statistics import DatasetStatistics, learn_statistics
-    from ingest.validation.suite import build_suite, daily_volume_frame, daily_volume_suite
+    from ingest.validation.suite import build_suite, daily_volume_frame, daily_volume_suite, save_suite
 
     frame = read_batch(path, mapping)
     reference = DatasetStatistics.load(reference_path) if reference_path is not None else None
@@ -85,7 +84,7 @@ def _validate(path: Path, mapping: str | None, reference_path: Path | None, out:
         report = runner.write_data_docs(result)
 
     learn_statistics(contract_view(frame), source=str(path)).save(out / "statistics.json")
-    (out / "suite.json").write_text(json.dumps(suite.to_json_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    save_suite(suite, out / "suite.json")
     verdict = CompiledChecker.from_suite(suite).check(frame)
     rejected = verdict.bad_rows()
     rejected.to_parquet(out / "rejected.parquet")

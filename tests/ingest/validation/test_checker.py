@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from ingest.validation import (
     DataValidationError,
     UnsupportedExpectationError,
     records_to_frame,
+    save_suite,
 )
 from tests.ingest.validation.corpus import Corpus, good_rows
 
@@ -90,9 +92,10 @@ def test_a_record_missing_a_required_field_fails_not_null(checker: CompiledCheck
     assert checker.check(records_to_frame([record])).failures[0] == ("card_token.not_null",)
 
 
-def test_a_saved_suite_compiles_to_the_same_checker(corpus: Corpus, full_suite: Any, checker: CompiledChecker) -> None:
-    document = json.loads(json.dumps(full_suite.to_json_dict(), default=str))  # timestamps become text
-    reloaded = CompiledChecker.from_suite_dict(document)
+def test_a_saved_suite_compiles_to_the_same_checker(
+    corpus: Corpus, full_suite: Any, checker: CompiledChecker, tmp_path: Path
+) -> None:
+    reloaded = CompiledChecker.from_suite_file(save_suite(full_suite, tmp_path / "suite.json"))  # times as text
     original, again = checker.check(corpus.frame), reloaded.check(corpus.frame)
     assert again.failures == original.failures
     assert [o.success for o in again.outcomes] == [o.success for o in original.outcomes]
