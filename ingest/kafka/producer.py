@@ -32,6 +32,10 @@ DEFAULT_PRODUCER_CONFIG: dict[str, Any] = {
 }
 
 
+#: Distinct card tokens whose partition is remembered before the cache starts afresh.
+_MAX_CACHED_KEYS = 1_000_000
+
+
 class TransactionProducer:
     """Sends transactions to one topic; ``send_frame`` takes a whole contract DataFrame at once."""
 
@@ -51,6 +55,8 @@ class TransactionProducer:
         self._failures = 0
         self._first_failure: BaseException | None = None
         self._lock = threading.Lock()
+        self._partition_cache: dict[bytes, int] = {}
+        self._cached_partition_count = 0
         config = {**DEFAULT_PRODUCER_CONFIG, **overrides}
         try:
             self._producer = KafkaProducer(bootstrap_servers=bootstrap_servers, client_id=client_id, **config)
@@ -67,12 +73,18 @@ class TransactionProducer:
 
     def send_frame(self, frame: pd.DataFrame) -> int:
         """Queue every row of a contract DataFrame; returns the number queued. Invalid frames are refused whole."""
+        from kafka.errors import KafkaTimeoutError
+
         keys, values = encode_frame(frame)
+        try:
+            partitions = self._partitions_of(keys)
+        except KafkaTimeoutError as exc:
+            raise ProduceError(f"no metadata for topic {self.topic!r}: {exc}; does it exist?") from exc
         send = self._producer.send
         topic = self.topic
         on_failure = self._on_failure
-        for key, value in zip(keys, values, strict=True):
-            send(topic, value=value, key=key).add_errback(on_failure)
+        for key, value, partition in zip(keys, values, partitions, strict=True):
+            send(topic, value=value, key=key, partition=partition).add_errback(on_failure)
         self.sent += len(values)
         return len(values)
 
@@ -110,6 +122,25 @@ class TransactionProducer:
         """kafka-python's producer metrics (record-send-rate, batch-size-avg, ...)."""
         metrics: dict[str, Any] = self._producer.metrics()
         return metrics
+
+    def _partitions_of(self, keys: list[bytes]) -> list[int]:
+        """Each key's partition, exactly as Kafka's default partitioner picks it (murmur2 of the key bytes modulo
+        the partition count), computed once per distinct card instead of once per record."""
+        from kafka.partitioner.default import murmur2
+
+        partitions = sorted(self._producer.partitions_for(self.topic))
+        if len(partitions) != self._cached_partition_count or len(self._partition_cache) > _MAX_CACHED_KEYS:
+            self._partition_cache.clear()
+            self._cached_partition_count = len(partitions)
+        cache = self._partition_cache
+        count = len(partitions)
+        out = []
+        for key in keys:
+            partition = cache.get(key)
+            if partition is None:
+                partition = cache[key] = partitions[(murmur2(key) & 0x7FFFFFFF) % count]
+            out.append(partition)
+        return out
 
     def _on_failure(self, exc: BaseException) -> None:
         # Runs on the producer's I/O thread: record, never raise.

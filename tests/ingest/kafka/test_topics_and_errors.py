@@ -130,3 +130,31 @@ def test_bad_messages_go_to_the_dead_letter_topic_with_their_reason(kafka_broker
     headers = [dict(m.headers) for m in letters]
     assert headers[0]["reason"].decode() == rejected[0].reason
     assert headers[1]["origin"] == f"{topic}/0/7".encode()
+
+
+def test_keys_land_where_kafkas_default_partitioner_puts_them(kafka_broker: BrokerState) -> None:
+    ours, reference = f"ours-{_suffix()}", f"reference-{_suffix()}"
+    ensure_topics(kafka_broker.bootstrap_servers, [TopicSpec(ours, 5), TopicSpec(reference, 5)])
+    frame = _frame(60)
+    frame["card_token"] = [f"card-{i}" for i in range(60)]
+    with TransactionProducer(kafka_broker.bootstrap_servers, ours) as producer:
+        producer.send_frame(frame)
+    keys, values = encode_frame(frame)
+    with TransactionProducer(kafka_broker.bootstrap_servers, reference) as plain:
+        for key, value in zip(keys, values, strict=True):
+            plain._producer.send(reference, key=key, value=value)  # kafka-python's own partitioner
+
+    def partition_of_each_key(topic: str) -> dict[bytes, int]:
+        reader = KafkaConsumer(bootstrap_servers=kafka_broker.bootstrap_servers, enable_auto_commit=False)
+        reader.assign([TopicPartition(topic, p) for p in range(5)])
+        reader.seek_to_beginning()
+        found: dict[bytes, int] = {}
+        while len(found) < 60:
+            for tp, messages in reader.poll(timeout_ms=1000).items():
+                found.update((m.key, tp.partition) for m in messages)
+        reader.close()
+        return found
+
+    placed = partition_of_each_key(ours)
+    assert placed == partition_of_each_key(reference)
+    assert len(set(placed.values())) > 1
