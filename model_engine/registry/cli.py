@@ -44,7 +44,11 @@ def list_models() -> None:
             "-" if auc is None else f"{auc:.4f}",
             "-" if ap is None else f"{ap:.4f}",
         )
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        # Piped output (scripts, logs) gets a wide table instead of one wrapped to a default 80 columns.
+        console = Console(width=220)
+    console.print(table)
 
 
 @models_app.command("show")

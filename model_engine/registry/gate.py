@@ -83,6 +83,12 @@ class GateThresholds:
         )
 
 
+def _smaller_class(metrics: Mapping[str, Any]) -> int:
+    """Frauds or genuine transactions, whichever are fewer: a slice nearly all of one class cannot be ranked."""
+    frauds = int(metrics["frauds"])
+    return min(frauds, int(metrics.get("transactions", 2 * frauds)) - frauds)
+
+
 def _value_rule(metric: str, minimum: float) -> str:
     return f"{metric} >= {minimum:g}"
 
@@ -98,7 +104,7 @@ def value_checks(report: Mapping[str, Any], thresholds: GateThresholds) -> list[
         )
     min_frauds = thresholds.slice_value.get("min_frauds", 0)
     for name, metrics in sorted(report.get("slices", {}).items()):
-        if metrics["frauds"] < min_frauds:
+        if _smaller_class(metrics) < min_frauds:
             continue
         for metric, minimum in thresholds.slice_value.items():
             if metric == "min_frauds":
@@ -132,7 +138,7 @@ def change_checks(
     min_frauds = thresholds.slice_change.get("min_frauds", 0)
     theirs = champion_report.get("slices", {})
     for name, metrics in sorted(report.get("slices", {}).items()):
-        if name not in theirs or min(metrics["frauds"], theirs[name]["frauds"]) < min_frauds:
+        if name not in theirs or min(_smaller_class(metrics), _smaller_class(theirs[name])) < min_frauds:
             continue
         for metric, margin in thresholds.slice_change.items():
             if metric == "min_frauds":

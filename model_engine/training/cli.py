@@ -31,6 +31,7 @@ def train(
     allow_invalid: Annotated[bool, typer.Option("--allow-invalid", help="train although validation failed")] = False,
     run_dir: Annotated[Path, typer.Option(help="where the report, plots and artifacts go")] = Path("fraud-runs/latest"),
     promote: Annotated[bool, typer.Option("--promote", help="make the model champion if the gate blesses it")] = False,
+    alert_rate: Annotated[float, typer.Option(help="the bank's review budget, a share of transactions")] = 0.005,
     seed: Annotated[int, typer.Option(help="random seed of the models")] = 0,
 ) -> None:
     """Validate, build features, split by time, train candidates, compile, evaluate, register and gate."""
@@ -39,6 +40,7 @@ def train(
 
     from ingest.settings import IngestSettings
     from model_engine.errors import ModelEngineError
+    from model_engine.evaluation import EvaluationConfig
     from model_engine.registry.registry import ModelRegistry
     from model_engine.settings import ModelEngineSettings
     from model_engine.training.pipeline import TrainingConfig, run_training
@@ -67,6 +69,7 @@ def train(
         allow_invalid=allow_invalid,
         seed=seed,
         source=source,
+        evaluation=EvaluationConfig(alert_rate=alert_rate),
     )
     registry = ModelRegistry.from_settings(ModelEngineSettings())
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:

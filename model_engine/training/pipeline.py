@@ -18,9 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.catalogue import default_feature_set
-from features.offline import OfflineFeatureEngine
-from features.spec import FeatureSet
+from features import FeatureSet, OfflineFeatureEngine, default_feature_set
 from model_engine.errors import ModelEngineError
 from model_engine.evaluation import (
     EvaluationConfig,
