@@ -1,4 +1,8 @@
-"""HistGradientBoostingClassifier: its predictor trees with their NaN routing, baseline score and link."""
+"""HistGradientBoostingClassifier: its predictor trees with their NaN routing, baseline score and link.
+
+Categorical splits read derived columns (see :mod:`.params.hist_trees`) computed here from the raw input with
+``one_hot`` membership tests, appended after the input's own columns.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,33 @@ from typing import Any
 
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from model_engine.converters.params import hist_boosting_params
+from model_engine.converters.constants import float_dtype
+from model_engine.converters.params import CategoricalSplitColumn, hist_boosting_params
 from model_engine.converters.registry import register_converter
 from model_engine.converters.tree import emit_tree_ensemble
 from model_engine.ir import GraphBuilder, Value
 
 
+def _membership(builder: GraphBuilder, column: Value, categories: Any) -> Value:
+    """1 where the column equals one of ``categories``, else 0 ([N, 1])."""
+    hits = builder.op("one_hot", column, categories=tuple(float(c) for c in categories))
+    return builder.op("reduce_sum", hits)
+
+
+def _split_column(split: CategoricalSplitColumn, builder: GraphBuilder, x: Value) -> Value:
+    dtype = float_dtype(builder, x)
+    column = builder.op("gather_columns", x, indices=(split.feature,))
+    in_left = _membership(builder, column, split.left)
+    in_known = _membership(builder, column, split.known)
+    one = builder.scalar(1.0, dtype)
+    known = builder.op("greater", in_known, builder.scalar(0.5, dtype))
+    return builder.op("where", known, builder.op("sub", one, in_left), builder.scalar(float("nan"), dtype))
+
+
 @register_converter(HistGradientBoostingClassifier)
 def convert_hist_gradient_boosting(model: Any, builder: GraphBuilder, x: Value) -> Value:
-    return emit_tree_ensemble(hist_boosting_params(model), builder, x)
+    params = hist_boosting_params(model)
+    inputs = x
+    if params.derived:
+        inputs = builder.op("concat", x, *(_split_column(split, builder, x) for split in params.derived))
+    return emit_tree_ensemble(params.tables, builder, inputs)

@@ -20,7 +20,8 @@ RandomForestClassifier,
 ExtraTreesClassifier
 GradientBoostingClassifier      log_loss and exponential; init prior or "zero" (other init estimators refused);
                                 binary and multiclass
-HistGradientBoostingClassifier  binary and multiclass; NaN routing; categorical splits refused
+HistGradientBoostingClassifier  binary and multiclass; NaN routing; categorical splits on numeric categories
+                                (string categories refused)
 =============================== ==================================================================================
 
 To support a new estimator: write its parameter extraction in ``params/``, its converter module here (registered

@@ -10,7 +10,7 @@ from __future__ import annotations
 from model_engine.converters.params.discretizer import BinningParams, binning_params
 from model_engine.converters.params.encoder import OneHotParams, one_hot_params
 from model_engine.converters.params.fitted import require_fitted
-from model_engine.converters.params.hist_trees import hist_boosting_params
+from model_engine.converters.params.hist_trees import CategoricalSplitColumn, HistBoostingParams, hist_boosting_params
 from model_engine.converters.params.imputer import ImputerParams, imputer_params
 from model_engine.converters.params.linear import LinearParams, logistic_params
 from model_engine.converters.params.neural import MLPParams, mlp_params
@@ -26,6 +26,8 @@ from model_engine.converters.params.trees import (
 __all__ = [
     "AffineParams",
     "BinningParams",
+    "CategoricalSplitColumn",
+    "HistBoostingParams",
     "ImputerParams",
     "LinearParams",
     "MLPParams",

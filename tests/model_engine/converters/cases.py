@@ -82,7 +82,7 @@ def _draw(case: Case, n_rows: int, rng: np.random.Generator, *, unknown: bool) -
 def _labels(x: Array, multiclass: bool) -> Array:
     score = np.nan_to_num(x[:, 0]) + 0.5 * np.nan_to_num(x[:, 1]) - np.nan_to_num(x[:, 3]) * 0.3
     if x.shape[1] > N_NUMERIC:
-        score = score + (x[:, -1] == 2) * 1.5
+        score = score + np.isin(x[:, -1], [1.0, 3.0]) * 3.0 - 1.5
     if multiclass:
         return np.digitize(score, [-0.5, 0.8])
     return (score > 0.3).astype(np.int64)
@@ -165,6 +165,18 @@ CLASSIFIER_CASES: tuple[Case, ...] = (
         nan=True,
         multiclass=True,
         tags=TREES,
+    ),
+    Case(
+        "hgb_categorical_nan",
+        lambda: HistGradientBoostingClassifier(max_iter=6, max_leaf_nodes=7, categorical_features=[5]),
+        categorical=True,
+        nan=True,
+    ),
+    Case(
+        "hgb_categorical_multiclass",
+        lambda: HistGradientBoostingClassifier(max_iter=4, max_leaf_nodes=5, categorical_features=[5]),
+        categorical=True,
+        multiclass=True,
     ),
     # composed pipelines
     Case(

@@ -20,8 +20,9 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from model_engine.converters import SUPPORTED_ESTIMATORS, convert_estimator, registered_types
+from model_engine.converters.params import hist_boosting_params
 from model_engine.errors import ConversionError, MissingConverterError, NotFittedError, SignatureError
-from tests.model_engine.converters.cases import ALL_CASES
+from tests.model_engine.converters.cases import ALL_CASES, CASES_BY_ID
 
 
 def _estimator_types(estimator: Any) -> set[type]:
@@ -89,12 +90,21 @@ def test_function_transformer_with_code_is_refused() -> None:
         convert_estimator(model, 3)
 
 
-def test_categorical_splits_of_the_histogram_booster_are_refused() -> None:
+@pytest.mark.parametrize("case_id", ["hgb_categorical_nan", "hgb_categorical_multiclass"])
+def test_categorical_cases_exercise_categorical_splits(case_id: str) -> None:
+    assert len(hist_boosting_params(CASES_BY_ID[case_id].model()).derived) >= 1
+
+
+def test_histogram_booster_on_string_categories_is_refused() -> None:
+    import pandas as pd
+
     rng = np.random.default_rng(0)
-    x = np.c_[rng.normal(size=200), rng.integers(0, 4, 200)]
-    model = HistGradientBoostingClassifier(max_iter=3, categorical_features=[1]).fit(x, x[:, 1] == 2)
-    with pytest.raises(ConversionError, match="categorical splits"):
-        convert_estimator(model, 2)
+    frame = pd.DataFrame({"amount": rng.normal(size=200), "channel": rng.choice(["pos", "web", "atm"], 200)})
+    frame["channel"] = frame["channel"].astype("category")
+    model = HistGradientBoostingClassifier(max_iter=3, categorical_features="from_dtype")
+    model.fit(frame, frame["channel"] == "web")
+    with pytest.raises(ConversionError, match="non-numeric categories"):
+        convert_estimator(model, ["amount", "channel"])
 
 
 def test_named_features_are_read_by_name_from_a_wider_signature() -> None:

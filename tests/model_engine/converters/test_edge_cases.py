@@ -11,7 +11,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import KBinsDiscretizer, MinMaxScaler, OneHotEncoder
 
 from model_engine.converters import convert_estimator
-from model_engine.converters.params import sklearn_float32_threshold
+from model_engine.converters.params import hist_boosting_params, sklearn_float32_threshold
 from tests.model_engine.converters.engine import available_backends, run
 from tests.model_engine.converters.test_parity import TOLERANCE
 
@@ -106,3 +106,20 @@ def test_float32_threshold_emulation_decides_like_a_float32_cast() -> None:
         for x in (t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf), emulated, np.nextafter(emulated, np.inf)):
             with np.errstate(over="ignore"):
                 np.testing.assert_array_equal(x <= emulated, x.astype(np.float32) <= t)
+
+
+@pytest.mark.parametrize("backend", available_backends())
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_histogram_booster_categorical_splits_on_awkward_values(dtype: str, backend: str) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    codes = rng.choice([1.0, 3.0, 5.0, 7.0, 9.0, 11.0, np.nan], size=400)
+    train = np.c_[rng.normal(size=400), codes]
+    labels = np.isin(codes, [3.0, 7.0]) | (train[:, 0] > 1.0)
+    model = HistGradientBoostingClassifier(max_iter=5, max_leaf_nodes=6, categorical_features=[1]).fit(train, labels)
+    assert len(hist_boosting_params(model).derived) >= 1  # the model does split on categories
+    probes = np.array([1.0, 3.0, 7.0, 11.0, np.nan, 4.0, -1.0, 2.5, 3.0000001, 300.0, -0.0, 0.0])
+    x = np.c_[np.linspace(-2.0, 2.0, probes.shape[0]), probes].astype(dtype)
+    graph = convert_estimator(model, 2, dtype=dtype)
+    np.testing.assert_allclose(run(graph, x, backend), model.predict_proba(x), rtol=0.0, atol=TOLERANCE[dtype])
