@@ -80,8 +80,7 @@ def _validate(path: Path, mapping: str | None, reference_path: Path | None, out:
     daily_suite = daily_volume_suite(reference) if reference is not None else None
     if daily_suite is not None and "timestamp" in frame.columns:
         results.append(runner.validate(daily_volume_frame(frame), daily_suite, asset="daily_volume", complete=False))
-    for result in results:
-        report = runner.write_data_docs(result)
+    report = runner.write_data_docs(*results)
 
     learn_statistics(contract_view(frame), source=str(path)).save(out / "statistics.json")
     save_suite(suite, out / "suite.json")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ingest.validation.errors import ValidationRunError
@@ -119,8 +118,8 @@ class GreatExpectationsRunner:
         raw.success = bool(raw.success)
         return SuiteResult(raw, tuple(digests), asset)
 
-    def write_data_docs(self, result: SuiteResult, run_name: str = "validate") -> Path:
-        """Store ``result`` and (re)build the HTML data docs; returns the site's ``index.html``."""
+    def write_data_docs(self, *results: SuiteResult, run_name: str = "validate") -> Path:
+        """Store ``results`` and build the HTML data docs once; returns the site's ``index.html``."""
         if self.docs_dir is None:
             raise ValidationRunError("this runner was created without docs_dir; pass one to write data docs")
         from great_expectations.core.run_identifier import RunIdentifier
@@ -129,16 +128,17 @@ class GreatExpectationsRunner:
             ValidationResultIdentifier,
         )
 
-        raw = result.raw
         run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
-        raw.meta["run_id"] = run_id
-        raw.meta.setdefault("validation_time", run_id.run_time)
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=raw.suite_name),
-            run_id=run_id,
-            batch_identifier=result.asset,
-        )
-        self.context.validation_results_store.set(key, raw)
+        for result in results:
+            raw = result.raw
+            raw.meta["run_id"] = run_id
+            raw.meta.setdefault("validation_time", run_id.run_time)
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=raw.suite_name),
+                run_id=run_id,
+                batch_identifier=result.asset,
+            )
+            self.context.validation_results_store.set(key, raw)
         self.context.build_data_docs(site_names=["report"])
         return self.docs_dir / "index.html"
 
@@ -148,11 +148,3 @@ class GreatExpectationsRunner:
             definition = self._source.add_dataframe_asset(asset).add_batch_definition_whole_dataframe("whole")
             self._assets[asset] = definition
         return definition
-
-
-def positions_to_mask(positions: tuple[int, ...] | None, row_count: int) -> np.ndarray:
-    """Row positions as a boolean mask (all False for None)."""
-    mask = np.zeros(row_count, dtype=bool)
-    if positions:
-        mask[list(positions)] = True
-    return mask

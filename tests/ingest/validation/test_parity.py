@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ingest.validation import CompiledChecker, Verdict
+from ingest.validation import CompiledChecker, Verdict, records_to_frame
 from ingest.validation.runner import GreatExpectationsRunner, SuiteResult
 from tests.ingest.validation.corpus import BAD_KINDS, DUPLICATE_ID, Corpus, contract_only, good_rows
 
@@ -116,3 +116,26 @@ def _good_frame(count: int, seed: int) -> pd.DataFrame:
     frame = pd.DataFrame(good_rows(count, seed=seed))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).astype("datetime64[us, UTC]")
     return frame
+
+
+def test_decoded_records_get_identical_verdicts(full_suite: Any, gx_runner: GreatExpectationsRunner) -> None:
+    # The stream's path: dicts decoded from messages, typed by records_to_frame, leaving object columns where
+    # a value is of the wrong type (an id sent as a number) or missing (a required field left out).
+    records: list[dict[str, Any]] = good_rows(30, seed=21)
+    records[3]["transaction_id"] = 17
+    records[4]["card_token"] = 3.5
+    del records[5]["terminal_id"]
+    records[6]["mcc"] = 5411  # a number where a code is expected
+    records[7]["amount"] = "19.90"  # numeric text, accepted by the contract
+    records[8]["channel"] = "ATM"
+    frame = records_to_frame(records)
+    result, verdict = gx_runner.validate(frame, full_suite), CompiledChecker.from_suite(full_suite).check(frame)
+    by_gx, compiled = _row_sets(result, verdict)
+    assert by_gx == compiled
+    assert compiled[3] == {"transaction_id.type"}
+    assert compiled[4] == {"card_token.type"}  # "3.5" as text is a well-formed token
+    assert compiled[5] == {"terminal_id.not_null"}
+    assert compiled[6] == {"mcc.type", "mcc.vocabulary"}
+    assert compiled[7] == frozenset()
+    assert compiled[8] == {"channel.allowed", "channel.vocabulary"}
+    assert {item.name: item.success for item in result.results} == {o.name: o.success for o in verdict.outcomes}
