@@ -3,6 +3,13 @@ learns from, and the compiled checker that runs the same suite on every streamed
 
 Importing this package does not import great-expectations (seconds to import); building a suite or running
 great-expectations does.
+
+A stream worker loads the suite that ``fraud validate`` saved and checks each micro-batch with it::
+
+    checker = CompiledChecker.from_suite_file(Path("validation/suite.json"))
+    verdict = checker.check(records_to_frame(decoded_messages))
+    good = verdict.good_rows()          # on to the features and the model
+    dead = verdict.bad_rows()           # to the dead-letter topic, each with its "reason"
 """
 
 from __future__ import annotations
