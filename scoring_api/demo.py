@@ -38,10 +38,12 @@ class StepResult:
     count: int
     seconds: float
     note: str = ""
+    #: What ``count`` counts; only steps that move transactions report a rate.
+    unit: str = ""
 
     @property
-    def rate(self) -> float:
-        return self.count / self.seconds if self.seconds > 0 else float("inf")
+    def rate(self) -> float | None:
+        return self.count / self.seconds if self.unit == "transactions" and self.seconds > 0 else None
 
 
 @dataclass
@@ -79,7 +81,7 @@ def step_broker(context: DemoContext) -> StepResult:
     context.bootstrap_servers = state.bootstrap_servers
     created = ensure_topics(state.bootstrap_servers, system_topics(context.settings))
     note = f"{'reused' if running else 'started'} {state.bootstrap_servers}; topics created: {created or 'none'}"
-    return StepResult("broker and topics", len(created), time.perf_counter() - start, note)
+    return StepResult("broker and topics", len(created), time.perf_counter() - start, note, "topics created")
 
 
 def step_simulate(context: DemoContext) -> StepResult:
@@ -91,7 +93,7 @@ def step_simulate(context: DemoContext) -> StepResult:
     context.transactions = transactions
     frauds = int(transactions["is_fraud"].sum()) if "is_fraud" in transactions else 0
     note = f"handbook preset, {context.options.days} day(s), seed {context.options.seed}, {frauds} fraudulent"
-    return StepResult("simulate", len(transactions), time.perf_counter() - start, note)
+    return StepResult("simulate", len(transactions), time.perf_counter() - start, note, "transactions")
 
 
 def step_produce(context: DemoContext) -> StepResult:
@@ -101,7 +103,8 @@ def step_produce(context: DemoContext) -> StepResult:
     with TransactionProducer(context.bootstrap_servers, topic, client_id="fraud-demo") as producer:
         sent = producer.send_frame(context.transactions)
         producer.flush()
-    return StepResult("produce", sent, time.perf_counter() - start, f"to {topic!r}, keyed by card token")
+    note = f"to {topic!r}, keyed by card token"
+    return StepResult("produce", sent, time.perf_counter() - start, note, "transactions")
 
 
 def step_consume(context: DemoContext) -> StepResult:
@@ -135,7 +138,7 @@ def step_consume(context: DemoContext) -> StepResult:
         f"group {group!r}: {' + '.join(str(m.processed) for m in members)} by {len(members)} members, "
         f"{sum(m.rejected for m in members)} rejected, {missing} missing"
     )
-    return StepResult("consume", sum(m.processed for m in members), elapsed, note)
+    return StepResult("consume", sum(m.processed for m in members), elapsed, note, "transactions")
 
 
 class _Member(threading.Thread):
@@ -170,7 +173,8 @@ def _place_group(context: DemoContext) -> StepResult:
     start = time.perf_counter()
     context.group_id = f"fraud-demo-{uuid.uuid4().hex[:8]}"
     offsets = start_group_at_end(context.bootstrap_servers, context.group_id, [context.settings.topic_transactions])
-    return StepResult("consumer group", len(offsets), time.perf_counter() - start, "placed at the end of the topic")
+    note = f"{context.group_id!r} placed at the end of the topic"
+    return StepResult("consumer group", len(offsets), time.perf_counter() - start, note, "partitions")
 
 
 STEPS: tuple[Step, ...] = (step_broker, step_simulate, _place_group, step_produce, step_consume)
@@ -201,12 +205,12 @@ def main(options: DemoOptions) -> None:
     table.add_column("count", justify="right")
     table.add_column("seconds", justify="right")
     table.add_column("per second", justify="right")
-    table.add_column("detail")
 
     def report(result: StepResult) -> None:
         console.print(f"[green]done[/green] {result.name}: {result.note}")
-        rate = f"{result.rate:,.0f}" if result.count and result.seconds > 0 else ""
-        table.add_row(result.name, f"{result.count:,}", f"{result.seconds:.2f}", rate, result.note)
+        count = f"{result.count:,} {result.unit}".strip()
+        rate = "" if result.rate is None else f"{result.rate:,.0f}"
+        table.add_row(result.name, count, f"{result.seconds:.2f}", rate)
 
     run_demo(IngestSettings(), options, report)
     console.print(table)
