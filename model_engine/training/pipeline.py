@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from features import FeatureSet, OfflineFeatureEngine, default_feature_set
-from model_engine.errors import ModelEngineError
+from model_engine.errors import ArtifactError, ModelEngineError
 from model_engine.evaluation import (
     EvaluationConfig,
     EvaluationReport,
@@ -179,36 +179,45 @@ def run_training(
     if not reports:
         raise TrainingError(f"no candidate compiled with parity: {excluded}")
     searches["excluded"] = excluded
-    chosen = max(reports, key=lambda n: (_ap(reports[n]), reports[n].overall.auc_roc or 0.0))
+    ranking = sorted(reports, key=lambda n: (_ap(reports[n]), reports[n].overall.auc_roc or 0.0), reverse=True)
 
-    with timer.step("register", f"registering {chosen}"):
-        artifact_dir = run_dir / "artifacts" / chosen
-        lineage = Lineage(
-            data=DataLineage(
-                fingerprint=data_fingerprint(frame),
-                source=config.source,
-                rows=len(frame),
-                train_rows=int(train.sum()),
-                train_frauds=int(y_train.sum()),
-                test_rows=int(test.sum()),
-                test_frauds=int(test_frame["is_fraud"].sum()),
-                first_timestamp=str(frame["timestamp"].min()),
-                last_timestamp=str(frame["timestamp"].max()),
-                split=split.to_dict(),
-                validation=validation,
-            ),
-            feature_spec_version=feature_set.version,
-            feature_names=tuple(names),
-            code_version=code_version(),
-            parameters={"family": chosen, **searches[chosen], "seed": config.seed, "fast": config.fast},
-            metrics={**reports[chosen].to_dict(), "parity_max_abs_diff": parity[chosen]},
-            timings=dict(timer.timings),
-        ).to_dict()
-        if config.actor:
-            lineage["created_by"] = config.actor
-        # The golden batch is real test rows: the gate's warm-up requests must reproduce them exactly.
-        compiled[chosen].save(artifact_dir, golden_input=X_test[:256], lineage=lineage)
-        version = registry.register(artifact_dir, name=chosen, lineage=lineage, actor=config.actor)
+    facts = _DataFacts(
+        fingerprint=data_fingerprint(frame),
+        rows=len(frame),
+        train_rows=int(train.sum()),
+        train_frauds=int(y_train.sum()),
+        test_rows=int(test.sum()),
+        test_frauds=int(test_frame["is_fraud"].sum()),
+        first=str(frame["timestamp"].min()),
+        last=str(frame["timestamp"].max()),
+    )
+    version: ModelVersion | None = None
+    with timer.step("register", f"registering the best of {ranking}"):
+        for chosen in ranking:
+            lineage = Lineage(
+                data=facts.lineage(config.source, split, validation),
+                feature_spec_version=feature_set.version,
+                feature_names=tuple(names),
+                code_version=code_version(),
+                parameters={"family": chosen, **searches[chosen], "seed": config.seed, "fast": config.fast},
+                metrics={**reports[chosen].to_dict(), "parity_max_abs_diff": parity[chosen]},
+                timings=dict(timer.timings),
+            ).to_dict()
+            if config.actor:
+                lineage["created_by"] = config.actor
+            try:
+                # The golden batch is real test rows: the gate's warm-up requests must reproduce them exactly.
+                compiled[chosen].save(run_dir / "artifacts" / chosen, golden_input=X_test[:256], lineage=lineage)
+                version = registry.register(
+                    run_dir / "artifacts" / chosen, name=chosen, lineage=lineage, actor=config.actor
+                )
+                break
+            except ArtifactError as error:
+                # An artifact that does not round-trip cannot be served; the next best candidate is tried.
+                excluded[chosen] = f"{type(error).__name__}: {error}"
+                progress("register", f"{chosen} excluded: {error}")
+    if version is None:
+        raise TrainingError(f"no candidate could be saved and loaded back as an artifact: {excluded}")
 
     with timer.step("gate", "judging the candidate against thresholds, champion and infrastructure"):
         champion = registry.find_alias("champion")
@@ -242,6 +251,33 @@ def run_training(
         report_path=report_path,
         searches=searches,
     )
+
+
+@dataclass(frozen=True)
+class _DataFacts:
+    fingerprint: str
+    rows: int
+    train_rows: int
+    train_frauds: int
+    test_rows: int
+    test_frauds: int
+    first: str
+    last: str
+
+    def lineage(self, source: str, split: TimeSplit, validation: dict[str, Any]) -> DataLineage:
+        return DataLineage(
+            fingerprint=self.fingerprint,
+            source=source,
+            rows=self.rows,
+            train_rows=self.train_rows,
+            train_frauds=self.train_frauds,
+            test_rows=self.test_rows,
+            test_frauds=self.test_frauds,
+            first_timestamp=self.first,
+            last_timestamp=self.last,
+            split=split.to_dict(),
+            validation=validation,
+        )
 
 
 def _ap(report: EvaluationReport) -> float:
