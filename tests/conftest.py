@@ -1,5 +1,5 @@
 """Fixtures shared by the whole suite: where the shared handbook dataset is, and the rule that a missing
-dataset skips a test on a developer's machine but fails it under CI."""
+dataset skips a test on a developer's machine but fails it under CI; and a real Kafka broker (``kafka_broker``)."""
 
 from __future__ import annotations
 

@@ -9,11 +9,20 @@ from __future__ import annotations
 from ingest.kafka.broker import BrokerState, LocalKafkaBroker
 from ingest.kafka.broker_config import BrokerConfig
 from ingest.kafka.codec import DecodedBatch, RejectedValue, decode_transaction, decode_values, encode_frame
-from ingest.kafka.consumer import CommitFailedError, ConsumeError, MicroBatch, RejectedMessage, TransactionConsumer
-from ingest.kafka.errors import BrokerError, BrokerStartError, EncodeError, KafkaIngestError, ProduceError
+from ingest.kafka.consumer import MicroBatch, RejectedMessage, TransactionConsumer
+from ingest.kafka.errors import (
+    BrokerError,
+    BrokerStartError,
+    CommitFailedError,
+    ConsumeError,
+    EncodeError,
+    KafkaIngestError,
+    ProduceError,
+    TopicSetupError,
+)
 from ingest.kafka.group_offsets import start_group_at_end
 from ingest.kafka.producer import TransactionProducer
-from ingest.kafka.topics import TopicSetupError, TopicSpec, ensure_topics, system_topics
+from ingest.kafka.topics import TopicSpec, ensure_topics, system_topics
 
 __all__ = [
     "BrokerConfig",

@@ -29,15 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.kafka.codec import decode_values
-from ingest.kafka.errors import KafkaIngestError
-
-
-class ConsumeError(KafkaIngestError):
-    """The consumer could not reach Kafka, poll, or commit."""
-
-
-class CommitFailedError(ConsumeError):
-    """The group rebalanced before the commit: the batch's partitions moved and will be delivered again."""
+from ingest.kafka.errors import CommitFailedError, ConsumeError
 
 
 @dataclass(frozen=True)

@@ -23,3 +23,15 @@ class EncodeError(KafkaIngestError):
 
 class ProduceError(KafkaIngestError):
     """Kafka refused or lost records that were sent; they were not written."""
+
+
+class TopicSetupError(KafkaIngestError):
+    """A topic could not be created or did not become ready."""
+
+
+class ConsumeError(KafkaIngestError):
+    """The consumer could not reach Kafka, poll, or commit."""
+
+
+class CommitFailedError(ConsumeError):
+    """The group rebalanced before the commit: the batch's partitions moved and will be delivered again."""

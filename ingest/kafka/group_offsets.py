@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ingest.kafka.consumer import ConsumeError
+from ingest.kafka.errors import ConsumeError
 
 
 def start_group_at_end(bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:

@@ -10,12 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.kafka.errors import KafkaIngestError
+from ingest.kafka.errors import TopicSetupError
 from ingest.settings import IngestSettings
-
-
-class TopicSetupError(KafkaIngestError):
-    """A topic could not be created or did not become ready."""
 
 
 @dataclass(frozen=True)
