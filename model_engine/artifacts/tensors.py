@@ -27,7 +27,7 @@ def write_npz(path: Path, arrays: Mapping[str, Array]) -> None:
             if array.dtype.hasobject:
                 raise ArtifactError(f"array {name!r} holds Python objects; artifacts store plain numbers only")
             buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            np.lib.format.write_array(buffer, np.array(array, order="C"), allow_pickle=False)  # keeps 0-d shapes
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
             info.external_attr = 0o644 << 16
             archive.writestr(info, buffer.getvalue())

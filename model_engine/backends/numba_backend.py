@@ -23,6 +23,7 @@ from model_engine.ops.fused import parse_program
 from model_engine.ops.registry import get_op
 
 Step = Callable[[list[Any]], None]
+ROW_BLOCK = 512  # rows that pass through one tree before the next: the tree's nodes stay in cache
 
 _UFUNCS: dict[str, Any] = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "maximum": np.maximum,
@@ -73,7 +74,45 @@ class _Compiler:
                 np.take(s[a], index, axis=1, out=s[out])
 
             return gather
-        reference = get_op(op).reference
+        return self._reference(node, ins, out)
+
+    def _fused(self, node: Node, ins: list[int], out: int) -> Step:
+        if node.op == "fused_elementwise":
+            program = parse_program(node.attrs["program"], len(ins))
+        else:
+            program = [(node.op, tuple(("r", i) for i in range(len(ins))))]
+        out_type = node.output.type
+        if out_type.rank != 2 or not out_type.batched:
+            return self._reference(node, ins, out)
+        width = int(out_type.shape[1] or 0)
+        kinds: list[str] = []
+        fixed: dict[int, Array] = {}  # constants, flattened once to the row or the single value they hold
+        for pos, name in enumerate(node.inputs):
+            t = self.graph.type_of(name)
+            if not t.batched:
+                array = self.graph.constants[name]
+                if array.size == 1:
+                    kinds.append("scalar")
+                    fixed[pos] = np.ascontiguousarray(array.reshape(1))
+                else:
+                    kinds.append("row")
+                    fixed[pos] = np.ascontiguousarray(np.broadcast_to(array, (1, width)).reshape(width))
+            elif t.rank == 2 and t.shape[1] == width:
+                kinds.append("full")
+            elif t.rank == 2 and t.shape[1] == 1:
+                kinds.append("col")
+            else:
+                return self._reference(node, ins, out)
+        kernel = nk.fused_kernel(program, kinds)
+        sources = [(fixed[pos], -1) if pos in fixed else (None, slot) for pos, slot in enumerate(ins)]
+
+        def run(s: list[Any]) -> None:
+            kernel(s[out], *[array if slot < 0 else s[slot] for array, slot in sources])
+
+        return run
+
+    def _reference(self, node: Node, ins: list[int], out: int) -> Step:
+        reference = get_op(node.op).reference
         attrs = node.attrs
 
         def fallback(s: list[Any]) -> None:
@@ -81,65 +120,29 @@ class _Compiler:
 
         return fallback
 
-    def _fused(self, node: Node, ins: list[int], out: int) -> Step:
-        if node.op == "fused_elementwise":
-            program = parse_program(node.attrs["program"], len(ins))
-        else:
-            program = [(node.op, tuple(("r", i) for i in range(len(ins))))]
-        out_shape = node.output.type.shape
-        # inputs that broadcast (constants such as a bias row) are expanded once, at plan time, when constant
-        kernel = nk.fused_kernel(program, len(ins))
-        const_views: dict[int, Array] = {}
-        batched: list[int] = []
-        for pos, name in enumerate(node.inputs):
-            t = self.graph.type_of(name)
-            if not t.batched:
-                row = np.broadcast_to(self.graph.constants[name], (1, *[int(d or 1) for d in out_shape[1:]]))
-                const_views[pos] = np.ascontiguousarray(row)
-            elif t.shape != out_shape:
-                batched.append(pos)
-        n_ins = len(ins)
-
-        def run(s: list[Any]) -> None:
-            target = s[out]
-            args = []
-            for pos in range(n_ins):
-                view = const_views.get(pos)
-                if view is None:
-                    view = s[ins[pos]]
-                    if pos in batched:
-                        view = np.broadcast_to(view, target.shape)
-                else:
-                    view = np.broadcast_to(view, target.shape)
-                args.append(view)
-            kernel(target, *args)
-
-        return run
-
     def _perfect(self, node: Node, ins: list[int], out: int) -> Step:
         x, feature, threshold, missing_left, leaf_value = ins
         depth = int(node.attrs["depth"])  # type: ignore[arg-type]
-        attrs = node.attrs
         n_trees = self.graph.constants[node.inputs[1]].shape[0]
-        n_out = self.graph.constants[node.inputs[4]].shape[2]
+        divisor, base, post = nk.finish_args(node.attrs, n_trees, node.output.type.dtype.numpy)
 
         def run(s: list[Any]) -> None:
-            raw = np.empty((s[x].shape[0], n_out), dtype=s[out].dtype)
-            nk.perfect_raw(s[x], s[feature], s[threshold], s[missing_left], s[leaf_value], depth, raw)
-            nk.finish(raw, s[out], attrs, n_trees)
+            nk.perfect_trees(s[x], s[feature], s[threshold], s[missing_left], s[leaf_value], depth, ROW_BLOCK,
+                             divisor, base, post, s[out])  # fmt: skip
 
         return run
 
     def _compact(self, node: Node, ins: list[int], out: int) -> Step:
-        x, feature, threshold, left, right, value, missing_left, roots = ins
-        attrs = node.attrs
-        n_trees = self.graph.constants[node.inputs[7]].shape[0]
-        n_out = self.graph.constants[node.inputs[5]].shape[1]
+        x = ins[0]
+        feature_t, threshold, left_t, right_t, value, missing_left, roots = [
+            self.graph.constants[n] for n in node.inputs[1:]
+        ]
+        feature, children, depths = nk.looped_children(feature_t, left_t, right_t, roots)
+        divisor, base, post = nk.finish_args(node.attrs, roots.shape[0], node.output.type.dtype.numpy)
 
         def run(s: list[Any]) -> None:
-            raw = np.empty((s[x].shape[0], n_out), dtype=s[out].dtype)
-            nk.compact_raw(s[x], s[feature], s[threshold], s[left], s[right], s[value], s[missing_left], s[roots], raw)
-            nk.finish(raw, s[out], attrs, n_trees)
+            nk.compact_trees(s[x], feature, threshold, children, value, missing_left, roots, depths, ROW_BLOCK,
+                             divisor, base, post, s[out])  # fmt: skip
 
         return run
 
@@ -177,6 +180,8 @@ class NumbaExecutable:
         self._input_slots = [self._slots[v.name] for v in graph.inputs]
         self._input_types = [v.type for v in graph.inputs]
         self._outputs = [(self._slots[name], graph.type_of(name)) for name in graph.output_values()]
+        self._checks = [(t.dtype.numpy, tuple(t.shape[1:])) for t in self._input_types]
+        self._output_alloc = [(t.dtype.numpy, tuple(int(d or 0) for d in t.shape[1:])) for _, t in self._outputs]
         self._local = threading.local()
         self._warm_up()
 
@@ -216,17 +221,16 @@ class NumbaExecutable:
             step(slots)
 
     def run(self, *inputs: Array) -> list[Array]:
-        if len(inputs) != len(self._input_types):
+        if len(inputs) != len(self._checks) or any(
+            a.dtype != dtype or a.shape[1:] != shape for a, (dtype, shape) in zip(inputs, self._checks, strict=False)
+        ):
             check_inputs(self.graph, list(inputs))
-        for array, t in zip(inputs, self._input_types, strict=True):
-            if array.dtype != t.dtype.numpy or array.shape[1:] != t.shape[1:]:
-                check_inputs(self.graph, list(inputs))
         n = inputs[0].shape[0]
-        if not all(a.shape[0] == n for a in inputs):
+        if len(inputs) > 1 and not all(a.shape[0] == n for a in inputs):
             raise SignatureError("inputs have different row counts")
-        outputs = [np.empty((n, *[int(d or 0) for d in t.shape[1:]]), dtype=t.dtype.numpy) for _, t in self._outputs]
+        outputs = [np.empty((n, *shape), dtype=dtype) for dtype, shape in self._output_alloc]
         if n <= self.tile_rows:
-            self._run_tile(tuple(np.ascontiguousarray(a) for a in inputs), outputs)
+            self._run_tile(tuple(a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in inputs), outputs)
             return outputs
         for start, stop in row_tiles(n, self.tile_rows):
             self._run_tile(tuple(np.ascontiguousarray(a[start:stop]) for a in inputs), [o[start:stop] for o in outputs])

@@ -30,7 +30,7 @@ def _finish(raw: Any, out: Any, mean_divisor: float, base: Any, post: int) -> No
             v = raw[i, o]
             if mean_divisor != 1.0:
                 v = v / mean_divisor
-            raw[i, o] = v + base[o]
+            raw[i, o] = v + base[o] if base.shape[0] > 0 else v
         if post == 1:
             z = raw[i, 0]
             s = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
@@ -52,54 +52,107 @@ def _finish(raw: Any, out: Any, mean_divisor: float, base: Any, post: int) -> No
                 out[i, o] = raw[i, o]
 
 
+LANES = 8  # rows walked through a tree together: independent load chains the CPU overlaps
+
+
 @numba.njit(cache=True, nogil=True)
-def perfect_raw(x: Any, feature: Any, threshold: Any, missing_left: Any, leaf_value: Any, depth: int,
-                raw: Any) -> None:  # fmt: skip
+def perfect_trees(x: Any, feature: Any, threshold: Any, missing_left: Any, leaf_value: Any, depth: int,
+                  row_block: int, divisor: float, base: Any, post: int, out: Any) -> None:  # fmt: skip
+    """Implicit-children traversal; LANES rows step down a tree in lockstep (a fixed trip count: depth)."""
     n = x.shape[0]
     n_trees = feature.shape[0]
     n_out = leaf_value.shape[2]
     first_leaf = (1 << depth) - 1
-    raw[:, :] = 0
-    for start in range(0, n, ROW_BLOCK):
-        stop = min(start + ROW_BLOCK, n)
+    idx = np.zeros(LANES, dtype=np.int64)
+    raw = np.zeros((n, n_out), dtype=out.dtype)
+    for start in range(0, n, row_block):
+        stop = min(start + row_block, n)
         for t in range(n_trees):
-            for i in range(start, stop):
-                idx = 0
+            for i in range(start, stop, LANES):
+                lanes = min(LANES, stop - i)
+                for r in range(lanes):
+                    idx[r] = 0
                 for _ in range(depth):
-                    v = x[i, feature[t, idx]]
-                    idx = 2 * idx + 1 if v <= threshold[t, idx] or (v != v and missing_left[t, idx]) else 2 * idx + 2
-                leaf = idx - first_leaf
-                for o in range(n_out):
-                    raw[i, o] += leaf_value[t, leaf, o]
+                    for r in range(lanes):
+                        k = idx[r]
+                        v = x[i + r, feature[t, k]]
+                        go_left = (v <= threshold[t, k]) | ((v != v) & missing_left[t, k])
+                        idx[r] = 2 * k + 2 - np.int64(go_left)
+                for r in range(lanes):
+                    leaf = idx[r] - first_leaf
+                    for o in range(n_out):
+                        raw[i + r, o] += leaf_value[t, leaf, o]
+    _finish(raw, out, divisor, base, post)
 
 
 @numba.njit(cache=True, nogil=True)
-def compact_raw(x: Any, feature: Any, threshold: Any, left: Any, right: Any, value: Any, missing_left: Any,
-                roots: Any, raw: Any) -> None:  # fmt: skip
+def compact_trees(x: Any, feature: Any, threshold: Any, children: Any, value: Any, missing_left: Any, roots: Any,
+                  depths: Any, row_block: int, divisor: float, base: Any, post: int, out: Any) -> None:  # fmt: skip
+    """Explicit-children traversal, branch-free: the decision indexes ``children[node] = (right, left)``, and
+    leaves are their own children (see :func:`looped_children`), so LANES rows step down a tree together for the
+    tree's depth without a data-dependent branch. A lone row (batch 1) walks only as deep as its leaf."""
     n = x.shape[0]
     n_out = value.shape[1]
-    raw[:, :] = 0
-    for start in range(0, n, ROW_BLOCK):
-        stop = min(start + ROW_BLOCK, n)
+    lane = np.zeros(LANES, dtype=np.int64)
+    raw = np.zeros((n, n_out), dtype=out.dtype)
+    for start in range(0, n, row_block):
+        stop = min(start + row_block, n)
         for t in range(roots.shape[0]):
             root = roots[t]
-            for i in range(start, stop):
-                node = root
-                while left[node] >= 0:
-                    v = x[i, feature[node]]
-                    node = left[node] if v <= threshold[node] or (v != v and missing_left[node]) else right[node]
-                for o in range(n_out):
-                    raw[i, o] += value[node, o]
-
-
-def finish(raw: Any, out: Any, attrs: Any, n_trees: int) -> None:
-    """Aggregation, base score and transform of a tree op (compiled)."""
-    post = {"none": POST_NONE, "sigmoid": POST_SIGMOID, "softmax": POST_SOFTMAX}[
-        str(attrs.get("post_transform", "none"))
-    ]
-    divisor = float(n_trees) if attrs.get("aggregation", "sum") == "mean" else 1.0
-    base = np.asarray(attrs.get("base_score") or (0.0,) * raw.shape[1], dtype=raw.dtype)
+            depth = depths[t]
+            for i in range(start, stop, LANES):
+                lanes = min(LANES, stop - i)
+                if lanes == 1:
+                    k = root
+                    while True:
+                        v = x[i, feature[k]]
+                        nxt = children[k, np.int64((v <= threshold[k]) | ((v != v) & missing_left[k]))]
+                        if nxt == k:
+                            break
+                        k = nxt
+                    for o in range(n_out):
+                        raw[i, o] += value[k, o]
+                    continue
+                for r in range(lanes):
+                    lane[r] = root
+                for _ in range(depth):
+                    for r in range(lanes):
+                        k = lane[r]
+                        v = x[i + r, feature[k]]
+                        go_left = (v <= threshold[k]) | ((v != v) & missing_left[k])
+                        lane[r] = children[k, np.int64(go_left)]
+                for r in range(lanes):
+                    for o in range(n_out):
+                        raw[i + r, o] += value[lane[r], o]
     _finish(raw, out, divisor, base, post)
+
+
+def looped_children(feature: Any, left: Any, right: Any, roots: Any) -> tuple[Any, Any, Any]:
+    """``children[k] = (right, left)`` with each leaf its own child, split features with leaves reading column 0,
+    and the depth of each tree (the trip count of :func:`compact_raw`)."""
+    ids = np.arange(len(left))
+    leaf = left < 0
+    children = np.ascontiguousarray(np.stack([np.where(leaf, ids, right), np.where(leaf, ids, left)], axis=1))
+    depths = np.zeros(len(roots), dtype=np.int64)
+    for t, root in enumerate(roots.tolist()):
+        stack = [(root, 0)]
+        while stack:
+            node, d = stack.pop()
+            if leaf[node]:
+                depths[t] = max(depths[t], d)
+            else:
+                stack.append((int(left[node]), d + 1))
+                stack.append((int(right[node]), d + 1))
+    return np.where(leaf, 0, feature).astype(np.int32), children.astype(np.int32), depths
+
+
+def finish_args(attrs: Any, n_trees: int, dtype: Any) -> tuple[float, Any, int]:
+    """(mean divisor, base scores, transform code) of a tree op's attributes, for the kernels' epilogue."""
+    transforms = {"none": POST_NONE, "sigmoid": POST_SIGMOID, "softmax": POST_SOFTMAX}
+    post = transforms[str(attrs.get("post_transform", "none"))]
+    divisor = float(n_trees) if attrs.get("aggregation", "sum") == "mean" else 1.0
+    base = attrs.get("base_score")
+    return divisor, np.asarray(base if base is not None else (), dtype=dtype), post
 
 
 # -- fused elementwise programs -> generated loops --------------------------------------------------------------
@@ -170,16 +223,17 @@ def _immediate(value: Any, dtype: str) -> str:
     return repr(number) if DType(dtype).is_float else repr(int(number))
 
 
-def program_source(program: Sequence[Instruction], n_inputs: int) -> str:
+_INDEX = {"full": "a{0}[i, j]", "col": "a{0}[i, 0]", "row": "a{0}[j]", "scalar": "a{0}[0]"}
+"""How a fused kernel reads each input of an [N, K] output: same shape, one column, one row, one value."""
+
+
+def program_source(program: Sequence[Instruction], kinds: Sequence[str]) -> str:
     """Python source of a loop evaluating a (validated) fused program; ops come only from the fixed templates."""
+    n_inputs = len(kinds)
     args = ", ".join(f"a{i}" for i in range(n_inputs))
-    lines = [
-        f"def kernel(out, {args}):",
-        "    n, k = out.shape",
-        "    for i in range(n):",
-        "        for j in range(k):",
-    ]
-    lines += [f"            r{i} = a{i}[i, j]" for i in range(n_inputs)]
+    lines = [f"def kernel(out, {args}):", "    n, k = out.shape"]
+    lines += ["    for i in range(n):", "        for j in range(k):"]
+    lines += [f"            r{i} = {_INDEX[kind].format(i)}" for i, kind in enumerate(kinds)]
     for k, (op, operands) in enumerate(program):
         parts = [f"r{a[1]}" if a[0] == "r" else _immediate(a[1], a[2]) for a in operands]
         lines.append(f"            r{n_inputs + k} = {_TEMPLATES[op].format(*parts)}")
@@ -190,9 +244,9 @@ def program_source(program: Sequence[Instruction], n_inputs: int) -> str:
 _FUSED_CACHE: dict[str, Callable[..., None]] = {}
 
 
-def fused_kernel(program: Sequence[Instruction], n_inputs: int) -> Callable[..., None]:
-    """The compiled loop of a program (compiled once per distinct program in a process)."""
-    source = program_source(program, n_inputs)
+def fused_kernel(program: Sequence[Instruction], kinds: Sequence[str]) -> Callable[..., None]:
+    """The compiled loop of a program for inputs read as ``kinds`` (compiled once per distinct loop)."""
+    source = program_source(program, kinds)
     kernel = _FUSED_CACHE.get(source)
     if kernel is None:
         namespace: dict[str, Any] = {
