@@ -7,7 +7,7 @@ from typing import Any
 from sklearn.preprocessing import KBinsDiscretizer
 
 from model_engine.converters.constants import float_dtype, thresholds_at_least
-from model_engine.converters.encoder import emit_one_hot
+from model_engine.converters.encoder import emit_one_hot_columns
 from model_engine.converters.params import binning_params
 from model_engine.converters.registry import register_converter
 from model_engine.ir import GraphBuilder, Value
@@ -27,7 +27,6 @@ def convert_kbins_discretizer(discretizer: Any, builder: GraphBuilder, x: Value)
         # bucketize counts the edges e with e <= x, i.e. x >= e: float32 edges round up to decide exactly.
         bounds = thresholds_at_least(builder, edges, dtype, "bin_edges")
         bins.append(builder.op("bucketize", column, bounds, right=True))
-    binned = bins[0] if len(bins) == 1 else builder.op("concat", *bins)
     if params.one_hot is None:
-        return binned
-    return emit_one_hot(params.one_hot, builder, binned)
+        return bins[0] if len(bins) == 1 else builder.op("concat", *bins)
+    return emit_one_hot_columns(params.one_hot, builder, bins)

@@ -20,19 +20,26 @@ from model_engine.ir import GraphBuilder, Value
 
 
 def emit_one_hot(params: OneHotParams, builder: GraphBuilder, x: Value) -> Value:
-    """Emit the encoding described by a match table, one block of output columns per input feature."""
+    """Emit the encoding described by a match table over the columns of ``x``."""
+    columns = [builder.op("gather_columns", x, indices=(feature,)) for feature in range(params.n_features)]
+    return emit_one_hot_columns(params, builder, columns)
+
+
+def emit_one_hot_columns(params: OneHotParams, builder: GraphBuilder, columns: list[Value]) -> Value:
+    """Emit the encoding of feature columns given one by one ([N, 1] each): one block of outputs per feature."""
     starts = np.concatenate([[0], np.cumsum(params.widths)])
     blocks = [
-        _emit_block(params, feature, builder, x, int(starts[feature]), int(starts[feature + 1]))
+        _emit_block(params, feature, builder, columns[feature], int(starts[feature]), int(starts[feature + 1]))
         for feature in range(params.n_features)
         if starts[feature + 1] > starts[feature]
     ]
     return blocks[0] if len(blocks) == 1 else builder.op("concat", *blocks)
 
 
-def _emit_block(params: OneHotParams, feature: int, builder: GraphBuilder, x: Value, start: int, stop: int) -> Value:
-    dtype = float_dtype(builder, x)
-    column = builder.op("gather_columns", x, indices=(feature,))
+def _emit_block(
+    params: OneHotParams, feature: int, builder: GraphBuilder, column: Value, start: int, stop: int
+) -> Value:
+    dtype = float_dtype(builder, column)
     rows = params.feature == feature
     values, targets = params.value[rows], params.column[rows]
     is_nan = np.isnan(values)
