@@ -5,10 +5,13 @@ from __future__ import annotations
 from model_engine.registry.database import Database
 from model_engine.registry.errors import DeploymentRefusedError, GateConfigError, RegistryError, UnknownModelError
 from model_engine.registry.gate import Check, GateThresholds, change_checks, value_checks, verdict
+from model_engine.registry.infrastructure import infrastructure_checks
 from model_engine.registry.lineage import DataLineage, Lineage, code_version, data_fingerprint, missing_fields
+from model_engine.registry.registry import ALIASES, ModelRegistry, ModelVersion
 from model_engine.registry.signing import folder_digest, sign, signature_matches
 
 __all__ = [
+    "ALIASES",
     "Check",
     "DataLineage",
     "Database",
@@ -16,12 +19,15 @@ __all__ = [
     "GateConfigError",
     "GateThresholds",
     "Lineage",
+    "ModelRegistry",
+    "ModelVersion",
     "RegistryError",
     "UnknownModelError",
     "change_checks",
     "code_version",
     "data_fingerprint",
     "folder_digest",
+    "infrastructure_checks",
     "missing_fields",
     "sign",
     "signature_matches",
