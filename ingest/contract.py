@@ -20,6 +20,7 @@ A card number (PAN) never enters the contract: it is tokenised at the edge (:mod
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -55,6 +56,10 @@ LATEST_TIMESTAMP: Final = datetime(2100, 1, 1, tzinfo=UTC)
 #: Largest single amount accepted, in the transaction currency's major unit.
 MAX_AMOUNT: Final = 10_000_000.0
 MAX_ID_LENGTH: Final = 64
+#: A card number (PAN) has 12 to 19 digits (ISO/IEC 7812), often written in groups split by spaces or dashes.
+MIN_PAN_DIGITS: Final = 12
+MAX_PAN_DIGITS: Final = 19
+PAN_SEPARATORS: Final = re.compile(r"[ \-]")
 
 
 @dataclass(frozen=True)
@@ -120,8 +125,12 @@ def luhn_valid(digits: str) -> bool:
 
 
 def looks_like_pan(value: str) -> bool:
-    """Whether ``value`` is 12 to 19 ASCII digits passing the Luhn checksum: a card number in clear."""
-    return 12 <= len(value) <= 19 and value.isascii() and value.isdigit() and luhn_valid(value)
+    """Whether ``value`` is 12 to 19 ASCII digits passing the Luhn checksum, grouped by spaces or dashes or not:
+    a card number in clear."""
+    digits = PAN_SEPARATORS.sub("", value)
+    return (
+        MIN_PAN_DIGITS <= len(digits) <= MAX_PAN_DIGITS and digits.isascii() and digits.isdigit() and luhn_valid(digits)
+    )
 
 
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[\x21-\x7e]+$")]

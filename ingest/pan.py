@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import re
 from datetime import datetime
 from typing import Annotated, Any, Final
 
@@ -26,7 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from ingest.contract import (
     MAX_AMOUNT,
     MAX_ID_LENGTH,
+    MAX_PAN_DIGITS,
+    MIN_PAN_DIGITS,
     OPTIONAL_DEFAULTS,
+    PAN_SEPARATORS,
     Channel,
     EntryMode,
     Identifier,
@@ -47,14 +49,11 @@ __all__ = [
     "normalize_pan",
 ]
 
-MIN_PAN_DIGITS: Final = 12
-MAX_PAN_DIGITS: Final = 19
 BIN_DIGITS: Final = 6
 LAST_DIGITS: Final = 4
 MIN_KEY_BYTES: Final = 16
 TOKEN_PREFIX: Final = "tok_"
 TOKEN_HEX_DIGITS: Final = 32
-_SEPARATORS = re.compile(r"[ \-]")
 
 
 class CardNumberError(IngestError, ValueError):
@@ -69,7 +68,7 @@ def normalize_pan(pan: str) -> str:
     """The card number's digits, with spaces and dashes removed, after checking length and Luhn checksum."""
     if not isinstance(pan, str):
         raise CardNumberError(f"a card number must be given as a string of digits, not {type(pan).__name__}")
-    digits = _SEPARATORS.sub("", pan)
+    digits = PAN_SEPARATORS.sub("", pan)
     if digits and not (digits.isascii() and digits.isdigit()):
         raise CardNumberError("a card number may contain only digits, spaces and dashes")
     if not MIN_PAN_DIGITS <= len(digits) <= MAX_PAN_DIGITS:

@@ -119,6 +119,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("mcc", {"mcc": "ABCD"}, "pattern"),
     # a card number where the token belongs
     ("card_token", {"card_token": "4111111111111111"}, "looks like a card number"),
+    ("card_token", {"card_token": "4111-1111-1111-1111"}, "looks like a card number"),
     # fields outside the contract
     ("pan", {"pan": "4111111111111111"}, "Extra inputs are not permitted"),
 ]
