@@ -1,0 +1,45 @@
+"""``fraud model compile|inspect|score`` through the real command line application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from typer.testing import CliRunner
+
+from scoring_api.cli import app
+
+
+def test_compile_inspect_score(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(200, 4)).astype(np.float32), columns=["a", "b", "c", "d"])
+    y = (frame["a"] > 0).astype(int)
+    model = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0).fit(frame, y)
+    joblib.dump(model, tmp_path / "model.joblib")
+    runner = CliRunner()
+
+    compiled = runner.invoke(app, ["model", "compile", str(tmp_path / "model.joblib"), str(tmp_path / "art")])
+    assert compiled.exit_code == 0, compiled.output
+    assert "content id sha256:" in compiled.output
+
+    inspected = runner.invoke(app, ["model", "inspect", str(tmp_path / "art")])
+    assert inspected.exit_code == 0, inspected.output
+    assert "lower_trees" in inspected.output
+    assert "verified" in inspected.output
+
+    scored_in = frame.assign(transaction_id=[f"t{i}" for i in range(len(frame))])
+    scored_in.to_csv(tmp_path / "in.csv", index=False)
+    scored = runner.invoke(app, ["model", "score", str(tmp_path / "art"), str(tmp_path / "in.csv"),
+                                 str(tmp_path / "out.parquet"), "--backend", "numpy"])  # fmt: skip
+    assert scored.exit_code == 0, scored.output
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out.columns) == ["transaction_id", "score"]
+    np.testing.assert_allclose(out["score"], model.predict_proba(frame)[:, 1], atol=1e-5)
+
+    (tmp_path / "art" / "graph.json").write_text("{}")
+    broken = runner.invoke(app, ["model", "inspect", str(tmp_path / "art")])
+    assert broken.exit_code == 1
+    assert "modified" in broken.output or "truncated" in broken.output
