@@ -15,7 +15,9 @@ import numpy as np
 import torch
 
 from model_engine.backends.triton.buffers import BufferPool
+from model_engine.backends.triton.columnar import find_regions
 from model_engine.backends.triton.dense_match import match_chain
+from model_engine.backends.triton.elementwise_codegen import load_kernel
 from model_engine.backends.triton.elementwise_launch import FusedElementwise
 from model_engine.backends.triton.forest_launch import DEFAULT_TREES_PER_CHUNK, TreeEnsembleKernel
 from model_engine.backends.triton.forest_layout import (
@@ -28,7 +30,15 @@ from model_engine.backends.triton.forest_layout import (
 )
 from model_engine.backends.triton.mlp_launch import FusedMLP
 from model_engine.backends.triton.mlp_layout import pack_mlp
-from model_engine.backends.triton.steps import DeviceOpStep, ElementwiseStep, ForestStep, HostStep, MLPStep, Step
+from model_engine.backends.triton.steps import (
+    ColumnarStep,
+    DeviceOpStep,
+    ElementwiseStep,
+    ForestStep,
+    HostStep,
+    MLPStep,
+    Step,
+)
 from model_engine.backends.triton.torch_ops import TORCH_OPS
 from model_engine.errors import BackendUnavailableError
 from model_engine.ir.graph import Graph, Node
@@ -48,18 +58,41 @@ class LoweringOptions:
 
 
 def lower(graph: Graph, device: torch.device, pool: BufferPool, options: LoweringOptions) -> list[Step]:
-    """The steps that compute ``graph`` on ``device``, in topological order."""
+    """The steps that compute ``graph`` on ``device``, in topological order.
+
+    Dense chains are claimed first (they own the bias and activation nodes after each product), then the
+    preprocessing regions among what is left; every other node is lowered on its own.
+    """
+    chains = {}
+    taken: set[str] = set()
+    for node in graph.nodes:
+        if node.op == "matmul" and node.name not in taken:
+            chain = match_chain(graph, node)
+            if chain is not None:
+                chains[node.name] = chain
+                taken.update(chain.nodes)
+    regions = {region.nodes[-1].name: region for region in find_regions(graph, taken)}
+    taken.update(n.name for region in regions.values() for n in region.nodes)
     steps: list[Step] = []
-    covered: set[str] = set()
     host_ops: list[str] = []
     for node in graph.nodes:
-        if node.name in covered:
+        step: Step | None
+        if node.name in chains:
+            chain = chains[node.name]
+            mlp = FusedMLP(pack_mlp(chain.layers, chain.output), device, precision=options.precision)
+            step = MLPStep(mlp, chain.source, chain.result, graph.type_of(chain.result), tuple(chain.nodes))
+        elif node.name in regions:
+            region = regions[node.name]
+            results = tuple((name, graph.type_of(name)) for name in region.outputs)
+            names = tuple(n.name for n in region.nodes)
+            step = ColumnarStep(load_kernel(region.source), tuple(region.sources), results, names)
+        elif node.name in taken:
             continue
-        step = _lower_node(graph, node, device, pool, options)
+        else:
+            step = _lower_node(graph, node, device, pool, options)
         if step is None:
             host_ops.append(node.op)
             step = HostStep(node.op, dict(node.attrs), node.inputs, tuple(v.name for v in node.outputs), (node.name,))
-        covered.update(step.nodes)
         steps.append(step)
     if host_ops and options.strict:
         raise BackendUnavailableError(
@@ -72,11 +105,6 @@ def lower(graph: Graph, device: torch.device, pool: BufferPool, options: Lowerin
 def _lower_node(
     graph: Graph, node: Node, device: torch.device, pool: BufferPool, options: LoweringOptions
 ) -> Step | None:
-    if node.op == "matmul":
-        chain = match_chain(graph, node)
-        if chain is not None:
-            mlp = FusedMLP(pack_mlp(chain.layers, chain.output), device, precision=options.precision)
-            return MLPStep(mlp, chain.source, chain.result, graph.type_of(chain.result), tuple(chain.nodes))
     if node.op in ("tree_traverse_perfect", "tree_traverse_compact", "tree_ensemble"):
         return _forest_step(graph, node, device, pool, options)
     out_type = node.outputs[0].type

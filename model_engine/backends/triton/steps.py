@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
+import triton
 
 from model_engine.backends.triton.buffers import BufferPool
 from model_engine.backends.triton.elementwise_launch import TORCH_DTYPES, FusedElementwise
@@ -75,6 +76,33 @@ class ElementwiseStep:
     def run(self, env: Env, n_rows: int, pool: BufferPool) -> None:
         out = _out(pool, self.result, n_rows, self.result_type)
         env[self.result] = self.kernel([env[name] for name in self.inputs], out)
+
+
+@dataclass
+class ColumnarStep:
+    """A fused preprocessing region (``columnar.Region``): one generated kernel, several source matrices."""
+
+    kernel: Any
+    sources: tuple[str, ...]
+    results: tuple[tuple[str, TensorType], ...]
+    nodes: tuple[str, ...]
+    kind: str = "columnar"
+
+    def run(self, env: Env, n_rows: int, pool: BufferPool) -> None:
+        outs = [_out(pool, name, n_rows, out_type) for name, out_type in self.results]
+        args: list[Any] = list(outs)
+        for name in self.sources:
+            tensor = env[name]
+            args += [tensor, tensor.stride(0), tensor.stride(1)]
+        if n_rows:
+            block = 32 if n_rows <= 4096 else 128
+            self.kernel[(triton.cdiv(n_rows, block),)](*args, n_rows, BLOCK_R=block)
+        for (name, _), out in zip(self.results, outs, strict=True):
+            env[name] = out
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return self.sources
 
 
 @dataclass

@@ -15,15 +15,17 @@ import pytest
 pytest.importorskip("torch", reason="the Triton backend tests need torch (the 'gpu' extra)")
 pytest.importorskip("triton", reason="the Triton backend tests need triton (the 'gpu' extra)")
 
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
     RandomForestClassifier,
 )
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import KBinsDiscretizer, StandardScaler
+from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from model_engine.backends import get_backend
@@ -70,7 +72,20 @@ def _models() -> dict[str, tuple[Any, str, list[str]]]:
         "binned_logistic": (
             make_pipeline(KBinsDiscretizer(n_bins=4, encode="onehot-dense"), LogisticRegression()),
             "y",
-            [],
+            ["columnar"],  # one-hot folded into row gathers: the whole model is one generated kernel
+        ),
+        "column_transformer_mlp": (
+            make_pipeline(
+                ColumnTransformer(
+                    [
+                        ("num", make_pipeline(SimpleImputer(), StandardScaler()), [0, 1, 2, 3, 4]),
+                        ("cat", OneHotEncoder(handle_unknown="ignore"), [5]),
+                    ]
+                ),
+                MLPClassifier((8,), max_iter=40),
+            ),
+            "y",
+            ["columnar", "mlp"],
         ),
     }  # fmt: skip
 
@@ -79,6 +94,7 @@ def _test_rows(X: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     rows = X[:45].astype(np.float32).copy()  # 45 rows: ragged for every block size
     rows[2, 0] = np.nan
     rows[7, 1] = np.nan
+    rows[9, 5] = 11.0  # a category never seen in training
     return rows
 
 
