@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from model_engine.backends.triton import cli as triton_cli
+
 model_app = typer.Typer(help="Compile scikit-learn pipelines into graph artifacts, inspect and run them.",
                         no_args_is_help=True)  # fmt: skip
 
@@ -145,3 +147,6 @@ def score_file(
         result.insert(0, id_column, frame[id_column].to_numpy())
     _write_table(result, output_path)
     typer.echo(f"scored {len(result)} rows with {backend} -> {output_path}")
+
+
+triton_cli.register(model_app)  # fraud model calibrate-device (GPU placement threshold)
