@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Final
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class Channel(StrEnum):
@@ -133,7 +133,31 @@ def looks_like_pan(value: str) -> bool:
     )
 
 
+def _amount_is_a_number(value: Any) -> Any:
+    # Booleans are ints in Python; an amount of True is a client bug, not one unit of currency.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("amount must be a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("amount must be finite (no NaN or infinity)")
+    return value
+
+
+def _not_a_card_number(value: str) -> str:
+    if looks_like_pan(value):
+        raise ValueError("card_token looks like a card number; tokenise it first (ingest.pan.CardTokenizer)")
+    return value
+
+
+# The contract's field types, shared by every model of a transaction (here and at the edge, in ingest.pan), so
+# that a rule is written once. The data-validation suite reads its bounds and patterns from their metadata.
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[\x21-\x7e]+$")]
+CardToken = Annotated[Identifier, AfterValidator(_not_a_card_number)]
+UtcTimestamp = Annotated[datetime, AfterValidator(sane_utc)]
+Amount = Annotated[float, Field(ge=0.0, le=MAX_AMOUNT, allow_inf_nan=False), BeforeValidator(_amount_is_a_number)]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+MerchantCategoryCode = Annotated[str, Field(pattern=r"^[0-9]{4}$")]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+DeviceId = Annotated[str, Field(max_length=MAX_ID_LENGTH)]
 
 
 class Transaction(BaseModel):
@@ -144,39 +168,17 @@ class Transaction(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False, hide_input_in_errors=True)
 
     transaction_id: Identifier
-    timestamp: datetime
-    card_token: Identifier
+    timestamp: UtcTimestamp
+    card_token: CardToken
     customer_id: Identifier
     terminal_id: Identifier
-    amount: Annotated[float, Field(ge=0.0, le=MAX_AMOUNT, allow_inf_nan=False, strict=False)]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = OPTIONAL_DEFAULTS["currency"]
-    mcc: Annotated[str, Field(pattern=r"^[0-9]{4}$")] = OPTIONAL_DEFAULTS["mcc"]
+    amount: Amount
+    currency: CurrencyCode = OPTIONAL_DEFAULTS["currency"]
+    mcc: MerchantCategoryCode = OPTIONAL_DEFAULTS["mcc"]
     channel: Channel = Channel.POS
     entry_mode: EntryMode = EntryMode.CHIP
-    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = OPTIONAL_DEFAULTS["country"]
-    device_id: Annotated[str, Field(max_length=MAX_ID_LENGTH)] = ""
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _amount_is_a_number(cls, value: Any) -> Any:
-        # Booleans are ints in Python; an amount of True is a client bug, not one unit of currency.
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError("amount must be a number")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("amount must be finite (no NaN or infinity)")
-        return value
-
-    @field_validator("timestamp")
-    @classmethod
-    def _timestamp_is_sane_utc(cls, value: datetime) -> datetime:
-        return sane_utc(value)
-
-    @field_validator("card_token")
-    @classmethod
-    def _card_token_is_not_a_card_number(cls, value: str) -> str:
-        if looks_like_pan(value):
-            raise ValueError("card_token looks like a card number; tokenise it first (ingest.pan.CardTokenizer)")
-        return value
+    country: CountryCode = OPTIONAL_DEFAULTS["country"]
+    device_id: DeviceId = OPTIONAL_DEFAULTS["device_id"]
 
 
 class Label(BaseModel):
@@ -187,12 +189,7 @@ class Label(BaseModel):
     transaction_id: Identifier
     card_token: Identifier
     is_fraud: bool
-    reported_at: datetime
-
-    @field_validator("reported_at")
-    @classmethod
-    def _reported_at_is_utc(cls, value: datetime) -> datetime:
-        return sane_utc(value)
+    reported_at: UtcTimestamp
 
 
 LABEL_SCHEMA: Final[pa.Schema] = pa.schema(
