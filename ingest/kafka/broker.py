@@ -95,10 +95,11 @@ class LocalKafkaBroker:
             self.config.run_dir.mkdir(parents=True, exist_ok=True)
             self.config.properties_file.write_text(render_server_properties(self.config), encoding="utf-8")
             cluster_id = self._format_storage()
-            self._launch()
-            assert self._process is not None
+            process = self._launch()
+            # The pid goes down at once, so that a broker whose starter dies while waiting can still be found.
+            self.config.pid_file.write_text(f"{process.pid}\n", encoding="utf-8")
             state = BrokerState(
-                pid=self._process.pid,
+                pid=process.pid,
                 bootstrap_servers=self.config.bootstrap_servers,
                 port=self.config.port,
                 controller_port=self.config.controller_port,
@@ -108,11 +109,11 @@ class LocalKafkaBroker:
                 started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
             try:
-                self._wait_until_ready(self._process)
+                self._wait_until_ready(process)
             except BaseException:
-                self._terminate(self._process.pid)
+                self._terminate(process.pid)
+                self.config.pid_file.unlink(missing_ok=True)
                 raise
-            self.config.pid_file.write_text(f"{state.pid}\n", encoding="utf-8")
             self.config.state_file.write_text(state.to_json(), encoding="utf-8")
             return state
 
@@ -154,7 +155,7 @@ class LocalKafkaBroker:
         marker.write_text(json.dumps({"controller": endpoint, "cluster_id": cluster_id}), encoding="utf-8")
         return cluster_id
 
-    def _launch(self) -> None:
+    def _launch(self) -> subprocess.Popen[bytes]:
         # Detached: a new session, no stdin, output to a file (never an undrained pipe), so the broker outlives
         # the command that starts it. The log is appended to: readiness is read only from this launch's lines.
         self._log_offset = self.config.log_file.stat().st_size if self.config.log_file.exists() else 0
@@ -168,6 +169,7 @@ class LocalKafkaBroker:
                 start_new_session=True,
                 close_fds=True,
             )
+        return self._process
 
     def _wait_until_ready(self, process: subprocess.Popen[bytes]) -> None:
         """Wait for the ready log line, a TCP connection and one admin call, or raise with the log's tail."""
@@ -195,9 +197,10 @@ class LocalKafkaBroker:
         """Stop the broker (SIGTERM for a controlled shutdown, SIGKILL after the timeout); False if none ran."""
         with self._locked():
             state = self._read_state()
+            pid = state.pid if state is not None else self._read_pid()
             stopped = False
-            if state is not None and _is_broker_process(state.pid):
-                self._terminate(state.pid)
+            if pid is not None and _is_broker_process(pid):
+                self._terminate(pid)
                 stopped = True
             for path in (self.config.pid_file, self.config.state_file):
                 path.unlink(missing_ok=True)
@@ -235,6 +238,13 @@ class LocalKafkaBroker:
                 f"the broker state file {self.config.state_file} is unreadable ({exc}); stop any broker by hand "
                 "and delete the file"
             ) from exc
+
+    def _read_pid(self) -> int | None:
+        """The pid file's pid: a broker still starting, or one whose starter died before it was ready."""
+        try:
+            return int(self.config.pid_file.read_text(encoding="utf-8").strip())
+        except (FileNotFoundError, ValueError):
+            return None
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
