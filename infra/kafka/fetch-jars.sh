@@ -21,11 +21,14 @@ if [ -f "$stamp" ] && [ "$(current_stamp)" = "$(cat "$stamp")" ]; then
     exit 0
 fi
 
-if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
-    echo "installing a Java runtime and Maven from Debian's packages"
+missing=()
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)  # Kafka 4 needs Java 17 or later
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing ${missing[*]} from Debian's packages"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 echo "fetching the Kafka broker jars into $lib"
