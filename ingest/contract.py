@@ -13,7 +13,7 @@ A card number (PAN) never enters the contract: it is tokenised at the edge (:mod
 >>> from datetime import datetime, timezone
 >>> tx = Transaction(transaction_id="t1", timestamp=datetime(2018, 4, 1, tzinfo=timezone.utc),
 ...                  card_token="c1", customer_id="u1", terminal_id="m1", amount=12.5)
->>> tx.currency, tx.channel
+>>> tx.currency, tx.channel.value
 ('EUR', 'pos')
 """
 
