@@ -187,7 +187,7 @@ class Label(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     transaction_id: Identifier
-    card_token: Identifier
+    card_token: CardToken
     is_fraud: bool
     reported_at: UtcTimestamp
 

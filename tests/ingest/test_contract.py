@@ -177,6 +177,15 @@ def test_labels_need_an_aware_timestamp() -> None:
         Label(transaction_id="tx-1", card_token="c", is_fraud=True, reported_at=datetime(2018, 4, 1))
 
 
+@pytest.mark.parametrize("pan", ["4111111111111111", "4111-1111-1111-1111"])
+def test_labels_refuse_a_card_number_as_card_token_without_echoing_it(pan: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Label(transaction_id="tx-1", card_token=pan, is_fraud=True, reported_at=WHEN)
+    assert [e["loc"] for e in caught.value.errors()] == [("card_token",)]
+    assert "looks like a card number" in str(caught.value)
+    assert pan not in str(caught.value)
+
+
 # --- the three forms agree ---------------------------------------------------------------------------------
 
 
