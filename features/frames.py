@@ -62,13 +62,14 @@ def entity_keys(frame: pd.DataFrame, entity: Entity, cache: dict[str, list[str]]
 def entity_codes(frame: pd.DataFrame, entity: Entity) -> NDArray[np.int64]:
     """Dense integer codes of ``entity`` per row (equal keys, equal codes)."""
     code = np.zeros(len(frame), dtype=np.int64)
-    for column in entity.columns:
+    for number, column in enumerate(entity.columns):
         values = frame[column]
         if values.isna().any():
             raise FeatureInputError(f"column {column!r} has missing values; every transaction needs one")
         part, uniques = pd.factorize(values, sort=False)
         code = code * np.int64(len(uniques)) + part.astype(np.int64)
-        code = pd.factorize(code, sort=False)[0].astype(np.int64)
+        if number > 0:  # keep combined codes dense so that they cannot overflow
+            code = pd.factorize(code, sort=False)[0].astype(np.int64)
     return code
 
 

@@ -49,6 +49,11 @@ def window_features(
     cache_end = -1
     cache_start = -1
     cache_total = 0.0
+    known_end = -1
+    known_start = -1
+    known_count = 0
+    lag_seen = -1
+    lag_end = -1
     for f in range(params.shape[0]):
         op = params[f, 0]
         window = params[f, 1]
@@ -57,7 +62,14 @@ def window_features(
         if op <= 3:  # count, sum, mean, fraud share over (t - lag - window, t - lag]
             # Without lag the current event (and the earlier ones at the same instant) ends the window.
             current_end = i + 1 if params[f, 4] == 1 else i
-            end = _first_after(ts, lo, i, t - lag) if lag > 0 else current_end
+            if lag == 0:
+                end = current_end
+            elif lag == lag_seen:
+                end = lag_end
+            else:
+                end = _first_after(ts, lo, i, t - lag)
+                lag_seen = lag
+                lag_end = end
             start = _first_after(ts, lo, end, t - lag - window)
             n = end - start
             if op == 0:
@@ -79,10 +91,17 @@ def window_features(
                 else:
                     out_row[col] = total / n if n > 0 else 0.0
             else:
-                known = 0
-                for j in range(start, end):
-                    if label_time[j] <= t:
-                        known += 1
+                if end == known_end and start <= known_start:
+                    known = known_count
+                    for j in range(start, known_start):
+                        known += label_time[j] <= t
+                else:
+                    known = 0
+                    for j in range(start, end):
+                        known += label_time[j] <= t
+                known_end = end
+                known_start = start
+                known_count = known
                 out_row[col] = known / n if n > 0 else 0.0
         elif op <= 5:  # the amount against the earlier events of (t - window, t)
             start = _first_after(ts, lo, i, t - window)
@@ -127,11 +146,37 @@ def time_flags_batch(ts: I64, params: I64, out: F64) -> None:  # pragma: no cove
 
 @njit(cache=True, nogil=True)
 def offline_entity(
-    ts: I64, amount: F64, label_time: I64, group_start: I64, rows: I64, params: I64, out: F64
+    codes: I64, n_codes: int, ts: I64, amount: F64, label_time: I64, params: I64, out: F64
 ) -> None:  # pragma: no cover - compiled
-    """Features of every row, given rows sorted by (entity, time, arrival); ``rows`` maps back to the frame."""
-    for k in range(ts.shape[0]):
-        window_features(ts, amount, label_time, group_start[k], k, params, out[rows[k]])
+    """Features of every row of a frame in time (then arrival) order, grouped by dense entity ``codes``.
+
+    A counting sort groups the rows by entity while keeping their order inside each group; each row's
+    features are computed in a small dense buffer and written to the frame's row.
+    """
+    n = codes.shape[0]
+    starts = np.zeros(n_codes + 1, dtype=np.int64)
+    for r in range(n):
+        starts[codes[r] + 1] += 1
+    for c in range(n_codes):
+        starts[c + 1] += starts[c]
+    fill = starts[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for r in range(n):
+        order[fill[codes[r]]] = r
+        fill[codes[r]] += 1
+    s_ts = ts[order]
+    s_amount = amount[order]
+    s_label = label_time[order]
+    local = params.copy()
+    for f in range(params.shape[0]):
+        local[f, 3] = f
+    row = np.zeros(params.shape[0], dtype=np.float64)
+    for c in range(n_codes):
+        for k in range(starts[c], starts[c + 1]):
+            window_features(s_ts, s_amount, s_label, starts[c], k, local, row)
+            target = order[k]
+            for f in range(params.shape[0]):
+                out[target, params[f, 3]] = row[f]
 
 
 @njit(cache=True, nogil=True)

@@ -57,18 +57,19 @@ class OfflineFeatureEngine:
         if n == 0:
             return out
         ts = timestamps_us(transactions["timestamp"])
+        if not bool((np.diff(ts) >= 0).all()):  # the kernel needs time order; ties keep arrival order
+            by_time = np.argsort(ts, kind="stable")
+            restore = np.empty(n, dtype=np.int64)
+            restore[by_time] = np.arange(n, dtype=np.int64)
+            ordered = self.compute_array(transactions.iloc[by_time], labels)
+            return np.asfortranarray(ordered[restore])
         amount = amounts(transactions["amount"])
         if self._plan.label_entities:
             label_time = label_times(transactions, ts, labels, self.label_delay)
         else:
             label_time = np.full(n, NEVER, dtype=np.int64)
-        arrival = np.arange(n, dtype=np.int64)
         time_flags_batch(ts, self._plan.time_params, out)
         for plan in self._plan.entities:
             codes = entity_codes(transactions, plan.entity)
-            order = np.lexsort((arrival, ts, codes)).astype(np.int64)
-            sorted_codes = codes[order]
-            starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-            group_start = np.repeat(starts, np.diff(np.r_[starts, n])).astype(np.int64)
-            offline_entity(ts[order], amount[order], label_time[order], group_start, order, plan.params, out)
+            offline_entity(codes, int(codes.max()) + 1, ts, amount, label_time, plan.params, out)
         return out
