@@ -15,9 +15,10 @@ contract names (``is_fraud``, ``fraud_scenario``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from ingest.contract import OPTIONAL_DEFAULTS, REQUIRED_COLUMNS, TRANSACTION_COLUMNS
@@ -36,8 +37,9 @@ class MappingError(IngestError):
 class ColumnMapping:
     """How one external source maps onto the contract.
 
-    ``renames`` maps a source column to one or more contract columns (a source column may feed several:
-    the handbook's CUSTOMER_ID is both the customer and the card). ``id_columns`` are cast to strings.
+    ``renames`` maps a source column to one or more contract or label columns (a source column may feed
+    several: the handbook's CUSTOMER_ID is both the customer and the card); every required contract column
+    must be fed. ``id_columns`` are cast to strings.
     """
 
     name: str
@@ -45,7 +47,25 @@ class ColumnMapping:
     id_columns: tuple[str, ...] = ("transaction_id", "card_token", "customer_id", "terminal_id")
     timestamp_timezone: str = "UTC"
     keep_source_columns: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        targets = [target for group in self.renames.values() for target in group]
+        known = {*TRANSACTION_COLUMNS, *LABEL_COLUMNS}
+        unknown = sorted(set(targets) - known)
+        if unknown:
+            raise MappingError(
+                f"the {self.name} mapping renames onto unknown columns {unknown}; "
+                f"targets are the contract's columns {list(TRANSACTION_COLUMNS)} and {list(LABEL_COLUMNS)}"
+            )
+        unfed = [column for column in REQUIRED_COLUMNS if column not in targets]
+        if unfed:
+            raise MappingError(f"the {self.name} mapping feeds no source column into required columns {unfed}")
+        repeated = sorted({target for target in targets if targets.count(target) > 1})
+        if repeated:
+            raise MappingError(f"the {self.name} mapping feeds several source columns into {repeated}")
+        odd_ids = sorted(set(self.id_columns) - set(TRANSACTION_COLUMNS))
+        if odd_ids:
+            raise MappingError(f"the {self.name} mapping's id_columns {odd_ids} are not contract columns")
 
 
 HANDBOOK_MAPPING: Final = ColumnMapping(
@@ -96,18 +116,16 @@ def apply_mapping(source: pd.DataFrame, mapping: ColumnMapping | str) -> pd.Data
             out[target] = source[source_column]
     for column in mapping.id_columns:
         if column in out.columns:
-            out[column] = out[column].astype(str)
+            out[column] = _ids_as_text(out[column], column)
     out["timestamp"] = _to_utc(out["timestamp"], mapping.timestamp_timezone)
     out["amount"] = out["amount"].astype("float64")
     for column, default in OPTIONAL_DEFAULTS.items():
         if column not in out.columns:
             out[column] = default
-    if "device_id" not in out.columns:
-        out["device_id"] = ""
     if "is_fraud" in out.columns:
-        out["is_fraud"] = out["is_fraud"].astype(bool)
+        out["is_fraud"] = _fraud_flags(out["is_fraud"])
     if "fraud_scenario" in out.columns:
-        out["fraud_scenario"] = out["fraud_scenario"].astype("int8")
+        out["fraud_scenario"] = _scenario_ids(out["fraud_scenario"])
     ordered = [*TRANSACTION_COLUMNS, *(c for c in LABEL_COLUMNS if c in out.columns)]
     out = out[ordered]
     if mapping.keep_source_columns:
@@ -121,3 +139,41 @@ def _to_utc(values: pd.Series, timezone: str) -> pd.Series:
     if stamps.dt.tz is None:
         stamps = stamps.dt.tz_localize(timezone)
     return stamps.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+
+
+def _ids_as_text(values: pd.Series, column: str) -> pd.Series:
+    """Ids as text; whole numbers stored as floats (a column with gaps, read from CSV) lose their ``.0``, so
+    that customer 596 is ``"596"`` whichever way the source stored it. Missing ids stay missing (validation
+    refuses them)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        present = values.dropna()
+        if not (present == present.round()).all():
+            raise MappingError(f"{column} holds fractional numbers; ids must be whole numbers or text")
+        values = values.astype("Int64")
+    return values.astype(str)
+
+
+def _fraud_flags(values: pd.Series) -> pd.Series:
+    """The fraud label as booleans: only True/False or 0/1 are labels; anything else (a missing label, a 2)
+    would silently become True."""
+    if not pd.api.types.is_bool_dtype(values.dtype):
+        bad = ~values.isin([0, 1])
+        if bad.any():
+            raise MappingError(
+                f"is_fraud must be 0/1 or True/False; {int(bad.sum())} of {len(values)} rows are not "
+                f"(first at row {values.index[bad.to_numpy()][0]!r}): fix or drop them before mapping"
+            )
+    return values.astype(bool)
+
+
+def _scenario_ids(values: pd.Series) -> pd.Series:
+    """Fraud scenario ids as int8, refusing missing or out-of-range values (a cast would wrap them)."""
+    info = np.iinfo(np.int8)
+    numeric = pd.to_numeric(values, errors="coerce")
+    bad = numeric.isna() | (numeric != numeric.round()) | (numeric < 0) | (numeric > info.max)
+    if bad.any():
+        raise MappingError(
+            f"fraud_scenario must be a whole number from 0 to {info.max}; {int(bad.sum())} of {len(values)} "
+            f"rows are not (first at row {values.index[bad.to_numpy()][0]!r})"
+        )
+    return numeric.astype("int8")

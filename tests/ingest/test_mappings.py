@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -92,6 +95,62 @@ def test_unmapped_source_columns_are_dropped_or_kept_on_request() -> None:
     frame = apply_mapping(handbook_like(), keeping)
     assert list(frame.columns[-2:]) == ["TX_TIME_SECONDS", "TX_TIME_DAYS"]
     assert frame["TX_TIME_SECONDS"].tolist() == [31, 2251, 4471]
+
+
+def test_whole_number_ids_stored_as_floats_keep_their_integer_text() -> None:
+    source = handbook_like()
+    source["CUSTOMER_ID"] = [596.0, math.nan, 2.0]  # a column with a gap is read as floats
+    frame = apply_mapping(source, HANDBOOK_MAPPING)
+    assert frame["customer_id"].iloc[[0, 2]].tolist() == ["596", "2"]
+    assert frame["customer_id"].isna().tolist() == [False, True, False], "a missing id stays missing"
+
+
+def test_fractional_ids_are_refused() -> None:
+    source = handbook_like()
+    source["TERMINAL_ID"] = [3156.0, 3412.5, 1365.0]
+    with pytest.raises(MappingError, match="terminal_id holds fractional numbers"):
+        apply_mapping(source, HANDBOOK_MAPPING)
+
+
+@pytest.mark.parametrize(
+    ("labels", "bad"),
+    [([0, math.nan, 1], "1 of 3 rows are not (first at row 1)"), ([0, 2, 1], "1 of 3 rows are not (first at row 1)"),
+     (["0", "1", "0"], "3 of 3 rows are not (first at row 0)")],
+    ids=["missing", "two", "text"],
+)  # fmt: skip
+def test_fraud_labels_other_than_zero_or_one_are_refused(labels: list[Any], bad: str) -> None:
+    source = handbook_like()
+    source["TX_FRAUD"] = labels
+    with pytest.raises(MappingError, match=re.escape(f"is_fraud must be 0/1 or True/False; {bad}")):
+        apply_mapping(source, HANDBOOK_MAPPING)
+
+
+def test_boolean_fraud_labels_are_taken_as_they_are() -> None:
+    source = handbook_like()
+    source["TX_FRAUD"] = [False, True, False]
+    assert apply_mapping(source, HANDBOOK_MAPPING)["is_fraud"].tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("scenarios", [[0, 300, 0], [0, math.nan, 0], [0, -1, 0], [0, 1.5, 0]])
+def test_scenario_ids_outside_int8_or_missing_are_refused_not_wrapped(scenarios: list[Any]) -> None:
+    source = handbook_like()
+    source["TX_FRAUD_SCENARIO"] = scenarios
+    with pytest.raises(MappingError, match=r"fraud_scenario must be a whole number from 0 to 127; 1 of 3 rows .*row 1"):
+        apply_mapping(source, HANDBOOK_MAPPING)
+
+
+@pytest.mark.parametrize(
+    ("renames", "message"),
+    [
+        ({**HANDBOOK_MAPPING.renames, "TX_AMOUNT": ("amount_eur",)}, r"unknown columns \['amount_eur'\]"),
+        ({k: v for k, v in HANDBOOK_MAPPING.renames.items() if k != "TX_AMOUNT"}, r"required columns \['amount'\]"),
+        ({**HANDBOOK_MAPPING.renames, "CARD": ("card_token",)}, r"several source columns into \['card_token'\]"),
+    ],
+    ids=["unknown-target", "required-unfed", "two-sources-one-column"],
+)
+def test_inconsistent_mappings_are_refused_when_declared(renames: dict[str, tuple[str, ...]], message: str) -> None:
+    with pytest.raises(MappingError, match=message):
+        ColumnMapping(name="broken", renames=renames)
 
 
 @pytest.mark.handbook
