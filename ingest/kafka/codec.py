@@ -43,11 +43,13 @@ from ingest.contract import (
     EARLIEST_TIMESTAMP,
     LATEST_TIMESTAMP,
     MAX_AMOUNT,
+    MIN_PAN_DIGITS,
     OPTIONAL_DEFAULTS,
     REQUIRED_COLUMNS,
     TRANSACTION_COLUMNS,
     TRANSACTION_FIELDS,
     Transaction,
+    looks_like_pan,
 )
 from ingest.kafka.errors import EncodeError
 
@@ -60,6 +62,7 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _STR: Final = frozenset({str})
 _INT: Final = frozenset({int})
 _NUMBER: Final = frozenset({int, float})
+_PAN_SHAPE: Final = rf"^[0-9 \-]{{{MIN_PAN_DIGITS},}}$"
 _EARLIEST_US: Final = (EARLIEST_TIMESTAMP - _EPOCH) // pd.Timedelta(microseconds=1)
 _LATEST_US: Final = (LATEST_TIMESTAMP - _EPOCH) // pd.Timedelta(microseconds=1)
 
@@ -141,6 +144,8 @@ def encode_frame(frame: pd.DataFrame) -> tuple[list[bytes], list[bytes]]:
     amount = frame["amount"].to_numpy(dtype="float64", na_value=np.nan)
     _refuse(~np.isfinite(amount) | (amount < 0) | (amount > MAX_AMOUNT), frame, "amount", "finite, 0..MAX_AMOUNT")
     _refuse(stamps.isna().to_numpy() | (micros < _EARLIEST_US) | (micros >= _LATEST_US), frame, "timestamp", "")
+    _refuse(_card_numbers(pa.array(frame["card_token"].astype(str).tolist(), pa.string())), frame, "card_token",
+            "a token, not a card number in clear; tokenise it first (ingest.pan.CardTokenizer)")  # fmt: skip
     columns: list[list[Any]] = []
     for name in TRANSACTION_COLUMNS:
         if name == "timestamp":
@@ -281,6 +286,16 @@ def _to_table(records: list[dict[str, Any]], positions: list[int]) -> pa.Table |
     return pa.table({**ordered, "batch_index": pa.array(positions, pa.int64())})
 
 
+def _card_numbers(tokens: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which tokens are card numbers in clear: a vectorised pre-filter (digits, spaces, dashes only), then the
+    contract's own Luhn rule on the few candidates."""
+    candidates = pc.match_substring_regex(tokens, pattern=_PAN_SHAPE).to_numpy(zero_copy_only=False)
+    found = np.zeros(len(tokens), dtype=bool)
+    for index in np.flatnonzero(candidates):
+        found[index] = looks_like_pan(str(tokens[int(index)].as_py()))
+    return found
+
+
 def _bounds_problems(table: pa.Table) -> np.ndarray[Any, np.dtype[np.object_]]:
     """The first broken contract bound of each row ("" when none), checked column-wise in Arrow."""
     reasons: np.ndarray[Any, np.dtype[np.object_]] = np.full(table.num_rows, "", dtype=object)
@@ -295,6 +310,7 @@ def _bounds_problems(table: pa.Table) -> np.ndarray[Any, np.dtype[np.object_]]:
     mark(~np.isfinite(amount) | (amount < 0) | (amount > MAX_AMOUNT), f"amount outside 0..{MAX_AMOUNT:g}")
     micros = table.column("timestamp").cast(pa.int64()).to_numpy()
     mark((micros < _EARLIEST_US) | (micros >= _LATEST_US), "timestamp outside the accepted years")
+    mark(_card_numbers(table.column("card_token")), "card_token looks like a card number in clear")
     for name, rule in _STRING_RULES.items():
         column = table.column(name)
         lengths = pc.utf8_length(column).to_numpy()

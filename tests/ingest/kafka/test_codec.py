@@ -82,6 +82,8 @@ def _valid_record() -> dict[str, object]:
         (lambda r: r.update(channel="carrier-pigeon"), "channel not one of"),
         (lambda r: r.update(currency="eur"), "currency does not match"),
         (lambda r: r.update(card_token="has space"), "card_token does not match"),
+        (lambda r: r.update(card_token="4111111111111111"), "card_token looks like a card number"),
+        (lambda r: r.update(card_token="4111-1111-1111-1111"), "card_token looks like a card number"),
     ],
 )
 def test_invalid_messages_are_rejected_with_a_reason(change: object, reason: str) -> None:
@@ -112,6 +114,13 @@ def test_frames_with_invalid_rows_are_refused_whole() -> None:
         encode_frame(frame)
     with pytest.raises(EncodeError, match="required contract columns"):
         encode_frame(_frame().drop(columns="card_token"))
+    with_pan = _frame()
+    with_pan.loc[1, "card_token"] = "4111 1111 1111 1111"
+    with pytest.raises(EncodeError, match="not a card number in clear"):
+        encode_frame(with_pan)
+    digits = _frame()
+    digits.loc[1, "card_token"] = "4111111111111112"  # 16 digits failing the Luhn check: an ordinary id
+    assert len(encode_frame(digits)[1]) == len(digits)
     naive = _frame()
     naive["timestamp"] = naive["timestamp"].dt.tz_localize(None)
     with pytest.raises(EncodeError, match="timezone-aware"):
