@@ -47,18 +47,39 @@ MAX_FRAUD_AMOUNT = 5_000.0
 
 @dataclass(frozen=True)
 class Events:
-    """Rows of injected payments before they become a batch: the event each row belongs to, and the row's
-    rank inside its event."""
+    """Injected fraud events and their payments: per event, the victim and the start (seconds from the
+    simulation start); per payment (row), the event it belongs to and its rank inside that event."""
 
+    victim: npt.NDArray[np.int32]
+    start: npt.NDArray[np.int64]
     event: npt.NDArray[np.int64]
     rank: npt.NDArray[np.int64]
 
+    @property
+    def rows(self) -> int:
+        return int(self.event.shape[0])
 
-def _events(n_events: int, min_size: int, extra_mean: float, max_size: int, rng: np.random.Generator) -> Events:
+
+def _draw_events(
+    profiles: Profiles,
+    *,
+    days: int,
+    per_day: float,
+    min_size: int,
+    extra_mean: float,
+    max_size: int,
+    rng: np.random.Generator,
+) -> Events:
+    """A Poisson number of events over ``days``, each with a victim drawn uniformly, a start uniform over the
+    period and ``min_size`` + Poisson(``extra_mean``) payments (at most ``max_size``)."""
+    n_events = int(rng.poisson(per_day * days))
     sizes = np.minimum(min_size + rng.poisson(extra_mean, size=n_events), max_size).astype(np.int64)
     event = np.repeat(np.arange(n_events, dtype=np.int64), sizes)
     starts = np.cumsum(sizes) - sizes
-    return Events(event=event, rank=np.arange(event.shape[0], dtype=np.int64) - starts[event])
+    rank = np.arange(event.shape[0], dtype=np.int64) - starts[event]
+    victim = rng.integers(0, profiles.n_customers, size=n_events).astype(np.int32)
+    start = rng.integers(0, days * SECONDS_PER_DAY, size=n_events)
+    return Events(victim=victim, start=start, event=event, rank=rank)
 
 
 def _new_merchants(
@@ -83,23 +104,26 @@ def _new_merchants(
     )
 
 
-def _batch(
-    customer: npt.NDArray[np.int32],
+def _fraud_batch(
+    events: Events,
     terminal: npt.NDArray[np.int32],
-    seconds: npt.NDArray[np.int64],
+    offsets: npt.NDArray[np.float64],
     amount: npt.NDArray[np.float64],
     merchants: Merchants,
     *,
+    days: int,
+    first_device: int,
     scenario: int,
     entry_mode: int,
-    device: npt.NDArray[np.int32],
 ) -> Batch:
+    """The events' online payments as fraud rows (event ``k`` on device code ``first_device + k``), those
+    that would fall after the last simulated day left out."""
     country = merchants.country[terminal]
-    n = customer.shape[0]
-    return Batch(
-        customer=customer,
+    n = events.rows
+    batch = Batch(
+        customer=events.victim[events.event],
         terminal=terminal,
-        seconds=seconds,
+        seconds=events.start[events.event] + offsets.astype(np.int64),
         amount=amount,
         is_fraud=np.ones(n, dtype=np.bool_),
         scenario=np.full(n, scenario, dtype=np.int8),
@@ -108,41 +132,46 @@ def _batch(
         country=country,
         currency=np.asarray(v.COUNTRY_CURRENCY, dtype=np.int8)[country],
         mcc=merchants.mcc[terminal],
-        device=device,
+        device=(first_device + events.event).astype(np.int32),
     )
+    return batch.take(batch.seconds < days * SECONDS_PER_DAY)
 
 
 def cnp_bursts(
     profiles: Profiles, merchants: Merchants, *, days: int, per_day: float, first_device: int, rng: np.random.Generator
 ) -> Batch:
     """Card-not-present bursts on stolen cards; event ``k`` uses device code ``first_device + k``."""
-    n_events = int(rng.poisson(per_day * days))
-    ev = _events(n_events, BURST_MIN_SIZE, BURST_EXTRA_MEAN, BURST_MAX_SIZE, rng)
-    victim = rng.integers(0, profiles.n_customers, size=n_events).astype(np.int32)
-    start = rng.integers(0, days * SECONDS_PER_DAY, size=n_events)
-    gap = np.minimum(BURST_GAP_MIN_S + rng.exponential(BURST_GAP_MEAN_S, size=ev.event.shape[0]), BURST_GAP_MAX_S)
+    ev = _draw_events(
+        profiles,
+        days=days,
+        per_day=per_day,
+        min_size=BURST_MIN_SIZE,
+        extra_mean=BURST_EXTRA_MEAN,
+        max_size=BURST_MAX_SIZE,
+        rng=rng,
+    )
+    gap = np.minimum(BURST_GAP_MIN_S + rng.exponential(BURST_GAP_MEAN_S, size=ev.rows), BURST_GAP_MAX_S)
     gaps = np.where(ev.rank == 0, 0.0, gap)
     # Offsets within each event: cumulative gaps, restarted at every event.
     cumulative = np.cumsum(gaps)
     offsets = cumulative - (cumulative - gaps)[ev.rank == 0][ev.event]
-    customer = victim[ev.event]
-    terminal = _new_merchants(customer, merchants.online_abroad(), profiles, rng)
+    terminal = _new_merchants(ev.victim[ev.event], merchants.online_abroad(), profiles, rng)
     amount = np.where(
         ev.rank == 0,
-        rng.uniform(*TEST_PAYMENT, size=ev.event.shape[0]),
-        rng.lognormal(np.log(BURST_MEDIAN_AMOUNT), BURST_AMOUNT_LOG_SD, size=ev.event.shape[0]),
+        rng.uniform(*TEST_PAYMENT, size=ev.rows),
+        rng.lognormal(np.log(BURST_MEDIAN_AMOUNT), BURST_AMOUNT_LOG_SD, size=ev.rows),
     )
-    batch = _batch(
-        customer,
+    return _fraud_batch(
+        ev,
         terminal,
-        start[ev.event] + offsets.astype(np.int64),
+        offsets,
         to_cents(np.minimum(amount, MAX_FRAUD_AMOUNT)),
         merchants,
+        days=days,
+        first_device=first_device,
         scenario=CNP_BURST,
         entry_mode=v.MANUAL,
-        device=(first_device + ev.event).astype(np.int32),
     )
-    return batch.take(batch.seconds < days * SECONDS_PER_DAY)
 
 
 def _new_countries(
@@ -167,34 +196,39 @@ def account_takeovers(
     profiles: Profiles, merchants: Merchants, *, days: int, per_day: float, first_device: int, rng: np.random.Generator
 ) -> Batch:
     """Account takeovers: one new country and device per event, amounts climbing from the customer's mean."""
-    n_events = int(rng.poisson(per_day * days))
-    ev = _events(n_events, TAKEOVER_MIN_SIZE, TAKEOVER_EXTRA_MEAN, TAKEOVER_MAX_SIZE, rng)
-    victim = rng.integers(0, profiles.n_customers, size=n_events).astype(np.int32)
-    start = rng.integers(0, days * SECONDS_PER_DAY, size=n_events)
+    ev = _draw_events(
+        profiles,
+        days=days,
+        per_day=per_day,
+        min_size=TAKEOVER_MIN_SIZE,
+        extra_mean=TAKEOVER_EXTRA_MEAN,
+        max_size=TAKEOVER_MAX_SIZE,
+        rng=rng,
+    )
     # Online shops abroad grouped by country, so that all payments of one takeover come from one country.
     pool = merchants.online_abroad()
     pool = pool[np.argsort(merchants.country[pool], kind="stable")]
     countries, first, size = np.unique(merchants.country[pool], return_index=True, return_counts=True)
-    if countries.shape[0] == 0 and ev.event.shape[0]:
+    if countries.shape[0] == 0 and ev.rows:
         raise SimulatorError("no online shop abroad to stage an account takeover; raise n_terminals")
-    event_country = _new_countries(victim, countries, merchants, profiles, rng)
+    event_country = _new_countries(ev.victim, countries, merchants, profiles, rng)
     row_country = event_country[ev.event]
-    terminal = pool[first[row_country] + np.floor(rng.random(ev.event.shape[0]) * size[row_country]).astype(np.int64)]
-    offsets = np.sort(rng.uniform(0.0, TAKEOVER_SPAN_S, size=ev.event.shape[0]) + ev.event * 2.0 * TAKEOVER_SPAN_S)
+    terminal = pool[first[row_country] + np.floor(rng.random(ev.rows) * size[row_country]).astype(np.int64)]
+    offsets = np.sort(rng.uniform(0.0, TAKEOVER_SPAN_S, size=ev.rows) + ev.event * 2.0 * TAKEOVER_SPAN_S)
     offsets = offsets - ev.event * 2.0 * TAKEOVER_SPAN_S  # sorted inside each event, the first at the start
     offsets = offsets - offsets[ev.rank == 0][ev.event]
-    customer = victim[ev.event]
+    customer = ev.victim[ev.event]
     growth = TAKEOVER_GROWTH ** ev.rank.astype(np.float64)
-    noise = rng.uniform(*TAKEOVER_NOISE, size=ev.event.shape[0])
+    noise = rng.uniform(*TAKEOVER_NOISE, size=ev.rows)
     amount = to_cents(np.minimum(profiles.mean_amount[customer] * growth * noise, MAX_FRAUD_AMOUNT))
-    batch = _batch(
-        customer,
+    return _fraud_batch(
+        ev,
         terminal.astype(np.int32),
-        start[ev.event] + offsets.astype(np.int64),
+        offsets,
         amount,
         merchants,
+        days=days,
+        first_device=first_device,
         scenario=ACCOUNT_TAKEOVER,
         entry_mode=v.CREDENTIAL_ON_FILE,
-        device=(first_device + ev.event).astype(np.int32),
     )
-    return batch.take(batch.seconds < days * SECONDS_PER_DAY)
