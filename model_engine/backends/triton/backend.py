@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,9 @@ class TritonExecutable:
             if name in wanted
         }
         self._cpu: Executable | None = None
+        # Device buffers are shared by every call, so one call at a time uses them (a serving process may call
+        # from several threads); small batches on the CPU path do not wait for it.
+        self._lock = threading.Lock()
 
     def lowering(self) -> list[tuple[str, tuple[str, ...]]]:
         """(step kind, graph nodes it covers) in execution order: what runs where."""
@@ -118,20 +122,28 @@ class TritonExecutable:
 
     def run_device(self, *inputs: Array) -> list[Array]:
         """Every row on the device, whatever the batch size (host -> device -> host)."""
+        with self._lock:
+            return self._run_device(inputs)
+
+    def _run_device(self, inputs: tuple[Array, ...]) -> list[Array]:
         n_rows = int(inputs[0].shape[0])
         out_types = [self.graph.type_of(name) for name in self.graph.output_values()]
         results = [np.empty((n_rows, *(int(d or 0) for d in t.shape[1:])), dtype=t.dtype.numpy) for t in out_types]
         for start in range(0, n_rows, DEVICE_TILE_ROWS):
             stop = min(start + DEVICE_TILE_ROWS, n_rows)
             tensors = [self._upload(i, a[start:stop]) for i, a in enumerate(inputs)]
-            for i, tensor in enumerate(self.run_tensors(*tensors)):
+            for i, tensor in enumerate(self._compute(tensors)):
                 results[i][start:stop] = self._download(i, tensor)
         return results
 
     def run_tensors(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
-        """Run on inputs already on the device; the outputs live in reused buffers until the next call."""
+        """Run on inputs already on the device; the outputs live in reused buffers until the next call (callers
+        sharing an executable across threads hold their own lock around the call and the use of its outputs)."""
         if len(tensors) != len(self.graph.inputs):
             raise GraphError(f"the graph takes {len(self.graph.inputs)} input(s), got {len(tensors)}")
+        return self._compute(list(tensors))
+
+    def _compute(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         env: dict[str, torch.Tensor] = dict(self._constants)
         env.update({value.name: t for value, t in zip(self.graph.inputs, tensors, strict=True)})
         n_rows = int(tensors[0].shape[0])

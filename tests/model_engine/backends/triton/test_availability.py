@@ -53,3 +53,17 @@ def test_the_interpreter_counts_as_a_device() -> None:
         pytest.skip("a CUDA device is present: the kernels run compiled")
     assert availability.check() == availability.Availability(None, device="cpu")
     assert get_backend("triton").name == "triton"
+
+
+def test_kernels_are_interpreted_without_a_gpu() -> None:
+    """The folder's conftest sets TRITON_INTERPRET before the kernel modules are imported (Triton reads it when
+    @triton.jit decorates), so without CUDA the kernels are the interpreter's, not compiled ones."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the kernels run compiled")
+    from model_engine.backends.triton.forest_kernel import perfect_forest_kernel
+    from model_engine.backends.triton.mlp_kernel import mlp_kernel
+
+    assert type(mlp_kernel).__name__ == "InterpretedFunction"
+    assert type(perfect_forest_kernel).__name__ == "InterpretedFunction"

@@ -6,6 +6,7 @@ Tolerance: 1e-5 absolute on probabilities (float32; the fused kernels sum in a d
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -172,3 +173,24 @@ def test_float64_graphs_are_refused_with_advice() -> None:
     model = compile_model(LogisticRegression().fit(X, y), NAMES, dtype="float64")
     with pytest.raises(Exception, match="dtype='float32'"):
         TritonBackend().prepare(model.graph)
+
+
+def test_concurrent_calls_do_not_share_buffers_midway() -> None:
+    X, y, _ = _data()
+    model = compile_model(RandomForestClassifier(3, max_depth=6, random_state=0).fit(X, y), NAMES)
+    executable = TritonBackend(min_rows=0).prepare(model.graph)
+    rows = model.prepare_input(_test_rows(X))
+    expected = get_backend("numpy").prepare(model.graph).run(rows)[0]
+    slices = [(0, 45), (3, 20), (10, 44), (0, 7)] * 2
+    results: dict[int, np.ndarray[Any, Any]] = {}
+
+    def work(i: int, start: int, stop: int) -> None:
+        results[i] = executable.run(rows[start:stop])[0]
+
+    threads = [threading.Thread(target=work, args=(i, a, b)) for i, (a, b) in enumerate(slices)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, (start, stop) in enumerate(slices):
+        np.testing.assert_allclose(results[i], expected[start:stop], rtol=0, atol=1e-5)
