@@ -132,10 +132,7 @@ def per_value_types(rule: Rule, frame: pd.DataFrame) -> bool:
 
 @_compiler("expect_column_values_to_be_between")
 def _between(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
-    low, high = kwargs.get("min_value"), kwargs.get("max_value")
-    strict_low, strict_high = bool(kwargs.get("strict_min")), bool(kwargs.get("strict_max"))
-    if low is None and high is None:
-        raise UnsupportedExpectationError(f"{name}: min_value and max_value cannot both be None")
+    low, high, strict_low, strict_high = _bounds(name, kwargs)
 
     # Bounds of a timestamp column may come as datetimes or, from a suite saved as JSON, as ISO strings.
     time_low, time_high = _time_bound(low), _time_bound(high)
@@ -150,12 +147,7 @@ def _between(name: str, column: str | None, severity: str, kwargs: Mapping[str, 
             return np.fromiter((value_expected(v) for v in values), dtype=bool, count=len(values))
         timestamps = isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(values.dtype)
         lo, hi = (time_low, time_high) if timestamps else (low, high)
-        ok = np.ones(len(values), dtype=bool)
-        if lo is not None:
-            ok &= (values > lo if strict_low else values >= lo).to_numpy(dtype=bool)
-        if hi is not None:
-            ok &= (values < hi if strict_high else values <= hi).to_numpy(dtype=bool)
-        return ok
+        return _within(values, lo, hi, strict_low, strict_high)
 
     return Rule(
         name, "expect_column_values_to_be_between", column, severity, _mostly(kwargs), expected=expected,
@@ -165,19 +157,11 @@ def _between(name: str, column: str | None, severity: str, kwargs: Mapping[str, 
 
 @_compiler("expect_column_value_lengths_to_be_between")
 def _lengths(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
-    low, high = kwargs.get("min_value"), kwargs.get("max_value")
-    strict_low, strict_high = bool(kwargs.get("strict_min")), bool(kwargs.get("strict_max"))
-    if low is None and high is None:
-        raise UnsupportedExpectationError(f"{name}: min_value and max_value cannot both be None")
+    low, high, strict_low, strict_high = _bounds(name, kwargs)
 
     def expected(values: pd.Series) -> np.ndarray:
         lengths = values.astype(str).str.len().to_numpy(dtype=np.int64)
-        ok = np.ones(len(values), dtype=bool)
-        if low is not None:
-            ok &= lengths > low if strict_low else lengths >= low
-        if high is not None:
-            ok &= lengths < high if strict_high else lengths <= high
-        return ok
+        return _within(lengths, low, high, strict_low, strict_high)
 
     return Rule(
         name, "expect_column_value_lengths_to_be_between", column, severity, _mostly(kwargs), expected=expected,
@@ -283,6 +267,24 @@ _NATIVE_TYPES: Final[dict[str, tuple[type, ...]]] = {
 def _mostly(kwargs: Mapping[str, Any]) -> float:
     mostly = kwargs.get("mostly")
     return 1.0 if mostly is None else float(mostly)
+
+
+def _bounds(name: str, kwargs: Mapping[str, Any]) -> tuple[Any, Any, bool, bool]:
+    """``min_value``, ``max_value``, ``strict_min``, ``strict_max`` of a between-style expectation."""
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is None and high is None:
+        raise UnsupportedExpectationError(f"{name}: min_value and max_value cannot both be None")
+    return low, high, bool(kwargs.get("strict_min")), bool(kwargs.get("strict_max"))
+
+
+def _within(values: pd.Series | np.ndarray, low: Any, high: Any, strict_low: bool, strict_high: bool) -> np.ndarray:
+    """Element-wise: whether each (non-null) value lies within the bounds; a None bound is open."""
+    ok = np.ones(len(values), dtype=bool)
+    if low is not None:
+        ok &= np.asarray(values > low if strict_low else values >= low, dtype=bool)
+    if high is not None:
+        ok &= np.asarray(values < high if strict_high else values <= high, dtype=bool)
+    return ok
 
 
 def _time_bound(value: Any) -> Any:
