@@ -99,7 +99,12 @@ class CardTokenizer:
 
     def __init__(self, key: bytes | SecretStr) -> None:
         raw = key.get_secret_value().encode() if isinstance(key, SecretStr) else key
-        if not isinstance(raw, bytes) or len(raw) < MIN_KEY_BYTES:
+        if not isinstance(raw, bytes):
+            raise TokenKeyError(
+                f"the card token key must be bytes or a SecretStr, not {type(raw).__name__}; "
+                "build the tokenizer with CardTokenizer.from_settings(settings)"
+            )
+        if len(raw) < MIN_KEY_BYTES:
             raise TokenKeyError(
                 f"the card token key must be at least {MIN_KEY_BYTES} bytes (32 random bytes recommended); "
                 "set FRAUD_CARD_TOKEN_KEY"

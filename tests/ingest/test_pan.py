@@ -69,6 +69,13 @@ def test_short_keys_are_refused(key: bytes | SecretStr) -> None:
         CardTokenizer(key)
 
 
+def test_a_key_given_as_plain_text_is_refused_saying_so() -> None:
+    # A plain str key is no secret (it shows in reprs and tracebacks); the message must not claim it is short.
+    with pytest.raises(TokenKeyError, match="bytes or a SecretStr, not str") as caught:
+        CardTokenizer("k" * 32)  # type: ignore[arg-type]
+    assert "k" * 32 not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "pan",
     ["4111111111111111", "5500005555555559", "378282246310005", with_check_digit("4" * 11), with_check_digit("6" * 18)],
