@@ -10,15 +10,21 @@ September 2018), which the shared data does not contain.
     python bench/handbook.py --data ../shared/data/ulb-handbook --folds validation --json handbook.json
 """
 
+# ruff: noqa: E402  (the import path is fixed before the project packages are imported)
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Sibling scripts of bench/ (features.py, ...) would shadow the packages of the same name: drop this folder
+# from the import path before importing them.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
