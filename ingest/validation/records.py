@@ -19,12 +19,10 @@ import pandas as pd
 
 from ingest.contract import OPTIONAL_DEFAULTS, TRANSACTION_COLUMNS
 
-_DEFAULTS: dict[str, Any] = {**OPTIONAL_DEFAULTS, "device_id": ""}
-
 
 def normalise_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """The record's contract fields with defaults filled and the amount and timestamp coerced (see module)."""
-    out = {column: record.get(column, _DEFAULTS.get(column)) for column in TRANSACTION_COLUMNS}
+    out = {column: record.get(column, OPTIONAL_DEFAULTS.get(column)) for column in TRANSACTION_COLUMNS}
     out["amount"] = coerce_amount(out["amount"])
     out["timestamp"] = coerce_timestamp(out["timestamp"])
     return out
