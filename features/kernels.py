@@ -191,6 +191,54 @@ def _shift_left(
 
 
 @njit(cache=True, nogil=True)
+def online_entity_one(
+    s_ts: I64,
+    s_amount: F64,
+    s_label: I64,
+    s_eid: I64,
+    s_count: I64,
+    s: int,
+    t: int,
+    amount: float,
+    eid: int,
+    params: I64,
+    horizon: int,
+    latest_only: bool,
+    out_row: F64,
+) -> bool:  # pragma: no cover - compiled
+    """Insert one event into slot ``s`` and write its features; False (nothing changed) when the slot is full.
+
+    Events older than the horizon are evicted first; the event goes after any event at the same instant
+    (arrival order), and its features see only the events before it.
+    """
+    count = s_count[s]
+    if count > 0 and s_ts[s, 0] <= t - horizon:
+        drop = _first_after(s_ts[s], 0, count, t - horizon)
+        _shift_left(s_ts, s_amount, s_label, s_eid, s, drop, count)
+        count -= drop
+        s_count[s] = count
+    if count == s_ts.shape[1]:
+        return False
+    pos = _first_after(s_ts[s], 0, count, t)
+    for j in range(count, pos, -1):
+        s_ts[s, j] = s_ts[s, j - 1]
+        s_amount[s, j] = s_amount[s, j - 1]
+        s_label[s, j] = s_label[s, j - 1]
+        s_eid[s, j] = s_eid[s, j - 1]
+    s_ts[s, pos] = t
+    s_amount[s, pos] = amount
+    s_label[s, pos] = NEVER
+    s_eid[s, pos] = eid
+    count += 1
+    window_features(s_ts[s], s_amount[s], s_label[s], 0, pos, params, out_row)
+    if latest_only and count > 1:
+        _shift_left(s_ts, s_amount, s_label, s_eid, s, count - 1, count)
+        count = 1
+    s_count[s] = count
+    return True
+
+
+@njit(cache=True, nogil=True)
 def online_entity_batch(
     s_ts: I64,
     s_amount: F64,
@@ -207,39 +255,15 @@ def online_entity_batch(
     out: F64,
     first_row: int,
 ) -> int:  # pragma: no cover - compiled
-    """Insert each row's event into its entity's buffer, in row order, and write its features.
-
-    Events older than the horizon are evicted first. Returns the number of rows done: less than the batch
-    when a buffer is full of live events, so that the caller can widen the arena and resume there.
-    """
-    cap = s_ts.shape[1]
+    """:func:`online_entity_one` for each row in order. Returns the number of rows done: less than the batch
+    when a slot is full of live events, so that the caller can widen the arena and resume there."""
     for r in range(first_row, ts.shape[0]):
-        s = slots[r]
-        t = ts[r]
-        count = s_count[s]
-        if count > 0 and s_ts[s, 0] <= t - horizon:
-            drop = _first_after(s_ts[s], 0, count, t - horizon)
-            _shift_left(s_ts, s_amount, s_label, s_eid, s, drop, count)
-            count -= drop
-            s_count[s] = count
-        if count == cap:
+        done = online_entity_one(
+            s_ts, s_amount, s_label, s_eid, s_count, slots[r], ts[r], amount[r], eid[r],
+            params, horizon, latest_only, out[r],
+        )  # fmt: skip
+        if not done:
             return r
-        pos = _first_after(s_ts[s], 0, count, t)  # after any event at the same instant: arrival order
-        for j in range(count, pos, -1):
-            s_ts[s, j] = s_ts[s, j - 1]
-            s_amount[s, j] = s_amount[s, j - 1]
-            s_label[s, j] = s_label[s, j - 1]
-            s_eid[s, j] = s_eid[s, j - 1]
-        s_ts[s, pos] = t
-        s_amount[s, pos] = amount[r]
-        s_label[s, pos] = NEVER
-        s_eid[s, pos] = eid[r]
-        count += 1
-        window_features(s_ts[s], s_amount[s], s_label[s], 0, pos, params, out[r])
-        if latest_only and count > 1:
-            _shift_left(s_ts, s_amount, s_label, s_eid, s, count - 1, count)
-            count = 1
-        s_count[s] = count
     return int(ts.shape[0])
 
 

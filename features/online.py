@@ -19,8 +19,10 @@ count in a terminal's fraud share from their report time on.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from enum import Enum
+from operator import attrgetter
 from typing import Final
 
 import numpy as np
@@ -29,7 +31,7 @@ from numpy.typing import NDArray
 
 from features.errors import FeatureInputError, StateConflictError
 from features.frames import amounts, entity_keys, require_columns, timestamps_us
-from features.kernels import online_entity_batch, set_label, time_flags_batch
+from features.kernels import online_entity_batch, online_entity_one, set_label, time_flags, time_flags_batch
 from features.plan import KEY_SEPARATOR, FeaturePlan, compile_plan
 from features.spec import FeatureSet
 from features.state.base import RouteBatch, StateBatch, StateStore
@@ -40,6 +42,24 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _US: Final = timedelta(microseconds=1)
 #: Attempts at a batch when another worker keeps changing the same entities (shared stores only).
 MAX_ATTEMPTS: Final = 20
+
+
+def _key_getter(columns: tuple[str, ...]) -> Callable[[Transaction], str]:
+    """How to read an entity's key from a single transaction (the same string as :func:`entity_keys`)."""
+    unknown = [c for c in columns if c not in Transaction.model_fields]
+    if unknown:
+        raise FeatureInputError(f"entity columns {unknown} are not fields of a transaction; use contract columns")
+
+    def text(tx: Transaction, column: str) -> str:
+        value = getattr(tx, column)
+        return value.value if isinstance(value, Enum) else str(value)
+
+    if len(columns) == 1:
+        column = columns[0]
+        if column in ("channel", "entry_mode"):
+            return lambda tx: text(tx, column)
+        return attrgetter(column)
+    return lambda tx: KEY_SEPARATOR.join(text(tx, c) for c in columns)
 
 
 class OnlineFeatureEngine:
@@ -55,6 +75,7 @@ class OnlineFeatureEngine:
         # Event ids only need to be unique within one entity's buffer; a random base per engine keeps the
         # ids of several workers sharing a store apart, and a counter makes them cheap.
         self._next_event_id = secrets.randbits(62)
+        self._key_getters = [_key_getter(plan.entity.columns) for plan in self._plan.entities]
         self.labels_applied = 0
         self.labels_ignored = 0
 
@@ -68,30 +89,39 @@ class OnlineFeatureEngine:
 
     def update_and_read(self, tx: Transaction) -> NDArray[np.float64]:
         """Apply one transaction to the state and return its features (1-D, ``feature_set.names`` order)."""
-        fields = {
-            "card_token": tx.card_token,
-            "customer_id": tx.customer_id,
-            "terminal_id": tx.terminal_id,
-            "country": tx.country,
-            "mcc": tx.mcc,
-            "currency": tx.currency,
-            "channel": tx.channel.value,
-            "entry_mode": tx.entry_mode.value,
-            "device_id": tx.device_id,
-        }
-        keys = {}
-        for plan in self._plan.entities:
-            try:
-                parts = [fields[c] for c in plan.entity.columns]
-            except KeyError as error:
-                raise FeatureInputError(
-                    f"entity {plan.entity.name} needs column {error}, not in a transaction"
-                ) from None
-            keys[plan.entity.name] = [parts[0] if len(parts) == 1 else KEY_SEPARATOR.join(parts)]
-        ts = np.array([(tx.timestamp - _EPOCH) // _US], dtype=np.int64)
+        keys = [getter(tx) for getter in self._key_getters]
+        t = (tx.timestamp - _EPOCH) // _US
+        if isinstance(self.store, InMemoryStateStore):
+            return self._update_and_read_embedded(self.store, tx.transaction_id, t, tx.amount, keys)
+        ts = np.array([t], dtype=np.int64)
         amount = np.array([tx.amount], dtype=np.float64)
-        row: NDArray[np.float64] = self._run(keys, ts, amount, [tx.transaction_id])[0]
+        by_kind = {plan.entity.name: [key] for plan, key in zip(self._plan.entities, keys, strict=True)}
+        row: NDArray[np.float64] = self._run(by_kind, ts, amount, [tx.transaction_id])[0]
         return row
+
+    def _update_and_read_embedded(
+        self, store: InMemoryStateStore, tx_id: str, t: int, amount: float, keys: list[str]
+    ) -> NDArray[np.float64]:
+        # The latency path: scalars straight into the kernel, no batch objects.
+        out = np.zeros(self._plan.n_features, dtype=np.float64)
+        time_flags(t, self._plan.time_params, out)
+        eid = self._next_event_id
+        self._next_event_id += 1
+        routes: dict[str, str] = {}
+        for plan, key in zip(self._plan.entities, keys, strict=True):
+            kind = plan.entity.name
+            slot = store.slot_of(kind, key)
+            arena = store.arena(kind)
+            while not online_entity_one(
+                arena.ts, arena.amount, arena.label_time, arena.event_id, arena.count, slot,
+                t, amount, eid, plan.params, plan.horizon_us, plan.latest_only, out,
+            ):  # fmt: skip
+                arena.widen()
+            if plan.needs_labels:
+                routes[kind] = key
+        if routes:
+            store.add_route(tx_id, eid, t, routes)
+        return out
 
     def update_and_read_batch(self, frame: pd.DataFrame) -> NDArray[np.float64]:
         """Apply a micro-batch in row order (each row sees the rows before it) and return [rows, features]."""

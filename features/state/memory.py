@@ -22,7 +22,8 @@ from features.state.base import Route, RouteBatch, StateBatch, StateStore
 from features.state.routes import RouteLog
 
 SNAPSHOT_FORMAT = 1
-_INITIAL_CAPACITY = 16
+#: Events per entity at first; arenas widen (doubling) when an entity holds more live events.
+_INITIAL_CAPACITY = 2
 
 
 class InMemoryStateStore(StateStore):
@@ -78,6 +79,12 @@ class InMemoryStateStore(StateStore):
         self._routes.add(batch.routes)
         if self.route_horizon_us is not None:
             self._routes.evict(max(batch.routes.ts_us) - self.route_horizon_us)
+
+    def add_route(self, transaction_id: str, event_id: int, ts_us: int, keys: dict[str, str]) -> None:
+        """Remember one transaction's route (the engine's single-transaction path)."""
+        self._routes.add_one(transaction_id, event_id, ts_us, keys)
+        if self.route_horizon_us is not None:
+            self._routes.evict(ts_us - self.route_horizon_us)
 
     def routes(self, transaction_ids: Sequence[str]) -> list[Route | None]:
         return self._routes.get(transaction_ids)

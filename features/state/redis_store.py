@@ -39,7 +39,7 @@ class RedisStateStore(StateStore):
         client: redis.Redis,
         prefix: str = "fraud:features",
         route_ttl_s: int = DEFAULT_ROUTE_TTL_S,
-        initial_capacity: int = 16,
+        initial_capacity: int = 2,
     ) -> None:
         self.client = client
         self.prefix = prefix

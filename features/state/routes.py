@@ -20,21 +20,43 @@ class RouteLog:
         self._index: dict[str, tuple[int, int]] = {}
         self._batches: deque[tuple[int, RouteBatch, int]] = deque()  # (sequence, batch, newest time)
         self._next = 0
+        self._open: RouteBatch | None = None  # single routes gather here until they fill a batch
 
     def __len__(self) -> int:
         return len(self._index)
 
+    def add_one(self, transaction_id: str, event_id: int, ts_us: int, keys: dict[str, str]) -> None:
+        """Add one route (the single-transaction path), without building a batch for it."""
+        if self._open is None:
+            self._open = RouteBatch([], [], [], {kind: [] for kind in keys})
+            self._batches.append((self._next, self._open, ts_us))
+            self._next += 1
+        batch = self._open
+        seq, row = self._batches[-1][0], len(batch.transaction_ids)
+        batch.transaction_ids.append(transaction_id)
+        batch.event_ids.append(event_id)
+        batch.ts_us.append(ts_us)
+        for kind, key in keys.items():
+            batch.keys[kind].append(key)
+        self._index[transaction_id] = (seq, row)
+        if ts_us > self._batches[-1][2]:
+            self._batches[-1] = (seq, batch, ts_us)
+        if row + 1 >= 512:
+            self._open = None
+
     def add(self, batch: RouteBatch) -> None:
-        if not len(batch):
+        if not batch.transaction_ids:
             return
+        self._open = None
         seq = self._next
         self._next += 1
-        self._index.update(zip(batch.transaction_ids, zip([seq] * len(batch), count(), strict=False), strict=False))
+        rows = zip([seq] * len(batch.transaction_ids), count(), strict=False)
+        self._index.update(zip(batch.transaction_ids, rows, strict=True))
         self._batches.append((seq, batch, max(batch.ts_us)))
 
     def evict(self, before_us: int) -> None:
         """Forget the batches whose newest transaction is at or before ``before_us``."""
-        while self._batches and self._batches[0][2] <= before_us:
+        while self._batches and self._batches[0][2] <= before_us and self._batches[0][1] is not self._open:
             seq, batch, _ = self._batches.popleft()
             for tx_id in batch.transaction_ids:
                 entry = self._index.get(tx_id)
