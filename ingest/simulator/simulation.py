@@ -51,25 +51,18 @@ def simulate(config: SimulatorConfig) -> SimulatedData:
         if config.merchant_attributes:
             batch = dress_genuine(batch, merchants, rng["merchants"])
         devices += device_names(config.n_customers, rng["devices"])  # code 1 + c: customer c's own device
-        bursts = cnp_bursts(
-            profiles,
-            merchants,
-            days=config.days,
-            per_day=config.cnp_bursts_per_day,
-            first_device=len(devices),
-            rng=rng["bursts"],
+        parts = [batch]
+        patterns = (
+            (cnp_bursts, config.cnp_bursts_per_day, "bursts"),
+            (account_takeovers, config.account_takeovers_per_day, "takeovers"),
         )
-        _name_new_devices(devices, bursts, rng["devices"])
-        takeovers = account_takeovers(
-            profiles,
-            merchants,
-            days=config.days,
-            per_day=config.account_takeovers_per_day,
-            first_device=len(devices),
-            rng=rng["takeovers"],
-        )
-        _name_new_devices(devices, takeovers, rng["devices"])
-        batch = Batch.concat([batch, bursts, takeovers]).in_time_order()
+        for draw, per_day, step in patterns:
+            fraud = draw(
+                profiles, merchants, days=config.days, per_day=per_day, first_device=len(devices), rng=rng[step]
+            )
+            _name_new_devices(devices, fraud, rng["devices"])  # each event brings the fraudster's own device
+            parts.append(fraud)
+        batch = Batch.concat(parts).in_time_order()
     transactions = to_frame(to_table(batch, start=config.start, devices=devices))
     labels = draw_labels(
         transactions,
