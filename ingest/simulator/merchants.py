@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from ingest.contract import Channel
 from ingest.simulator import vocabulary as v
 from ingest.simulator.batch import Batch
 
 #: Share of terminals by channel: shops, online shops, mail/telephone order, cash machines.
-CHANNEL_SHARES = {v.POS: 0.72, v.ECOM: 0.20, v.MOTO: 0.03, v.ATM: 0.05}
+CHANNEL_SHARES = {Channel.POS.value: 0.72, Channel.ECOM.value: 0.20, Channel.MOTO.value: 0.03, Channel.ATM.value: 0.05}
 SHOP_MCCS = {"5411": 0.30, "5812": 0.18, "5541": 0.12, "5912": 0.07, "5311": 0.08, "5651": 0.08, "5732": 0.05,
              "4111": 0.05, "7011": 0.03, "5999": 0.04}  # fmt: skip
 ONLINE_MCCS = {"5999": 0.20, "5732": 0.15, "5651": 0.15, "4722": 0.10, "5815": 0.15, "5942": 0.10, "5816": 0.15}
@@ -49,6 +50,7 @@ class Merchants:
 def _draw_codes(
     shares: dict[str, float], vocabulary: tuple[str, ...], size: int, rng: np.random.Generator
 ) -> npt.NDArray[np.int8]:
+    """``size`` codes into ``vocabulary``, each value drawn with its share (shares need not sum to 1)."""
     codes = np.array([vocabulary.index(k) for k in shares], dtype=np.int8)
     weights = np.array(list(shares.values()))
     return codes[rng.choice(codes.shape[0], size=size, p=weights / weights.sum())]
@@ -56,9 +58,7 @@ def _draw_codes(
 
 def draw_merchants(n_terminals: int, rng: np.random.Generator) -> Merchants:
     """Channel, category and country of every terminal."""
-    channels = np.array(list(CHANNEL_SHARES), dtype=np.int8)
-    weights = np.array(list(CHANNEL_SHARES.values()))
-    channel = channels[rng.choice(channels.shape[0], size=n_terminals, p=weights / weights.sum())]
+    channel = _draw_codes(CHANNEL_SHARES, v.CHANNELS, n_terminals, rng)
     online = (channel == v.ECOM) | (channel == v.MOTO)
     mcc = np.where(
         online, _draw_codes(ONLINE_MCCS, v.MCCS, n_terminals, rng), _draw_codes(SHOP_MCCS, v.MCCS, n_terminals, rng)
