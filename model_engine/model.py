@@ -58,6 +58,7 @@ class CompiledModel:
         columns = signature.graph_columns
         self._columns: list[int] | None = None if columns == tuple(range(signature.n_features)) else list(columns)
         self._output_index = list(graph.outputs).index(OUTPUT)
+        self._single_output = len(graph.outputs) == 1
         self._executables: dict[str, Executable] = {}
 
     @property
@@ -90,7 +91,11 @@ class CompiledModel:
 
     def predict_proba(self, X: Any, backend: str | None = None) -> Array:
         """Class probabilities [N, C] for features [N, F] in signature order (or named columns)."""
-        result: Array = self.executable(backend).run(self.prepare_input(X))[self._output_index]
+        executable = self.executable(backend)
+        x = self.prepare_input(X)
+        # backends may offer run_matrix, a per-call fast path for one-input, one-output graphs (batch-1 latency)
+        fast = getattr(executable, "run_matrix", None) if self._single_output else None
+        result: Array = fast(x) if fast is not None else executable.run(x)[self._output_index]
         return result
 
     def score(self, X: Any, backend: str | None = None) -> Array:

@@ -44,6 +44,47 @@ class _Compiler:
         ):
             self.slots.setdefault(name, len(self.slots))
 
+    def steps(self) -> list[Step]:
+        """One step per node, except that ``concat(c - p, p)`` (the two-class head) runs as one kernel."""
+        heads: dict[str, Node] = {}
+        skipped: set[str] = set()
+        for node in self.graph.nodes:
+            head = self._binary_head(node)
+            if head is not None:
+                heads[node.name] = head
+                skipped.add(head.name)
+        steps = []
+        for node in self.graph.nodes:
+            if node.name in heads:
+                steps.append(self._head_step(node, heads[node.name]))
+            elif node.name not in skipped:
+                steps.append(self.step(node))
+        return steps
+
+    def _binary_head(self, node: Node) -> Node | None:
+        if node.op != "concat" or len(node.inputs) != 2 or node.output.type.rank != 2:
+            return None
+        complement, p = node.inputs
+        sub = self.graph.producer(complement)
+        if sub is None or sub.op != "sub" or sub.inputs[1] != p or self.graph.type_of(p).shape[1:] != (1,):
+            return None
+        c = sub.inputs[0]
+        if not self.graph.is_constant(c) or self.graph.constants[c].size != 1:
+            return None
+        users = self.graph.users(complement)
+        if users != [node] or complement in self.graph.outputs.values():
+            return None
+        return sub
+
+    def _head_step(self, node: Node, sub: Node) -> Step:
+        p, out = self.slots[node.inputs[1]], self.slots[node.output.name]
+        c = float(self.graph.constants[sub.inputs[0]].reshape(()))
+
+        def run(s: list[Any]) -> None:
+            nk.binary_head(s[p], c, s[out])
+
+        return run
+
     def step(self, node: Node) -> Step:
         ins = [self.slots[i] for i in node.inputs]
         out = self.slots[node.output.name]
@@ -134,15 +175,12 @@ class _Compiler:
 
     def _compact(self, node: Node, ins: list[int], out: int) -> Step:
         x = ins[0]
-        feature_t, threshold, left_t, right_t, value, missing_left, roots = [
-            self.graph.constants[n] for n in node.inputs[1:]
-        ]
-        feature, children, depths = nk.looped_children(feature_t, left_t, right_t, roots)
+        feature, threshold, left, right, value, missing_left, roots = [self.graph.constants[n] for n in node.inputs[1:]]
+        records, value, roots, depths = nk.pack_records(feature, threshold, left, right, missing_left, value, roots)
         divisor, base, post = nk.finish_args(node.attrs, roots.shape[0], node.output.type.dtype.numpy)
 
         def run(s: list[Any]) -> None:
-            nk.compact_trees(s[x], feature, threshold, children, value, missing_left, roots, depths, ROW_BLOCK,
-                             divisor, base, post, s[out])  # fmt: skip
+            nk.compact_trees(s[x], records, value, roots, depths, ROW_BLOCK, divisor, base, post, s[out])
 
         return run
 
@@ -172,7 +210,7 @@ class NumbaExecutable:
         self.tile_rows = tile_rows
         compiler = _Compiler(graph)
         self._slots = compiler.slots
-        self._steps = [compiler.step(node) for node in graph.nodes]
+        self._steps = compiler.steps()
         self.plan: MemoryPlan = plan_memory(graph, tile_rows)
         self._template: list[Any] = [None] * len(self._slots)
         for name, array in graph.constants.items():
@@ -182,6 +220,9 @@ class NumbaExecutable:
         self._outputs = [(self._slots[name], graph.type_of(name)) for name in graph.output_values()]
         self._checks = [(t.dtype.numpy, tuple(t.shape[1:])) for t in self._input_types]
         self._output_alloc = [(t.dtype.numpy, tuple(int(d or 0) for d in t.shape[1:])) for _, t in self._outputs]
+        self._dtype0, self._shape0 = self._checks[0]
+        self._out_dtype0, self._out_shape0 = self._output_alloc[0]
+        self._x_slot, self._out_slot = self._input_slots[0], self._outputs[0][0]
         self._local = threading.local()
         self._warm_up()
 
@@ -235,6 +276,21 @@ class NumbaExecutable:
         for start, stop in row_tiles(n, self.tile_rows):
             self._run_tile(tuple(np.ascontiguousarray(a[start:stop]) for a in inputs), [o[start:stop] for o in outputs])
         return outputs
+
+    def run_matrix(self, x: Array) -> Array:
+        """The first output for a single input matrix: the per-call fast path of one-input, one-output models."""
+        if x.dtype != self._dtype0 or x.shape[1:] != self._shape0 or not x.flags.c_contiguous:
+            return self.run(x)[0]
+        n = x.shape[0]
+        if n > self.tile_rows:
+            return self.run(x)[0]
+        out = np.empty((n, *self._out_shape0), dtype=self._out_dtype0)
+        slots = self._slots_for(n)
+        slots[self._x_slot] = x
+        slots[self._out_slot] = out
+        for step in self._steps:
+            step(slots)
+        return out
 
 
 class NumbaBackend:

@@ -58,13 +58,31 @@ LANES = 8  # rows walked through a tree together: independent load chains the CP
 @numba.njit(cache=True, nogil=True)
 def perfect_trees(x: Any, feature: Any, threshold: Any, missing_left: Any, leaf_value: Any, depth: int,
                   row_block: int, divisor: float, base: Any, post: int, out: Any) -> None:  # fmt: skip
-    """Implicit-children traversal; LANES rows step down a tree in lockstep (a fixed trip count: depth)."""
+    """Implicit-children traversal; LANES rows step down a tree in lockstep (a fixed trip count: depth), or,
+    below LANES rows, LANES trees side by side for each row."""
     n = x.shape[0]
     n_trees = feature.shape[0]
     n_out = leaf_value.shape[2]
     first_leaf = (1 << depth) - 1
     idx = np.zeros(LANES, dtype=np.int64)
     raw = np.zeros((n, n_out), dtype=out.dtype)
+    if n < LANES:
+        for i in range(n):
+            for t0 in range(0, n_trees, LANES):
+                width = min(LANES, n_trees - t0)
+                for r in range(width):
+                    idx[r] = 0
+                for _ in range(depth):
+                    for r in range(width):
+                        k = idx[r]
+                        v = x[i, feature[t0 + r, k]]
+                        go_left = (v <= threshold[t0 + r, k]) | ((v != v) & missing_left[t0 + r, k])
+                        idx[r] = 2 * k + 2 - np.int64(go_left)
+                for r in range(width):  # tree order, as everywhere
+                    for o in range(n_out):
+                        raw[i, o] += leaf_value[t0 + r, idx[r] - first_leaf, o]
+        _finish(raw, out, divisor, base, post)
+        return
     for start in range(0, n, row_block):
         stop = min(start + row_block, n)
         for t in range(n_trees):
@@ -86,64 +104,90 @@ def perfect_trees(x: Any, feature: Any, threshold: Any, missing_left: Any, leaf_
 
 
 @numba.njit(cache=True, nogil=True)
-def compact_trees(x: Any, feature: Any, threshold: Any, children: Any, value: Any, missing_left: Any, roots: Any,
-                  depths: Any, row_block: int, divisor: float, base: Any, post: int, out: Any) -> None:  # fmt: skip
-    """Explicit-children traversal, branch-free: the decision indexes ``children[node] = (right, left)``, and
-    leaves are their own children (see :func:`looped_children`), so LANES rows step down a tree together for the
-    tree's depth without a data-dependent branch. A lone row (batch 1) walks only as deep as its leaf."""
+def compact_trees(x: Any, records: Any, value: Any, roots: Any, depths: Any, row_block: int, divisor: float,
+                  base: Any, post: int, out: Any) -> None:  # fmt: skip
+    """Explicit-children traversal over packed node records (see :func:`pack_records`): one cache line holds
+    whole nodes, the children of a split are adjacent, and the decision picks the child arithmetically, so there
+    is no data-dependent branch. LANES rows step down a tree together for the tree's depth (leaves are their own
+    child); below LANES rows, LANES trees step side by side for each row instead."""
     n = x.shape[0]
     n_out = value.shape[1]
     lane = np.zeros(LANES, dtype=np.int64)
     raw = np.zeros((n, n_out), dtype=out.dtype)
+    n_trees = roots.shape[0]
+    if n < LANES:
+        # too few rows to fill the lanes: walk LANES trees side by side for each row instead
+        for i in range(n):
+            for t0 in range(0, n_trees, LANES):
+                width = min(LANES, n_trees - t0)
+                depth = 0
+                for r in range(width):
+                    lane[r] = roots[t0 + r]
+                    depth = max(depth, depths[t0 + r])
+                for _ in range(depth):
+                    for r in range(width):
+                        k = lane[r]
+                        v = x[i, np.int64(records[k, 1])]
+                        go_left = (v <= records[k, 0]) | ((v != v) & (records[k, 3] != 0))
+                        lane[r] = np.int64(records[k, 2]) + 1 - np.int64(go_left)
+                for r in range(width):  # tree order, as everywhere
+                    for o in range(n_out):
+                        raw[i, o] += value[lane[r], o]
+        _finish(raw, out, divisor, base, post)
+        return
     for start in range(0, n, row_block):
         stop = min(start + row_block, n)
-        for t in range(roots.shape[0]):
+        for t in range(n_trees):
             root = roots[t]
             depth = depths[t]
             for i in range(start, stop, LANES):
                 lanes = min(LANES, stop - i)
-                if lanes == 1:
-                    k = root
-                    while True:
-                        v = x[i, feature[k]]
-                        nxt = children[k, np.int64((v <= threshold[k]) | ((v != v) & missing_left[k]))]
-                        if nxt == k:
-                            break
-                        k = nxt
-                    for o in range(n_out):
-                        raw[i, o] += value[k, o]
-                    continue
                 for r in range(lanes):
                     lane[r] = root
                 for _ in range(depth):
                     for r in range(lanes):
                         k = lane[r]
-                        v = x[i + r, feature[k]]
-                        go_left = (v <= threshold[k]) | ((v != v) & missing_left[k])
-                        lane[r] = children[k, np.int64(go_left)]
+                        v = x[i + r, np.int64(records[k, 1])]
+                        go_left = (v <= records[k, 0]) | ((v != v) & (records[k, 3] != 0))
+                        lane[r] = np.int64(records[k, 2]) + 1 - np.int64(go_left)
                 for r in range(lanes):
                     for o in range(n_out):
                         raw[i + r, o] += value[lane[r], o]
     _finish(raw, out, divisor, base, post)
 
 
-def looped_children(feature: Any, left: Any, right: Any, roots: Any) -> tuple[Any, Any, Any]:
-    """``children[k] = (right, left)`` with each leaf its own child, split features with leaves reading column 0,
-    and the depth of each tree (the trip count of :func:`compact_raw`)."""
-    ids = np.arange(len(left))
-    leaf = left < 0
-    children = np.ascontiguousarray(np.stack([np.where(leaf, ids, right), np.where(leaf, ids, left)], axis=1))
+def pack_records(feature: Any, threshold: Any, left: Any, right: Any, missing_left: Any, value: Any,
+                 roots: Any) -> tuple[Any, Any, Any, Any]:  # fmt: skip
+    """Renumber the nodes so a split's children are adjacent (breadth first), and pack each node into one record
+    ``(threshold, feature, left child, missing goes left)`` of the threshold's dtype (ids stay exact below 2**24).
+    A leaf is ``(+inf, 0, itself, 1)``: every value goes "left", to the leaf itself. Returns the records, the
+    values in the new order, the new roots and each tree's depth."""
+    if len(left) >= 1 << 24:
+        raise ValueError("tree ensembles above 16M nodes do not fit packed float32 records")
+    dtype = threshold.dtype
+    records = np.zeros((len(left), 4), dtype=dtype)
+    new_value = np.zeros_like(value)
+    new_roots = np.zeros(len(roots), dtype=np.int64)
     depths = np.zeros(len(roots), dtype=np.int64)
+    next_id = 0
     for t, root in enumerate(roots.tolist()):
-        stack = [(root, 0)]
-        while stack:
-            node, d = stack.pop()
-            if leaf[node]:
-                depths[t] = max(depths[t], d)
+        new_roots[t] = next_id
+        queue = [(int(root), next_id, 0)]
+        next_id += 1
+        head = 0
+        while head < len(queue):
+            old, new, depth = queue[head]
+            head += 1
+            new_value[new] = value[old]
+            if left[old] < 0:
+                records[new] = (np.inf, 0, new, 1)
+                depths[t] = max(depths[t], depth)
             else:
-                stack.append((int(left[node]), d + 1))
-                stack.append((int(right[node]), d + 1))
-    return np.where(leaf, 0, feature).astype(np.int32), children.astype(np.int32), depths
+                records[new] = (threshold[old], feature[old], next_id, 1 if missing_left[old] else 0)
+                queue.append((int(left[old]), next_id, depth + 1))
+                queue.append((int(right[old]), next_id + 1, depth + 1))
+                next_id += 2
+    return records, new_value, new_roots, depths
 
 
 def finish_args(attrs: Any, n_trees: int, dtype: Any) -> tuple[float, Any, int]:
@@ -153,6 +197,14 @@ def finish_args(attrs: Any, n_trees: int, dtype: Any) -> tuple[float, Any, int]:
     divisor = float(n_trees) if attrs.get("aggregation", "sum") == "mean" else 1.0
     base = attrs.get("base_score")
     return divisor, np.asarray(base if base is not None else (), dtype=dtype), post
+
+
+@numba.njit(cache=True, nogil=True)
+def binary_head(p: Any, c: float, out: Any) -> None:
+    """``concat(c - p, p)``: the two-class probabilities from the positive one."""
+    for i in range(p.shape[0]):
+        out[i, 0] = c - p[i, 0]
+        out[i, 1] = p[i, 0]
 
 
 # -- fused elementwise programs -> generated loops --------------------------------------------------------------
