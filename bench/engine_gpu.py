@@ -8,7 +8,7 @@ trees of depth 8, both trained on make_classification (30 float32 features, 1 % 
 The bound is the measured device copy bandwidth divided by the bytes a row must move (30 float32 in, one
 float32 out: 124 bytes), about 27 G rows/s on an H100.
 
-    python bench/engine_gpu.py [--json FILE] [--batches 1000,...] [--precision ieee|tf32|fp16] [--cpu-max-rows N]
+    python bench/engine_gpu.py [--json FILE] [--batches 1000,...] [--mlp-precisions ieee,tf32] [--cpu-max-rows N]
 
 Needs a CUDA GPU with torch and triton (the ``gpu`` extra); exits with a message otherwise.
 """
@@ -150,11 +150,38 @@ def torch_forest(torch: Any, graph: Any, device: str = "cuda", chunk_rows: int =
     return run
 
 
+def measure(
+    torch: Any, executable: Any, peer: Any, cpu: Any, cpu_name: str, batches: list[int], bound: float, cpu_max: int
+) -> list[dict[str, Any]]:
+    """Time the engine (data on the GPU, and NumPy in/out), the PyTorch peer and the CPU backend per batch."""
+    rng = np.random.default_rng(1)
+    width = executable.graph.inputs[0].type.shape[1]
+    print(f"{'rows':>9} {'triton G/s':>11} {'torch G/s':>10} {'vs torch':>9} {'+host G/s':>10} "
+          f"{cpu_name + ' M/s':>10} {'vs cpu':>8} {'% bound':>8}")  # fmt: skip
+    rows_out = []
+    for n in batches:
+        x_host = np.ascontiguousarray(rng.normal(size=(n, N_FEATURES)).astype(np.float32)[:, :width])
+        x_dev = torch.from_numpy(x_host).cuda()
+        t_dev = gpu_seconds(torch, partial(executable.run_tensors, x_dev))
+        t_torch = gpu_seconds(torch, partial(peer, x_dev))
+        t_host = host_seconds(partial(executable.run_device, x_host))
+        t_cpu = host_seconds(partial(cpu.run, x_host)) if n <= cpu_max else None
+        rows_out.append({"rows": n, "triton_rows_per_s": n / t_dev, "torch_rows_per_s": n / t_torch,
+                         "triton_with_transfers_rows_per_s": n / t_host,
+                         "cpu_rows_per_s": None if t_cpu is None else n / t_cpu})  # fmt: skip
+        cpu_text = "-" if t_cpu is None else f"{n / t_cpu / 1e6:.1f}"
+        vs_cpu = "-" if t_cpu is None else f"{t_cpu / t_dev:.0f}x"
+        print(f"{n:>9} {n / t_dev / 1e9:>11.3f} {n / t_torch / 1e9:>10.3f} {t_torch / t_dev:>8.1f}x "
+              f"{n / t_host / 1e9:>10.3f} {cpu_text:>10} {vs_cpu:>8} {100 * n / t_dev / bound:>7.1f}%")  # fmt: skip
+        del x_dev
+    return rows_out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--batches", default=",".join(map(str, DEFAULT_BATCHES)))
-    parser.add_argument("--precision", default="ieee", choices=["ieee", "tf32", "fp16"])
+    parser.add_argument("--mlp-precisions", default="ieee,tf32", help="MLP products: ieee (default, exact), tf32, fp16")
     parser.add_argument("--cpu-max-rows", type=int, default=100_000, help="largest batch timed on the CPU backend")
     parser.add_argument("--train-rows", type=int, default=20_000)
     args = parser.parse_args()
@@ -175,37 +202,20 @@ def main() -> None:
         get_backend(cpu_name)
     except Exception:  # the CPU peer falls back to the reference backend where numba is unavailable
         cpu_name = "numpy"
-    rng = np.random.default_rng(1)
     results: dict[str, Any] = {"card": card, "bandwidth_bytes_per_s": bandwidth, "bound_rows_per_s": bound,
-                               "precision": args.precision, "cpu_backend": cpu_name, "models": {}}  # fmt: skip
+                               "cpu_backend": cpu_name, "models": {}}  # fmt: skip
+    precisions = args.mlp_precisions.split(",")
     for name, estimator in train(args.train_rows).items():
         model = compile_model(estimator, [f"f{i}" for i in range(N_FEATURES)])
-        executable = TritonBackend(precision=args.precision, min_rows=0).prepare(model.graph)
         cpu = get_backend(cpu_name).prepare(model.graph)
         peer = torch_mlp(torch, estimator) if name.startswith("mlp") else torch_forest(torch, model.graph)
-        lowering = [kind for kind, _ in executable.lowering()]
-        print(f"\n{name}: lowered to {lowering}")
-        print(f"{'rows':>9} {'triton G/s':>11} {'torch G/s':>10} {'vs torch':>9} {'+host G/s':>10} "
-              f"{cpu_name + ' M/s':>10} {'vs cpu':>8} {'% bound':>8}")  # fmt: skip
-        rows_out = []
-        for n in batches:
-            x_host = rng.normal(size=(n, N_FEATURES)).astype(np.float32)
-            x_host = x_host[:, : model.graph.inputs[0].type.shape[1]].copy()
-            x_dev = torch.from_numpy(x_host).cuda()
-            t_dev = gpu_seconds(torch, partial(executable.run_tensors, x_dev))
-            t_torch = gpu_seconds(torch, partial(peer, x_dev))
-            t_host = host_seconds(partial(executable.run_device, x_host))
-            t_cpu = host_seconds(partial(cpu.run, x_host)) if n <= args.cpu_max_rows else None
-            row = {"rows": n, "triton_rows_per_s": n / t_dev, "torch_rows_per_s": n / t_torch,
-                   "triton_with_transfers_rows_per_s": n / t_host,
-                   "cpu_rows_per_s": None if t_cpu is None else n / t_cpu}  # fmt: skip
-            rows_out.append(row)
-            cpu_text = "-" if t_cpu is None else f"{n / t_cpu / 1e6:.1f}"
-            vs_cpu = "-" if t_cpu is None else f"{t_cpu / t_dev:.0f}x"
-            print(f"{n:>9} {n / t_dev / 1e9:>11.3f} {n / t_torch / 1e9:>10.3f} {t_torch / t_dev:>8.1f}x "
-                  f"{n / t_host / 1e9:>10.3f} {cpu_text:>10} {vs_cpu:>8} {100 * n / t_dev / bound:>7.1f}%")  # fmt: skip
-            del x_dev
-        results["models"][name] = {"lowering": lowering, "batches": rows_out}
+        for precision in precisions if name.startswith("mlp") else ["ieee"]:
+            executable = TritonBackend(precision=precision, min_rows=0).prepare(model.graph)
+            label = f"{name}/{precision}"
+            lowering = [kind for kind, _ in executable.lowering()]
+            print(f"\n{label}: lowered to {lowering}")
+            rows_out = measure(torch, executable, peer, cpu, cpu_name, batches, bound, args.cpu_max_rows)
+            results["models"][label] = {"lowering": lowering, "precision": precision, "batches": rows_out}
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=2)
