@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from ingest.validation import CompiledChecker, DatasetStatistics, records_to_frame
 from scoring_api.cli import app
-from tests.ingest.validation.corpus import Corpus, good_rows
+from tests.ingest.validation.corpus import Corpus, contract_only, good_rows
 
 runner = CliRunner()
 
@@ -54,6 +54,12 @@ def test_a_bad_csv_batch_fails_and_keeps_its_rejected_rows(tmp_path: Path, corpu
     assert "FAIL" in result.output
     rejected = pd.read_parquet(out / "rejected.parquet")
     assert "amount.range" in set(rejected["reason"])
+    # Exactly the rows that break the contract are held back, each with a reason; the one kind a CSV file
+    # cannot carry is an id sent as a number (4242 is the valid text "4242" once written).
+    expected = {row for row, fails in enumerate(corpus.expected) if contract_only(fails)}
+    expected.discard(corpus.kinds.index("transaction_id_not_a_string"))
+    assert set(rejected.index) == expected
+    assert (rejected["reason"].str.len() > 0).all()
     assert (out / "data_docs" / "index.html").exists()
 
 
