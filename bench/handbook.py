@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write per model and fold figures here")
     parser.add_argument("--scorer", choices=("engine", "sklearn"), default="engine")
     parser.add_argument("--backend", default="numba", help="engine backend (numba, numpy)")
-    parser.add_argument("--models", help="comma-separated candidate names to run (default: the whole grid)")
+    parser.add_argument("--model", action="append", help="a candidate name to run (repeatable; default: all)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -182,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
 
     wanted = {"validation": ("validation",), "test": ("test",), "all": ("validation", "test")}[args.folds]
     cands = candidates(args.seed)
-    if args.models:
-        wanted_names = {m.strip() for m in args.models.split(",")}
+    if args.model:
+        wanted_names = set(args.model)
         cands = [c for c in cands if c.name in wanted_names]
         if not cands:
             raise SystemExit(f"no candidate named {sorted(wanted_names)}; names: {[c.name for c in candidates(0)]}")
