@@ -117,8 +117,16 @@ def apply_mapping(source: pd.DataFrame, mapping: ColumnMapping | str) -> pd.Data
     for column in mapping.id_columns:
         if column in out.columns:
             out[column] = _ids_as_text(out[column], column)
-    out["timestamp"] = _to_utc(out["timestamp"], mapping.timestamp_timezone)
-    out["amount"] = out["amount"].astype("float64")
+    try:
+        out["timestamp"] = _to_utc(out["timestamp"], mapping.timestamp_timezone)
+    except (ValueError, TypeError) as error:
+        raise MappingError(f"the {mapping.name} mapping cannot read the timestamps as times: {error}") from error
+    try:
+        out["amount"] = out["amount"].astype("float64")
+    except (ValueError, TypeError) as error:
+        raise MappingError(
+            f"the {mapping.name} mapping cannot read the amounts as numbers ({error}); use a dot for decimals"
+        ) from error
     for column, default in OPTIONAL_DEFAULTS.items():
         if column not in out.columns:
             out[column] = default

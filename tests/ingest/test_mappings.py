@@ -153,6 +153,20 @@ def test_inconsistent_mappings_are_refused_when_declared(renames: dict[str, tupl
         ColumnMapping(name="broken", renames=renames)
 
 
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("TX_AMOUNT", ["57,16", "81.51", "146.0"], "cannot read the amounts as numbers"),
+        ("TX_DATETIME", ["yesterday", "2018-04-01 00:00:31", "2018-04-01 00:37:31"], "cannot read the timestamps"),
+    ],
+)
+def test_unreadable_amounts_and_times_are_mapping_errors(column: str, values: list[str], message: str) -> None:
+    source = handbook_like()
+    source[column] = values
+    with pytest.raises(MappingError, match=message):
+        apply_mapping(source, HANDBOOK_MAPPING)
+
+
 @pytest.mark.handbook
 def test_real_handbook_month_maps_onto_the_contract(handbook_dir: Path) -> None:
     raw = pd.read_parquet(handbook_dir / "transactions-2018-04.parquet")
