@@ -54,6 +54,8 @@ def window_features(
     known_count = 0
     lag_seen = -1
     lag_end = -1
+    history_start = -1
+    history_total = 0.0
     for f in range(params.shape[0]):
         op = params[f, 0]
         window = params[f, 1]
@@ -106,9 +108,12 @@ def window_features(
         elif op <= 5:  # the amount against the earlier events of (t - window, t)
             start = _first_after(ts, lo, i, t - window)
             n = i - start
-            total = 0.0
-            for j in range(start, i):
-                total += amount[j]
+            if start != history_start:  # ratio and z-score over the same window share the sum
+                history_total = 0.0
+                for j in range(i - 1, start - 1, -1):
+                    history_total += amount[j]
+                history_start = start
+            total = history_total
             mean = total / n if n > 0 else 0.0
             if op == 4:
                 out_row[col] = amount[i] / mean if mean > 0.0 else 1.0

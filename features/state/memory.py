@@ -62,14 +62,10 @@ class InMemoryStateStore(StateStore):
         slots: dict[str, np.ndarray] = {}
         for kind, keys in requests.items():
             arena, known = self._kind(kind)
-            if len(keys) == 1:
-                slots[kind] = np.array([self.slot_of(kind, keys[0])], dtype=np.int64)
-            else:
-                found = [known.get(k, -1) for k in keys]
-                slots[kind] = np.array(
-                    [s if s >= 0 else self.slot_of(kind, k) for s, k in zip(found, keys, strict=True)],
-                    dtype=np.int64,
-                )
+            found = list(map(known.get, keys))
+            if None in found:  # new entities: give them slots (a key may repeat within the batch)
+                found = [self.slot_of(kind, k) if s is None else s for s, k in zip(found, keys, strict=True)]
+            slots[kind] = np.array(found, dtype=np.int64)
             arenas[kind] = arena
         return StateBatch(arenas=arenas, slots=slots)
 

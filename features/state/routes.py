@@ -21,6 +21,7 @@ class RouteLog:
         self._batches: deque[tuple[int, RouteBatch, int]] = deque()  # (sequence, batch, newest time)
         self._next = 0
         self._open: RouteBatch | None = None  # single routes gather here until they fill a batch
+        self._by_seq: dict[int, RouteBatch] = {}
 
     def __len__(self) -> int:
         return len(self._index)
@@ -30,6 +31,7 @@ class RouteLog:
         if self._open is None:
             self._open = RouteBatch([], [], [], {kind: [] for kind in keys})
             self._batches.append((self._next, self._open, ts_us))
+            self._by_seq[self._next] = self._open
             self._next += 1
         batch = self._open
         seq, row = self._batches[-1][0], len(batch.transaction_ids)
@@ -53,18 +55,20 @@ class RouteLog:
         rows = zip([seq] * len(batch.transaction_ids), count(), strict=False)
         self._index.update(zip(batch.transaction_ids, rows, strict=True))
         self._batches.append((seq, batch, max(batch.ts_us)))
+        self._by_seq[seq] = batch
 
     def evict(self, before_us: int) -> None:
         """Forget the batches whose newest transaction is at or before ``before_us``."""
         while self._batches and self._batches[0][2] <= before_us and self._batches[0][1] is not self._open:
             seq, batch, _ = self._batches.popleft()
+            del self._by_seq[seq]
             for tx_id in batch.transaction_ids:
                 entry = self._index.get(tx_id)
                 if entry is not None and entry[0] == seq:
                     del self._index[tx_id]
 
     def get(self, transaction_ids: Sequence[str]) -> list[Route | None]:
-        by_seq = {seq: batch for seq, batch, _ in self._batches}
+        by_seq = self._by_seq
         out: list[Route | None] = []
         for tx_id in transaction_ids:
             entry = self._index.get(tx_id)
