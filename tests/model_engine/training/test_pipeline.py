@@ -1,5 +1,6 @@
 """The whole pipeline on a small simulated dataset: a good model is blessed with complete lineage and can be
-deployed; a deliberately degraded one (shuffled labels) is refused and its verdict names the failed checks."""
+deployed; deliberately degraded ones (shuffled labels, a dropped key feature family) are refused and their
+verdicts name the failed checks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
+from features import FeatureSet, default_feature_set
 from ingest.simulator import SimulatorConfig, simulate
 from model_engine.evaluation import EvaluationConfig
 from model_engine.registry import DeploymentRefusedError, GateThresholds, missing_fields
@@ -77,3 +79,12 @@ def test_good_model_is_blessed_with_complete_lineage_then_degraded_one_is_refuse
     with pytest.raises(DeploymentRefusedError, match="not blessed"):
         registry.promote(bad.version.content_id)
     assert registry.get("champion").content_id == result.version.content_id
+
+    # A dropped key feature family (the card's amount history) on the true labels: judged against the champion
+    # re-scored on the same test period, the candidate is worse by more than the margins allow.
+    features = default_feature_set()
+    dropped = FeatureSet(tuple(f for f in features.features if "amount" not in f.name))
+    weaker = run_training(transactions, registry, tmp_path / "weaker", replace(CONFIG, feature_set=dropped))
+    assert not weaker.verdict["blessed"]
+    assert any(name.startswith(("change:", "slice_change:")) for name in weaker.verdict["failed_checks"])
+    assert weaker.version.lineage["feature_spec_version"] != result.version.lineage["feature_spec_version"]
