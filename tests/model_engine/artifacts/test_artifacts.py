@@ -130,3 +130,15 @@ def test_linear_pipeline_round_trip_in_float64(data: tuple[np.ndarray, np.ndarra
     compiled.save(tmp_path / "lr")
     loaded = load_model(tmp_path / "lr", backend="numpy")
     np.testing.assert_allclose(loaded.predict_proba(X), estimator.predict_proba(X), rtol=0, atol=1e-9)
+
+
+def test_pickled_arrays_are_never_loaded(saved: Path, tmp_path: Path) -> None:
+    forged = _copy(saved, tmp_path / "pickled")
+    with np.load(forged / "weights.npz", allow_pickle=False) as archive:
+        weights = {k: archive[k] for k in archive.files}
+    name = next(iter(weights))
+    weights[name] = np.array([{"payload": 1}], dtype=object)
+    np.savez(forged / "weights.npz", **weights)  # numpy pickles object arrays into the archive
+    write_manifest(forged)
+    with pytest.raises(ArtifactError, match="not a readable tensor archive"):
+        load_model(forged, backend="numpy")
