@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+#: Exit status when the run completed but the gate refused the model (2 is taken by usage errors).
+REFUSED_EXIT_CODE = 3
+
 
 def register(app: typer.Typer) -> None:
     """Add ``fraud train`` and the ``fraud models`` group to the root application."""
@@ -93,7 +96,7 @@ def train(
     console.print(f"model {result.version.content_id}: {verdict}; report {result.report_path}")
     if not result.verdict["blessed"]:
         console.print(f"failed checks: {', '.join(result.verdict['failed_checks'])}")
-        raise typer.Exit(2)
+        raise typer.Exit(REFUSED_EXIT_CODE)
     if promote:
         registry.promote(result.version.content_id)
         console.print("promoted to champion")
