@@ -28,14 +28,20 @@ F64 = NDArray[np.float64]
 
 @njit(cache=True, nogil=True)
 def _first_after(ts: I64, lo: int, hi: int, value: int) -> int:  # pragma: no cover - compiled
-    """First index j in [lo, hi) with ts[j] > value (hi when none): numpy's searchsorted side='right'."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if ts[mid] > value:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    """First index j in [lo, hi) with ts[j] > value (hi when none): numpy's searchsorted side='right'.
+
+    Branch-free halving (the comparison feeds arithmetic, not a jump): window edges are unpredictable, and
+    mispredicted branches would cost more than the comparisons themselves.
+    """
+    n = hi - lo
+    if n <= 0:
+        return lo
+    base = lo
+    while n > 1:
+        half = n >> 1
+        base += half * (ts[base + half - 1] <= value)
+        n -= half
+    return int(base + (ts[base] <= value))
 
 
 @njit(cache=True, nogil=True)
@@ -155,8 +161,7 @@ def offline_entity(
 ) -> None:  # pragma: no cover - compiled
     """Features of every row of a frame in time (then arrival) order, grouped by dense entity ``codes``.
 
-    A counting sort groups the rows by entity while keeping their order inside each group; each row's
-    features are computed in a small dense buffer and written to the frame's row.
+    A counting sort groups the rows by entity while keeping their order inside each group.
     """
     n = codes.shape[0]
     starts = np.zeros(n_codes + 1, dtype=np.int64)
@@ -172,16 +177,23 @@ def offline_entity(
     s_ts = ts[order]
     s_amount = amount[order]
     s_label = label_time[order]
+    width = params.shape[0]
     local = params.copy()
-    for f in range(params.shape[0]):
+    for f in range(width):
         local[f, 3] = f
-    row = np.zeros(params.shape[0], dtype=np.float64)
+    # Rows are computed in entity order into a dense buffer (sequential writes), then each frame row reads its
+    # values back in one cache line: far cheaper than scattering every value to a random row.
+    dense = np.empty((n, width), dtype=np.float64)
     for c in range(n_codes):
         for k in range(starts[c], starts[c + 1]):
-            window_features(s_ts, s_amount, s_label, starts[c], k, local, row)
-            target = order[k]
-            for f in range(params.shape[0]):
-                out[target, params[f, 3]] = row[f]
+            window_features(s_ts, s_amount, s_label, starts[c], k, local, dense[k])
+    inverse = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        inverse[order[k]] = k
+    for r in range(n):
+        k = inverse[r]
+        for f in range(width):
+            out[r, params[f, 3]] = dense[k, f]
 
 
 @njit(cache=True, nogil=True)
