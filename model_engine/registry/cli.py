@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from model_engine.registry.registry import ModelRegistry
 
 models_app = typer.Typer(help="Registered models: versions, lineage, verdicts, aliases.", no_args_is_help=True)
 
@@ -14,11 +19,21 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
 
 
-def _registry() -> object:
+@contextmanager
+def _registry() -> Iterator[ModelRegistry]:
+    """The registry named by the settings; its errors become one line on stderr and exit status 1."""
+    from model_engine.registry.errors import RegistryError
     from model_engine.registry.registry import ModelRegistry
     from model_engine.settings import ModelEngineSettings
 
-    return ModelRegistry.from_settings(ModelEngineSettings())
+    registry = ModelRegistry.from_settings(ModelEngineSettings())
+    try:
+        yield registry
+    except RegistryError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        registry.close()
 
 
 @models_app.command("list")
@@ -27,23 +42,20 @@ def list_models() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from model_engine.registry.registry import ModelRegistry
-
-    registry = _registry()
-    assert isinstance(registry, ModelRegistry)
     table = Table("content id", "name", "registered", "blessed", "aliases", "AUC ROC", "AP")
-    for version in registry.versions():
-        s = version.summary()
-        auc, ap = s["auc_roc"], s["average_precision"]
-        table.add_row(
-            s["content_id"],
-            s["name"],
-            s["registered_at"],
-            "yes" if s["blessed"] else "no",
-            ",".join(s["aliases"]),
-            "-" if auc is None else f"{auc:.4f}",
-            "-" if ap is None else f"{ap:.4f}",
-        )
+    with _registry() as registry:
+        for version in registry.versions():
+            s = version.summary()
+            auc, ap = s["auc_roc"], s["average_precision"]
+            table.add_row(
+                s["content_id"],
+                s["name"],
+                s["registered_at"],
+                "yes" if s["blessed"] else "no",
+                ",".join(s["aliases"]),
+                "-" if auc is None else f"{auc:.4f}",
+                "-" if ap is None else f"{ap:.4f}",
+            )
     console = Console()
     if not console.is_terminal:
         # Piped output (scripts, logs) gets a wide table instead of one wrapped to a default 80 columns.
@@ -54,28 +66,23 @@ def list_models() -> None:
 @models_app.command("show")
 def show_model(ref: Annotated[str, typer.Argument(help="content id (or prefix) or alias")]) -> None:
     """One version: where it is stored, its verdict and every gate check."""
-    from model_engine.registry.registry import ModelRegistry
-
-    registry = _registry()
-    assert isinstance(registry, ModelRegistry)
-    version = registry.get(ref)
-    doc = {
-        **version.summary(),
-        "artifact_path": str(version.artifact_path),
-        "registered_by": version.registered_by,
-        "verdict": version.verdict,
-    }
+    with _registry() as registry:
+        version = registry.get(ref)
+        doc = {
+            **version.summary(),
+            "artifact_path": str(version.artifact_path),
+            "registered_by": version.registered_by,
+            "verdict": version.verdict,
+        }
     typer.echo(json.dumps(doc, indent=2))
 
 
 @models_app.command("lineage")
 def show_lineage(ref: Annotated[str, typer.Argument(help="content id (or prefix) or alias")]) -> None:
     """The lineage record: data fingerprint and counts, features, code version, parameters, metrics, timings."""
-    from model_engine.registry.registry import ModelRegistry
-
-    registry = _registry()
-    assert isinstance(registry, ModelRegistry)
-    typer.echo(json.dumps(registry.get(ref).lineage, indent=2))
+    with _registry() as registry:
+        lineage = registry.get(ref).lineage
+    typer.echo(json.dumps(lineage, indent=2))
 
 
 @models_app.command("promote")
@@ -84,14 +91,6 @@ def promote_model(
     alias: Annotated[str, typer.Option(help="champion or challenger")] = "champion",
 ) -> None:
     """Point an alias at a version; refused unless it is blessed and its files are unchanged since blessing."""
-    from model_engine.registry.errors import RegistryError
-    from model_engine.registry.registry import ModelRegistry
-
-    registry = _registry()
-    assert isinstance(registry, ModelRegistry)
-    try:
+    with _registry() as registry:
         version = registry.deploy(ref, alias)
-    except RegistryError as error:
-        typer.echo(f"refused: {error}", err=True)
-        raise typer.Exit(1) from None
     typer.echo(f"{alias} -> {version.content_id}")

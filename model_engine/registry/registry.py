@@ -222,7 +222,7 @@ class ModelRegistry:
         """A version by content id (or a unique prefix of at least 8 characters) or by alias."""
         target = self._alias_target(ref) if ref in ALIASES else None
         if ref in ALIASES and target is None:
-            raise UnknownModelError(f"no model is {ref} yet; deploy one with `fraud models deploy`")
+            raise UnknownModelError(f"no model is {ref} yet; promote one with `fraud models promote ID`")
         found = self._find(target or ref)
         if found is None and target is None and len(ref) >= 8:
             rows = self._db.query("SELECT content_id FROM model_versions WHERE content_id LIKE ?", [ref + "%"])
