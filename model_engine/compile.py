@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from model_engine.ir.builder import GraphBuilder
+from model_engine.errors import ConversionError
 from model_engine.ir.types import DType
 from model_engine.model import OUTPUT, CompiledModel
 from model_engine.passes.infra import GraphPass, PassManager
@@ -32,15 +32,19 @@ def compile_model(
     ``dtype`` is the compute precision: float32 (default; tree decisions stay exact) or float64.
     ``passes`` is "default", "none" (only what ``dtype`` needs) or an explicit list of passes.
     """
-    from model_engine.converters.registry import convert
+    from model_engine.converters.convert import convert_estimator
 
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     sig = Signature.coerce(signature)
-    builder = GraphBuilder()
-    x = builder.input("x", DType.FLOAT64, sig.n_features)
-    builder.output(OUTPUT, convert(estimator, builder, x))
-    graph = builder.build()
+    # Conversion by name: an estimator fitted on a DataFrame reads its columns by name, so a signature in
+    # another order (or with extra features) cannot silently feed it the wrong columns.
+    graph = convert_estimator(estimator, list(sig.features), dtype=DType.FLOAT64)
+    if OUTPUT not in graph.outputs:
+        raise ConversionError(
+            f"{type(estimator).__name__} is not a classifier: compile_model compiles predict_proba; "
+            "end the pipeline with a supported classifier"
+        )
     if passes == "default":
         chosen: list[GraphPass] = default_passes(dtype=dtype, tree_strategy=tree_strategy)
     elif passes == "none":
