@@ -118,8 +118,12 @@ def test_frames_with_invalid_rows_are_refused_whole() -> None:
     with_pan.loc[1, "card_token"] = "4111 1111 1111 1111"
     with pytest.raises(EncodeError, match="not a card number in clear"):
         encode_frame(with_pan)
+    mistyped = _frame()
+    mistyped.loc[1, "card_token"] = "4111111111111112"  # one digit off: still a card number, Luhn or not
+    with pytest.raises(EncodeError, match="not a card number in clear"):
+        encode_frame(mistyped)
     digits = _frame()
-    digits.loc[1, "card_token"] = "4111111111111112"  # 16 digits failing the Luhn check: an ordinary id
+    digits.loc[1, "card_token"] = "41111111111"  # 11 digits: too short for a card number, an ordinary id
     assert len(encode_frame(digits)[1]) == len(digits)
     naive = _frame()
     naive["timestamp"] = naive["timestamp"].dt.tz_localize(None)
