@@ -39,8 +39,13 @@ def write_manifest(directory: Path) -> str:
              for name in FILES}  # fmt: skip
     cid = content_id(files)
     doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "files": files, "content_id": cid}
-    (directory / MANIFEST).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    (directory / MANIFEST).write_bytes(_canonical(doc))
     return cid
+
+
+def _canonical(doc: Any) -> bytes:
+    """The one byte form of a manifest; verification demands it, so no byte of the manifest can change unseen."""
+    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
 
 def verify_manifest(directory: Path) -> str:
@@ -50,14 +55,20 @@ def verify_manifest(directory: Path) -> str:
     path = directory / MANIFEST
     if not path.is_file():
         raise TamperedArtifactError(f"{directory} has no {MANIFEST}; it is not a complete artifact")
+    raw = path.read_bytes()
     try:
-        doc = json.loads(path.read_bytes())
+        doc = json.loads(raw)
         files: dict[str, dict[str, Any]] = doc["files"]
         recorded = str(doc["content_id"])
         if doc["format"] != FORMAT or doc["format_version"] != FORMAT_VERSION:
             raise TamperedArtifactError(f"{path}: unsupported format {doc['format']!r} v{doc['format_version']!r}")
-    except (ValueError, KeyError, TypeError) as exc:
+        if not all(isinstance(entry, dict) for entry in files.values()):
+            raise TypeError("every file entry must be an object with 'sha256' and 'bytes'")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise TamperedArtifactError(f"{path} is unreadable or incomplete ({exc!r}); the artifact is damaged") from exc
+    if raw != _canonical(doc):
+        # whitespace, key order or escapes changed: JSON that parses the same is still not the bytes written
+        raise TamperedArtifactError(f"{path} is not byte for byte the manifest that was written: it was modified")
     if set(files) != set(FILES):
         raise TamperedArtifactError(f"{path} lists {sorted(files)}, an artifact holds exactly {sorted(FILES)}")
     present = {p.name for p in directory.iterdir()} - {MANIFEST}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,20 @@ def test_one_flipped_byte_in_any_file_is_refused(saved: Path, tmp_path: Path, na
         target.write_bytes(bytes(raw))
         with pytest.raises(TamperedArtifactError):
             load_model(copy, backend="numpy")
+
+
+@pytest.mark.parametrize("edit", [lambda t: t.replace("{", "{ ", 1), lambda t: t.replace("\n  ", "\n\t", 1),
+                                  lambda t: t.replace('"sha256:', '"\\u0073ha256:', 1)],
+                         ids=["space", "tab", "escape"])  # fmt: skip
+def test_manifest_edit_that_parses_the_same_is_refused(saved: Path, tmp_path: Path, edit: Callable[[str], str]) -> None:
+    copy = _copy(saved, tmp_path / "copy")
+    text = (copy / MANIFEST).read_text()
+    edited = edit(text)
+    assert edited != text
+    assert json.loads(edited) == json.loads(text)
+    (copy / MANIFEST).write_text(edited)
+    with pytest.raises(TamperedArtifactError, match="byte for byte"):
+        load_model(copy, backend="numpy")
 
 
 def test_truncated_missing_and_extra_files_are_refused(saved: Path, tmp_path: Path) -> None:
