@@ -87,6 +87,6 @@ def graph_from_json(doc: Mapping[str, Any], constants: Mapping[str, np.ndarray[A
         ]
         inputs = [_value(v) for v in doc["inputs"]]
         outputs = {str(k): str(v) for k, v in doc["outputs"].items()}
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: a list where an object belongs
         raise GraphError(f"malformed graph JSON: {exc!r}") from exc
     return Graph(inputs, nodes, outputs, {name: constants[name] for name in declared})

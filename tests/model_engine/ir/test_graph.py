@@ -66,6 +66,14 @@ def test_from_json_rejects_mismatched_constants() -> None:
         Graph.from_json(g.to_json(), constants)
 
 
+def test_from_json_refuses_a_malformed_document_with_a_graph_error() -> None:
+    g = logistic_graph()
+    doc = g.to_json()
+    doc["nodes"][0]["attrs"] = ["not", "an", "object"]
+    with pytest.raises(GraphError, match="malformed graph JSON"):
+        Graph.from_json(doc, g.constants)
+
+
 def _broken(g: Graph, nodes: list[Node]) -> Graph:
     return g.with_nodes(nodes)
 
