@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from model_engine.errors import ConversionError
+from model_engine.errors import ConversionError, PassError
 from model_engine.ir.types import DType
 from model_engine.model import OUTPUT, CompiledModel
 from model_engine.passes.infra import GraphPass, PassManager
@@ -30,7 +30,8 @@ def compile_model(
 
     ``signature`` names the input features in the order the estimator was fitted on (a list of names will do).
     ``dtype`` is the compute precision: float32 (default; tree decisions stay exact) or float64.
-    ``passes`` is "default", "none" (only what ``dtype`` needs) or an explicit list of passes.
+    ``passes`` is "default", "none" (only what ``dtype`` needs) or an explicit list of passes (which must give
+    ``dtype``: a float32 list includes ``to_float32``).
     """
     from model_engine.converters.convert import convert_estimator
 
@@ -54,6 +55,12 @@ def compile_model(
     else:
         chosen = list(passes)
     result = PassManager(chosen, fixed_point=True).run(graph)
+    computed = result.graph.inputs[0].type.dtype.value
+    if computed != dtype:  # only an explicit pass list can get here: it must honour the asked precision
+        raise PassError(
+            f"the passes left a {computed} graph but dtype={dtype!r} was asked; "
+            + ("add to_float32 to the pass list" if dtype == "float32" else "drop to_float32 from the pass list")
+        )
     for stat in result.stats:
         kept = stat.notes.get("kept_columns")
         if kept is not None:

@@ -11,7 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from model_engine import compile_model
-from model_engine.errors import ModelEngineError
+from model_engine.errors import ModelEngineError, PassError
+from model_engine.passes import GraphPass, infer_types, to_float32
 
 FLOAT32_TOLERANCE = 1e-5
 
@@ -43,3 +44,17 @@ def test_a_transformer_is_refused_with_a_reason(named_data: tuple[pd.DataFrame, 
     frame, _ = named_data
     with pytest.raises(ModelEngineError, match="not a classifier"):
         compile_model(StandardScaler().fit(frame), list(frame.columns))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "wrong", "right"),
+    [("float32", [infer_types], [infer_types, to_float32]), ("float64", [infer_types, to_float32], [infer_types])],
+)
+def test_an_explicit_pass_list_must_give_the_asked_precision(
+    named_data: tuple[pd.DataFrame, np.ndarray], dtype: str, wrong: list[GraphPass], right: list[GraphPass]
+) -> None:
+    frame, y = named_data
+    model = LogisticRegression().fit(frame, y)
+    with pytest.raises(PassError, match=f"dtype='{dtype}' was asked"):
+        compile_model(model, list(frame.columns), dtype=dtype, passes=wrong)
+    assert compile_model(model, list(frame.columns), dtype=dtype, passes=right).dtype == dtype
