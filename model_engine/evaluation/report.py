@@ -42,6 +42,14 @@ class EvaluationConfig:
     slices: SliceSpec = field(default_factory=SliceSpec)
     label_column: str = "is_fraud"
 
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise EvaluationError(f"k must be at least 1, got {self.k}")
+        if not 0.0 < self.alert_rate <= 1.0:
+            raise EvaluationError(f"alert_rate must lie in (0, 1], got {self.alert_rate!r} (0.005 is 0.5 %)")
+        if self.calibration_bins < 1:
+            raise EvaluationError(f"calibration_bins must be at least 1, got {self.calibration_bins}")
+
 
 @dataclass(frozen=True)
 class Metrics:

@@ -11,6 +11,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from model_engine.evaluation import (
     EvaluationConfig,
+    EvaluationError,
     SliceSpec,
     evaluate,
     first_seen_times,
@@ -92,3 +93,9 @@ def test_plots_and_html_page_are_written(tmp_path: Path) -> None:
     assert "src='roc.png'" in text
     assert "min_auc" in text
     assert "refused" in text
+
+
+@pytest.mark.parametrize("kwargs", [{"k": 0}, {"alert_rate": 0.0}, {"alert_rate": 5.0}, {"calibration_bins": 0}])
+def test_bad_configuration_is_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(EvaluationError):
+        EvaluationConfig(**kwargs)  # type: ignore[arg-type]
