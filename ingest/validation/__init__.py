@@ -22,6 +22,7 @@ from ingest.validation.errors import (
     UnsupportedExpectationError,
     ValidationRunError,
 )
+from ingest.validation.masking import CARD_NUMBER_REMOVED, mask_card_numbers, storable_rows
 from ingest.validation.records import records_to_frame
 from ingest.validation.statistics import STATISTICS_FORMAT, STATISTICS_VERSION, DatasetStatistics, learn_statistics
 from ingest.validation.suite import (
@@ -33,6 +34,7 @@ from ingest.validation.suite import (
 )
 
 __all__ = [
+    "CARD_NUMBER_REMOVED",
     "STATISTICS_FORMAT",
     "STATISTICS_VERSION",
     "BatchReadError",
@@ -50,6 +52,8 @@ __all__ = [
     "daily_volume_frame",
     "daily_volume_suite",
     "learn_statistics",
+    "mask_card_numbers",
     "records_to_frame",
     "save_suite",
+    "storable_rows",
 ]

@@ -7,7 +7,8 @@ expectations the row fails, and per expectation, the batch verdict great-expecta
 
 A row is *ok* when it fails no critical expectation and no critical batch-level expectation failed (a
 missing column or a column of the wrong dtype condemns every row). Rows that are not ok must go to the
-dead-letter topic with their reason: :meth:`Verdict.bad_rows` gives them with a ``reason`` column.
+dead-letter topic with their reason: :meth:`Verdict.bad_rows` gives them with a ``reason`` column, card
+numbers masked.
 
 >>> from ingest.validation.suite import build_suite
 >>> import pandas as pd
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.validation.errors import DataValidationError
+from ingest.validation.masking import storable_rows
 from ingest.validation.records import normalise_record
 from ingest.validation.rules import Rule, compile_rule, per_value_types
 from ingest.validation.suite import expectation_name
@@ -103,10 +105,11 @@ class Verdict:
         return self.frame.iloc[np.flatnonzero(self.ok_mask)]
 
     def bad_rows(self) -> pd.DataFrame:
-        """The rows that are not ok, with a ``reason`` column (for the dead-letter topic)."""
+        """The rows that are not ok, with a ``reason`` column, as they may be stored (the dead-letter topic,
+        ``rejected.parquet``): only the contract's columns, card numbers masked (:func:`storable_rows`)."""
         bad = self.frame.iloc[np.flatnonzero(~self.ok_mask)].copy()
         bad["reason"] = self.reasons()
-        return bad
+        return storable_rows(bad)
 
 
 class CompiledChecker:

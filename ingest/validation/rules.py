@@ -183,6 +183,20 @@ def _regex(name: str, column: str | None, severity: str, kwargs: Mapping[str, An
     )  # fmt: skip
 
 
+@_compiler("expect_column_values_to_not_match_regex")
+def _not_regex(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
+    regex = str(kwargs["regex"])
+    pattern = re.compile(regex)
+
+    def expected(values: pd.Series) -> np.ndarray:
+        return ~values.astype(str).str.contains(regex).to_numpy(dtype=bool)
+
+    return Rule(
+        name, "expect_column_values_to_not_match_regex", column, severity, _mostly(kwargs), expected=expected,
+        value_expected=lambda value: pattern.search(str(value)) is None,
+    )  # fmt: skip
+
+
 @_compiler("expect_column_values_to_be_in_set")
 def _in_set(name: str, column: str | None, severity: str, kwargs: Mapping[str, Any]) -> Rule:
     value_set = kwargs.get("value_set")

@@ -4,7 +4,9 @@ Two sources feed one suite, and every expectation carries a stable name in ``met
 rejected record's reason shows) and its origin in ``meta["origin"]``:
 
 * **contract** (severity critical): every column exists, has its type, is never null; string lengths and
-  patterns, allowed sets, amount within ``[0, MAX_AMOUNT]`` (which also refuses infinities), timestamps within
+  patterns, no card number in clear where the contract refuses one (``card_token``: a regex expectation
+  with :data:`~ingest.contract.PAN_PATTERN`, the contract's own rule), allowed sets, amount within
+  ``[0, MAX_AMOUNT]`` (which also refuses infinities), timestamps within
   ``[EARLIEST_TIMESTAMP, LATEST_TIMESTAMP)``, unique transaction ids. Patterns, lengths and amount bounds
   are read from the pydantic :class:`~ingest.contract.Transaction` model, allowed sets and maximum lengths
   from :data:`~ingest.contract.TRANSACTION_FIELDS`, so the suite cannot drift from the contract.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +37,9 @@ import pyarrow as pa
 from ingest.contract import (
     EARLIEST_TIMESTAMP,
     LATEST_TIMESTAMP,
+    PAN_PATTERN,
     TRANSACTION_FIELDS,
+    CardToken,
     FieldSpec,
     Transaction,
 )
@@ -46,6 +51,9 @@ if TYPE_CHECKING:
 CRITICAL: Final = "critical"
 WARNING: Final = "warning"
 DAILY_VOLUME_COLUMN: Final = "transactions"
+# The validator that makes a contract field refuse card numbers (the last metadata item of CardToken): a field
+# whose metadata holds it gets the expectation that none of its values looks like a card number.
+_CARD_NUMBER_CHECK: Final = typing.get_args(CardToken)[-1]
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,12 @@ def contract_expectations() -> list[Any]:
                 out.append(
                     E.ExpectColumnValuesToMatchRegex(
                         column=column, regex=_whole_string(pattern), meta=_meta(column, "pattern")
+                    )
+                )
+            if _CARD_NUMBER_CHECK in metadata:
+                out.append(
+                    E.ExpectColumnValuesToNotMatchRegex(
+                        column=column, regex=PAN_PATTERN, meta=_meta(column, "not_card_number")
                     )
                 )
             if spec.allowed is not None:

@@ -66,6 +66,11 @@ def _kind(name: str, column: str, value: Any, *fails: str) -> BadKind:
 
 
 LONG_ID = "x" * 65
+#: Test card numbers (Luhn-valid, except the mistyped one): none of them may appear in any output in clear.
+PAN = "4111111111111111"
+GROUPED_PAN = "5500 0055 5555 5559"
+MISTYPED_PAN = "4111-1111-1111-1112"
+NOT_CARD_NUMBER = "card_token.not_card_number"
 
 BAD_KINDS: tuple[BadKind, ...] = (
     _kind("null_transaction_id", "transaction_id", None, "transaction_id.not_null"),
@@ -74,6 +79,10 @@ BAD_KINDS: tuple[BadKind, ...] = (
     _kind("transaction_id_with_space", "transaction_id", "tx 1", "transaction_id.pattern"),
     _kind("transaction_id_not_a_string", "transaction_id", 4242, "transaction_id.type"),
     _kind("null_card_token", "card_token", None, "card_token.not_null"),
+    # A card number in clear where its token belongs, Luhn-valid, grouped, or mistyped (still mostly a card).
+    _kind("card_number_in_card_token", "card_token", PAN, NOT_CARD_NUMBER),
+    _kind("grouped_card_number_in_card_token", "card_token", GROUPED_PAN, "card_token.pattern", NOT_CARD_NUMBER),
+    _kind("mistyped_card_number_in_card_token", "card_token", MISTYPED_PAN, NOT_CARD_NUMBER),
     _kind("oversized_customer_id", "customer_id", LONG_ID, "customer_id.length"),
     _kind("terminal_id_with_newline", "terminal_id", "term-1\n", "terminal_id.pattern"),
     _kind("negative_amount", "amount", -5.0, "amount.range"),
