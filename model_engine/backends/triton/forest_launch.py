@@ -9,6 +9,7 @@ import torch
 import triton
 
 from model_engine.backends.triton.buffers import BufferPool
+from model_engine.backends.triton.device_tensors import check_row_matrix, to_device
 from model_engine.backends.triton.forest_kernel import (
     compact_forest_kernel,
     forest_finish_kernel,
@@ -56,17 +57,17 @@ class TreeEnsembleKernel:
         self.pool = pool or BufferPool(device)
         base = np.zeros(layout.c_pad, dtype=np.float32)
         base[: layout.n_outputs] = np.asarray(base_score, dtype=np.float32).reshape(-1)
-        self._base = _dev(base, device)
-        nodes = _dev(node_words(layout.code, layout.threshold), device)
+        self._base = to_device(base, device)
+        nodes = to_device(node_words(layout.code, layout.threshold), device)
         self._tables: tuple[torch.Tensor, ...]
         if isinstance(layout, PerfectLayout):
-            self._tables = (nodes, _dev(layout.leaf_value, device))
+            self._tables = (nodes, to_device(layout.leaf_value, device))
         else:
             self._tables = (
                 nodes,
-                _dev(layout.left, device),
-                _dev(layout.roots, device),
-                _dev(layout.value, device),
+                to_device(layout.left, device),
+                to_device(layout.roots, device),
+                to_device(layout.value, device),
             )
 
     @property
@@ -78,7 +79,7 @@ class TreeEnsembleKernel:
     ) -> torch.Tensor:
         """Score ``x`` into ``out`` (``[N, out_width]``); with ``leaves`` (int32 ``[N, n_trees]``) also record
         the leaf every row reached in every tree (perfect layout: leaf number; compact: node index)."""
-        n_rows = _check(x, self.n_features, self.device)
+        n_rows = check_row_matrix(x, self.n_features, self.device, "the ensemble's tables are")
         if out is None:
             out = torch.empty((n_rows, self.out_width), dtype=torch.float32, device=self.device)
         elif out.shape[0] < n_rows or out.shape[1] != self.out_width or out.stride(1) != 1:
@@ -118,17 +119,3 @@ def block_rows(n_rows: int) -> int:
     if n_rows <= 65536:
         return 64
     return 128
-
-
-def _dev(array: np.ndarray[Any, Any], device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array)).to(device)
-
-
-def _check(x: torch.Tensor, n_features: int, device: torch.device) -> int:
-    if x.dtype != torch.float32 or x.dim() != 2 or x.shape[1] != n_features:
-        raise GraphError(f"expected a float32 [N, {n_features}] tensor, got {x.dtype} {tuple(x.shape)}")
-    if x.device != device:
-        raise GraphError(f"input is on {x.device}, the ensemble's tables are on {device}")
-    if x.shape[0] > 0 and x.stride(1) != 1:
-        raise GraphError("input rows must be contiguous along the feature axis")
-    return int(x.shape[0])

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import triton
 
+from model_engine.backends.triton.device_tensors import check_row_matrix, to_device
 from model_engine.backends.triton.mlp_kernel import mlp_kernel
 from model_engine.backends.triton.mlp_layout import MLPLayout
 from model_engine.errors import GraphError
@@ -31,8 +32,8 @@ class FusedMLP:
         self.device = device
         self.precision = precision
         self.block_m = block_m
-        tensors = [_to_device(w, device) for w in layout.weights]
-        bias_tensors = [_to_device(b, device) for b in layout.biases]
+        tensors = [to_device(w, device, np.float32) for w in layout.weights]
+        bias_tensors = [to_device(b, device, np.float32) for b in layout.biases]
         n_dense = layout.n_layers - (1 if layout.scalar_head else 0)
         self._dense = list(zip(tensors[:n_dense], bias_tensors[:n_dense], strict=True))
         self._head = (tensors[-1], bias_tensors[-1]) if layout.scalar_head else self._dense[-1]
@@ -58,7 +59,7 @@ class FusedMLP:
 
     def __call__(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """Run the network on ``x`` (float32 ``[N, F]``, unit stride along features); write into ``out``."""
-        n_rows = _check_input(x, self.layout.n_features, self.device)
+        n_rows = check_row_matrix(x, self.layout.n_features, self.device, "the model's weights are")
         if out is None:
             out = torch.empty((n_rows, self.out_width), dtype=torch.float32, device=self.device)
         elif out.shape[0] < n_rows or out.shape[1] != self.out_width or out.stride(1) != 1:
@@ -73,17 +74,3 @@ class FusedMLP:
         grid = (triton.cdiv(n_rows, self.block_m),)
         mlp_kernel[grid](x, out, n_rows, x.stride(0), out.stride(0), *pointers, **self._constexprs)
         return out[:n_rows]
-
-
-def _to_device(array: np.ndarray[Any, Any], device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
-
-
-def _check_input(x: torch.Tensor, n_features: int, device: torch.device) -> int:
-    if x.dtype != torch.float32 or x.dim() != 2 or x.shape[1] != n_features:
-        raise GraphError(f"expected a float32 [N, {n_features}] tensor, got {x.dtype} {tuple(x.shape)}")
-    if x.device != device:
-        raise GraphError(f"input is on {x.device}, the model's weights are on {device}")
-    if x.shape[0] > 0 and x.stride(1) != 1:
-        raise GraphError("input rows must be contiguous along the feature axis")
-    return int(x.shape[0])
