@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -328,7 +327,7 @@ def _write_report(
     facts = {
         "model": f"{chosen} {version.content_id}",
         "train": f"{split.train_start:%Y-%m-%d} .. {split.train_end:%Y-%m-%d}",
-        "gap (label delay)": str(timedelta(days=split.gap_days)),
+        "gap (label delay)": f"{split.gap_days:g} days",
         "test": f"{split.test_start:%Y-%m-%d} .. {split.test_end:%Y-%m-%d}",
     }
     return write_html_report(
