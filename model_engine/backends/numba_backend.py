@@ -294,7 +294,15 @@ class NumbaExecutable:
 
 
 class NumbaBackend:
-    """Compiled CPU execution (single-threaded kernels; run tiles in parallel threads if you need more)."""
+    """Compiled CPU execution (single-threaded kernels; run tiles in parallel threads if you need more).
+
+    >>> from model_engine.ir import DType, GraphBuilder
+    >>> b = GraphBuilder()
+    >>> b.output("y", b.op("exp", b.input("x", DType.FLOAT64, 1)))
+    >>> NumbaBackend().prepare(b.build()).run(np.zeros((2, 1)))
+    [array([[1.],
+           [1.]])]
+    """
 
     name = "numba"
 

@@ -60,7 +60,15 @@ class NumpyExecutable:
 
 
 class NumpyBackend:
-    """The reference backend (always available)."""
+    """The reference backend (always available).
+
+    >>> from model_engine.ir import DType, GraphBuilder
+    >>> b = GraphBuilder()
+    >>> b.output("y", b.op("exp", b.input("x", DType.FLOAT64, 1)))
+    >>> NumpyBackend().prepare(b.build()).run(np.zeros((2, 1)))
+    [array([[1.],
+           [1.]])]
+    """
 
     name = "numpy"
 

@@ -34,7 +34,16 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 class GraphBuilder:
-    """Build a :class:`Graph` incrementally; names are made unique automatically."""
+    """Build a :class:`Graph` incrementally; names are made unique automatically.
+
+    >>> b = GraphBuilder()
+    >>> x = b.input("x", DType.FLOAT64, 2)
+    >>> b.output("y", b.op("exp", x))
+    >>> print(b.build())
+    graph(%x: float64[N, 2]):
+      %exp: float64[N, 2] = exp(%x)
+      return y=%exp
+    """
 
     def __init__(self) -> None:
         self._inputs: list[Value] = []

@@ -98,6 +98,13 @@ class Graph:
 
     ``outputs`` maps each public output name (e.g. ``"probabilities"``) to the value that holds it, so passes can
     replace the producing value without renaming the model's outputs.
+
+    >>> from model_engine.ir import DType, GraphBuilder
+    >>> b = GraphBuilder()
+    >>> b.output("y", b.op("exp", b.input("x", DType.FLOAT32, 3)))
+    >>> graph = b.build()
+    >>> graph.op_counts(), str(graph.type_of(graph.outputs["y"])), [n.op for n in graph.users("x")]
+    ({'exp': 1}, 'float32[N, 3]', ['exp'])
     """
 
     def __init__(

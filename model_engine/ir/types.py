@@ -53,6 +53,10 @@ class TensorType:
     """The type of a graph value: ``TensorType(DType.FLOAT32, (None, 30))`` is an ``[N, 30]`` float32 matrix.
 
     Only the first dimension may be ``None`` (the batch); every other dimension is concrete.
+
+    >>> t = TensorType(DType.FLOAT32, (None, 30))
+    >>> str(t), t.batched, t.rank
+    ('float32[N, 30]', True, 2)
     """
 
     dtype: DType

@@ -74,7 +74,18 @@ class PipelineResult:
 
 
 class PassManager:
-    """Run passes in order, verifying after each; optionally repeat the whole list to a fixed point."""
+    """Run passes in order, verifying after each; optionally repeat the whole list to a fixed point.
+
+    >>> from model_engine.ir import DType, GraphBuilder
+    >>> from model_engine.passes import eliminate_dead_nodes
+    >>> b = GraphBuilder()
+    >>> x = b.input("x", DType.FLOAT64, 2)
+    >>> _ = b.op("tanh", x)  # read by nothing
+    >>> b.output("y", b.op("exp", x))
+    >>> result = PassManager([eliminate_dead_nodes], fixed_point=True).run(b.build())
+    >>> result.graph.op_counts(), [(s.name, s.modified) for s in result.stats]
+    ({'exp': 1}, [('eliminate_dead_nodes', True), ('eliminate_dead_nodes', False)])
+    """
 
     def __init__(
         self,
