@@ -7,6 +7,10 @@ Validating writes into DIR: ``data_docs/index.html`` (the great-expectations HTM
 ``statistics.json`` (the batch's statistics, same format as a reference), ``suite.json`` (the suite that was
 run) and ``rejected.parquet`` (rows the compiled checker rejects, with their reason). It prints a summary and
 exits with status 1 when any expectation fails.
+
+Card numbers never appear in clear in any of these files nor in the summary: rejected rows keep only the
+contract's columns and show card numbers masked (BIN and last four), as do the report's samples of unexpected
+values and the statistics' most frequent values and vocabularies.
 """
 
 from __future__ import annotations
@@ -106,6 +110,9 @@ def _validate(path: Path, mapping: str | None, reference_path: Path | None, out:
 
 
 def _detail(item: ExpectationResult) -> str:
+    from ingest.validation.masking import mask_card_numbers
+
+    # The runner has masked card numbers in the samples already; the summary masks again whatever it prints.
     if item.unexpected_count:
-        return f"{item.unexpected_count} unexpected, e.g. {list(item.sample[:3])}"
-    return "" if item.observed is None else str(item.observed)[:80]
+        return mask_card_numbers(f"{item.unexpected_count} unexpected, e.g. {list(item.sample[:3])}")
+    return "" if item.observed is None else mask_card_numbers(str(item.observed))[:80]

@@ -1,5 +1,8 @@
 """great-expectations itself: run a suite on a frame, read its per-row verdicts, write the HTML data docs.
 
+Card numbers never leave it in clear: the unexpected values great-expectations samples into each result
+(``partial_unexpected_list`` and the like, shown by the HTML report) are masked as soon as it returns them.
+
 One :class:`GreatExpectationsRunner` holds one ephemeral data context (a pandas data source with one
 dataframe asset) and is meant to be reused: creating contexts is the slow part. Its results are the
 reference the compiled checker is held to.
@@ -15,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ingest.validation.errors import ValidationRunError
+from ingest.validation.masking import mask_card_numbers, mask_value
 from ingest.validation.suite import expectation_name
 
 
@@ -96,10 +100,14 @@ class GreatExpectationsRunner:
             info = item.exception_info or {}
             if info.get("raised_exception"):
                 name = expectation_name(configuration)
+                message = mask_card_numbers(str(info.get("exception_message")))
                 raise ValidationRunError(
-                    f"great-expectations could not evaluate {name}: {info.get('exception_message')}; "
+                    f"great-expectations could not evaluate {name}: {message}; "
                     "check that the batch has the contract's columns and dtypes"
                 )
+            # Unexpected values are sampled into the result, which the HTML report and the command's summary
+            # show: card numbers among them are masked here, before anything can store or print them.
+            item.result = mask_value(dict(item.result))
             indices = item.result.get("unexpected_index_list") if complete else None
             digests.append(
                 ExpectationResult(

@@ -3,7 +3,8 @@
 :func:`learn_statistics` summarises a batch of transactions column by column (the role of TFX's
 StatisticsGen): counts and nulls everywhere; mean, standard deviation, a 1 % quantile grid, min/max and an
 equal-width histogram for numeric columns; distinct counts, lengths, the most frequent values and, for
-low-cardinality columns, the complete vocabulary for strings; the range and hour/weekday profile of
+low-cardinality columns, the complete vocabulary for strings (card numbers among these values masked, see
+:mod:`ingest.validation.masking`); the range and hour/weekday profile of
 timestamps; and the number of transactions per complete day.
 
 The statistics travel as a JSON document whose layout is versioned (``format`` and ``version`` at the top)
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.validation.errors import StatisticsFormatError
+from ingest.validation.masking import mask_card_numbers
 
 STATISTICS_FORMAT: Final = "fraud-scoring/dataset-statistics"
 STATISTICS_VERSION: Final = 1
@@ -235,8 +237,10 @@ def _string_statistics(column: pd.Series) -> StringStatistics:
     counts = present.value_counts()
     lengths = present.str.len()
     total = len(present)
+    vocabulary_size = len(counts) <= VOCABULARY_LIMIT
+    shown = _masked_counts(counts if vocabulary_size else counts.head(TOP_VALUES))
     top = tuple(
-        ValueCount(str(value), int(count), float(count) / total) for value, count in counts.head(TOP_VALUES).items()
+        ValueCount(str(value), int(count), float(count) / total) for value, count in shown.head(TOP_VALUES).items()
     )
     return StringStatistics(
         count=total,
@@ -246,8 +250,18 @@ def _string_statistics(column: pd.Series) -> StringStatistics:
         max_length=int(lengths.max()) if total else None,
         mean_length=float(lengths.mean()) if total else None,
         top=top,
-        vocabulary=tuple(sorted(str(v) for v in counts.index)) if len(counts) <= VOCABULARY_LIMIT else None,
+        vocabulary=tuple(sorted(str(v) for v in shown.index)) if vocabulary_size else None,
     )
+
+
+def _masked_counts(counts: pd.Series) -> pd.Series:
+    """Value counts whose values are shown in the statistics, with card numbers masked (counts of values that
+    mask alike merged), so that a card number in a source never reaches the statistics file in clear."""
+    masked = counts.index.map(lambda value: mask_card_numbers(str(value)))
+    if (masked == counts.index).all():
+        return counts
+    merged: pd.Series = counts.groupby(masked, sort=False).sum()
+    return merged.sort_values(ascending=False, kind="stable")
 
 
 def _timestamp_statistics(column: pd.Series) -> TimestampStatistics:
