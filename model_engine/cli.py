@@ -65,8 +65,17 @@ def compile_pipeline(
     import joblib
 
     from model_engine import compile_model
+    from model_engine.compile import DTYPES
     from model_engine.errors import ModelEngineError
+    from model_engine.passes.trees import STRATEGIES
 
+    # checked before the (slow, code-running) joblib load, and as usage errors rather than tracebacks
+    if dtype not in DTYPES:
+        raise typer.BadParameter(f"{dtype!r} is not one of {', '.join(DTYPES)}", param_hint="--dtype")
+    if tree_strategy not in STRATEGIES:
+        raise typer.BadParameter(
+            f"{tree_strategy!r} is not one of {', '.join(STRATEGIES)}", param_hint="--tree-strategy"
+        )
     estimator = joblib.load(pipeline)
     names = [f.strip() for f in features.split(",") if f.strip()] or [
         str(n) for n in getattr(estimator, "feature_names_in_", [])

@@ -7,6 +7,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.ensemble import RandomForestClassifier
 from typer.testing import CliRunner
 
@@ -43,3 +44,15 @@ def test_compile_inspect_score(tmp_path: Path) -> None:
     broken = runner.invoke(app, ["model", "inspect", str(tmp_path / "art")])
     assert broken.exit_code == 1
     assert "modified" in broken.output or "truncated" in broken.output
+
+
+@pytest.mark.parametrize(("option", "value"), [("--dtype", "float16"), ("--tree-strategy", "fastest")])
+def test_compile_refuses_an_unknown_choice_as_a_usage_error(tmp_path: Path, option: str, value: str) -> None:
+    joblib.dump({"not": "a model"}, tmp_path / "model.joblib")
+    result = CliRunner().invoke(app, ["model", "compile", str(tmp_path / "model.joblib"), str(tmp_path / "art"),
+                                      "--features", "a,b", option, value])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert value in result.output
+    assert option in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "art").exists()
