@@ -46,6 +46,8 @@ def parse_program(program: Any, n_inputs: int) -> list[Instruction]:
             elif arg[0] == "c":
                 if len(arg) != 3 or not isinstance(arg[1], (int, float)) or arg[2] not in {d.value for d in DType}:
                     raise OpTypeError(f"fused_elementwise: bad immediate {arg!r} in instruction {k}")
+                if isinstance(arg[1], int) and not -(2**63) <= arg[1] < 2**63:  # graph JSON may hold any integer
+                    raise OpTypeError(f"fused_elementwise: immediate {arg[1]} in instruction {k} is not an int64")
             else:
                 raise OpTypeError(f"fused_elementwise: argument {arg!r} must be ('r', i) or ('c', value, dtype)")
         parsed.append((str(op), args))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from model_engine.backends.numpy_backend import run_graph
+from model_engine.errors import OpTypeError
 from model_engine.ir import DType, GraphBuilder
 from model_engine.ops import OpKind, all_ops, float32_thresholds
 
@@ -69,3 +70,15 @@ def test_tree_ensemble_reference_follows_thresholds_and_nan_routing(transform: s
     else:
         p = 1.0 / (1.0 + np.exp(-raw))
         np.testing.assert_allclose(out, np.stack([1 - p, p], axis=1), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [("c", 2**63, "int64"), ("c", "1.0", "float64"), ("c", 1.0, "float16"), ("r", 1), ("q", 0)],
+    ids=["int-beyond-int64", "string-immediate", "unknown-dtype", "undefined-register", "unknown-kind"],
+)
+def test_fused_programs_refuse_malformed_arguments(arg: tuple[object, ...]) -> None:
+    b = GraphBuilder()
+    x = b.input("x", DType.FLOAT64, 2)
+    with pytest.raises(OpTypeError, match="fused_elementwise"):
+        b.op("fused_elementwise", x, program=(("add", (("r", 0), arg)),))
