@@ -177,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     features = OfflineFeatureEngine(feature_set).compute(frame)
     names = ["amount", *feature_set.names]
-    X = np.column_stack([frame["amount"].to_numpy(dtype=np.float64), features.to_numpy()])
+    # float32, the serving precision: models are fitted on the values the engine scores.
+    X = np.column_stack([frame["amount"].to_numpy(dtype=np.float64), features.to_numpy()]).astype(np.float32)
     print(f"{len(frame):,} transactions to {last:%Y-%m-%d}; {len(names)} inputs in {time.perf_counter() - t0:.1f}s")
 
     wanted = {"validation": ("validation",), "test": ("test",), "all": ("validation", "test")}[args.folds]

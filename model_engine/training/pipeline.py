@@ -122,7 +122,11 @@ def run_training(
     with timer.step("features", f"computing {len(feature_set)} features"):
         features = OfflineFeatureEngine(feature_set).compute(frame, labels)
         names = ["amount", *feature_set.names]
+        # float32 is the serving precision: candidates are fitted on the values the engine will see, so the
+        # compiled trees decide exactly as scikit-learn does (a float64 value between two float32 neighbours
+        # could otherwise take the other branch after the cast).
         X = np.column_stack([frame["amount"].to_numpy(dtype=np.float64), features.to_numpy(dtype=np.float64)])
+        X = X.astype(np.float32)
 
     with timer.step("split", "splitting by time with the label-delay gap"):
         end = pd.Timestamp(frame["timestamp"].max()).ceil("D").to_pydatetime()
