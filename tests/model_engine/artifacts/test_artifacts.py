@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -138,13 +141,26 @@ def test_save_refuses_existing_directories_and_object_arrays(model: CompiledMode
         write_npz(tmp_path / "x.npz", {"a": np.array([object()], dtype=object)})
 
 
-def test_linear_pipeline_round_trip_in_float64(data: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("family", ["logistic", "mlp"])
+def test_binary_linear_and_mlp_round_trip(data: tuple[np.ndarray, np.ndarray], tmp_path: Path, family: str,
+                                          dtype: str, backend: str) -> None:  # fmt: skip
+    """Binary heads keep scalar (0-d) constants, which the tensor archive must keep as 0-d."""
     X, y = data
-    estimator = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
-    compiled = compile_model(estimator, NAMES, dtype="float64")
-    compiled.save(tmp_path / "lr")
-    loaded = load_model(tmp_path / "lr", backend="numpy")
-    np.testing.assert_allclose(loaded.predict_proba(X), estimator.predict_proba(X), rtol=0, atol=1e-9)
+    head = LogisticRegression() if family == "logistic" else MLPClassifier((6,), max_iter=300, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator = make_pipeline(StandardScaler(), head).fit(X, y)
+    compiled = compile_model(estimator, NAMES, dtype=dtype)
+    compiled.save(tmp_path / family)
+    loaded = load_model(tmp_path / family, backend=backend)
+    assert {k: v.shape for k, v in loaded.graph.constants.items()} == {
+        k: v.shape for k, v in compiled.graph.constants.items()
+    }
+    got = loaded.predict_proba(X)
+    np.testing.assert_array_equal(got, compiled.predict_proba(X, backend=backend))
+    np.testing.assert_allclose(got, estimator.predict_proba(X), rtol=0, atol=1e-9 if dtype == "float64" else 1e-5)
 
 
 def test_pickled_arrays_are_never_loaded(saved: Path, tmp_path: Path) -> None:
