@@ -288,7 +288,7 @@ def _to_table(records: list[dict[str, Any]], positions: list[int]) -> pa.Table |
 
 def _card_numbers(tokens: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.bool_]]:
     """Which tokens are card numbers in clear: a vectorised pre-filter (digits, spaces, dashes only), then the
-    contract's own Luhn rule on the few candidates."""
+    contract's own card-number rule (``looks_like_pan``) on the few candidates."""
     candidates = pc.match_substring_regex(tokens, pattern=_PAN_SHAPE).to_numpy(zero_copy_only=False)
     found = np.zeros(len(tokens), dtype=bool)
     for index in np.flatnonzero(candidates):
