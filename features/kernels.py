@@ -62,6 +62,9 @@ def window_features(
     lag_end = -1
     history_start = -1
     history_total = 0.0
+    start_end = -1
+    start_reach = -1
+    start_seen = -1
     for f in range(params.shape[0]):
         op = params[f, 0]
         window = params[f, 1]
@@ -78,7 +81,13 @@ def window_features(
                 end = _first_after(ts, lo, i, t - lag)
                 lag_seen = lag
                 lag_end = end
-            start = _first_after(ts, lo, end, t - lag - window)
+            if end == start_end and window + lag == start_reach:  # count and mean of one window share it
+                start = start_seen
+            else:
+                start = _first_after(ts, lo, end, t - lag - window)
+                start_end = end
+                start_reach = window + lag
+                start_seen = start
             n = end - start
             if op == 0:
                 out_row[col] = n
@@ -157,7 +166,7 @@ def time_flags_batch(ts: I64, params: I64, out: F64) -> None:  # pragma: no cove
 
 @njit(cache=True, nogil=True)
 def offline_entity(
-    codes: I64, n_codes: int, ts: I64, amount: F64, label_time: I64, params: I64, out: F64
+    codes: I64, n_codes: int, ts: I64, amount: F64, label_time: I64, params: I64, horizon: int, out: F64
 ) -> None:  # pragma: no cover - compiled
     """Features of every row of a frame in time (then arrival) order, grouped by dense entity ``codes``.
 
@@ -185,8 +194,11 @@ def offline_entity(
     # values back in one cache line: far cheaper than scattering every value to a random row.
     dense = np.empty((n, width), dtype=np.float64)
     for c in range(n_codes):
+        live = starts[c]  # first event of the group within the horizon: what the online state would hold
         for k in range(starts[c], starts[c + 1]):
-            window_features(s_ts, s_amount, s_label, starts[c], k, local, dense[k])
+            while s_ts[live] <= s_ts[k] - horizon:
+                live += 1
+            window_features(s_ts, s_amount, s_label, live, k, local, dense[k])
     inverse = np.empty(n, dtype=np.int64)
     for k in range(n):
         inverse[order[k]] = k

@@ -78,7 +78,7 @@ class OfflineFeatureEngine:
 
         def compute_entity(plan: EntityPlan) -> None:
             codes = entity_codes(transactions, plan.entity)
-            offline_entity(codes, int(codes.max()) + 1, ts, amount, label_time, plan.params, out)
+            offline_entity(codes, int(codes.max()) + 1, ts, amount, label_time, plan.params, plan.horizon_us, out)
 
         # Entities are independent and write disjoint columns; the kernels release the GIL, so threads
         # run them side by side.
