@@ -14,6 +14,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from model_engine.errors import BackendUnavailableError
 from model_engine.ir.types import DType
 from model_engine.ops.fused import Instruction
 
@@ -163,7 +164,10 @@ def pack_records(feature: Any, threshold: Any, left: Any, right: Any, missing_le
     A leaf is ``(+inf, 0, itself, 1)``: every value goes "left", to the leaf itself. Returns the records, the
     values in the new order, the new roots and each tree's depth."""
     if len(left) >= 1 << 24:
-        raise ValueError("tree ensembles above 16M nodes do not fit packed float32 records")
+        raise BackendUnavailableError(
+            f"the numba backend packs node ids into float32 records, exact below 2**24 nodes; this ensemble has "
+            f"{len(left)} nodes: score it with backend 'numpy'"
+        )
     dtype = threshold.dtype
     records = np.zeros((len(left), 4), dtype=dtype)
     new_value = np.zeros_like(value)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from model_engine.backends import get_backend
+from model_engine.backends.numba_kernels import pack_records
 from model_engine.backends.numpy_backend import run_graph
 from model_engine.backends.plan import plan_memory
 from model_engine.errors import BackendUnavailableError, SignatureError
@@ -108,3 +109,10 @@ def test_memory_plan_shares_bytes_between_values_that_are_not_alive_together() -
             overlap_time = not (a.last < b.first or b.last < a.first)
             overlap_bytes = a.offset < b.offset + b.nbytes and b.offset < a.offset + a.nbytes
             assert a is b or not (overlap_time and overlap_bytes)
+
+
+def test_numba_refuses_an_ensemble_too_large_for_its_node_records() -> None:
+    nodes = np.broadcast_to(np.int64(-1), (1 << 24,))  # the size alone is checked, before any data is read
+    threshold = np.broadcast_to(np.float32(0.0), (1 << 24,))
+    with pytest.raises(BackendUnavailableError, match="backend 'numpy'"):
+        pack_records(nodes, threshold, nodes, nodes, nodes, np.zeros((1, 1)), np.zeros(1, dtype=np.int64))
