@@ -220,6 +220,9 @@ class Graph:
             opdef = get_op(node.op)
             try:
                 inferred = opdef.infer(node.attrs, [defined[n] for n in node.inputs])
+                if opdef.check_values is not None:
+                    arrays = [self.constants.get(n) for n in node.inputs]
+                    opdef.check_values(node.attrs, [defined[n] for n in node.inputs], arrays)
             except GraphError as exc:
                 raise VerifyError(f"node {node.name} ({node.op}): {exc}") from exc
             declared = tuple(v.type for v in node.outputs)

@@ -8,7 +8,7 @@ backend is tested against.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +22,7 @@ Attrs = Mapping[str, AttrValue]
 Array = np.ndarray[Any, Any]
 InferFn = Callable[[Attrs, Sequence[TensorType]], tuple[TensorType, ...]]
 ReferenceFn = Callable[..., tuple[Array, ...]]
+CheckFn = Callable[[Attrs, Sequence[TensorType], Sequence["Array | None"]], None]
 
 
 class OpKind(StrEnum):
@@ -40,7 +41,10 @@ class OpDef:
 
     ``infer(attrs, input_types)`` returns the output types or raises :class:`OpTypeError`;
     ``reference(attrs, *arrays)`` computes the outputs with NumPy. ``n_inputs`` is None for variadic ops.
-    ``attrs`` names the attributes the op accepts (``required`` those it needs).
+    ``attrs`` names the attributes the op accepts (``required`` those it needs). ``check_values(attrs,
+    input_types, constant_inputs)``, for ops that use constant inputs as indices, checks those values (each
+    input's array, or None when it is computed): compiled kernels index without bounds checks, so an index out
+    of range in a loaded graph must be refused before it runs.
     """
 
     name: str
@@ -51,6 +55,7 @@ class OpDef:
     attrs: frozenset[str] = frozenset()
     required: frozenset[str] = frozenset()
     doc: str = ""
+    check_values: CheckFn | None = None
 
     def check_signature(self, attrs: Attrs, n_inputs: int) -> None:
         """Arity and attribute names (types are checked by ``infer``)."""
@@ -83,7 +88,7 @@ def _checked(opdef: OpDef) -> OpDef:
         opdef.check_signature(attrs, len(types))
         return tuple(inner(attrs, types))
 
-    return OpDef(opdef.name, opdef.kind, infer, opdef.reference, opdef.n_inputs, opdef.attrs, opdef.required, opdef.doc)
+    return replace(opdef, infer=infer)
 
 
 def get_op(name: str) -> OpDef:

@@ -157,11 +157,39 @@ def _table_ref(attrs: Attrs, x: Array, feature: Array, threshold: Array, left: A
     return (finish(attrs, _sum_leaves(value, leaves), len(roots)),)
 
 
+def _check_range(op: str, what: str, indices: Array, upper: int | None) -> None:
+    if upper is not None and indices.size and (int(indices.min()) < 0 or int(indices.max()) >= upper):
+        raise OpTypeError(f"{op}: {what} holds indices outside [0, {upper}); the node tables are corrupt")
+
+
+def _table_check(attrs: Attrs, types: Sequence[TensorType], arrays: Sequence[Array | None]) -> None:
+    """Children follow their parent in the table (so every walk ends), features and roots are in range."""
+    feature, left, right, roots = arrays[1], arrays[3], arrays[4], arrays[7]
+    if feature is None or left is None or right is None or roots is None:
+        return
+    op, n_nodes = "tree node tables", feature.shape[0]
+    _check_range(op, "tree_roots", roots, n_nodes)
+    split = np.flatnonzero(left >= 0)
+    _check_range(op, "feature (of a split)", feature[split], types[0].shape[1])
+    for what, child in (("left", left[split]), ("right", right[split])):
+        if child.size and (bool((child <= split).any()) or int(child.max()) >= n_nodes):
+            raise OpTypeError(f"{op}: a {what} child does not follow its split within the table; it is corrupt")
+
+
+def _feature_check(attrs: Attrs, types: Sequence[TensorType], arrays: Sequence[Array | None]) -> None:
+    """Every split's feature is a column of ``x``."""
+    if arrays[1] is not None:
+        _check_range("tree op", "feature", arrays[1], types[0].shape[1])
+
+
 for _name, _doc in (
     ("tree_ensemble", "a tree ensemble as node tables (see the module docstring); lowered by the strategy pass"),
     ("tree_traverse_compact", "tree traversal over explicit child tables (the tree_ensemble layout, renumbered)"),
 ):
-    register(OpDef(_name, OpKind.OPAQUE, _table_infer(_name), _table_ref, 8, attrs=COMMON_ATTRS, doc=_doc))
+    register(
+        OpDef(_name, OpKind.OPAQUE, _table_infer(_name), _table_ref, 8, attrs=COMMON_ATTRS, doc=_doc,
+              check_values=_table_check)
+    )  # fmt: skip
 
 
 # -- tree_traverse_perfect: complete binary trees with implicit children ----------------------------------------
@@ -210,6 +238,7 @@ register(
         5,
         attrs=COMMON_ATTRS | {"depth"},
         required=frozenset({"depth"}),
+        check_values=_feature_check,
         doc="perfect-tree traversal: node i has children 2i+1 (left) and 2i+2; shallower leaves are padded",
     )
 )
@@ -253,6 +282,7 @@ register(
         7,
         attrs=COMMON_ATTRS | {"n_trees"},
         required=frozenset({"n_trees"}),
+        check_values=_feature_check,
         doc=(
             "tree_gemm(x, feature[S], threshold[S], missing_go_left[S], path[S, L], left_counts[L], leaf_value[L, O])"
             ": split conditions C [N, S]; leaf l is reached when (C @ path)[l] == left_counts[l]"

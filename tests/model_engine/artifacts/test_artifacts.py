@@ -134,6 +134,20 @@ def test_consistent_rewrite_with_other_weights_fails_the_golden_batch(saved: Pat
         load_model(forged, backend="numpy")
 
 
+def test_consistent_rewrite_with_out_of_range_tree_indices_is_refused_before_running(
+    model: CompiledModel, saved: Path, tmp_path: Path
+) -> None:
+    forged = _copy(saved, tmp_path / "forged")
+    with np.load(forged / "weights.npz", allow_pickle=False) as archive:
+        weights = {k: archive[k] for k in archive.files}
+    tree = next(n for n in model.graph.nodes if n.op.startswith("tree"))
+    weights[tree.inputs[1]] = np.full_like(weights[tree.inputs[1]], 10**6)  # split features far beyond x
+    write_npz(forged / "weights.npz", weights)
+    write_manifest(forged)  # consistent: only the graph check stands between these indices and a kernel
+    with pytest.raises(ArtifactError, match="indices outside"):
+        load_model(forged, backend="numba")
+
+
 def test_save_refuses_existing_directories_and_object_arrays(model: CompiledModel, saved: Path, tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="immutable"):
         model.save(saved)

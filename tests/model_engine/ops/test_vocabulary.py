@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
 from model_engine.backends.numpy_backend import run_graph
-from model_engine.errors import OpTypeError
-from model_engine.ir import DType, GraphBuilder
+from model_engine.errors import OpTypeError, VerifyError
+from model_engine.ir import DType, Graph, GraphBuilder
 from model_engine.ops import OpKind, all_ops, float32_thresholds
+from model_engine.passes import make_lower_trees
+from tests.model_engine.graphs import forest_graph
 
 
 def test_every_op_has_kind_and_doc() -> None:
@@ -82,3 +86,44 @@ def test_fused_programs_refuse_malformed_arguments(arg: tuple[object, ...]) -> N
     x = b.input("x", DType.FLOAT64, 2)
     with pytest.raises(OpTypeError, match="fused_elementwise"):
         b.op("fused_elementwise", x, program=(("add", (("r", 0), arg)),))
+
+
+def _corrupt(name: str, edit: Callable[[np.ndarray], None]) -> Callable[[Graph], Graph]:
+    def apply(graph: Graph) -> Graph:
+        constants = dict(graph.constants)
+        array = constants[name].copy()
+        edit(array)
+        constants[name] = array
+        return graph.with_nodes(graph.nodes, constants=constants)
+
+    return apply
+
+
+def _first_split(graph: Graph) -> int:
+    return int(np.flatnonzero(graph.constants["left"] >= 0)[0])
+
+
+CORRUPTIONS = {
+    "feature-beyond-x": lambda g: _corrupt("feature", lambda a: a.__setitem__(_first_split(g), 5))(g),
+    "negative-feature": lambda g: _corrupt("feature", lambda a: a.__setitem__(_first_split(g), -1))(g),
+    "child-loops-back": lambda g: _corrupt("left", lambda a: a.__setitem__(_first_split(g), _first_split(g)))(g),
+    "child-beyond-table": lambda g: _corrupt("right", lambda a: a.__setitem__(_first_split(g), a.shape[0]))(g),
+    "root-beyond-table": lambda g: _corrupt("tree_roots", lambda a: a.__setitem__(0, 10**6))(g),
+}
+
+
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+def test_verify_refuses_node_tables_that_would_index_out_of_range_or_loop(corruption: str) -> None:
+    graph = forest_graph(max_depth=3, n_trees=2)  # 5 features
+    broken = CORRUPTIONS[corruption](graph)
+    with pytest.raises(VerifyError, match="tree"):
+        broken.verify()
+
+
+@pytest.mark.parametrize("strategy", ["perfect", "gemm"])
+def test_verify_refuses_lowered_tables_reading_a_column_beyond_x(strategy: str) -> None:
+    lowered = make_lower_trees(strategy)(forest_graph(max_depth=3, n_trees=2)).graph
+    (node,) = lowered.nodes
+    broken = _corrupt(node.inputs[1], lambda a: a.reshape(-1).__setitem__(0, 5))(lowered)
+    with pytest.raises(VerifyError, match="feature"):
+        broken.verify()
