@@ -8,10 +8,10 @@ import numpy as np
 
 from model_engine.errors import OpTypeError
 from model_engine.ir.types import TensorType
-from model_engine.ops.registry import Array, Attrs, OpDef, OpKind, register
+from model_engine.ops.registry import Array, Attrs, InferFn, OpDef, OpKind, register
 
 
-def _reduce_infer(op: str, *, keep_width: bool):  # type: ignore[no-untyped-def]
+def _reduce_infer(op: str, *, keep_width: bool) -> InferFn:
     def infer(attrs: Attrs, types: Sequence[TensorType]) -> tuple[TensorType, ...]:
         (t,) = types
         if t.rank != 2 or not t.dtype.is_float:

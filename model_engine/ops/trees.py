@@ -27,7 +27,7 @@ from model_engine.errors import OpTypeError
 from model_engine.ir.types import DType, TensorType
 from model_engine.ops.elementwise import sigmoid
 from model_engine.ops.reductions import softmax
-from model_engine.ops.registry import Array, Attrs, OpDef, OpKind, register
+from model_engine.ops.registry import Array, Attrs, InferFn, OpDef, OpKind, register
 
 COMMON_ATTRS = frozenset({"aggregation", "post_transform", "base_score", "n_classes"})
 TREE_OPS = ("tree_ensemble", "tree_traverse_compact", "tree_traverse_perfect", "tree_gemm")
@@ -103,7 +103,7 @@ def _go_left(xv: Array, threshold: Array, missing_left: Array) -> Array:
 
 
 # -- tree_ensemble and tree_traverse_compact: explicit node tables ----------------------------------------------
-def _table_infer(op: str):  # type: ignore[no-untyped-def]
+def _table_infer(op: str) -> InferFn:
     def infer(attrs: Attrs, types: Sequence[TensorType]) -> tuple[TensorType, ...]:
         x, feature, threshold, left, right, value, missing_left, roots = types
         for what, t in (("feature", feature), ("left", left), ("right", right), ("tree_roots", roots)):
