@@ -13,6 +13,7 @@ from features.errors import (
 )
 from features.offline import OfflineFeatureEngine
 from features.online import OnlineFeatureEngine
+from features.settings import FeaturesSettings
 from features.spec import (
     CARD,
     CARD_COUNTRY,
@@ -25,7 +26,7 @@ from features.spec import (
     TimeFlag,
     WindowAggregate,
 )
-from features.state import InMemoryStateStore, RedisStateStore, StateStore
+from features.state import InMemoryStateStore, RedisStateStore, StateStore, state_store_from_settings
 
 __all__ = [
     "CARD",
@@ -40,6 +41,7 @@ __all__ = [
     "FeatureSet",
     "FeatureSpecError",
     "FeaturesError",
+    "FeaturesSettings",
     "Flag",
     "InMemoryStateStore",
     "OfflineFeatureEngine",
@@ -53,4 +55,5 @@ __all__ = [
     "WindowAggregate",
     "baseline_feature_set",
     "default_feature_set",
+    "state_store_from_settings",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from features.state.arena import EVENT_BYTES, Arena
 from features.state.base import Route, RouteBatch, StateBatch, StateStore
+from features.state.factory import state_store_from_settings
 from features.state.memory import InMemoryStateStore
 from features.state.redis_store import RedisStateStore
 
@@ -16,4 +17,5 @@ __all__ = [
     "RouteBatch",
     "StateBatch",
     "StateStore",
+    "state_store_from_settings",
 ]

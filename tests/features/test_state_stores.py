@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from features import (
+    FeaturesSettings,
     InMemoryStateStore,
     OfflineFeatureEngine,
     OnlineFeatureEngine,
@@ -17,6 +18,7 @@ from features import (
     StateConflictError,
     StateStoreError,
     default_feature_set,
+    state_store_from_settings,
 )
 from features.state import RouteBatch, StateStore
 from tests.features.replay import delayed_labels, replay
@@ -147,3 +149,19 @@ def test_a_corrupt_value_is_reported(redis_url: str) -> None:
     with pytest.raises(StateStoreError, match="corrupt state"):
         store.begin({"card": ["c1"]})
     store.clear()
+
+
+def test_settings_choose_the_store(tmp_path: Path, redis_url: str) -> None:
+    version = default_feature_set().version
+    embedded = FeaturesSettings(redis_url="", state_snapshot_path="")
+    assert isinstance(state_store_from_settings(embedded, version), InMemoryStateStore)
+    chosen = state_store_from_settings(FeaturesSettings(redis_url=redis_url, redis_prefix="p1"), version)
+    assert isinstance(chosen, RedisStateStore)
+    assert chosen.prefix == "p1"
+    snapshot = tmp_path / "state.npz"
+    saved = InMemoryStateStore()
+    _write(saved, "card", "c1", [1, 2], [3.0, 4.0])
+    saved.snapshot(snapshot, version)
+    restored = state_store_from_settings(FeaturesSettings(redis_url="", state_snapshot_path=str(snapshot)), version)
+    assert isinstance(restored, InMemoryStateStore)
+    assert restored.entity_count("card") == 1
