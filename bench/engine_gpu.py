@@ -80,7 +80,7 @@ def copy_bandwidth(torch: Any) -> float:
     src = torch.empty(1 << 28, dtype=torch.uint8, device="cuda")
     dst = torch.empty_like(src)
     seconds = gpu_seconds(torch, lambda: dst.copy_(src))
-    return 2 * src.numel() / seconds
+    return float(2 * src.numel() / seconds)
 
 
 def train(rows: int) -> dict[str, Any]:
@@ -120,7 +120,8 @@ def torch_forest(torch: Any, graph: Any, device: str = "cuda", chunk_rows: int =
     (node,) = [n for n in graph.nodes if n.op.startswith("tree_")]
     tables = [graph.constants[name] for name in node.inputs[1:]]
     if node.op == "tree_traverse_perfect":
-        layout = perfect_from_arrays(*tables, depth=int(node.attrs["depth"]))
+        feature, threshold, missing_left, leaf_value = tables
+        layout = perfect_from_arrays(feature, threshold, missing_left, leaf_value, depth=int(node.attrs["depth"]))
     else:
         feature, threshold, left, right, value, missing, roots = tables
         layout = pack_perfect(TreeTables(feature, threshold, left, right, missing, value, roots))
