@@ -2,4 +2,7 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from scoring_api.serving_model import LoadedModel, NoModelLoadedError, ServingModel
+from scoring_api.settings import ScoringSettings
+
+__all__ = ["LoadedModel", "NoModelLoadedError", "ScoringSettings", "ServingModel"]
