@@ -6,6 +6,9 @@ Each package's ``cli`` module exposes ``register(app)``; heavy imports stay insi
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from features import cli as features_cli
@@ -24,17 +27,39 @@ for register in (ingest_cli.register, features_cli.register, model_engine_cli.re
     register(app)
 
 
+#: Where ``fraud demo`` keeps its training runs and model registry (git-ignored).
+DEMO_RUN_DIR = Path("var/demo")
+
+
 @app.command("demo")
 def run_demo(
-    days: int = typer.Option(1, min=1, help="days of simulated transactions (handbook preset)"),
-    seed: int = typer.Option(0, help="simulator seed"),
+    days: int = typer.Option(28, min=21, help="days of simulated history to train on; the day after is streamed"),
+    seed: int = typer.Option(0, help="simulator and training seed"),
+    customers: int = typer.Option(2_000, min=10, help="simulated customers (realistic preset)"),
+    terminals: int = typer.Option(4_000, min=10, help="simulated terminals"),
     consumers: int = typer.Option(2, min=1, help="members of the consumer group"),
+    backend: str = typer.Option("numba", help="engine backend the served model scores on: numba, numpy or triton"),
+    run_dir: Annotated[Path, typer.Option(help="folder for the training runs and the model registry")] = DEMO_RUN_DIR,
     keep_broker: bool = typer.Option(False, help="leave a broker this run started running afterwards"),
 ) -> None:
-    """The end-to-end run: broker, simulated transactions into Kafka, consumed back by a consumer group."""
+    """The end-to-end run: broker, history, training and gate, the next day streamed through Kafka and scored."""
     from scoring_api.demo import DemoOptions, main
 
-    main(DemoOptions(days=days, seed=seed, consumers=consumers, keep_broker=keep_broker))
+    if backend not in ("numba", "numpy", "triton"):
+        raise typer.BadParameter(f"unknown backend {backend!r}; choose numba, numpy or triton")
+    options = DemoOptions(
+        days=days,
+        seed=seed,
+        customers=customers,
+        terminals=terminals,
+        consumers=consumers,
+        backend=backend,  # type: ignore[arg-type]  # checked just above
+        run_dir=run_dir,
+        keep_broker=keep_broker,
+    )
+    code = main(options)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("version")

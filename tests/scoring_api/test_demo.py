@@ -1,4 +1,4 @@
-"""`fraud demo` end to end against the real broker: every simulated transaction comes back through the group."""
+"""`fraud demo` end to end against the real broker: history, training and gate, the next day streamed and scored."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from scoring_api.demo import DemoOptions, StepResult, run_demo
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 
-def test_the_demo_consumes_back_every_transaction_it_produced(kafka_broker: BrokerState) -> None:
+def _settings(kafka_broker: BrokerState) -> IngestSettings:
     suffix = uuid.uuid4().hex[:8]
-    settings = IngestSettings(
+    return IngestSettings(
         kafka_run_dir=Path(kafka_broker.run_dir),
         kafka_port=kafka_broker.port,
         kafka_controller_port=kafka_broker.controller_port,
@@ -25,17 +25,57 @@ def test_the_demo_consumes_back_every_transaction_it_produced(kafka_broker: Brok
         topic_scores=f"scores-{suffix}",
         topic_dead_letters=f"transactions-{suffix}.dlq",
     )
+
+
+def test_the_demo_scores_every_streamed_transaction_once_with_the_blessed_model(
+    kafka_broker: BrokerState, tmp_path: Path
+) -> None:
     reported: list[StepResult] = []
-    context = run_demo(settings, DemoOptions(days=1, consumers=2, timeout_s=120), reported.append)
+    options = DemoOptions(days=28, seed=0, consumers=2, batch_size=200, run_dir=tmp_path, timeout_s=120)
+    context = run_demo(_settings(kafka_broker), options, reported.append)
 
     steps = {result.name: result for result in reported}
-    assert list(steps) == ["broker and topics", "simulate", "consumer group", "produce", "consume"]
+    assert list(steps) == [
+        "broker and topics",
+        "simulate",
+        "train and gate",
+        "consumer group",
+        "produce",
+        "stream and score",
+    ]
     assert context.started_broker is None, "the running broker is reused, not restarted"
+    assert context.broker_state == "reused, left running"
     assert steps["broker and topics"].count == 4
-    simulated = steps["simulate"].count
-    assert simulated > 5_000
-    assert steps["produce"].count == simulated
-    assert steps["consume"].count == simulated
-    assert "0 rejected, 0 missing" in steps["consume"].note
-    assert steps["consume"].rate is not None
-    assert steps["consumer group"].rate is None
+
+    # The history and the streamed day split one simulation at midnight, with nothing lost or shared.
+    assert context.history is not None
+    assert context.stream_day is not None
+    assert steps["simulate"].count == len(context.history) + len(context.stream_day)
+    assert context.history["timestamp"].max() < context.stream_day["timestamp"].min()
+    assert (context.stream_day["timestamp"].dt.normalize() == context.stream_day["timestamp"].min().normalize()).all()
+
+    # A blessed model was promoted and is the one that scored the stream.
+    assert context.training is not None
+    assert context.training.verdict["blessed"] is True
+    assert context.registry is not None
+    assert context.content_id == context.training.version.content_id
+
+    # Every streamed transaction was consumed exactly once and either scored or rejected.
+    streamed = len(context.stream_day)
+    stream = context.stream
+    assert steps["produce"].count == streamed
+    assert steps["stream and score"].count == streamed
+    assert stream.consumed == streamed
+    assert stream.scored + stream.rejected == streamed
+    assert stream.validated == stream.scored
+    assert stream.rejected == 0, "the simulator writes only valid transactions"
+    assert stream.unaccounted == 0
+    assert stream.duplicates == 0
+    assert stream.batches >= streamed // options.batch_size
+
+    # The scores rank the day's frauds well above chance, and the review queue holds the top scores.
+    assert stream.frauds == int(context.stream_day["is_fraud"].sum()) > 0
+    assert stream.auc_roc > 0.7
+    assert stream.average_precision > stream.frauds / streamed
+    assert 0 < stream.over_threshold <= streamed * options.review_rate * 2
+    assert 0 <= stream.frauds_over_threshold <= stream.over_threshold

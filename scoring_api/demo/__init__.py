@@ -1,0 +1,24 @@
+"""``fraud demo``: the product end to end, as ordered steps that each report a count, a time and a rate.
+
+Start (or reuse) the Kafka broker and its topics; simulate a history and the day after it (the realistic
+preset); train a model on the history, gate it and promote it when blessed; produce the next day to Kafka;
+consume it with a consumer group that validates, builds online features and scores every micro-batch with the
+served champion; then summarise the day: counts, throughput, latency, AUC and review load.
+"""
+
+from __future__ import annotations
+
+from scoring_api.demo.context import DemoContext, DemoOptions, DemoRefusedError, StepResult, StreamFigures
+from scoring_api.demo.run import STEPS, main, run_demo, summary_table
+
+__all__ = [
+    "STEPS",
+    "DemoContext",
+    "DemoOptions",
+    "DemoRefusedError",
+    "StepResult",
+    "StreamFigures",
+    "main",
+    "run_demo",
+    "summary_table",
+]

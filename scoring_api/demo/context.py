@@ -1,0 +1,98 @@
+"""What the demo's steps share: the options, each step's result, and the context they hand each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest.settings import IngestSettings
+from scoring_api.settings import Backend
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ingest.kafka import LocalKafkaBroker
+    from model_engine.registry import ModelRegistry
+    from model_engine.training import TrainingResult
+
+
+class DemoRefusedError(RuntimeError):
+    """The gate did not bless the trained model, so nothing is served: the message names the failed checks."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step did: how many items, in how long, and a short note."""
+
+    name: str
+    count: int
+    seconds: float
+    note: str = ""
+    #: What ``count`` counts; only steps that move transactions report a rate.
+    unit: str = ""
+
+    @property
+    def rate(self) -> float | None:
+        return self.count / self.seconds if self.unit == "transactions" and self.seconds > 0 else None
+
+
+@dataclass
+class DemoOptions:
+    """``days`` of history to train on, then one more day streamed through Kafka and scored."""
+
+    days: int = 28
+    seed: int = 0
+    customers: int = 2_000
+    terminals: int = 4_000
+    consumers: int = 2
+    #: Most transactions one poll hands a member (one micro-batch).
+    batch_size: int = 250
+    backend: Backend = "numba"
+    run_dir: Path = Path("var/demo")
+    keep_broker: bool = False
+    timeout_s: float = 300.0
+    #: Share of the streamed day's transactions sent to review (the highest scores).
+    review_rate: float = 0.005
+
+
+@dataclass
+class StreamFigures:
+    """What the stream step measured, for the final summary."""
+
+    consumed: int = 0
+    validated: int = 0
+    rejected: int = 0
+    scored: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    median_batch_latency_ms: float = 0.0
+    auc_roc: float = 0.0
+    average_precision: float = 0.0
+    frauds: int = 0
+    review_threshold: float = 0.0
+    over_threshold: int = 0
+    frauds_over_threshold: int = 0
+    duplicates: int = 0
+    #: Streamed transactions neither scored nor rejected (0 when every one was processed exactly once).
+    unaccounted: int = 0
+
+
+@dataclass
+class DemoContext:
+    """What the steps hand each other."""
+
+    settings: IngestSettings
+    options: DemoOptions
+    bootstrap_servers: str = ""
+    group_id: str = ""
+    started_broker: LocalKafkaBroker | None = None
+    broker_state: str = ""
+    history: pd.DataFrame | None = None
+    history_labels: pd.DataFrame | None = None
+    stream_day: pd.DataFrame | None = None
+    registry: ModelRegistry | None = None
+    training: TrainingResult | None = None
+    content_id: str = ""
+    stream: StreamFigures = field(default_factory=StreamFigures)
+    results: list[StepResult] = field(default_factory=list)
