@@ -48,6 +48,8 @@ class DemoOptions:
     consumers: int = 2
     #: Most transactions one poll hands a member (one micro-batch).
     batch_size: int = 250
+    #: Malformed messages mixed into the streamed day, to show them rejected and sent to the dead-letter topic.
+    malformed: int = 6
     backend: Backend = "numba"
     run_dir: Path = Path("var/demo")
     keep_broker: bool = False
@@ -63,6 +65,8 @@ class StreamFigures:
     consumed: int = 0
     validated: int = 0
     rejected: int = 0
+    #: Of the rejected, the messages that failed decoding and were written to the dead-letter topic.
+    dead_lettered: int = 0
     scored: int = 0
     batches: int = 0
     seconds: float = 0.0
@@ -74,6 +78,9 @@ class StreamFigures:
     over_threshold: int = 0
     frauds_over_threshold: int = 0
     duplicates: int = 0
+    #: Fraud labels that reached the online features: before the day (warm-up) and as the stream passed them.
+    labels_before: int = 0
+    labels_during: int = 0
     #: Streamed transactions neither scored nor rejected (0 when every one was processed exactly once).
     unaccounted: int = 0
 
@@ -91,6 +98,10 @@ class DemoContext:
     history: pd.DataFrame | None = None
     history_labels: pd.DataFrame | None = None
     stream_day: pd.DataFrame | None = None
+    #: Every simulated label (history and streamed day), in order of report: the stream applies them as it goes.
+    labels: pd.DataFrame | None = None
+    #: Messages sent to the transactions topic: the streamed day plus the malformed ones.
+    produced: int = 0
     registry: ModelRegistry | None = None
     training: TrainingResult | None = None
     content_id: str = ""

@@ -69,11 +69,13 @@ def summary_table(context: DemoContext) -> Table:
     rows = [
         ("transactions consumed", f"{s.consumed:,}"),
         ("validated / rejected", f"{s.validated:,} / {s.rejected:,}"),
+        ("written to the dead-letter topic", f"{s.dead_lettered:,}"),
         ("scored", f"{s.scored:,}"),
         ("unaccounted / scored twice", f"{s.unaccounted} / {s.duplicates}"),
         ("stream throughput", f"{s.consumed / s.seconds if s.seconds else 0.0:,.0f} tx/s"),
         ("micro-batches / median latency", f"{s.batches} / {s.median_batch_latency_ms:.1f} ms"),
         ("frauds (simulated labels)", f"{s.frauds}"),
+        ("fraud labels in the features: before / during the day", f"{s.labels_before:,} / {s.labels_during:,}"),
         ("AUC ROC / average precision", f"{s.auc_roc:.4f} / {s.average_precision:.4f}"),
         (
             f"to review (top {100 * context.options.review_rate:g}%, score >= {s.review_threshold:.3f})",

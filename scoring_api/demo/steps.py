@@ -5,16 +5,21 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ingest.kafka import (
     BrokerConfig,
     LocalKafkaBroker,
     TransactionProducer,
+    encode_frame,
     ensure_topics,
     start_group_at_end,
     system_topics,
 )
 from scoring_api.demo.context import DemoContext, DemoRefusedError, StepResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The training split inside the history: the last week is the test period, the week before it the label gap.
 TEST_DAYS = 7
@@ -55,6 +60,7 @@ def step_simulate(context: DemoContext) -> StepResult:
     history_mask = data.transactions["timestamp"] < cut
     context.history = data.transactions.loc[history_mask].reset_index(drop=True)
     context.stream_day = data.transactions.loc[~history_mask].reset_index(drop=True)
+    context.labels = data.labels.sort_values("reported_at", kind="mergesort").reset_index(drop=True)
     context.history_labels = data.labels.loc[data.labels["transaction_id"].isin(context.history["transaction_id"])]
     frauds = int(context.history["is_fraud"].sum())
     note = (
@@ -122,5 +128,42 @@ def step_produce(context: DemoContext) -> StepResult:
     with TransactionProducer(context.bootstrap_servers, topic, client_id="fraud-demo") as producer:
         sent = producer.send_frame(context.stream_day)
         producer.flush()
-    note = f"the next day to {topic!r}, keyed by card token"
-    return StepResult("produce", sent, time.perf_counter() - start, note, "transactions")
+    malformed = malformed_messages(context.stream_day, context.options.malformed)
+    if malformed:
+        _send_raw(context.bootstrap_servers, topic, malformed)
+    context.produced = sent + len(malformed)
+    note = f"the next day to {topic!r}, keyed by card token, and {len(malformed)} malformed messages"
+    return StepResult("produce", context.produced, time.perf_counter() - start, note, "transactions")
+
+
+def malformed_messages(day: pd.DataFrame, count: int) -> list[tuple[bytes, bytes]]:
+    """``count`` (key, value) messages that break the contract in turn: not JSON, a negative amount, no card."""
+    import orjson
+
+    keys, values = encode_frame(day.head(max(count, 1)))
+    out: list[tuple[bytes, bytes]] = []
+    for i in range(count):
+        record = orjson.loads(values[i % len(values)])
+        record["transaction_id"] = f"malformed-{i}"
+        kind = i % 3
+        if kind == 0:
+            value = b'{"transaction_id": "malformed-' + str(i).encode() + b'", "amount": '
+        elif kind == 1:
+            value = orjson.dumps({**record, "amount": -abs(float(record["amount"])) - 1.0})
+        else:
+            value = orjson.dumps({k: v for k, v in record.items() if k != "card_token"})
+        out.append((keys[i % len(keys)], value))
+    return out
+
+
+def _send_raw(bootstrap_servers: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+    """Bytes straight onto the topic: the transaction producer refuses to encode what breaks the contract."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap_servers, client_id="fraud-demo-malformed", acks="all")
+    try:
+        for key, value in messages:
+            producer.send(topic, key=key, value=value)
+        producer.flush(timeout=30)
+    finally:
+        producer.close(timeout=10)

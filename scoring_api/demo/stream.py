@@ -1,9 +1,11 @@
 """The stream step: a consumer group validates, builds online features and scores each micro-batch.
 
-Every member polls a micro-batch, checks it with the compiled validation suite (rows that fail would go to the
-dead-letter topic with their reason), updates and reads the online features (warmed on the history, with the
-labels reported before the streamed day applied), scores the valid rows with the served champion, and only
-then commits the batch's offsets: a crash re-delivers what was not fully processed.
+Every member polls a micro-batch (messages that fail decoding are rejected by the consumer and written to the
+dead-letter topic with their reason when the batch commits), checks the decoded rows with the compiled
+validation suite (rows it fails are counted as rejected), updates and reads the online features (warmed on the
+history with the labels reported before the streamed day; later labels are applied as the stream's clock
+passes their report time), scores the valid rows with the served champion, and only then commits the batch's
+offsets: a crash re-delivers what was not fully processed.
 """
 
 from __future__ import annotations
@@ -13,17 +15,38 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from ingest.contract import TRANSACTION_COLUMNS
 from ingest.kafka import TransactionConsumer
 from scoring_api.demo.context import DemoContext, StepResult, StreamFigures
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from features import OnlineFeatureEngine
     from ingest.validation import CompiledChecker
     from scoring_api.serving_model import ServingModel
+
+
+def _micros(times: pd.Series) -> pd.Series:
+    """UTC timestamps as integer microseconds since the epoch (comparable whatever the column's unit)."""
+    return (times - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(microseconds=1)
+
+
+class _LabelFeed:
+    """The labels reported during the streamed day, applied to the features as the stream's clock passes them."""
+
+    def __init__(self, labels: pd.DataFrame) -> None:
+        self._labels = labels
+        self._times = _micros(labels["reported_at"]).to_numpy(dtype=np.int64)
+        self._next = 0
+        self.applied = 0
+
+    def apply_until(self, engine: OnlineFeatureEngine, now: pd.Timestamp) -> None:
+        """Apply every label reported at or before ``now`` not applied yet (the caller holds the engine lock)."""
+        end = int(np.searchsorted(self._times, _micros(pd.Series([now])).iloc[0], side="right"))
+        if end > self._next:
+            self.applied += engine.apply_labels(self._labels.iloc[self._next : end])
+            self._next = end
 
 
 class _Member(threading.Thread):
@@ -35,6 +58,7 @@ class _Member(threading.Thread):
         checker: CompiledChecker,
         engine: OnlineFeatureEngine,
         engine_lock: threading.Lock,
+        feed: _LabelFeed,
         serving: ServingModel,
         batch_size: int,
     ) -> None:
@@ -43,12 +67,14 @@ class _Member(threading.Thread):
         self.checker = checker
         self.engine = engine
         self.engine_lock = engine_lock
+        self.feed = feed
         self.serving = serving
         self.batch_size = batch_size
         self.ids: list[str] = []
         self.scores: list[np.ndarray] = []
         self.consumed = 0
         self.rejected = 0
+        self.dead_lettered = 0
         self.batches = 0
         self.latencies_s: list[float] = []
         self.content_ids: set[str] = set()
@@ -66,6 +92,7 @@ class _Member(threading.Thread):
                 # Undecodable messages, refused by the consumer itself, count as consumed and rejected.
                 self.consumed += len(batch.rejected)
                 self.rejected += len(batch.rejected)
+                self.dead_lettered += len(batch.rejected)  # written by commit() below, before the offsets
                 self.consumer.commit(batch)
                 self.latencies_s.append(time.perf_counter() - received)
                 self.batches += 1
@@ -86,6 +113,7 @@ class _Member(threading.Thread):
         # One engine serves the whole group: terminals are shared across cards, so their windows see every
         # member's transactions; the lock keeps each micro-batch's read-and-update atomic.
         with self.engine_lock:
+            self.feed.apply_until(self.engine, good["timestamp"].max())
             features = self.engine.update_and_read_batch(good)
         rows = np.column_stack([good["amount"].to_numpy(dtype=np.float64), features]).astype(np.float32)
         content_id, scores = self.serving.score(rows)
@@ -94,18 +122,19 @@ class _Member(threading.Thread):
         self.scores.append(scores)
 
 
-def warm_engine(context: DemoContext) -> OnlineFeatureEngine:
-    """The online engine with the history applied and the labels reported before the streamed day."""
+def warm_engine(context: DemoContext) -> tuple[OnlineFeatureEngine, _LabelFeed]:
+    """The online engine with the history applied and the labels reported before the streamed day; the feed of
+    the labels reported from the day's start on."""
     from features import OnlineFeatureEngine, default_feature_set
 
     assert context.history is not None
-    assert context.history_labels is not None
+    assert context.labels is not None
     assert context.stream_day is not None
     engine = OnlineFeatureEngine(default_feature_set())
     engine.update_and_read_batch(context.history)
-    day_start = context.stream_day["timestamp"].min()
-    engine.apply_labels(context.history_labels.loc[context.history_labels["reported_at"] < day_start])
-    return engine
+    before = context.labels["reported_at"] < context.stream_day["timestamp"].min().normalize()
+    context.stream.labels_before = engine.apply_labels(context.labels.loc[before])
+    return engine, _LabelFeed(context.labels.loc[~before].reset_index(drop=True))
 
 
 def step_stream(context: DemoContext) -> StepResult:
@@ -122,15 +151,22 @@ def step_stream(context: DemoContext) -> StepResult:
     serving = ServingModel(context.registry, ScoringSettings(model_backend=context.options.backend))
     version = serving.load()
     checker = CompiledChecker.from_suite(build_suite())
-    engine = warm_engine(context)
+    engine, feed = warm_engine(context)
     lock = threading.Lock()
     topic = context.settings.topic_transactions
     members = [
         _Member(
-            TransactionConsumer(context.bootstrap_servers, context.group_id, [topic], client_id=f"fraud-demo-{i}"),
+            TransactionConsumer(
+                context.bootstrap_servers,
+                context.group_id,
+                [topic],
+                dead_letter_topic=context.settings.topic_dead_letters,
+                client_id=f"fraud-demo-{i}",
+            ),
             checker,
             engine,
             lock,
+            feed,
             serving,
             context.options.batch_size,
         )
@@ -141,12 +177,12 @@ def step_stream(context: DemoContext) -> StepResult:
         member.start()
     deadline = start + context.options.timeout_s
     try:
-        while sum(m.consumed for m in members) < len(day):
+        while sum(m.consumed for m in members) < context.produced:
             for member in members:
                 if member.error is not None:
                     raise member.error
             if time.perf_counter() > deadline:
-                raise TimeoutError(f"consumed {sum(m.consumed for m in members)} of {len(day)} in time")
+                raise TimeoutError(f"consumed {sum(m.consumed for m in members)} of {context.produced} in time")
             time.sleep(0.02)
         elapsed = time.perf_counter() - start
     finally:
@@ -168,6 +204,7 @@ def step_stream(context: DemoContext) -> StepResult:
     figures = StreamFigures(
         consumed=sum(m.consumed for m in members),
         rejected=sum(m.rejected for m in members),
+        dead_lettered=sum(m.dead_lettered for m in members),
         scored=len(ids),
         batches=sum(m.batches for m in members),
         seconds=elapsed,
@@ -180,14 +217,17 @@ def step_stream(context: DemoContext) -> StepResult:
         frauds_over_threshold=int(labels[flagged].sum()),
         duplicates=len(ids) - len(set(ids)),
     )
+    figures.labels_before = context.stream.labels_before
+    figures.labels_during = feed.applied
     figures.validated = figures.consumed - figures.rejected
-    figures.unaccounted = len(day) - figures.scored - figures.rejected
+    figures.unaccounted = context.produced - figures.scored - figures.rejected
     context.stream = figures
     served = {cid for m in members for cid in m.content_ids}
     if served != {version.content_id}:
         raise RuntimeError(f"the stream was scored by {sorted(served)}, not the champion {version.content_id}")
     note = (
         f"group {context.group_id!r}, {len(members)} members, {figures.batches} micro-batches: "
-        f"{figures.validated:,} valid, {figures.rejected} rejected, {figures.scored:,} scored on {serving.backend}"
+        f"{figures.validated:,} valid, {figures.rejected} rejected ({figures.dead_lettered} to "
+        f"{context.settings.topic_dead_letters!r}), {figures.scored:,} scored on {serving.backend}"
     )
     return StepResult("stream and score", figures.consumed, elapsed, note, "transactions")

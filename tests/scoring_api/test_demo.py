@@ -27,11 +27,22 @@ def _settings(kafka_broker: BrokerState) -> IngestSettings:
     )
 
 
+def _messages_on(bootstrap_servers: str, topic: str) -> int:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return int(sum(consumer.end_offsets(partitions).values()))
+    finally:
+        consumer.close()
+
+
 def test_the_demo_scores_every_streamed_transaction_once_with_the_blessed_model(
     kafka_broker: BrokerState, tmp_path: Path
 ) -> None:
     reported: list[StepResult] = []
-    options = DemoOptions(days=28, seed=0, consumers=2, batch_size=200, run_dir=tmp_path, timeout_s=120)
+    options = DemoOptions(days=28, seed=0, consumers=2, batch_size=200, malformed=5, run_dir=tmp_path, timeout_s=120)
     context = run_demo(_settings(kafka_broker), options, reported.append)
 
     steps = {result.name: result for result in reported}
@@ -60,18 +71,24 @@ def test_the_demo_scores_every_streamed_transaction_once_with_the_blessed_model(
     assert context.registry is not None
     assert context.content_id == context.training.version.content_id
 
-    # Every streamed transaction was consumed exactly once and either scored or rejected.
+    # Every streamed message was consumed exactly once: the day's transactions scored, the malformed ones
+    # rejected and written to the dead-letter topic.
     streamed = len(context.stream_day)
     stream = context.stream
-    assert steps["produce"].count == streamed
-    assert steps["stream and score"].count == streamed
-    assert stream.consumed == streamed
-    assert stream.scored + stream.rejected == streamed
+    assert steps["produce"].count == context.produced == streamed + options.malformed
+    assert steps["stream and score"].count == context.produced
+    assert stream.consumed == context.produced
+    assert stream.scored == streamed
+    assert stream.rejected == stream.dead_lettered == options.malformed
     assert stream.validated == stream.scored
-    assert stream.rejected == 0, "the simulator writes only valid transactions"
     assert stream.unaccounted == 0
     assert stream.duplicates == 0
     assert stream.batches >= streamed // options.batch_size
+    assert _messages_on(context.bootstrap_servers, context.settings.topic_dead_letters) == options.malformed
+
+    # The features knew the frauds reported before the day, and learnt those reported during it.
+    assert stream.labels_before > 0
+    assert stream.labels_during > 0
 
     # The scores rank the day's frauds well above chance, and the review queue holds the top scores.
     assert stream.frauds == int(context.stream_day["is_fraud"].sum()) > 0
