@@ -54,6 +54,8 @@ class DemoOptions:
     run_dir: Path = Path("var/demo")
     keep_broker: bool = False
     timeout_s: float = 300.0
+    #: A gate thresholds file instead of the shipped one (the gate's verdict decides whether anything is served).
+    gate_thresholds: Path | None = None
     #: Share of the streamed day's transactions sent to review (the highest scores).
     review_rate: float = 0.005
 

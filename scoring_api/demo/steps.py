@@ -73,7 +73,7 @@ def step_simulate(context: DemoContext) -> StepResult:
 
 def step_train(context: DemoContext) -> StepResult:
     """Train on the history (fast search, random forest), gate it, and promote it to champion when blessed."""
-    from model_engine.registry import ModelRegistry
+    from model_engine.registry import GateThresholds, ModelRegistry
     from model_engine.settings import ModelEngineSettings
     from model_engine.training import TrainingConfig, run_training
 
@@ -92,6 +92,7 @@ def step_train(context: DemoContext) -> StepResult:
         fast=True,
         seed=options.seed,
         source="simulator:realistic",
+        thresholds=None if options.gate_thresholds is None else GateThresholds.load(options.gate_thresholds),
     )
     start = time.perf_counter()
     result = run_training(context.history, registry, root / "training", config, labels=context.history_labels)

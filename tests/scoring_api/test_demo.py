@@ -96,3 +96,42 @@ def test_the_demo_scores_every_streamed_transaction_once_with_the_blessed_model(
     assert stream.average_precision > stream.frauds / streamed
     assert 0 < stream.over_threshold <= streamed * options.review_rate * 2
     assert 0 <= stream.frauds_over_threshold <= stream.over_threshold
+
+
+def test_a_model_the_gate_refuses_is_never_served_and_the_demo_exits_non_zero(
+    kafka_broker: BrokerState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importlib import resources
+
+    from model_engine.registry import ModelRegistry
+    from scoring_api.demo import main
+
+    shipped = resources.files("model_engine.registry").joinpath("gate_thresholds.toml").read_text()
+    assert "auc_roc = 0.80" in shipped
+    strict = tmp_path / "strict.toml"
+    strict.write_text(shipped.replace("auc_roc = 0.80", "auc_roc = 0.999"))
+    settings = _settings(kafka_broker)
+    for name, value in (
+        ("FRAUD_KAFKA_RUN_DIR", str(settings.kafka_run_dir)),
+        ("FRAUD_KAFKA_PORT", str(settings.kafka_port)),
+        ("FRAUD_KAFKA_CONTROLLER_PORT", str(settings.kafka_controller_port)),
+        ("FRAUD_TOPIC_TRANSACTIONS", settings.topic_transactions),
+        ("FRAUD_TOPIC_DEAD_LETTERS", settings.topic_dead_letters),
+    ):
+        monkeypatch.setenv(name, value)
+    options = DemoOptions(run_dir=tmp_path / "demo", gate_thresholds=strict)
+
+    assert main(options) == 2
+
+    printed = capsys.readouterr().out
+    assert "not served" in printed
+    assert "value:auc_roc" in printed
+    assert "streamed day" not in printed
+    runs = list((tmp_path / "demo").iterdir())
+    assert len(runs) == 1
+    registry = ModelRegistry(f"sqlite:///{runs[0]}/registry.sqlite", runs[0] / "models")
+    try:
+        assert len(registry.versions()) == 1
+        assert registry.find_alias("champion") is None
+    finally:
+        registry.close()
