@@ -1,0 +1,30 @@
+"""The gate's infrastructure checks load the artifact through the scoring path and reproduce its golden batch,
+also for a model that no longer reads every feature of its signature (unused-feature elimination)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+
+from model_engine.compile import compile_model
+from model_engine.registry import GateThresholds
+from model_engine.registry.infrastructure import infrastructure_checks
+
+NAMES = ["amount", "constant", "card_count_1d", "terminal_fraud_share_7d"]
+
+
+def test_golden_batch_reproduces_for_a_model_that_dropped_unused_features(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 4))
+    X[:, 1] = 3.0  # never split on: the compiled graph stops reading it
+    y = (X[:, 0] + 0.5 * rng.normal(size=400) > 1.0).astype(int)
+    compiled = compile_model(RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0).fit(X, y), NAMES)
+    assert "constant" not in compiled.signature.graph_features
+    compiled.save(tmp_path / "artifact", golden_input=X[:32])
+
+    checks = {c.name: c for c in infrastructure_checks(tmp_path / "artifact", X, GateThresholds.load())}
+    assert checks["infrastructure:load"].passed
+    assert checks["infrastructure:golden"].passed, checks["infrastructure:golden"]
+    assert checks["infrastructure:golden"].value == 0.0
