@@ -45,7 +45,7 @@ def test_serves_the_champion_on_the_configured_backend(
 ) -> None:
     champion = _blessed(registry, tmp_path, data, seed=1)
     registry.promote(champion)
-    serving = ServingModel(registry, ScoringSettings(model_backend=backend))  # type: ignore[arg-type]
+    serving = ServingModel(registry, ScoringSettings(model_backend=backend))
     assert serving.load().content_id == champion
     content_id, scores = serving.score(data[0].astype(np.float32))
     assert content_id == champion
@@ -74,7 +74,7 @@ def test_the_triton_option_reaches_the_engine(
 
 def test_unknown_backend_is_refused_by_the_settings() -> None:
     with pytest.raises(ValidationError, match="model_backend"):
-        ScoringSettings(model_backend="cuda")  # type: ignore[arg-type]
+        ScoringSettings(model_backend="cuda")
 
 
 def test_nothing_to_serve_says_what_to_do(registry: ModelRegistry) -> None:
