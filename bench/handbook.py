@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="numba", help="engine backend (numba, numpy)")
     parser.add_argument("--model", action="append", help="a candidate name to run (repeatable; default: all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--ceiling", action="store_true", help="also print, per fold, the CP@100 ceilings that labels allow"
+    )
     args = parser.parse_args(argv)
 
     frame = load(args.data)
@@ -202,12 +205,42 @@ def main(argv: list[str] | None = None) -> int:
             out["folds"][kind] = {"skipped": f"data ends {last:%Y-%m-%d}, folds need {fold_end:%Y-%m-%d}"}
             continue
         print(f"{kind} folds:")
+        if args.ceiling:
+            out.setdefault("ceilings", {})[kind] = {start: ceilings(frame, X, names, start) for start in starts}
         per_fold = {start: run_fold(frame, X, names, start, cands, args.scorer, args.backend) for start in starts}
         out["folds"][kind] = per_fold
         summarise(kind, per_fold, cands)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0
+
+
+def ceilings(frame: pd.DataFrame, X: np.ndarray, names: list[str], start: str) -> dict[str, float]:
+    """CP@100 of two label-informed scores, upper bounds for a model, not models.
+
+    ``all frauds``: every fraudulent transaction first (what perfect knowledge finds). ``frauds with a cue``:
+    only the fraudulent transactions that carry a cue a model can read from our inputs: a known fraud at the
+    terminal (any terminal fraud share above 0), an amount at least 3 times the card's 30-day mean, or above
+    220. Frauds at a terminal in the first week of its compromise carry none: their labels are not known yet.
+    """
+    split = TimeSplit(datetime.fromisoformat(start).replace(tzinfo=UTC), train_days=7, gap_days=7, test_days=7)
+    stamps = frame["timestamp"]
+    test = drop_known_compromised_cards(
+        frame, split.test_mask(stamps), label_delay_days=7, history_start=split.train_start
+    )
+    y = frame.loc[test, "is_fraud"].to_numpy(dtype=np.int64)
+    days = stamps[test].dt.strftime("%Y-%m-%d").to_numpy()
+    cards = frame.loc[test, "card_token"].to_numpy()
+    Xt = X[np.asarray(test)]
+    col = {name: i for i, name in enumerate(names)}
+    shares = [col[n] for n in names if n.startswith("terminal_fraud_share_")]
+    cue = (Xt[:, shares] > 0).any(axis=1) | (Xt[:, col["amount"]] > 220) | (Xt[:, col["card_amount_ratio_30d"]] >= 3)
+    out = {
+        "all frauds": card_precision_at_k(y.astype(np.float64), y, cards, days, k=100).mean,
+        "frauds with a cue": card_precision_at_k((y * cue).astype(np.float64), y, cards, days, k=100).mean,
+    }
+    print(f"  {start} CP@100 ceilings: " + ", ".join(f"{k} {v:.3f}" for k, v in out.items()), flush=True)
+    return out
 
 
 def summarise(kind: str, per_fold: dict[str, dict[str, dict[str, Any]]], cands: list[Candidate]) -> None:
