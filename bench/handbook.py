@@ -8,6 +8,8 @@ are chosen on the validation folds (by mean AP); the published figures are for t
 September 2018), which the shared data does not contain.
 
     python bench/handbook.py --data ../shared/data/ulb-handbook --folds validation --json handbook.json
+
+``--ceiling`` also prints, per fold, the CP@100 that label-informed scores reach (upper bounds, not models).
 """
 
 # ruff: noqa: E402  (the import path is fixed before the project packages are imported)
