@@ -16,6 +16,7 @@ from features.spec import Entity
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Refuse a frame that lacks any of ``columns``, saying how to map a source onto the contract."""
     missing = sorted(set(columns) - set(frame.columns))
     if missing:
         raise FeatureInputError(
@@ -37,6 +38,7 @@ def timestamps_us(values: pd.Series) -> NDArray[np.int64]:
 
 
 def amounts(values: pd.Series) -> NDArray[np.float64]:
+    """The amount column as contiguous float64, refusing missing or non-finite amounts."""
     out = np.ascontiguousarray(values.to_numpy(dtype=np.float64))
     if not np.isfinite(out).all():
         raise FeatureInputError("column 'amount' has missing or non-finite values; repair them before computing")
@@ -52,6 +54,8 @@ def entity_keys(frame: pd.DataFrame, entity: Entity, cache: dict[str, list[str]]
     columns = []
     for column in entity.columns:
         if column not in cache:
+            if frame[column].isna().any():  # astype(str) would turn them into one entity called "nan"
+                raise FeatureInputError(f"column {column!r} has missing values; every transaction needs one")
             cache[column] = frame[column].astype(str).tolist()
         columns.append(cache[column])
     if len(columns) == 1:
@@ -73,6 +77,15 @@ def entity_codes(frame: pd.DataFrame, entity: Entity) -> NDArray[np.int64]:
     return code
 
 
+def fraud_flags(values: pd.Series) -> NDArray[np.bool_]:
+    """A fraud-flag column as booleans: True/False or 1/0; a missing or other value is refused, not guessed."""
+    if values.isna().any():
+        raise FeatureInputError(f"column {values.name!r} has missing fraud flags; drop those rows or label them")
+    if not pd.api.types.is_bool_dtype(values.dtype) and not values.isin([0, 1]).all():
+        raise FeatureInputError(f"column {values.name!r} must hold True/False (or 1/0) fraud flags")
+    return values.to_numpy(dtype=bool)
+
+
 def label_times(
     transactions: pd.DataFrame, ts_us: NDArray[np.int64], labels: pd.DataFrame | None, label_delay: timedelta
 ) -> NDArray[np.int64]:
@@ -85,14 +98,18 @@ def label_times(
     out = np.full(len(transactions), NEVER, dtype=np.int64)
     if labels is None:
         require_columns(transactions, ["is_fraud"], "transactions (labels=None needs their is_fraud column)")
-        fraud = transactions["is_fraud"].to_numpy(dtype=bool)
+        fraud = fraud_flags(transactions["is_fraud"])
         out[fraud] = ts_us[fraud] + int(label_delay // timedelta(microseconds=1))
         return out
     require_columns(labels, ["transaction_id", "is_fraud", "reported_at"], "labels")
-    frauds = labels[labels["is_fraud"].to_numpy(dtype=bool)]
+    require_columns(transactions, ["transaction_id"], "transactions (a label file is matched by transaction_id)")
+    frauds = labels[fraud_flags(labels["is_fraud"])]
     reported = pd.Series(timestamps_us(frauds["reported_at"]), index=frauds["transaction_id"].astype(str).to_numpy())
     earliest = reported.groupby(level=0).min()
-    positions = pd.Index(transactions["transaction_id"].astype(str)).get_indexer(earliest.index)
+    ids = pd.Index(transactions["transaction_id"].astype(str))
+    if not ids.is_unique:
+        raise FeatureInputError("transaction_id repeats in the transactions; labels need unique transaction ids")
+    positions = ids.get_indexer(earliest.index)
     known = positions >= 0
     np.minimum.at(out, positions[known], earliest.to_numpy()[known])
     return out

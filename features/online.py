@@ -30,7 +30,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from features.errors import FeatureInputError, StateConflictError
-from features.frames import amounts, entity_keys, require_columns, timestamps_us
+from features.frames import amounts, entity_keys, fraud_flags, require_columns, timestamps_us
 from features.kernels import online_entity_batch, online_entity_one, set_label, time_flags, time_flags_batch
 from features.plan import KEY_SEPARATOR, FeaturePlan, compile_plan
 from features.spec import FeatureSet
@@ -202,7 +202,7 @@ class OnlineFeatureEngine:
         require_columns(labels, ["transaction_id", "is_fraud", "reported_at"], "labels")
         return self._apply(
             labels["transaction_id"].astype(str).tolist(),
-            labels["is_fraud"].to_numpy(dtype=bool).tolist(),
+            fraud_flags(labels["is_fraud"]).tolist(),
             timestamps_us(labels["reported_at"]).tolist(),
         )
 

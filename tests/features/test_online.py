@@ -107,3 +107,13 @@ def test_bad_input_is_refused_with_a_clear_message() -> None:
         engine.update_and_read_batch(naive)
     with pytest.raises(FeatureInputError, match="non-finite"):
         engine.update_and_read_batch(tx.assign(amount=np.nan))
+
+
+def test_missing_keys_and_fraud_flags_are_refused() -> None:
+    engine = OnlineFeatureEngine(default_feature_set())
+    tx = random_transactions(1, n=5)
+    with pytest.raises(FeatureInputError, match="'card_token' has missing values"):
+        engine.update_and_read_batch(tx.assign(card_token=tx["card_token"].where(tx.index != 0, None)))
+    labels = delayed_labels(random_transactions(2, n=60))
+    with pytest.raises(FeatureInputError, match="missing fraud flags"):
+        engine.apply_labels(labels.assign(is_fraud=np.nan))
