@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -96,21 +97,33 @@ class EvaluationReport:
         }
 
 
+def _alerts(s: npt.NDArray[np.float64], alert_rate: float) -> npt.NDArray[np.bool_]:
+    """The transactions inside the bank's budget of ``ceil(alert_rate * n)`` alerts, highest scores first.
+
+    Ties at the cut are broken by input order (as :func:`recall_at_alert_rate` does): a threshold test
+    (``score >= cut``) would admit every tied score and let a model with coarse or constant scores exceed the
+    budget and claim the recall of a larger one.
+    """
+    alerted = np.zeros(s.size, dtype=np.bool_)
+    alerted[np.argsort(-s, kind="mergesort")[: math.ceil(alert_rate * s.size)]] = True
+    return alerted
+
+
 def _metrics(
     s: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],
     cards: npt.NDArray[Any],
     days: npt.NDArray[Any],
-    threshold: float,
+    alerted: npt.NDArray[np.bool_],
     config: EvaluationConfig,
 ) -> tuple[Metrics, CardPrecision, ReliabilityCurve]:
     frauds = int(y.sum())
     both = 0 < frauds < y.size
     cp = card_precision_at_k(s, y, cards, days, k=config.k)
     curve = reliability_curve(s, y, n_bins=config.calibration_bins)
-    # Recall at the alert rate uses the overall threshold: the bank's budget is set on all traffic, and a
-    # slice's recall is the share of its frauds that the overall budget catches.
-    recall = float(y[s >= threshold].sum() / frauds) if frauds else None
+    # Recall at the alert rate uses the overall alerts: the bank's budget is set on all traffic, and a slice's
+    # recall is the share of its frauds that the overall budget catches.
+    recall = float(y[alerted].sum() / frauds) if frauds else None
     metrics = Metrics(
         transactions=int(y.size),
         frauds=frauds,
@@ -141,10 +154,11 @@ def evaluate(
     cards = frame["card_token"].astype(str).to_numpy()
     days = pd.to_datetime(frame["timestamp"], utc=True).dt.strftime("%Y-%m-%d").to_numpy()
     threshold = alert_threshold(s, config.alert_rate)
-    overall, cp, curve = _metrics(s, y, cards, days, threshold, config)
+    alerted = _alerts(s, config.alert_rate)
+    overall, cp, curve = _metrics(s, y, cards, days, alerted, config)
     per_slice: dict[str, Metrics] = {}
     for name, mask in slice_masks(frame, config.slices, first_seen).items():
-        per_slice[name] = _metrics(s[mask], y[mask], cards[mask], days[mask], threshold, config)[0]
+        per_slice[name] = _metrics(s[mask], y[mask], cards[mask], days[mask], alerted[mask], config)[0]
     return EvaluationReport(
         config=config,
         overall=overall,

@@ -19,6 +19,7 @@ from model_engine.evaluation import (
     plot_precision_recall,
     plot_roc,
     plot_score_distributions,
+    recall_at_alert_rate,
     write_html_report,
 )
 
@@ -99,3 +100,20 @@ def test_plots_and_html_page_are_written(tmp_path: Path) -> None:
 def test_bad_configuration_is_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(EvaluationError):
         EvaluationConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_recall_at_alert_rate_never_exceeds_the_budget_on_tied_scores() -> None:
+    """A constant score ties every transaction at the cut: the budget still holds ceil(rate * n) alerts, so the
+    recall is that of a random pick of the budget, not 1.0 (which a ``score >= threshold`` test would give)."""
+    frame, _ = _frame()
+    scores = np.full(len(frame), 0.5)
+    report = evaluate(scores, frame, EvaluationConfig(alert_rate=0.05))
+    y = frame["is_fraud"].to_numpy()
+    recall = report.overall.recall_at_alert_rate
+    assert recall is not None
+    assert recall == pytest.approx(recall_at_alert_rate(scores, y, 0.05))
+    assert recall < 0.5
+    # Slices share the overall alerts: their caught frauds add up to the overall caught frauds.
+    ecom, pos = report.slices["channel=ecom"], report.slices["channel=pos"]
+    caught = (ecom.recall_at_alert_rate or 0.0) * ecom.frauds + (pos.recall_at_alert_rate or 0.0) * pos.frauds
+    assert caught == pytest.approx(recall * report.overall.frauds)
