@@ -227,18 +227,29 @@ class OnlineFeatureEngine:
             requests.setdefault(kind, []).append(key)
         for _ in range(MAX_ATTEMPTS):
             batch = self.store.begin(requests)
-            position = dict.fromkeys(requests, 0)
-            reached: set[int] = set()
-            for kind, _, eid, when in targets:
-                arena = batch.arenas[kind]
-                slot = int(batch.slots[kind][position[kind]])
-                position[kind] += 1
-                if set_label(arena.label_time, arena.event_id, arena.count, slot, eid, when):
-                    reached.add(eid)
             try:
+                reached = self._set_labels(batch, requests, targets)
                 self.store.commit(batch)
             except StateConflictError:
                 continue
+            except BaseException:
+                self.store.abort(batch)  # a shared store must not keep watching keys for a batch given up
+                raise
             self.labels_applied += len(reached)
             return len(reached)
         raise StateConflictError(f"labels kept conflicting with other workers {MAX_ATTEMPTS} times; retry later")
+
+    @staticmethod
+    def _set_labels(
+        batch: StateBatch, requests: dict[str, list[str]], targets: list[tuple[str, str, int, int]]
+    ) -> set[int]:
+        """Mark the targeted events of an opened batch as known frauds; returns the event ids reached."""
+        position = dict.fromkeys(requests, 0)
+        reached: set[int] = set()
+        for kind, _, eid, when in targets:
+            arena = batch.arenas[kind]
+            slot = int(batch.slots[kind][position[kind]])
+            position[kind] += 1
+            if set_label(arena.label_time, arena.event_id, arena.count, slot, eid, when):
+                reached.add(eid)
+        return reached

@@ -65,6 +65,8 @@ class RedisStateStore(StateStore):
             slots[kind] = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
             uniques[kind] = index
         names = [self._key(kind, key) for kind, index in uniques.items() for key in index]
+        if not names:  # a feature set of time flags only: no entity state to watch or read
+            return StateBatch(arenas={}, slots=slots, handle=None)
         pipe = self.client.pipeline(transaction=True)
         try:
             pipe.watch(*names)  # type: ignore[no-untyped-call]
@@ -90,6 +92,10 @@ class RedisStateStore(StateStore):
         return StateBatch(arenas=arenas, slots=slots, handle=(pipe, names, counts))
 
     def commit(self, batch: StateBatch) -> None:
+        if batch.handle is None:
+            if batch.routes is not None and len(batch.routes):
+                raise StateStoreError("routes need the entities that hold their events; open them with begin()")
+            return
         pipe: Any
         names: list[str]
         counts: list[int]
@@ -120,13 +126,17 @@ class RedisStateStore(StateStore):
             pipe.reset()
 
     def abort(self, batch: StateBatch) -> None:
-        pipe: Any = batch.handle[0]  # type: ignore[index]
-        pipe.reset()
+        if batch.handle is not None:
+            pipe: Any = batch.handle[0]  # type: ignore[index]
+            pipe.reset()
 
     def routes(self, transaction_ids: Sequence[str]) -> list[Route | None]:
         if not transaction_ids:
             return []
-        values: list[Any] = self.client.mget([self._route_key(t) for t in transaction_ids])
+        try:
+            values: list[Any] = self.client.mget([self._route_key(t) for t in transaction_ids])
+        except redis.RedisError as error:
+            raise StateStoreError(f"cannot read label routes from Redis: {error}; check FRAUD_REDIS_URL") from error
         out: list[Route | None] = []
         for value in values:
             if value is None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from features import (
+    CARD,
+    Aggregate,
+    FeatureSet,
     FeaturesSettings,
     InMemoryStateStore,
     OfflineFeatureEngine,
@@ -17,10 +21,13 @@ from features import (
     SnapshotMismatchError,
     StateConflictError,
     StateStoreError,
+    TimeFlag,
+    WindowAggregate,
     default_feature_set,
     state_store_from_settings,
 )
-from features.state import RouteBatch, StateStore
+from features.state import RouteBatch, StateBatch, StateStore
+from ingest.contract import Transaction
 from tests.features.replay import delayed_labels, replay
 from tests.features.synthetic import random_transactions
 
@@ -91,6 +98,13 @@ def test_an_engine_on_the_store_gives_the_offline_values(store: StateStore) -> N
     offline = OfflineFeatureEngine(feature_set).compute_array(tx)
     online = replay([OnlineFeatureEngine(feature_set, store)], tx, delayed_labels(tx), batch_size=50)
     np.testing.assert_allclose(online, offline, rtol=1e-9, atol=1e-9)
+
+
+def test_an_engine_of_time_flags_only_needs_no_entity_state(store: StateStore) -> None:
+    feature_set = FeatureSet((TimeFlag("weekend"), TimeFlag("night")))
+    tx = random_transactions(5, n=30)
+    online = OnlineFeatureEngine(feature_set, store).update_and_read_batch(tx)
+    np.testing.assert_array_equal(online, OfflineFeatureEngine(feature_set).compute_array(tx))
 
 
 # Embedded store
@@ -165,3 +179,50 @@ def test_settings_choose_the_store(tmp_path: Path, redis_url: str) -> None:
     restored = state_store_from_settings(FeaturesSettings(redis_url="", state_snapshot_path=str(snapshot)), version)
     assert isinstance(restored, InMemoryStateStore)
     assert restored.entity_count("card") == 1
+
+
+COUNT_1D = FeatureSet((WindowAggregate(CARD, Aggregate.COUNT, timedelta(days=1)),))
+T0 = datetime(2018, 4, 2, 12, tzinfo=UTC)
+
+
+def _card_tx(tx_id: str, at: datetime) -> Transaction:
+    return Transaction(
+        transaction_id=tx_id, timestamp=at, card_token="c1", customer_id="c1", terminal_id="m1", amount=1.0
+    )
+
+
+class _InterferedStore(RedisStateStore):
+    """A Redis store where, right after each of the first ``times`` reads, another worker scores a transaction
+    of the same card: the write this store then attempts must be refused and recomputed, not lost."""
+
+    def __init__(self, url: str, prefix: str, times: int) -> None:
+        other = RedisStateStore.from_url(url, prefix=prefix)
+        super().__init__(other.client, prefix=prefix)
+        self.other = OnlineFeatureEngine(COUNT_1D, other)
+        self.times = times
+
+    def begin(self, requests: Mapping[str, Sequence[str]]) -> StateBatch:
+        batch = super().begin(requests)
+        if self.times > 0:
+            self.times -= 1
+            self.other.update_and_read(_card_tx(f"other{self.times}", T0 - timedelta(hours=1 + self.times)))
+        return batch
+
+
+def test_an_engine_recomputes_a_batch_that_another_worker_changed(redis_url: str) -> None:
+    store = _InterferedStore(redis_url, "test-retry", times=3)
+    store.clear()
+    row = OnlineFeatureEngine(COUNT_1D, store).update_and_read(_card_tx("mine", T0))
+    assert row.tolist() == [4.0]  # the three events of the other worker, then its own: none lost
+    assert store.times == 0
+    again = OnlineFeatureEngine(COUNT_1D, RedisStateStore.from_url(redis_url, prefix="test-retry"))
+    assert again.update_and_read(_card_tx("later", T0 + timedelta(minutes=1))).tolist() == [5.0]
+    store.clear()
+
+
+def test_an_engine_gives_up_when_other_workers_never_stop_changing_its_entities(redis_url: str) -> None:
+    store = _InterferedStore(redis_url, "test-retry-forever", times=1_000)
+    store.clear()
+    with pytest.raises(StateConflictError, match="partition transactions by card"):
+        OnlineFeatureEngine(COUNT_1D, store).update_and_read(_card_tx("mine", T0))
+    store.clear()
