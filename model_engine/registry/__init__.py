@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from model_engine.registry.database import Database
 from model_engine.registry.errors import DeploymentRefusedError, GateConfigError, RegistryError, UnknownModelError
-from model_engine.registry.gate import Check, GateThresholds, change_checks, value_checks, verdict
+from model_engine.registry.gate import (
+    CHECK_KINDS,
+    Check,
+    GateThresholds,
+    change_checks,
+    value_checks,
+    verdict,
+    verdict_problems,
+)
 from model_engine.registry.infrastructure import infrastructure_checks
 from model_engine.registry.lineage import DataLineage, Lineage, code_version, data_fingerprint, missing_fields
 from model_engine.registry.registry import ALIASES, ModelRegistry, ModelVersion
@@ -12,6 +20,7 @@ from model_engine.registry.signing import folder_digest, sign, signature_matches
 
 __all__ = [
     "ALIASES",
+    "CHECK_KINDS",
     "Check",
     "DataLineage",
     "Database",
@@ -33,4 +42,5 @@ __all__ = [
     "signature_matches",
     "value_checks",
     "verdict",
+    "verdict_problems",
 ]

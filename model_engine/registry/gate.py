@@ -26,6 +26,8 @@ from typing import Any, Final
 from model_engine.registry.errors import GateConfigError
 
 METRICS: Final = ("auc_roc", "average_precision", "recall_at_alert_rate", "card_precision_at_k")
+#: The kinds of check a blessing verdict must hold at least one of (the prefix of each check's name).
+CHECK_KINDS: Final = ("value", "change", "infrastructure")
 _SECTIONS: Final = ("value", "slice_value", "change", "slice_change", "infrastructure")
 
 
@@ -174,3 +176,27 @@ def verdict(
         "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "decided_by": decided_by,
     }
+
+
+def verdict_problems(document: Mapping[str, Any]) -> list[str]:
+    """Why a verdict document does not support its own conclusion (empty when it does).
+
+    ``blessed`` must be exactly "every check passed", ``failed_checks`` must name the failed ones, and a
+    blessing must rest on value, change and infrastructure checks alike: a verdict with its infrastructure
+    checks left out, or with ``blessed`` set over a failed check, is refused whoever signs it.
+    """
+    checks = document.get("checks")
+    if not isinstance(checks, list) or not all(isinstance(c, Mapping) for c in checks):
+        return ["the verdict has no list of checks"]
+    failed = [str(c.get("name")) for c in checks if c.get("passed") is not True]
+    problems: list[str] = []
+    if bool(document.get("blessed")) != (bool(checks) and not failed):
+        problems.append(f"blessed={document.get('blessed')!r} disagrees with its checks (failed: {failed})")
+    if list(document.get("failed_checks") or []) != failed:
+        problems.append(f"failed_checks {document.get('failed_checks')!r} does not list the failed checks {failed}")
+    if document.get("blessed"):
+        kinds = {str(c.get("name", "")).split(":", 1)[0] for c in checks}
+        lacking = [kind for kind in CHECK_KINDS if kind not in kinds]
+        if lacking:
+            problems.append(f"a blessing needs {list(CHECK_KINDS)} checks; this verdict has none of {lacking}")
+    return problems

@@ -28,6 +28,7 @@ from pydantic import SecretStr
 
 from model_engine.registry.database import Database
 from model_engine.registry.errors import DeploymentRefusedError, RegistryError, UnknownModelError
+from model_engine.registry.gate import verdict_problems
 from model_engine.registry.lineage import missing_fields
 from model_engine.registry.signing import folder_digest, sign, signature_matches
 from model_engine.settings import ModelEngineSettings
@@ -157,6 +158,9 @@ class ModelRegistry:
         version = self.get(ref)
         if verdict.get("content_id") != version.content_id:
             raise RegistryError(f"the verdict is about {verdict.get('content_id')!r}, not {version.content_id}")
+        problems = verdict_problems(verdict)
+        if problems:
+            raise RegistryError(f"the verdict contradicts its checks: {'; '.join(problems)}; build it with verdict()")
         blessed = bool(verdict.get("blessed"))
         if blessed and verdict.get("artifact_files") != folder_digest(version.artifact_path):
             raise RegistryError("the verdict's artifact fingerprint does not match the stored files; re-run the gate")
@@ -199,6 +203,9 @@ class ModelRegistry:
             raise DeploymentRefusedError(f"model {cid} has no gate verdict; run the gate (fraud train) first")
         if not signature_matches(version.verdict, version.verdict_signature, self._key):
             raise DeploymentRefusedError(f"model {cid}: the gate verdict's signature does not match; it was altered")
+        problems = verdict_problems(version.verdict)
+        if problems:
+            raise DeploymentRefusedError(f"model {cid}: the gate verdict contradicts its checks: {'; '.join(problems)}")
         if not version.blessed or not version.verdict.get("blessed"):
             failed = [c["name"] for c in version.verdict.get("checks", []) if not c.get("passed")]
             raise DeploymentRefusedError(f"model {cid} is not blessed: the gate refused it (failed checks: {failed})")

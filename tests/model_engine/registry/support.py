@@ -12,7 +12,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from model_engine.compile import compile_model
 from model_engine.registry import GateThresholds
-from model_engine.registry.gate import value_checks, verdict
+from model_engine.registry.gate import change_checks, value_checks, verdict
 from model_engine.registry.infrastructure import infrastructure_checks
 from model_engine.registry.registry import ModelRegistry
 from model_engine.registry.signing import folder_digest
@@ -57,7 +57,11 @@ def judge(registry: ModelRegistry, ref: str, X: np.ndarray, auc: float) -> None:
     version = registry.get(ref)
     thresholds = GateThresholds.load()
     report = {"overall": {"auc_roc": auc, "average_precision": 0.7, "recall_at_alert_rate": 0.5}, "slices": {}}
-    checks = [*value_checks(report, thresholds), *infrastructure_checks(version.artifact_path, X, thresholds)]
+    checks = [
+        *value_checks(report, thresholds),
+        *change_checks(report, None, thresholds),
+        *infrastructure_checks(version.artifact_path, X, thresholds),
+    ]
     doc = verdict(
         content_id=version.content_id,
         artifact_files=folder_digest(version.artifact_path),

@@ -101,3 +101,51 @@ def test_altered_verdict_fails_its_signature(
     )
     with pytest.raises(DeploymentRefusedError, match="signature"):
         registry.promote(version.content_id)
+
+
+def _forged(registry: ModelRegistry, ref: str, **changes: object) -> dict[str, object]:
+    """A verdict for ``ref`` that blesses it on a single passing value check, then ``changes`` applied."""
+    from model_engine.registry import Check, GateThresholds, folder_digest, verdict
+
+    version = registry.get(ref)
+    doc = verdict(
+        content_id=version.content_id,
+        artifact_files=folder_digest(version.artifact_path),
+        checks=[Check("value:auc_roc", 0.95, "auc_roc >= 0.8", True)],
+        thresholds=GateThresholds.load(),
+        champion_content_id=None,
+        decided_by="tester",
+    )
+    return {**doc, **changes}
+
+
+def test_a_verdict_that_contradicts_its_checks_is_not_recorded(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    version = registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=support.lineage())
+    # Blessed on value checks alone: the change and infrastructure checks were left out.
+    with pytest.raises(RegistryError, match=r"needs .*checks.*\['change', 'infrastructure'\]"):
+        registry.record_verdict(version.content_id, _forged(registry, version.content_id))
+    # Blessed over a failed check.
+    failing = [{"name": "value:auc_roc", "value": 0.5, "rule": "auc_roc >= 0.8", "passed": False, "detail": ""}]
+    with pytest.raises(RegistryError, match="disagrees with its checks"):
+        registry.record_verdict(version.content_id, _forged(registry, version.content_id, checks=failing))
+    with pytest.raises(DeploymentRefusedError, match="no gate verdict"):
+        registry.promote(version.content_id)
+
+
+def test_a_signed_verdict_that_contradicts_its_checks_does_not_deploy(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """Deployment re-checks the verdict's consistency, not only its signature (a verdict signed by a key holder
+    outside the gate, or by older code)."""
+    from model_engine.registry.signing import sign
+
+    version = registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=support.lineage())
+    doc = _forged(registry, version.content_id)
+    registry._db.execute(
+        "UPDATE model_versions SET verdict = ?, verdict_signature = ?, blessed = 1 WHERE content_id = ?",
+        [json.dumps(doc), sign(doc, support.KEY), version.content_id],
+    )
+    with pytest.raises(DeploymentRefusedError, match="contradicts its checks"):
+        registry.promote(version.content_id)
