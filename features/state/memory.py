@@ -13,8 +13,10 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from features.errors import SnapshotMismatchError, StateStoreError
 from features.state.arena import Arena
@@ -136,10 +138,16 @@ class InMemoryStateStore(StateStore):
     def restore(cls, path: Path, tag: str) -> InMemoryStateStore:
         """A store holding the state written by :meth:`snapshot` (refused if written under another tag)."""
         try:
-            data = np.load(Path(path), allow_pickle=False)
-            meta = json.loads(bytes(data["meta"]).decode())
-        except (OSError, ValueError, KeyError) as error:
-            raise StateStoreError(f"cannot read state snapshot {path}: {error}; take a new snapshot") from error
+            with np.load(Path(path), allow_pickle=False) as data:
+                meta = json.loads(bytes(data["meta"]).decode())
+                cls._check_meta(path, meta, tag)
+                return cls._from_arrays(meta, data)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            # A truncated or foreign file, or one missing an array its metadata names: never half a state.
+            raise StateStoreError(f"cannot read state snapshot {path}: {error!r}; take a new snapshot") from error
+
+    @staticmethod
+    def _check_meta(path: Path, meta: dict[str, Any], tag: str) -> None:
         if meta.get("format") != SNAPSHOT_FORMAT:
             raise StateStoreError(f"snapshot {path} has format {meta.get('format')}, expected {SNAPSHOT_FORMAT}")
         if meta["tag"] != tag:
@@ -147,6 +155,9 @@ class InMemoryStateStore(StateStore):
                 f"snapshot {path} was written for feature set {meta['tag']}, not {tag}; "
                 "restore it with that feature set or rebuild the state by replaying transactions"
             )
+
+    @classmethod
+    def _from_arrays(cls, meta: dict[str, Any], data: Mapping[str, NDArray[Any]]) -> InMemoryStateStore:
         store = cls()
         for kind, info in meta["kinds"].items():
             keys: list[str] = info["keys"]

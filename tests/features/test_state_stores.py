@@ -132,6 +132,14 @@ def test_a_snapshot_of_another_feature_set_is_refused(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"not a snapshot")
     with pytest.raises(StateStoreError, match="cannot read"):
         InMemoryStateStore.restore(tmp_path / "bad.npz", "version-a")
+    saved = InMemoryStateStore()
+    _write(saved, "card", "c1", [1, 2], [3.0, 4.0])
+    saved.snapshot(tmp_path / "full.npz", "version-a")
+    with np.load(tmp_path / "full.npz") as full:
+        arrays = {name: full[name] for name in full.files if name != "card.amount"}
+    np.savez(tmp_path / "partial.npz", **arrays)
+    with pytest.raises(StateStoreError, match=r"card\.amount"):
+        InMemoryStateStore.restore(tmp_path / "partial.npz", "version-a")
 
 
 def test_idle_entities_are_forgotten_and_their_slots_reused() -> None:
