@@ -52,28 +52,33 @@ def train(
     console = Console()
     if (data is None) == (kafka_topic is None):
         raise typer.BadParameter("give either --data (Parquet) or --kafka-topic (replay)")
-    label_frame = read_labels(labels) if labels is not None else None
-    if kafka_topic is not None:
-        frame = replay_kafka(IngestSettings().kafka_bootstrap_servers, kafka_topic)
-        source = f"kafka:{kafka_topic}"
-    else:
-        frame = read_parquet_source(data or [], mapping)
-        source = "parquet:" + ",".join(str(p) for p in data or [])
-    if "is_fraud" not in frame.columns:
-        if label_frame is None:
-            raise typer.BadParameter("the source carries no is_fraud column: pass --labels")
-        frame = attach_labels(frame, label_frame)
-    config = TrainingConfig(
-        train_days=train_days,
-        test_days=test_days,
-        label_delay_days=label_delay_days,
-        families=tuple(f.strip() for f in families.split(",") if f.strip()),
-        fast=fast,
-        allow_invalid=allow_invalid,
-        seed=seed,
-        source=source,
-        evaluation=EvaluationConfig(alert_rate=alert_rate),
-    )
+    try:
+        label_frame = read_labels(labels) if labels is not None else None
+        if kafka_topic is not None:
+            frame = replay_kafka(IngestSettings().kafka_bootstrap_servers, kafka_topic)
+            source = f"kafka:{kafka_topic}"
+        else:
+            frame = read_parquet_source(data or [], mapping)
+            source = "parquet:" + ",".join(str(p) for p in data or [])
+        if "is_fraud" not in frame.columns:
+            if label_frame is None:
+                raise typer.BadParameter("the source carries no is_fraud column: pass --labels")
+            frame = attach_labels(frame, label_frame)
+        config = TrainingConfig(
+            train_days=train_days,
+            test_days=test_days,
+            label_delay_days=label_delay_days,
+            families=tuple(f.strip() for f in families.split(",") if f.strip()),
+            fast=fast,
+            allow_invalid=allow_invalid,
+            seed=seed,
+            source=source,
+            evaluation=EvaluationConfig(alert_rate=alert_rate),
+        )
+    except ModelEngineError as error:
+        # Bad sources, label files and options stop the command with one line, as a failed run does.
+        console.print(f"[red]training stopped:[/] {error}")
+        raise typer.Exit(1) from None
     registry = ModelRegistry.from_settings(ModelEngineSettings())
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("starting", total=None)

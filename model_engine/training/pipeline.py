@@ -63,6 +63,13 @@ class TrainingConfig:
     source: str = "dataframe"
     actor: str | None = None
 
+    def __post_init__(self) -> None:
+        # A misspelt family would otherwise be skipped without a word and the run would train fewer candidates.
+        known = [f.name for f in FAMILIES]
+        unknown = [name for name in self.families if name not in known]
+        if unknown or not self.families:
+            raise TrainingError(f"unknown candidate families {unknown or '(none given)'}; known: {known}")
+
 
 @dataclass
 class TrainingResult:

@@ -54,7 +54,7 @@ def test_fraud_reported_after_the_cutoff_is_not_a_training_label() -> None:
     # Half of the frauds are reported before the cutoff, half long after it.
     late = np.arange(len(frauds)) % 2 == 1
     reported = frauds["timestamp"] + pd.Timedelta(days=2)
-    reported[late] = split.test_start + pd.Timedelta(days=30)
+    reported[late] = pd.Timestamp(split.test_start) + pd.Timedelta(days=30)
     labels = pd.DataFrame({"transaction_id": frauds["transaction_id"], "is_fraud": True, "reported_at": reported})
     rows, known = training_rows(frame, split, label_delay_days=7, labels=labels)
     late_ids = set(frauds.loc[late, "transaction_id"])
