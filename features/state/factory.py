@@ -15,7 +15,10 @@ def state_store_from_settings(settings: FeaturesSettings, feature_set_version: s
     ``FRAUD_STATE_SNAPSHOT_PATH`` when that snapshot exists (it must be of the same feature set version)."""
     if settings.redis_url:
         return RedisStateStore.from_url(
-            settings.redis_url, prefix=settings.redis_prefix, route_ttl_s=settings.route_ttl_s
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            route_ttl_s=settings.route_ttl_s,
+            entity_ttl_s=settings.entity_ttl_s,
         )
     if settings.state_snapshot_path and Path(settings.state_snapshot_path).exists():
         return InMemoryStateStore.restore(Path(settings.state_snapshot_path), feature_set_version)

@@ -6,7 +6,9 @@ keys, MGET them, then one MULTI/EXEC that writes the changed values and the batc
 worker changed one of the keys in between (two workers scoring transactions at the same terminal), EXEC fails
 and the engine recomputes the batch from fresh state: optimistic concurrency, no lost update.
 
-Label routes live under ``{prefix}:route:{transaction_id}`` with an expiry (``route_ttl_s``), since Redis
+Entity values expire ``entity_ttl_s`` after their last write, so that the cards and terminals that stopped
+transacting leave the server (each live entity's value holds only its horizon of events; an emptied one is
+deleted). Label routes live under ``{prefix}:route:{transaction_id}`` with an expiry (``route_ttl_s``), since Redis
 can only expire by wall-clock time; set it to at least the label delay plus the longest labelled window.
 """
 
@@ -29,6 +31,9 @@ _PAIR_SEPARATOR: Final = "\x1e"
 _KIND_SEPARATOR: Final = "\x1d"
 #: Default expiry of label routes: 60 days (the handbook's 7-day delay plus a 30-day window, with margin).
 DEFAULT_ROUTE_TTL_S: Final = 60 * 86_400
+#: Default expiry of an entity idle since its last write: 60 days, well past the 37-day horizon of the
+#: default feature set, after which its events could no longer change any feature.
+DEFAULT_ENTITY_TTL_S: Final = 60 * 86_400
 
 
 class RedisStateStore(StateStore):
@@ -40,10 +45,14 @@ class RedisStateStore(StateStore):
         prefix: str = "fraud:features",
         route_ttl_s: int = DEFAULT_ROUTE_TTL_S,
         initial_capacity: int = 2,
+        entity_ttl_s: int = DEFAULT_ENTITY_TTL_S,
     ) -> None:
+        if route_ttl_s <= 0 or entity_ttl_s <= 0:
+            raise StateStoreError(f"expiries must be positive seconds, got {route_ttl_s=} and {entity_ttl_s=}")
         self.client = client
         self.prefix = prefix
         self.route_ttl_s = route_ttl_s
+        self.entity_ttl_s = entity_ttl_s
         self.initial_capacity = initial_capacity
 
     @classmethod
@@ -102,14 +111,14 @@ class RedisStateStore(StateStore):
         pipe, names, counts = batch.handle  # type: ignore[misc]
         try:
             pipe.multi()
-            values: dict[str, bytes] = {}
             position = 0
             for arena, n in zip(batch.arenas.values(), counts, strict=True):
                 for slot in range(n):
-                    values[names[position + slot]] = arena.pack(slot)
+                    if arena.count[slot]:
+                        pipe.set(names[position + slot], arena.pack(slot), ex=self.entity_ttl_s)
+                    else:  # nothing held (a label for an entity already forgotten): no key, rather than an empty one
+                        pipe.delete(names[position + slot])
                 position += n
-            if values:
-                pipe.mset(values)
             if batch.routes is not None:
                 routes = batch.routes
                 kinds = list(routes.keys)

@@ -11,6 +11,7 @@ import pytest
 
 from features import (
     CARD,
+    TERMINAL,
     Aggregate,
     FeatureSet,
     FeaturesSettings,
@@ -27,7 +28,7 @@ from features import (
     state_store_from_settings,
 )
 from features.state import RouteBatch, StateBatch, StateStore
-from ingest.contract import Transaction
+from ingest.contract import Label, Transaction
 from tests.features.replay import delayed_labels, replay
 from tests.features.synthetic import random_transactions
 
@@ -177,9 +178,12 @@ def test_settings_choose_the_store(tmp_path: Path, redis_url: str) -> None:
     version = default_feature_set().version
     embedded = FeaturesSettings(redis_url="", state_snapshot_path="")
     assert isinstance(state_store_from_settings(embedded, version), InMemoryStateStore)
-    chosen = state_store_from_settings(FeaturesSettings(redis_url=redis_url, redis_prefix="p1"), version)
+    chosen = state_store_from_settings(
+        FeaturesSettings(redis_url=redis_url, redis_prefix="p1", entity_ttl_s=99, route_ttl_s=77), version
+    )
     assert isinstance(chosen, RedisStateStore)
     assert chosen.prefix == "p1"
+    assert (chosen.entity_ttl_s, chosen.route_ttl_s) == (99, 77)
     snapshot = tmp_path / "state.npz"
     saved = InMemoryStateStore()
     _write(saved, "card", "c1", [1, 2], [3.0, 4.0])
@@ -233,4 +237,20 @@ def test_an_engine_gives_up_when_other_workers_never_stop_changing_its_entities(
     store.clear()
     with pytest.raises(StateConflictError, match="partition transactions by card"):
         OnlineFeatureEngine(COUNT_1D, store).update_and_read(_card_tx("mine", T0))
+    store.clear()
+
+
+def test_entity_values_expire_and_forgotten_entities_are_not_recreated(redis_url: str) -> None:
+    share = FeatureSet((WindowAggregate(TERMINAL, Aggregate.FRAUD_SHARE, timedelta(days=1), lag=timedelta(days=1)),))
+    store = RedisStateStore.from_url(redis_url, prefix="test-expiry", entity_ttl_s=3_600)
+    store.clear()
+    engine = OnlineFeatureEngine(share, store)
+    engine.update_and_read(_card_tx("a", T0))
+    assert 0 < store.client.ttl("test-expiry:terminal:m1") <= 3_600
+    store.client.delete("test-expiry:terminal:m1")  # as when the terminal's value expired
+    label = Label(transaction_id="a", card_token="c1", is_fraud=True, reported_at=T0 + timedelta(days=1))
+    assert not engine.apply_label(label)
+    assert store.entity_count("terminal") == 0
+    with pytest.raises(StateStoreError, match="positive"):
+        RedisStateStore.from_url(redis_url, entity_ttl_s=0)
     store.clear()
