@@ -56,8 +56,8 @@ class Database:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run one statement in its own transaction."""
-        with self.transaction() as cursor:
-            cursor.execute(self._sql(sql), tuple(params))
+        with self.transaction() as statements:
+            statements.execute(sql, params)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self._connection.cursor()
@@ -86,12 +86,19 @@ class Database:
 
 
 class _Statements:
+    """The statements of one transaction (portable ``?`` SQL, translated for the database)."""
+
     def __init__(self, cursor: Any, translate: Any) -> None:
         self._cursor = cursor
         self._translate = translate
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(self._translate(sql), tuple(params))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows read inside the transaction, so a decision taken on them commits with what it writes."""
+        self.execute(sql, params)
+        return [tuple(row) for row in self._cursor.fetchall()]
 
 
 def _connect_postgresql(url: str) -> Connection:

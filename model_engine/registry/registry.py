@@ -177,9 +177,12 @@ class ModelRegistry:
             raise RegistryError(f"unknown alias {alias!r}; aliases are {list(ALIASES)}")
         version = self.get(ref)
         self.check_deployable(version)
-        previous = self._alias_target(alias)
         now, who = _now(), actor or getpass.getuser()
         with self._db.transaction() as tx:
+            # The previous target is read with the writes that move the alias, on the same cursor and transaction
+            # (not through a separate query and commit), so the history records what this change replaced.
+            rows = tx.query("SELECT content_id FROM aliases WHERE alias = ?", [alias])
+            previous = str(rows[0][0]) if rows else None
             tx.execute("DELETE FROM aliases WHERE alias = ?", [alias])
             tx.execute(
                 "INSERT INTO aliases (alias, content_id, updated_at, updated_by) VALUES (?, ?, ?, ?)",
@@ -232,7 +235,10 @@ class ModelRegistry:
             raise UnknownModelError(f"no model is {ref} yet; promote one with `fraud models promote ID`")
         found = self._find(target or ref)
         if found is None and target is None and len(ref) >= 8:
-            rows = self._db.query("SELECT content_id FROM model_versions WHERE content_id LIKE ?", [ref + "%"])
+            # A plain comparison of the leading characters: LIKE would read % and _ in ``ref`` as wildcards.
+            rows = self._db.query(
+                "SELECT content_id FROM model_versions WHERE substr(content_id, 1, ?) = ?", [len(ref), ref]
+            )
             if len(rows) == 1:
                 found = self._find(rows[0][0])
             elif len(rows) > 1:

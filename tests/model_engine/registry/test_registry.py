@@ -149,3 +149,13 @@ def test_a_signed_verdict_that_contradicts_its_checks_does_not_deploy(
     )
     with pytest.raises(DeploymentRefusedError, match="contradicts its checks"):
         registry.promote(version.content_id)
+
+
+def test_a_prefix_is_compared_literally(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    version = registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=support.lineage())
+    assert registry.get(version.content_id[:12]).content_id == version.content_id
+    for pattern in ("%%%%%%%%", "sha256:" + "_" * 8, version.content_id[:10] + "%"):
+        with pytest.raises(UnknownModelError, match="no model version"):
+            registry.get(pattern)
