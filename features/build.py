@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.catalogue import HANDBOOK_NAMES, baseline_feature_set, default_feature_set
+from features.catalogue import HANDBOOK_NAMES, LABEL_DELAY, baseline_feature_set, default_feature_set
 from features.errors import FeatureInputError
 from features.offline import OfflineFeatureEngine
 from features.spec import FeatureSet
@@ -17,6 +17,7 @@ FEATURE_SETS = {"default": default_feature_set, "baseline": baseline_feature_set
 
 
 def feature_set_named(name: str) -> FeatureSet:
+    """The shipped feature set called ``name`` (``--feature-set``)."""
     try:
         return FEATURE_SETS[name]()
     except KeyError:
@@ -24,12 +25,16 @@ def feature_set_named(name: str) -> FeatureSet:
 
 
 def read_parquet_source(path: Path) -> pd.DataFrame:
-    """A Parquet file, or every ``*.parquet`` file of a folder concatenated in name order."""
+    """A Parquet file, or every ``*.parquet`` file of a folder concatenated in name order.
+
+    In a folder, files named ``features-*`` are skipped: they are feature outputs (the handbook's golden file
+    sits beside its raw transactions), not transactions.
+    """
     if path.is_dir():
         files = sorted(path.glob("*.parquet"))
         files = [f for f in files if not f.name.startswith("features-")]
         if not files:
-            raise FeatureInputError(f"no .parquet files in {path}")
+            raise FeatureInputError(f"no transaction .parquet files in {path} (files named features-* are skipped)")
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     if not path.exists():
         raise FeatureInputError(f"{path} does not exist; give a Parquet file or a folder of Parquet files")
@@ -40,7 +45,7 @@ def build_features(
     source: pd.DataFrame,
     feature_set: FeatureSet,
     mapping: str | None = None,
-    label_delay: timedelta = timedelta(days=7),
+    label_delay: timedelta = LABEL_DELAY,
 ) -> pd.DataFrame:
     """The input columns followed by the features, row for row.
 
