@@ -8,7 +8,9 @@ through the engine (manifest and golden batch).
 
 >>> import tempfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp())
->>> registry = ModelRegistry(f"sqlite:///{root}/registry.sqlite", root / "models", verify_artifact=lambda p: "x")
+>>> from pydantic import SecretStr
+>>> key = SecretStr("example-signing-key-0123456789")
+>>> registry = ModelRegistry(f"sqlite:///{root}/registry.sqlite", root / "models", signing_key=key)
 >>> registry.versions()
 []
 """
@@ -110,12 +112,14 @@ class ModelRegistry:
         url: str,
         store: Path,
         *,
-        signing_key: SecretStr | None = None,
+        signing_key: SecretStr,
         verify_artifact: Callable[[Path], str] = engine_content_id,
     ) -> None:
+        # The key is an argument, never read here from the environment: only settings modules do that
+        # (:meth:`from_settings` passes the configured one).
         self._db = Database(url)
         self._store = store
-        self._key = signing_key or ModelEngineSettings().model_signing_key
+        self._key = signing_key
         self._verify_artifact = verify_artifact
         for statement in _SCHEMA:
             self._db.execute(statement)

@@ -104,6 +104,7 @@ def test_a_model_the_gate_refuses_is_never_served_and_the_demo_exits_non_zero(
     from importlib import resources
 
     from model_engine.registry import ModelRegistry
+    from model_engine.settings import ModelEngineSettings
     from scoring_api.demo import main
 
     shipped = resources.files("model_engine.registry").joinpath("gate_thresholds.toml").read_text()
@@ -129,7 +130,8 @@ def test_a_model_the_gate_refuses_is_never_served_and_the_demo_exits_non_zero(
     assert "streamed day" not in printed
     runs = list((tmp_path / "demo").iterdir())
     assert len(runs) == 1
-    registry = ModelRegistry(f"sqlite:///{runs[0]}/registry.sqlite", runs[0] / "models")
+    key = ModelEngineSettings().model_signing_key
+    registry = ModelRegistry(f"sqlite:///{runs[0]}/registry.sqlite", runs[0] / "models", signing_key=key)
     try:
         assert len(registry.versions()) == 1
         assert registry.find_alias("champion") is None
