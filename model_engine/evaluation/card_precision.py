@@ -60,9 +60,13 @@ def card_precision_at_k(
     if k < 1:
         raise EvaluationError(f"k must be at least 1, got {k}")
     s, y = as_scores_and_labels(scores, labels)
-    frame = pd.DataFrame({"score": s, "label": y, "card": np.asarray(cards), "day": np.asarray(days)})
-    if len(frame) != s.size:
-        raise EvaluationError("cards and days must have one entry per score")
+    card_ids, day_keys = np.asarray(cards).ravel(), np.asarray(days).ravel()
+    # Checked before the frame is built: pandas would refuse unequal columns with its own, vaguer error.
+    if card_ids.size != s.size or day_keys.size != s.size:
+        raise EvaluationError(
+            f"{s.size} scores but {card_ids.size} cards and {day_keys.size} days; pass one card and day per score"
+        )
+    frame = pd.DataFrame({"score": s, "label": y, "card": card_ids, "day": day_keys})
     if frame.empty:
         raise EvaluationError("no transactions to compute card precision on")
     per_card_day = frame.groupby(["day", "card"], sort=True).agg(score=("score", "max"), label=("label", "max"))

@@ -62,3 +62,10 @@ def test_row_order_does_not_change_the_result() -> None:
 def test_k_must_be_positive() -> None:
     with pytest.raises(EvaluationError, match="k must be"):
         card_precision_at_k([0.1], [0], ["a"], [1], k=0)
+
+
+def test_cards_and_days_must_match_the_scores() -> None:
+    with pytest.raises(EvaluationError, match="2 scores but 1 cards and 2 days"):
+        card_precision_at_k([0.1, 0.2], [0, 1], ["a"], [1, 1], k=1)
+    with pytest.raises(EvaluationError, match="2 scores but 2 cards and 3 days"):
+        card_precision_at_k([0.1, 0.2], [0, 1], ["a", "b"], [1, 1, 2], k=1)
