@@ -113,6 +113,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except redis.ConnectionError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
+                process.wait()  # reap it: a failed start must not leave a zombie behind
+                client.close()
                 log = (folder / "redis.log").read_text() if (folder / "redis.log").exists() else ""
                 pytest.fail(f"redis-server did not start on port {port}: {log[-2000:]}")
             time.sleep(0.05)
