@@ -160,6 +160,7 @@ def time_flags(t: int, params: I64, out_row: F64) -> None:  # pragma: no cover -
 
 @njit(cache=True, nogil=True)
 def time_flags_batch(ts: I64, params: I64, out: F64) -> None:  # pragma: no cover - compiled
+    """:func:`time_flags` for each timestamp of a batch, into the rows of ``out``."""
     for r in range(ts.shape[0]):
         time_flags(ts[r], params, out[r])
 

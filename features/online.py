@@ -81,6 +81,7 @@ class OnlineFeatureEngine:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The feature names, in the order of every row this engine returns."""
         return self.feature_set.names
 
     def as_dict(self, row: NDArray[np.float64]) -> dict[str, float]:

@@ -65,6 +65,7 @@ class FeaturePlan:
 
     @property
     def label_entities(self) -> tuple[EntityPlan, ...]:
+        """The entities with a fraud-share feature: those that labels must reach."""
         return tuple(p for p in self.entities if p.needs_labels)
 
 

@@ -110,10 +110,12 @@ class WindowAggregate:
 
     @staticmethod
     def microseconds(value: timedelta) -> int:
+        """A duration as whole microseconds: the unit of every time the kernels see."""
         return int(value // timedelta(microseconds=1))
 
     @property
     def name(self) -> str:
+        """``{entity}_{aggregate}_{window}``, then ``_lag{lag}`` and ``_before`` when they apply."""
         name = f"{self.entity.name}_{self.aggregate.value}_{format_duration(self.window)}"
         if self.lag:
             name += f"_lag{format_duration(self.lag)}"
@@ -127,6 +129,7 @@ class WindowAggregate:
         return self.lag + self.window
 
     def describe(self) -> dict[str, object]:
+        """Every parameter, as plain data: what the feature set's version hashes."""
         return {
             "kind": "window",
             "entity": self.entity.name,
@@ -139,6 +142,8 @@ class WindowAggregate:
 
 
 class Flag(StrEnum):
+    """The time flags a :class:`TimeFlag` can compute."""
+
     WEEKEND = "weekend"  # Saturday or Sunday (UTC)
     NIGHT = "night"  # hour of day (UTC) <= night_last_hour
 
@@ -160,9 +165,11 @@ class TimeFlag:
 
     @property
     def name(self) -> str:
+        """``is_weekend`` or ``is_night``."""
         return f"is_{Flag(self.flag).value}"
 
     def describe(self) -> dict[str, object]:
+        """Every parameter, as plain data: what the feature set's version hashes."""
         return {"kind": "time", "flag": Flag(self.flag).value, "night_last_hour": self.night_last_hour}
 
 
@@ -186,6 +193,7 @@ class FeatureSet:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The feature names, in declaration order (the column order of both engines)."""
         return tuple(f.name for f in self.features)
 
     @property

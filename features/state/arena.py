@@ -34,6 +34,7 @@ class Arena:
 
     @classmethod
     def empty(cls, slots: int, capacity: int) -> Arena:
+        """An arena of ``slots`` empty entities, each with room for ``capacity`` events (at least 1 each)."""
         slots, capacity = max(slots, 1), max(capacity, 1)
         return cls(
             ts=np.zeros((slots, capacity), dtype=np.int64),
@@ -45,14 +46,17 @@ class Arena:
 
     @property
     def slots(self) -> int:
+        """How many entities the arena has room for."""
         return int(self.ts.shape[0])
 
     @property
     def capacity(self) -> int:
+        """How many events each entity has room for before :meth:`widen`."""
         return int(self.ts.shape[1])
 
     @property
     def events(self) -> int:
+        """How many events the arena holds, all entities together."""
         return int(self.count.sum())
 
     def _resized(self, slots: int, capacity: int) -> None:
@@ -76,6 +80,7 @@ class Arena:
         self._resized(self.slots, 2 * self.capacity)
 
     def clear_slot(self, slot: int) -> None:
+        """Empty a slot so that another entity can reuse it."""
         self.count[slot] = 0
         self.label_time[slot, :] = NEVER
 

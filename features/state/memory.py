@@ -57,6 +57,7 @@ class InMemoryStateStore(StateStore):
         return slot
 
     def arena(self, kind: str) -> Arena:
+        """The arena of ``kind`` (created empty when the kind is new)."""
         return self._kind(kind)[0]
 
     def begin(self, requests: Mapping[str, Sequence[str]]) -> StateBatch:

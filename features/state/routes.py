@@ -47,6 +47,7 @@ class RouteLog:
             self._open = None
 
     def add(self, batch: RouteBatch) -> None:
+        """Add the routes of a committed batch (kept as the batch itself, indexed by transaction id)."""
         if not batch.transaction_ids:
             return
         self._open = None
@@ -68,6 +69,7 @@ class RouteLog:
                     del self._index[tx_id]
 
     def get(self, transaction_ids: Sequence[str]) -> list[Route | None]:
+        """The routes of these transactions; None for unknown or evicted ones."""
         by_seq = self._by_seq
         out: list[Route | None] = []
         for tx_id in transaction_ids:
