@@ -42,14 +42,22 @@ def infrastructure_checks(artifact: Path, X_warmup: npt.NDArray[Any], thresholds
     rows = np.asarray(X_warmup, dtype=np.float64)
     n = int(limits.get("warmup_requests", 50))
     single = []
+    answers = np.empty(n, dtype=np.float64)
     for i in range(n):
         row = rows[i % len(rows)][None, :]
         start = time.perf_counter()
-        model.score(row)
+        answer = model.score(row)
         single.append((time.perf_counter() - start) * 1000.0)
+        answers[i] = float(np.asarray(answer, dtype=np.float64).ravel()[0])
     p99 = float(np.percentile(single[n // 5 :] or single, 99))  # the first fifth warms caches and JITs
     budget = float(limits.get("latency_p99_ms", 50.0))
     checks.append(Check("infrastructure:latency_single", p99, f"p99 ms per transaction <= {budget:g}", p99 <= budget))
+    # A warm-up request must answer what the same transaction gets inside a batch: a single-row path that
+    # scores differently (a backend's small-batch route, a shape bug) would pass every other check.
+    expected = np.asarray(model.score(rows[np.arange(n) % len(rows)]), dtype=np.float64).ravel()
+    drift = float(np.max(np.abs(answers - expected))) if n else 0.0
+    rule = f"max |single-request score - batch score| <= {atol:g}"
+    checks.append(Check("infrastructure:warmup_outputs", drift, rule, drift <= atol))
 
     batch = rows[: int(limits.get("batch_rows", 1024))]
     batch_times = []

@@ -28,3 +28,10 @@ def test_golden_batch_reproduces_for_a_model_that_dropped_unused_features(tmp_pa
     assert checks["infrastructure:load"].passed
     assert checks["infrastructure:golden"].passed, checks["infrastructure:golden"]
     assert checks["infrastructure:golden"].value == 0.0
+    # Warm-up requests, one transaction each, answer what the same rows get in a batch.
+    assert checks["infrastructure:warmup_outputs"].passed, checks["infrastructure:warmup_outputs"]
+    # Within one float32 step of a probability: the numpy backend may sum a forest's trees in another order
+    # for one row than for a batch.
+    value = checks["infrastructure:warmup_outputs"].value
+    assert value is not None
+    assert value <= 1e-7
