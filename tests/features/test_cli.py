@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
-from features import HANDBOOK_NAMES, OfflineFeatureEngine, default_feature_set
+from features import HANDBOOK_NAMES, OfflineFeatureEngine, baseline_feature_set, default_feature_set
 from ingest.mappings import apply_mapping
 from scoring_api.cli import app
 from tests.features.synthetic import random_transactions
@@ -47,3 +47,17 @@ def test_build_reports_a_missing_source(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["features", "build", str(tmp_path / "nope.parquet"), "--out", "x.parquet"])
     assert result.exit_code == 1
     assert "does not exist" in result.output
+
+
+def test_build_with_the_baseline_set_and_an_unknown_set(tmp_path: Path) -> None:
+    raw = _handbook_like(60)
+    source, out = tmp_path / "raw.parquet", tmp_path / "baseline.parquet"
+    raw.to_parquet(source)
+    args = ["features", "build", str(source), "--out", str(out), "--mapping", "handbook"]
+    result = CliRunner().invoke(app, [*args, "--feature-set", "baseline"])
+    assert result.exit_code == 0, result.output
+    handbook = [HANDBOOK_NAMES[name] for name in baseline_feature_set().names]
+    assert list(pd.read_parquet(out).columns) == [*raw.columns, *handbook]
+    unknown = CliRunner().invoke(app, [*args, "--feature-set", "nope"])
+    assert unknown.exit_code == 1
+    assert "unknown feature set 'nope'" in unknown.output
