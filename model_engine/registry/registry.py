@@ -20,6 +20,7 @@ from __future__ import annotations
 import getpass
 import json
 import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -146,9 +147,20 @@ class ModelRegistry:
         if existing is not None:
             return existing
         target = self._store / content_id.replace(":", "-")
-        if not target.exists():
+        if target.exists():
+            # Left by a registration that stopped before its row was written: reused only if byte-identical.
+            if folder_digest(target) != folder_digest(artifact):
+                raise RegistryError(
+                    f"the model store already holds different files under {target}; move that folder aside and "
+                    "register again"
+                )
+        else:
+            # Copied under a temporary name and renamed: a crash mid-copy never leaves a partial folder that a
+            # later registration of the same content would take for complete.
             self._store.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(artifact, target)
+            partial = self._store / f".{target.name}.{uuid.uuid4().hex}.partial"
+            shutil.copytree(artifact, partial)
+            partial.rename(target)
         self._db.execute(
             "INSERT INTO model_versions (content_id, name, artifact_path, registered_at, registered_by, lineage) "
             "VALUES (?, ?, ?, ?, ?, ?)",

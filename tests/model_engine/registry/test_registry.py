@@ -159,3 +159,22 @@ def test_a_prefix_is_compared_literally(
     for pattern in ("%%%%%%%%", "sha256:" + "_" * 8, version.content_id[:10] + "%"):
         with pytest.raises(UnknownModelError, match="no model version"):
             registry.get(pattern)
+
+
+def test_a_store_folder_left_with_other_files_is_not_taken_for_the_model(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    artifact = support.forest_artifact(tmp_path / "a", data)
+    content_id = json.loads((artifact / "manifest.json").read_text())["content_id"]
+    # A registration that stopped half-way through its copy, before its row was written.
+    leftover = tmp_path / "store" / content_id.replace(":", "-")
+    leftover.mkdir(parents=True)
+    (leftover / "manifest.json").write_text("{}")
+    with pytest.raises(RegistryError, match="already holds different files"):
+        registry.register(artifact, name="rf", lineage=support.lineage())
+    assert registry.versions() == []
+    # Once the leftover is moved aside, the artifact registers and its files land whole in the store.
+    leftover.rename(tmp_path / "aside")
+    version = registry.register(artifact, name="rf", lineage=support.lineage())
+    assert sorted(p.name for p in version.artifact_path.iterdir()) == sorted(p.name for p in artifact.iterdir())
+    assert not [p for p in (tmp_path / "store").iterdir() if p.name.endswith(".partial")]
