@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from scoring_api.serving_model import LoadedModel, NoModelLoadedError, ServingModel
+from scoring_api.errors import NoModelLoadedError, ScoringError
+from scoring_api.serving_model import LoadedModel, ServingModel
 from scoring_api.settings import ScoringSettings
 
-__all__ = ["LoadedModel", "NoModelLoadedError", "ScoringSettings", "ServingModel"]
+__all__ = ["LoadedModel", "NoModelLoadedError", "ScoringError", "ScoringSettings", "ServingModel"]

@@ -21,11 +21,8 @@ import numpy.typing as npt
 
 from model_engine.model import CompiledModel, load_model
 from model_engine.registry import ModelRegistry, ModelVersion
+from scoring_api.errors import NoModelLoadedError
 from scoring_api.settings import ScoringSettings
-
-
-class NoModelLoadedError(RuntimeError):
-    """Scoring was asked for before any model was loaded."""
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ served champion; then summarise the day: counts, throughput, latency, AUC and re
 
 from __future__ import annotations
 
-from scoring_api.demo.context import DemoContext, DemoOptions, DemoRefusedError, StepResult, StreamFigures
+from scoring_api.demo.context import DemoContext, DemoOptions, StepResult, StreamFigures
 from scoring_api.demo.run import STEPS, main, run_demo, summary_table
+from scoring_api.errors import DemoRefusedError
 
 __all__ = [
     "STEPS",

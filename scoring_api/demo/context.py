@@ -17,10 +17,6 @@ if TYPE_CHECKING:
     from model_engine.training import TrainingResult
 
 
-class DemoRefusedError(RuntimeError):
-    """The gate did not bless the trained model, so nothing is served: the message names the failed checks."""
-
-
 @dataclass(frozen=True)
 class StepResult:
     """What one step did: how many items, in how long, and a short note."""

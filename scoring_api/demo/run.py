@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ingest.settings import IngestSettings
-from scoring_api.demo.context import DemoContext, DemoOptions, DemoRefusedError, StepResult
+from scoring_api.demo.context import DemoContext, DemoOptions, StepResult
 from scoring_api.demo.steps import step_broker, step_place_group, step_produce, step_simulate, step_train
 from scoring_api.demo.stream import step_stream
+from scoring_api.errors import DemoRefusedError
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -16,7 +16,8 @@ from ingest.kafka import (
     start_group_at_end,
     system_topics,
 )
-from scoring_api.demo.context import DemoContext, DemoRefusedError, StepResult
+from scoring_api.demo.context import DemoContext, StepResult
+from scoring_api.errors import DemoRefusedError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -14,7 +14,8 @@ from model_engine.backends.triton.availability import check as triton_availabili
 from model_engine.errors import BackendUnavailableError
 from model_engine.model import load_model
 from model_engine.registry import DeploymentRefusedError, ModelRegistry, UnknownModelError
-from scoring_api.serving_model import NoModelLoadedError, ServingModel
+from scoring_api.errors import NoModelLoadedError
+from scoring_api.serving_model import ServingModel
 from scoring_api.settings import ScoringSettings
 from tests.model_engine.registry import support
 
