@@ -95,6 +95,8 @@ def recall_at_alert_rate(scores: npt.ArrayLike, labels: npt.ArrayLike, alert_rat
 
 def alert_threshold(scores: npt.ArrayLike, alert_rate: float) -> float:
     """The score of the last alert within a budget of ``ceil(alert_rate * n)`` alerts."""
+    if not 0.0 < alert_rate <= 1.0:
+        raise EvaluationError(f"alert_rate must lie in (0, 1], got {alert_rate!r}")
     s = np.sort(np.asarray(scores, dtype=np.float64).ravel())[::-1]
     if s.size == 0:
         raise EvaluationError("no scores to place an alert threshold on")

@@ -77,3 +77,11 @@ def test_recall_at_alert_rate_counts_the_budget_of_top_scores() -> None:
 def test_bad_input_is_refused_with_a_clear_message(scores: list[float], labels: list[int], message: str) -> None:
     with pytest.raises(EvaluationError, match=message):
         roc_auc(scores, labels)
+
+
+@pytest.mark.parametrize("rate", [0.0, -0.1, 1.5])
+def test_alert_threshold_refuses_a_rate_outside_the_unit_interval(rate: float) -> None:
+    from model_engine.evaluation.metrics import alert_threshold
+
+    with pytest.raises(EvaluationError, match="alert_rate must lie in"):
+        alert_threshold([0.1, 0.2, 0.3], rate)
