@@ -99,13 +99,6 @@ FAMILIES: tuple[CandidateFamily, ...] = (
 )
 
 
-def family(name: str) -> CandidateFamily:
-    for candidate in FAMILIES:
-        if candidate.name == name:
-            return candidate
-    raise KeyError(f"unknown candidate family {name!r}; known: {[f.name for f in FAMILIES]}")
-
-
 def balanced_weights(y: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     """Weights giving each class half of the total weight (1.0 for all when only one class is present)."""
     y = np.asarray(y)
