@@ -43,6 +43,9 @@ class DataLineage:
     last_timestamp: str
     split: dict[str, Any] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
+    #: The label feed's fingerprint when labels came from one: its report times decide which training labels
+    #: were known at the cutoff, so the transactions' fingerprint alone does not pin the training set down.
+    labels_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,7 @@ def run_training(
         test_frauds=int(test_frame["is_fraud"].sum()),
         first=str(frame["timestamp"].min()),
         last=str(frame["timestamp"].max()),
+        labels_fingerprint=None if labels is None else data_fingerprint(labels),
     )
     version: ModelVersion | None = None
     with timer.step("register", f"registering the best of {ranking}"):
@@ -273,6 +274,7 @@ class _DataFacts:
     test_frauds: int
     first: str
     last: str
+    labels_fingerprint: str | None
 
     def lineage(self, source: str, split: TimeSplit, validation: dict[str, Any]) -> DataLineage:
         return DataLineage(
@@ -287,6 +289,7 @@ class _DataFacts:
             last_timestamp=self.last,
             split=split.to_dict(),
             validation=validation,
+            labels_fingerprint=self.labels_fingerprint,
         )
 
 

@@ -60,6 +60,9 @@ def test_train_then_inspect_and_promote(tmp_path: Path) -> None:
     lineage = json.loads(runner.invoke(app, ["models", "lineage", content_id], env=env).output)
     assert lineage["feature_spec_version"]
     assert lineage["data"]["fingerprint"]
+    # The label feed decided which frauds training knew of: its fingerprint is part of the lineage.
+    assert lineage["data"]["labels_fingerprint"]
+    assert lineage["data"]["labels_fingerprint"] != lineage["data"]["fingerprint"]
 
     promoted = runner.invoke(app, ["models", "promote", content_id], env=env)
     if trained.exit_code == 0:
