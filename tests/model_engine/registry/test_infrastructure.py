@@ -35,3 +35,18 @@ def test_golden_batch_reproduces_for_a_model_that_dropped_unused_features(tmp_pa
     value = checks["infrastructure:warmup_outputs"].value
     assert value is not None
     assert value <= 1e-7
+
+
+def test_a_stage_that_raises_is_a_failed_check_naming_the_error(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    y = (X[:, 0] > 0.5).astype(int)
+    compile_model(RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(X, y), NAMES).save(
+        tmp_path / "artifact", golden_input=X[:16]
+    )
+    too_narrow = X[:, :2]  # warm-up rows without the signature's columns: scoring them raises
+    checks = {c.name: c for c in infrastructure_checks(tmp_path / "artifact", too_narrow, GateThresholds.load())}
+    assert checks["infrastructure:golden"].passed
+    for stage in ("infrastructure:warmup", "infrastructure:batch"):
+        assert not checks[stage].passed
+        assert "SignatureError" in checks[stage].detail
