@@ -74,14 +74,6 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerSta
         broker.stop()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Redis server (Debian's ``redis-server``) on a free 127.0.0.1 port, without persistence, in a
@@ -99,7 +91,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(message)
         pytest.skip(message)
     folder = tmp_path_factory.mktemp("redis")
-    port = _free_port()
+    (port,) = free_tcp_ports(1)
     command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
     command += ["--dir", str(folder), "--daemonize", "no", "--logfile", str(folder / "redis.log")]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
