@@ -191,22 +191,25 @@ def run_training(
     searches["excluded"] = excluded
     ranking = sorted(reports, key=lambda n: (_ap(reports[n]), reports[n].overall.auc_roc or 0.0), reverse=True)
 
-    facts = _DataFacts(
+    data_lineage = DataLineage(
         fingerprint=data_fingerprint(frame),
+        source=config.source,
         rows=len(frame),
         train_rows=int(train.sum()),
         train_frauds=int(y_train.sum()),
         test_rows=int(test.sum()),
         test_frauds=int(test_frame["is_fraud"].sum()),
-        first=str(frame["timestamp"].min()),
-        last=str(frame["timestamp"].max()),
+        first_timestamp=str(frame["timestamp"].min()),
+        last_timestamp=str(frame["timestamp"].max()),
+        split=split.to_dict(),
+        validation=validation,
         labels_fingerprint=None if labels is None else data_fingerprint(labels),
     )
     version: ModelVersion | None = None
     with timer.step("register", f"registering the best of {ranking}"):
         for chosen in ranking:
             lineage = Lineage(
-                data=facts.lineage(config.source, split, validation),
+                data=data_lineage,
                 feature_spec_version=feature_set.version,
                 feature_names=tuple(names),
                 code_version=code_version(),
@@ -262,35 +265,6 @@ def run_training(
         report_path=report_path,
         searches=searches,
     )
-
-
-@dataclass(frozen=True)
-class _DataFacts:
-    fingerprint: str
-    rows: int
-    train_rows: int
-    train_frauds: int
-    test_rows: int
-    test_frauds: int
-    first: str
-    last: str
-    labels_fingerprint: str | None
-
-    def lineage(self, source: str, split: TimeSplit, validation: dict[str, Any]) -> DataLineage:
-        return DataLineage(
-            fingerprint=self.fingerprint,
-            source=source,
-            rows=self.rows,
-            train_rows=self.train_rows,
-            train_frauds=self.train_frauds,
-            test_rows=self.test_rows,
-            test_frauds=self.test_frauds,
-            first_timestamp=self.first,
-            last_timestamp=self.last,
-            split=split.to_dict(),
-            validation=validation,
-            labels_fingerprint=self.labels_fingerprint,
-        )
 
 
 def _ap(report: EvaluationReport) -> float:
