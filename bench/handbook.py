@@ -40,8 +40,8 @@ from sklearn.preprocessing import StandardScaler
 
 from features import OfflineFeatureEngine, default_feature_set
 from ingest.mappings import apply_mapping
-from model_engine.evaluation import average_precision, card_precision_at_k, roc_auc
-from model_engine.training.split import TimeSplit, drop_known_compromised_cards
+from lifecycle.evaluation import average_precision, card_precision_at_k, roc_auc
+from lifecycle.training.split import TimeSplit, drop_known_compromised_cards
 
 VALIDATION_STARTS = ("2018-06-20", "2018-06-27", "2018-07-04", "2018-07-11")
 TEST_STARTS = ("2018-07-25", "2018-08-01", "2018-08-08", "2018-08-15")
@@ -113,7 +113,7 @@ def load(data: Path) -> pd.DataFrame:
 
 def engine_scores(estimator: BaseEstimator, names: list[str], X: np.ndarray, backend: str) -> np.ndarray:
     """Compile the fitted model and score through the engine (the serving code path)."""
-    from model_engine.training.compilation import compile_for_serving
+    from lifecycle.training.compilation import compile_for_serving
 
     model = compile_for_serving(estimator, names)
     return np.asarray(model.score(X, backend=backend), dtype=np.float64)

@@ -1,4 +1,4 @@
-"""``fraud model compile|inspect|score``: the model engine on the command line.
+"""``fraud artifact compile|inspect|score``: the model engine on the command line.
 
 Heavy imports (scikit-learn, pandas, numba) stay inside the commands so ``fraud --help`` answers at once.
 """
@@ -12,7 +12,7 @@ import typer
 
 from model_engine.backends.triton import cli as triton_cli
 
-model_app = typer.Typer(help="Compile scikit-learn pipelines into graph artifacts, inspect and run them.",
+artifact_app = typer.Typer(help="Compile scikit-learn pipelines into graph artifacts, inspect and run them.",
                         no_args_is_help=True)  # fmt: skip
 
 BackendOption = Annotated[str, typer.Option("--backend", "-b", help="numpy | numba | triton")]
@@ -20,7 +20,7 @@ BackendOption = Annotated[str, typer.Option("--backend", "-b", help="numpy | num
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root ``fraud`` application."""
-    app.add_typer(model_app, name="model")
+    app.add_typer(artifact_app, name="artifact")
 
 
 def _read_table(path: Path) -> Any:
@@ -42,7 +42,7 @@ def _write_table(frame: Any, path: Path) -> None:
         raise typer.BadParameter(f"{path}: use a .parquet or .csv file")
 
 
-@model_app.command("compile")
+@artifact_app.command("compile")
 def compile_pipeline(
     pipeline: Annotated[
         Path, typer.Argument(help="a joblib file holding a fitted scikit-learn pipeline", exists=True, dir_okay=False)
@@ -95,7 +95,7 @@ def compile_pipeline(
                "features")  # fmt: skip
 
 
-@model_app.command("inspect")
+@artifact_app.command("inspect")
 def inspect_artifact(
     artifact: Annotated[Path, typer.Argument(help="an artifact directory")],
     graph: Annotated[bool, typer.Option("--graph/--no-graph", help="print the whole graph")] = True,
@@ -130,7 +130,7 @@ def inspect_artifact(
         typer.echo(str(model.graph))
 
 
-@model_app.command("score")
+@artifact_app.command("score")
 def score_file(
     artifact: Annotated[Path, typer.Argument(help="an artifact directory")],
     input_path: Annotated[Path, typer.Argument(help=".parquet or .csv with the signature's columns", exists=True)],
@@ -158,4 +158,4 @@ def score_file(
     typer.echo(f"scored {len(result)} rows with {backend} -> {output_path}")
 
 
-triton_cli.register(model_app)  # fraud model calibrate-device (GPU placement threshold)
+triton_cli.register(artifact_app)  # fraud artifact calibrate-device (GPU placement threshold)

@@ -13,8 +13,8 @@ import typer
 
 from features import cli as features_cli
 from ingest import cli as ingest_cli
+from lifecycle import cli as lifecycle_cli
 from model_engine import cli as model_engine_cli
-from model_engine.training import cli as training_cli
 
 app = typer.Typer(
     name="fraud",
@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for register in (ingest_cli.register, features_cli.register, model_engine_cli.register, training_cli.register):
+for register in (ingest_cli.register, features_cli.register, model_engine_cli.register, lifecycle_cli.register):
     register(app)
 
 

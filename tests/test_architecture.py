@@ -1,4 +1,4 @@
-"""The package layering holds: imports flow ingest -> features -> model_engine, with monitoring and
+"""The package layering holds: imports flow ingest -> features -> model_engine -> lifecycle, with monitoring and
 scoring_api on top, and only settings modules read the environment."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("ingest", "features", "model_engine", "monitoring", "scoring_api")
+PACKAGES = ("ingest", "features", "model_engine", "lifecycle", "monitoring", "scoring_api")
 
 
 def test_import_contracts_hold() -> None:

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ingest.kafka import LocalKafkaBroker
-    from model_engine.registry import ModelRegistry
-    from model_engine.training import TrainingResult
+    from lifecycle.registry import ModelRegistry
+    from lifecycle.training import TrainingResult
 
 
 @dataclass(frozen=True)

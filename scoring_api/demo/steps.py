@@ -74,15 +74,15 @@ def step_simulate(context: DemoContext) -> StepResult:
 
 def step_train(context: DemoContext) -> StepResult:
     """Train on the history (fast search, random forest), gate it, and promote it to champion when blessed."""
-    from model_engine.registry import GateThresholds, ModelRegistry
-    from model_engine.settings import ModelEngineSettings
-    from model_engine.training import TrainingConfig, run_training
+    from lifecycle.registry import GateThresholds, ModelRegistry
+    from lifecycle.settings import LifecycleSettings
+    from lifecycle.training import TrainingConfig, run_training
 
     assert context.history is not None, "the simulate step runs first"
     options = context.options
     root = options.run_dir.resolve() / f"run-{uuid.uuid4().hex[:8]}"
     root.mkdir(parents=True, exist_ok=True)
-    key = ModelEngineSettings().model_signing_key
+    key = LifecycleSettings().model_signing_key
     registry = ModelRegistry(f"sqlite:///{root}/registry.sqlite", root / "models", signing_key=key)
     context.registry = registry
     config = TrainingConfig(

@@ -140,8 +140,8 @@ def warm_engine(context: DemoContext) -> tuple[OnlineFeatureEngine, _LabelFeed]:
 def step_stream(context: DemoContext) -> StepResult:
     """Consume the produced day with the group, process every micro-batch, and measure the scores."""
     from ingest.validation import CompiledChecker, build_suite
-    from model_engine.evaluation import average_precision, roc_auc
-    from model_engine.evaluation.metrics import alert_threshold
+    from lifecycle.evaluation import average_precision, roc_auc
+    from lifecycle.evaluation.metrics import alert_threshold
     from scoring_api.serving_model import ServingModel
     from scoring_api.settings import ScoringSettings
 

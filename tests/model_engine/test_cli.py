@@ -1,4 +1,4 @@
-"""``fraud model compile|inspect|score`` through the real command line application."""
+"""``fraud artifact compile|inspect|score`` through the real command line application."""
 
 from __future__ import annotations
 
@@ -22,18 +22,18 @@ def test_compile_inspect_score(tmp_path: Path) -> None:
     joblib.dump(model, tmp_path / "model.joblib")
     runner = CliRunner()
 
-    compiled = runner.invoke(app, ["model", "compile", str(tmp_path / "model.joblib"), str(tmp_path / "art")])
+    compiled = runner.invoke(app, ["artifact", "compile", str(tmp_path / "model.joblib"), str(tmp_path / "art")])
     assert compiled.exit_code == 0, compiled.output
     assert "content id sha256:" in compiled.output
 
-    inspected = runner.invoke(app, ["model", "inspect", str(tmp_path / "art")])
+    inspected = runner.invoke(app, ["artifact", "inspect", str(tmp_path / "art")])
     assert inspected.exit_code == 0, inspected.output
     assert "lower_trees" in inspected.output
     assert "verified" in inspected.output
 
     scored_in = frame.assign(transaction_id=[f"t{i}" for i in range(len(frame))])
     scored_in.to_csv(tmp_path / "in.csv", index=False)
-    scored = runner.invoke(app, ["model", "score", str(tmp_path / "art"), str(tmp_path / "in.csv"),
+    scored = runner.invoke(app, ["artifact", "score", str(tmp_path / "art"), str(tmp_path / "in.csv"),
                                  str(tmp_path / "out.parquet"), "--backend", "numpy"])  # fmt: skip
     assert scored.exit_code == 0, scored.output
     out = pd.read_parquet(tmp_path / "out.parquet")
@@ -41,7 +41,7 @@ def test_compile_inspect_score(tmp_path: Path) -> None:
     np.testing.assert_allclose(out["score"], model.predict_proba(frame)[:, 1], atol=1e-5)
 
     (tmp_path / "art" / "graph.json").write_text("{}")
-    broken = runner.invoke(app, ["model", "inspect", str(tmp_path / "art")])
+    broken = runner.invoke(app, ["artifact", "inspect", str(tmp_path / "art")])
     assert broken.exit_code == 1
     assert "modified" in broken.output or "truncated" in broken.output
 
@@ -49,7 +49,7 @@ def test_compile_inspect_score(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("option", "value"), [("--dtype", "float16"), ("--tree-strategy", "fastest")])
 def test_compile_refuses_an_unknown_choice_as_a_usage_error(tmp_path: Path, option: str, value: str) -> None:
     joblib.dump({"not": "a model"}, tmp_path / "model.joblib")
-    result = CliRunner().invoke(app, ["model", "compile", str(tmp_path / "model.joblib"), str(tmp_path / "art"),
+    result = CliRunner().invoke(app, ["artifact", "compile", str(tmp_path / "model.joblib"), str(tmp_path / "art"),
                                       "--features", "a,b", option, value])  # fmt: skip
     assert result.exit_code == 2, result.output
     assert value in result.output

@@ -103,11 +103,11 @@ def test_a_model_the_gate_refuses_is_never_served_and_the_demo_exits_non_zero(
 ) -> None:
     from importlib import resources
 
-    from model_engine.registry import ModelRegistry
-    from model_engine.settings import ModelEngineSettings
+    from lifecycle.registry import ModelRegistry
+    from lifecycle.settings import LifecycleSettings
     from scoring_api.demo import main
 
-    shipped = resources.files("model_engine.registry").joinpath("gate_thresholds.toml").read_text()
+    shipped = resources.files("lifecycle.registry").joinpath("gate_thresholds.toml").read_text()
     assert "auc_roc = 0.80" in shipped
     strict = tmp_path / "strict.toml"
     strict.write_text(shipped.replace("auc_roc = 0.80", "auc_roc = 0.999"))
@@ -130,7 +130,7 @@ def test_a_model_the_gate_refuses_is_never_served_and_the_demo_exits_non_zero(
     assert "streamed day" not in printed
     runs = list((tmp_path / "demo").iterdir())
     assert len(runs) == 1
-    key = ModelEngineSettings().model_signing_key
+    key = LifecycleSettings().model_signing_key
     registry = ModelRegistry(f"sqlite:///{runs[0]}/registry.sqlite", runs[0] / "models", signing_key=key)
     try:
         assert len(registry.versions()) == 1

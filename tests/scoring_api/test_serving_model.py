@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from lifecycle.registry import DeploymentRefusedError, ModelRegistry, UnknownModelError
 from model_engine.backends.triton.availability import check as triton_availability
 from model_engine.errors import BackendUnavailableError
 from model_engine.model import load_model
-from model_engine.registry import DeploymentRefusedError, ModelRegistry, UnknownModelError
 from scoring_api.errors import NoModelLoadedError
 from scoring_api.serving_model import ServingModel
 from scoring_api.settings import ScoringSettings
-from tests.model_engine.registry import support
+from tests.lifecycle.registry import support
 
 FLOAT32_TOLERANCE = 1e-5
 

@@ -1,6 +1,6 @@
-"""``fraud model calibrate-device``: measure from which batch size the GPU beats the CPU backend, and store it.
+"""``fraud artifact calibrate-device``: measure from which batch size the GPU beats the CPU backend, and store it.
 
-``register(model_app)`` adds the command to the ``fraud model`` command group; the heavy imports (torch, triton)
+``register(artifact_app)`` adds the command to the ``fraud artifact`` command group; the heavy imports (torch, triton)
 happen inside the command.
 """
 
@@ -45,10 +45,10 @@ def calibrate_artifact(
     return calibrate(cpu_run, device_run, sample, device_name=name, cpu_backend=cpu_backend, ladder=ladder)
 
 
-def register(model_app: typer.Typer) -> None:
-    """Add ``calibrate-device`` to the ``fraud model`` group."""
+def register(artifact_app: typer.Typer) -> None:
+    """Add ``calibrate-device`` to the ``fraud artifact`` group."""
 
-    @model_app.command("calibrate-device")
+    @artifact_app.command("calibrate-device")
     def calibrate_device(
         artifact: Annotated[Path, typer.Argument(help="A model artifact directory (its golden batch is the sample)")],
         calibration_dir: Annotated[

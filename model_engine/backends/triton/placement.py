@@ -1,7 +1,7 @@
 """Device placement: the batch size from which the GPU beats the CPU backend, measured and stored per device.
 
 A GPU round trip costs tens of microseconds while the CPU answers one row in a few, so small batches stay on
-the CPU. The crossover is measured (``fraud model calibrate-device``) by timing both backends on the same model
+the CPU. The crossover is measured (``fraud artifact calibrate-device``) by timing both backends on the same model
 over a ladder of batch sizes, and stored as JSON per device name. Without a stored calibration every batch goes
 to the device: the backend does not guess a threshold.
 """
@@ -60,7 +60,7 @@ def load_calibration(directory: Path, device_name: str) -> Calibration | None:
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelEngineError(
-            f"device calibration {path} is unreadable ({exc}); rerun fraud model calibrate-device"
+            f"device calibration {path} is unreadable ({exc}); rerun fraud artifact calibrate-device"
         ) from exc
 
 

@@ -1,0 +1,156 @@
+"""Ranking and calibration metrics over one vector of scores and one of binary labels.
+
+The ranking metrics are written out (rather than delegated) so that their tie handling is stated here and
+checked against scikit-learn in the tests: AUC ROC is the Mann-Whitney statistic with tied scores counted
+half, average precision is the step-wise sum over distinct score thresholds (scikit-learn's definition, no
+interpolation).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lifecycle.evaluation.errors import EvaluationError
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def as_scores_and_labels(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Both inputs as 1-D float64 arrays of the same length, labels in {0, 1}, scores finite."""
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels, dtype=np.float64).ravel()
+    if s.shape != y.shape:
+        raise EvaluationError(f"{s.size} scores but {y.size} labels; pass one score per labelled transaction")
+    if not np.all(np.isfinite(s)):
+        raise EvaluationError("scores contain NaN or infinity; check the model's output before evaluating")
+    if not np.all((y == 0.0) | (y == 1.0)):
+        raise EvaluationError("labels must be 0 or 1 (1 = fraud)")
+    return s, y
+
+
+def _threshold_counts(s: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Cumulative true and false positives at each distinct threshold, highest score first."""
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    # The last index of each run of equal scores: a threshold admits a whole run of ties at once.
+    ends = np.flatnonzero(np.diff(s_sorted) != 0.0)
+    ends = np.append(ends, s_sorted.size - 1)
+    tps = np.cumsum(y_sorted)[ends]
+    fps = (ends + 1) - tps
+    return tps, fps
+
+
+def roc_curve(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """False and true positive rates at every distinct threshold, starting from (0, 0)."""
+    s, y = as_scores_and_labels(scores, labels)
+    positives, negatives = y.sum(), y.size - y.sum()
+    if positives == 0 or negatives == 0:
+        raise EvaluationError("ROC needs both frauds and genuine transactions in the evaluated set")
+    tps, fps = _threshold_counts(s, y)
+    return np.concatenate([[0.0], fps / negatives]), np.concatenate([[0.0], tps / positives])
+
+
+def roc_auc(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
+    """Area under the ROC curve (trapezoids over distinct thresholds: ties count half)."""
+    fpr, tpr = roc_curve(scores, labels)
+    return float(np.trapezoid(tpr, fpr))
+
+
+def precision_recall_curve(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Precision and recall at every distinct threshold, highest threshold first."""
+    s, y = as_scores_and_labels(scores, labels)
+    positives = y.sum()
+    if positives == 0:
+        raise EvaluationError("precision-recall needs at least one fraud in the evaluated set")
+    tps, fps = _threshold_counts(s, y)
+    return tps / (tps + fps), tps / positives
+
+
+def average_precision(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
+    """Sum over thresholds of (recall gained) x (precision there): scikit-learn's non-interpolated AP."""
+    precision, recall = precision_recall_curve(scores, labels)
+    return float(np.sum(np.diff(recall, prepend=0.0) * precision))
+
+
+def recall_at_alert_rate(scores: npt.ArrayLike, labels: npt.ArrayLike, alert_rate: float) -> float:
+    """Share of frauds among the ``alert_rate`` highest-scored transactions (the bank's review budget).
+
+    The budget is ``ceil(alert_rate * n)`` alerts; ties at the cut are broken by input order, so the number
+    of alerts never exceeds the budget.
+    """
+    if not 0.0 < alert_rate <= 1.0:
+        raise EvaluationError(f"alert_rate must lie in (0, 1], got {alert_rate!r}")
+    s, y = as_scores_and_labels(scores, labels)
+    if y.sum() == 0:
+        raise EvaluationError("recall needs at least one fraud in the evaluated set")
+    budget = math.ceil(alert_rate * s.size)
+    top = np.argsort(-s, kind="mergesort")[:budget]
+    return float(y[top].sum() / y.sum())
+
+
+def alert_threshold(scores: npt.ArrayLike, alert_rate: float) -> float:
+    """The score of the last alert within a budget of ``ceil(alert_rate * n)`` alerts."""
+    if not 0.0 < alert_rate <= 1.0:
+        raise EvaluationError(f"alert_rate must lie in (0, 1], got {alert_rate!r}")
+    s = np.sort(np.asarray(scores, dtype=np.float64).ravel())[::-1]
+    if s.size == 0:
+        raise EvaluationError("no scores to place an alert threshold on")
+    return float(s[min(math.ceil(alert_rate * s.size), s.size) - 1])
+
+
+def brier_score(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
+    """Mean squared difference between the predicted fraud probability and the outcome."""
+    s, y = as_scores_and_labels(scores, labels)
+    if np.any((s < 0.0) | (s > 1.0)):
+        raise EvaluationError("the Brier score needs probabilities in [0, 1]")
+    return float(np.mean((s - y) ** 2))
+
+
+@dataclass(frozen=True)
+class ReliabilityCurve:
+    """Per score bin: mean predicted probability, observed fraud rate and count (empty bins omitted)."""
+
+    mean_predicted: tuple[float, ...]
+    observed_rate: tuple[float, ...]
+    counts: tuple[int, ...]
+
+    @property
+    def expected_calibration_error(self) -> float:
+        """Count-weighted mean gap between predicted and observed rates over the bins."""
+        n = sum(self.counts)
+        gaps = (c * abs(p - o) for p, o, c in zip(self.mean_predicted, self.observed_rate, self.counts, strict=True))
+        return float(sum(gaps) / n) if n else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mean_predicted": list(self.mean_predicted),
+            "observed_rate": list(self.observed_rate),
+            "counts": list(self.counts),
+            "ece": self.expected_calibration_error,
+        }
+
+
+def reliability_curve(scores: npt.ArrayLike, labels: npt.ArrayLike, n_bins: int = 10) -> ReliabilityCurve:
+    """Uniform bins over [0, 1], each closed on the right (a score of 0.1 falls in the first of ten bins),
+    as scikit-learn's ``calibration_curve`` places them."""
+    if n_bins < 1:
+        raise EvaluationError(f"n_bins must be at least 1, got {n_bins}")
+    s, y = as_scores_and_labels(scores, labels)
+    if np.any((s < 0.0) | (s > 1.0)):
+        raise EvaluationError("a reliability curve needs probabilities in [0, 1]")
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.searchsorted(edges[1:-1], s, side="left")
+    counts = np.bincount(bins, minlength=n_bins)
+    sums = np.bincount(bins, weights=s, minlength=n_bins)
+    hits = np.bincount(bins, weights=y, minlength=n_bins)
+    kept = counts > 0
+    return ReliabilityCurve(
+        mean_predicted=tuple(float(v) for v in sums[kept] / counts[kept]),
+        observed_rate=tuple(float(v) for v in hits[kept] / counts[kept]),
+        counts=tuple(int(v) for v in counts[kept]),
+    )

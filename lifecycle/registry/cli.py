@@ -1,0 +1,96 @@
+"""``fraud models list|show|lineage|promote``: read the registry, and move the champion alias."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from lifecycle.registry.registry import ModelRegistry
+
+models_app = typer.Typer(help="Registered models: versions, lineage, verdicts, aliases.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
+
+
+@contextmanager
+def _registry() -> Iterator[ModelRegistry]:
+    """The registry named by the settings; its errors become one line on stderr and exit status 1."""
+    from lifecycle.registry.errors import RegistryError
+    from lifecycle.registry.registry import ModelRegistry
+    from lifecycle.settings import LifecycleSettings
+
+    registry = ModelRegistry.from_settings(LifecycleSettings())
+    try:
+        yield registry
+    except RegistryError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        registry.close()
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """Every registered version, newest first, with its aliases and headline metrics."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("content id", "name", "registered", "blessed", "aliases", "AUC ROC", "AP")
+    with _registry() as registry:
+        for version in registry.versions():
+            s = version.summary()
+            auc, ap = s["auc_roc"], s["average_precision"]
+            table.add_row(
+                s["content_id"],
+                s["name"],
+                s["registered_at"],
+                "yes" if s["blessed"] else "no",
+                ",".join(s["aliases"]),
+                "-" if auc is None else f"{auc:.4f}",
+                "-" if ap is None else f"{ap:.4f}",
+            )
+    console = Console()
+    if not console.is_terminal:
+        # Piped output (scripts, logs) gets a wide table instead of one wrapped to a default 80 columns.
+        console = Console(width=220)
+    console.print(table)
+
+
+@models_app.command("show")
+def show_model(ref: Annotated[str, typer.Argument(help="content id (or prefix) or alias")]) -> None:
+    """One version: where it is stored, its verdict and every gate check."""
+    with _registry() as registry:
+        version = registry.get(ref)
+        doc = {
+            **version.summary(),
+            "artifact_path": str(version.artifact_path),
+            "registered_by": version.registered_by,
+            "verdict": version.verdict,
+        }
+    typer.echo(json.dumps(doc, indent=2))
+
+
+@models_app.command("lineage")
+def show_lineage(ref: Annotated[str, typer.Argument(help="content id (or prefix) or alias")]) -> None:
+    """The lineage record: data fingerprint and counts, features, code version, parameters, metrics, timings."""
+    with _registry() as registry:
+        lineage = registry.get(ref).lineage
+    typer.echo(json.dumps(lineage, indent=2))
+
+
+@models_app.command("promote")
+def promote_model(
+    ref: Annotated[str, typer.Argument(help="content id (or prefix)")],
+    alias: Annotated[str, typer.Option(help="champion or challenger")] = "champion",
+) -> None:
+    """Point an alias at a version; refused unless it is blessed and its files are unchanged since blessing."""
+    with _registry() as registry:
+        version = registry.deploy(ref, alias)
+    typer.echo(f"{alias} -> {version.content_id}")

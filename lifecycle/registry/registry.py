@@ -1,0 +1,308 @@
+"""The model registry: content-addressed model versions, their lineage and gate verdicts, and the aliases
+``champion`` and ``challenger`` that deployments follow.
+
+Registering copies the artifact folder into the registry's model store under its content id, so the files
+the gate blessed are the files that deploy. Deploying re-checks everything: the version must be blessed, the
+verdict's signature must hold, and the stored files must still be byte-identical to those blessed and load
+through the engine (manifest and golden batch).
+
+>>> import tempfile, pathlib
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> from pydantic import SecretStr
+>>> key = SecretStr("example-signing-key-0123456789")
+>>> registry = ModelRegistry(f"sqlite:///{root}/registry.sqlite", root / "models", signing_key=key)
+>>> registry.versions()
+[]
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import SecretStr
+
+from lifecycle.registry.database import Database
+from lifecycle.registry.errors import DeploymentRefusedError, RegistryError, UnknownModelError
+from lifecycle.registry.gate import verdict_problems
+from lifecycle.registry.lineage import missing_fields
+from lifecycle.registry.signing import folder_digest, sign, signature_matches
+from lifecycle.settings import LifecycleSettings
+
+ALIASES: Final = ("champion", "challenger")
+
+_SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS model_versions (
+        content_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        artifact_path TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        registered_by TEXT NOT NULL,
+        lineage TEXT NOT NULL,
+        verdict TEXT,
+        verdict_signature TEXT,
+        blessed INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE IF NOT EXISTS aliases (
+        alias TEXT PRIMARY KEY,
+        content_id TEXT NOT NULL REFERENCES model_versions (content_id),
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS alias_history (
+        alias TEXT NOT NULL,
+        content_id TEXT NOT NULL,
+        previous_content_id TEXT,
+        changed_at TEXT NOT NULL,
+        changed_by TEXT NOT NULL
+    )""",
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def engine_content_id(path: Path) -> str:
+    """Load an artifact through the real scoring path (manifest and golden batch verified): its content id."""
+    from model_engine.model import load_model
+
+    return str(load_model(path, backend="numpy").metadata["content_id"])
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered model version (the row, with its JSON columns decoded)."""
+
+    content_id: str
+    name: str
+    artifact_path: Path
+    registered_at: str
+    registered_by: str
+    lineage: dict[str, Any]
+    verdict: dict[str, Any] | None
+    verdict_signature: str | None
+    blessed: bool
+    aliases: tuple[str, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        metrics = self.lineage.get("metrics", {}).get("overall", {})
+        return {
+            "content_id": self.content_id,
+            "name": self.name,
+            "registered_at": self.registered_at,
+            "blessed": self.blessed,
+            "aliases": list(self.aliases),
+            "auc_roc": metrics.get("auc_roc"),
+            "average_precision": metrics.get("average_precision"),
+        }
+
+
+class ModelRegistry:
+    """Model versions by content id, with lineage, signed verdicts and aliases, in SQLite or PostgreSQL."""
+
+    def __init__(
+        self,
+        url: str,
+        store: Path,
+        *,
+        signing_key: SecretStr,
+        verify_artifact: Callable[[Path], str] = engine_content_id,
+    ) -> None:
+        # The key is an argument, never read here from the environment: only settings modules do that
+        # (:meth:`from_settings` passes the configured one).
+        self._db = Database(url)
+        self._store = store
+        self._key = signing_key
+        self._verify_artifact = verify_artifact
+        for statement in _SCHEMA:
+            self._db.execute(statement)
+
+    @classmethod
+    def from_settings(cls, settings: LifecycleSettings) -> ModelRegistry:
+        return cls(settings.registry_url, settings.model_store, signing_key=settings.model_signing_key)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    def register(self, artifact: Path, *, name: str, lineage: dict[str, Any], actor: str | None = None) -> ModelVersion:
+        """Copy the artifact into the store under its content id and record it with its lineage.
+
+        Registering the same content again returns the existing version (content addressing).
+        """
+        missing = missing_fields(lineage)
+        if missing:
+            raise RegistryError(f"lineage is incomplete, missing {missing}; a model without lineage is not registered")
+        content_id = self._verify_artifact(artifact)
+        existing = self._find(content_id)
+        if existing is not None:
+            return existing
+        target = self._store / content_id.replace(":", "-")
+        if target.exists():
+            # Left by a registration that stopped before its row was written: reused only if byte-identical.
+            if folder_digest(target) != folder_digest(artifact):
+                raise RegistryError(
+                    f"the model store already holds different files under {target}; move that folder aside and "
+                    "register again"
+                )
+        else:
+            # Copied under a temporary name and renamed: a crash mid-copy never leaves a partial folder that a
+            # later registration of the same content would take for complete.
+            self._store.mkdir(parents=True, exist_ok=True)
+            partial = self._store / f".{target.name}.{uuid.uuid4().hex}.partial"
+            shutil.copytree(artifact, partial)
+            partial.rename(target)
+        self._db.execute(
+            "INSERT INTO model_versions (content_id, name, artifact_path, registered_at, registered_by, lineage) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [content_id, name, str(target.resolve()), _now(), actor or getpass.getuser(), json.dumps(lineage)],
+        )
+        return self.get(content_id)
+
+    def record_verdict(self, ref: str, verdict: dict[str, Any]) -> ModelVersion:
+        """Sign and store a gate verdict for a version. The verdict must name this version and, when blessed,
+        fingerprint its stored files (``artifact_files``)."""
+        version = self.get(ref)
+        if verdict.get("content_id") != version.content_id:
+            raise RegistryError(f"the verdict is about {verdict.get('content_id')!r}, not {version.content_id}")
+        problems = verdict_problems(verdict)
+        if problems:
+            raise RegistryError(f"the verdict contradicts its checks: {'; '.join(problems)}; build it with verdict()")
+        blessed = bool(verdict.get("blessed"))
+        if blessed and verdict.get("artifact_files") != folder_digest(version.artifact_path):
+            raise RegistryError("the verdict's artifact fingerprint does not match the stored files; re-run the gate")
+        signature = sign(verdict, self._key)
+        self._db.execute(
+            "UPDATE model_versions SET verdict = ?, verdict_signature = ?, blessed = ? WHERE content_id = ?",
+            [json.dumps(verdict), signature, int(blessed), version.content_id],
+        )
+        return self.get(version.content_id)
+
+    def deploy(self, ref: str, alias: str = "champion", *, actor: str | None = None) -> ModelVersion:
+        """Point ``alias`` at a version after re-checking that it is blessed and unchanged since blessing."""
+        if alias not in ALIASES:
+            raise RegistryError(f"unknown alias {alias!r}; aliases are {list(ALIASES)}")
+        version = self.get(ref)
+        self.check_deployable(version)
+        now, who = _now(), actor or getpass.getuser()
+        with self._db.transaction() as tx:
+            # The previous target is read with the writes that move the alias, on the same cursor and transaction
+            # (not through a separate query and commit), so the history records what this change replaced.
+            rows = tx.query("SELECT content_id FROM aliases WHERE alias = ?", [alias])
+            previous = str(rows[0][0]) if rows else None
+            tx.execute("DELETE FROM aliases WHERE alias = ?", [alias])
+            tx.execute(
+                "INSERT INTO aliases (alias, content_id, updated_at, updated_by) VALUES (?, ?, ?, ?)",
+                [alias, version.content_id, now, who],
+            )
+            tx.execute(
+                "INSERT INTO alias_history (alias, content_id, previous_content_id, changed_at, changed_by) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [alias, version.content_id, previous, now, who],
+            )
+        return self.get(version.content_id)
+
+    def promote(self, ref: str, *, actor: str | None = None) -> ModelVersion:
+        """Make a version the champion (the same checks as :meth:`deploy`)."""
+        return self.deploy(ref, "champion", actor=actor)
+
+    def check_deployable(self, version: ModelVersion) -> None:
+        """Raise :class:`DeploymentRefusedError` unless the version is blessed, signed and unchanged."""
+        cid = version.content_id
+        if version.verdict is None or version.verdict_signature is None:
+            raise DeploymentRefusedError(f"model {cid} has no gate verdict; run the gate (fraud train) first")
+        if not signature_matches(version.verdict, version.verdict_signature, self._key):
+            raise DeploymentRefusedError(f"model {cid}: the gate verdict's signature does not match; it was altered")
+        problems = verdict_problems(version.verdict)
+        if problems:
+            raise DeploymentRefusedError(f"model {cid}: the gate verdict contradicts its checks: {'; '.join(problems)}")
+        if not version.blessed or not version.verdict.get("blessed"):
+            failed = [c["name"] for c in version.verdict.get("checks", []) if not c.get("passed")]
+            raise DeploymentRefusedError(f"model {cid} is not blessed: the gate refused it (failed checks: {failed})")
+        current = folder_digest(version.artifact_path)
+        if current != version.verdict.get("artifact_files"):
+            blessed_files = version.verdict.get("artifact_files", {})
+            changed = sorted(
+                name for name in set(current) | set(blessed_files) if current.get(name) != blessed_files.get(name)
+            )
+            raise DeploymentRefusedError(f"model {cid}: files changed after blessing: {changed}; re-register, re-gate")
+        try:
+            loaded_id = self._verify_artifact(version.artifact_path)
+        except Exception as error:
+            raise DeploymentRefusedError(f"model {cid} no longer loads through the engine: {error}") from error
+        if loaded_id != cid:
+            raise DeploymentRefusedError(f"model {cid}: the artifact now has content id {loaded_id}")
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    def get(self, ref: str) -> ModelVersion:
+        """A version by content id (or a unique prefix of at least 8 characters) or by alias."""
+        target = self._alias_target(ref) if ref in ALIASES else None
+        if ref in ALIASES and target is None:
+            raise UnknownModelError(f"no model is {ref} yet; promote one with `fraud models promote ID`")
+        found = self._find(target or ref)
+        if found is None and target is None and len(ref) >= 8:
+            # A plain comparison of the leading characters: LIKE would read % and _ in ``ref`` as wildcards.
+            rows = self._db.query(
+                "SELECT content_id FROM model_versions WHERE substr(content_id, 1, ?) = ?", [len(ref), ref]
+            )
+            if len(rows) == 1:
+                found = self._find(rows[0][0])
+            elif len(rows) > 1:
+                raise UnknownModelError(f"{ref!r} matches {len(rows)} versions; give more of the content id")
+        if found is None:
+            raise UnknownModelError(f"no model version {ref!r}; `fraud models list` shows the registered ones")
+        return found
+
+    def find_alias(self, alias: str) -> ModelVersion | None:
+        target = self._alias_target(alias)
+        return None if target is None else self.get(target)
+
+    def versions(self) -> list[ModelVersion]:
+        """Every version, newest first."""
+        rows = self._db.query("SELECT content_id FROM model_versions ORDER BY registered_at DESC")
+        return [self.get(row[0]) for row in rows]
+
+    def alias_history(self) -> list[dict[str, Any]]:
+        rows = self._db.query(
+            "SELECT alias, content_id, previous_content_id, changed_at, changed_by FROM alias_history "
+            "ORDER BY changed_at"
+        )
+        keys = ("alias", "content_id", "previous_content_id", "changed_at", "changed_by")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def _alias_target(self, alias: str) -> str | None:
+        rows = self._db.query("SELECT content_id FROM aliases WHERE alias = ?", [alias])
+        return str(rows[0][0]) if rows else None
+
+    def _find(self, content_id: str) -> ModelVersion | None:
+        rows = self._db.query(
+            "SELECT content_id, name, artifact_path, registered_at, registered_by, lineage, verdict, "
+            "verdict_signature, blessed FROM model_versions WHERE content_id = ?",
+            [content_id],
+        )
+        if not rows:
+            return None
+        cid, name, path, at, by, lineage, verdict, signature, blessed = rows[0]
+        aliases = tuple(str(r[0]) for r in self._db.query("SELECT alias FROM aliases WHERE content_id = ?", [cid]))
+        return ModelVersion(
+            content_id=cid,
+            name=name,
+            artifact_path=Path(path),
+            registered_at=at,
+            registered_by=by,
+            lineage=json.loads(lineage),
+            verdict=json.loads(verdict) if verdict else None,
+            verdict_signature=signature,
+            blessed=bool(blessed),
+            aliases=tuple(sorted(aliases)),
+        )

@@ -1,0 +1,40 @@
+"""Training: time split with a label-delay gap, candidate models, search, the end-to-end pipeline.
+
+The pipeline names (``run_training``, ``TrainingConfig``, ``TrainingResult``) load on first use: they pull in
+scikit-learn, the feature kernels and matplotlib, which the ``fraud`` command line must not pay for at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lifecycle.training.errors import InvalidDataError, ParityError, SplitError, TrainingError
+from lifecycle.training.split import TimeSplit, drop_known_compromised_cards, labels_known_at, training_rows
+
+if TYPE_CHECKING:
+    from lifecycle.training.pipeline import TrainingConfig, TrainingResult, run_training
+
+_LAZY = ("TrainingConfig", "TrainingResult", "run_training")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from lifecycle.training import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'lifecycle.training' has no attribute {name!r}")
+
+
+__all__ = [
+    "InvalidDataError",
+    "ParityError",
+    "SplitError",
+    "TimeSplit",
+    "TrainingConfig",
+    "TrainingError",
+    "TrainingResult",
+    "drop_known_compromised_cards",
+    "labels_known_at",
+    "run_training",
+    "training_rows",
+]

@@ -1,0 +1,105 @@
+"""``fraud train``: the training pipeline from the command line, with a rich progress display."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+#: Exit status when the run completed but the gate refused the model (2 is taken by usage errors).
+REFUSED_EXIT_CODE = 3
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``fraud train`` to the root application."""
+    app.command("train")(train)
+
+
+def train(
+    data: Annotated[list[Path] | None, typer.Option("--data", help="Parquet file or folder (repeatable)")] = None,
+    mapping: Annotated[str | None, typer.Option(help="column mapping of the source, e.g. handbook")] = None,
+    labels: Annotated[Path | None, typer.Option(help="Parquet label file")] = None,
+    kafka_topic: Annotated[str | None, typer.Option(help="replay this Kafka topic instead of reading files")] = None,
+    train_days: Annotated[float, typer.Option(help="length of the training period")] = 21.0,
+    test_days: Annotated[float, typer.Option(help="length of the test period")] = 7.0,
+    label_delay_days: Annotated[float, typer.Option(help="label delay = gap between train and test")] = 7.0,
+    families: Annotated[str, typer.Option(help="comma-separated candidate families")] = (
+        "logistic_regression,random_forest,hist_gradient_boosting,mlp"
+    ),
+    fast: Annotated[bool, typer.Option("--fast", help="tiny search, small models (tests, demos)")] = False,
+    allow_invalid: Annotated[bool, typer.Option("--allow-invalid", help="train although validation failed")] = False,
+    run_dir: Annotated[Path, typer.Option(help="where the report, plots and artifacts go")] = Path("fraud-runs/latest"),
+    promote: Annotated[bool, typer.Option("--promote", help="make the model champion if the gate blesses it")] = False,
+    alert_rate: Annotated[float, typer.Option(help="the bank's review budget, a share of transactions")] = 0.005,
+    seed: Annotated[int, typer.Option(help="random seed of the models")] = 0,
+) -> None:
+    """Validate, build features, split by time, train candidates, compile, evaluate, register and gate."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ingest.settings import IngestSettings
+    from lifecycle.errors import LifecycleError
+    from lifecycle.evaluation import EvaluationConfig
+    from lifecycle.registry.registry import ModelRegistry
+    from lifecycle.settings import LifecycleSettings
+    from lifecycle.training.pipeline import TrainingConfig, run_training
+    from lifecycle.training.sources import attach_labels, read_labels, read_parquet_source, replay_kafka
+    from model_engine.errors import ModelEngineError
+
+    console = Console()
+    if (data is None) == (kafka_topic is None):
+        raise typer.BadParameter("give either --data (Parquet) or --kafka-topic (replay)")
+    try:
+        label_frame = read_labels(labels) if labels is not None else None
+        if kafka_topic is not None:
+            frame = replay_kafka(IngestSettings().kafka_bootstrap_servers, kafka_topic)
+            source = f"kafka:{kafka_topic}"
+        else:
+            frame = read_parquet_source(data or [], mapping)
+            source = "parquet:" + ",".join(str(p) for p in data or [])
+        if "is_fraud" not in frame.columns:
+            if label_frame is None:
+                raise typer.BadParameter("the source carries no is_fraud column: pass --labels")
+            frame = attach_labels(frame, label_frame)
+        config = TrainingConfig(
+            train_days=train_days,
+            test_days=test_days,
+            label_delay_days=label_delay_days,
+            families=tuple(f.strip() for f in families.split(",") if f.strip()),
+            fast=fast,
+            allow_invalid=allow_invalid,
+            seed=seed,
+            source=source,
+            evaluation=EvaluationConfig(alert_rate=alert_rate),
+        )
+    except (LifecycleError, ModelEngineError) as error:
+        # Bad sources, label files and options stop the command with one line, as a failed run does.
+        console.print(f"[red]training stopped:[/] {error}")
+        raise typer.Exit(1) from None
+    registry = ModelRegistry.from_settings(LifecycleSettings())
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def progress(step: str, message: str) -> None:
+            bar.update(task, description=f"[bold]{step}[/]: {message}")
+            bar.console.log(f"{step}: {message}")
+
+        try:
+            result = run_training(frame, registry, run_dir, config, labels=label_frame, progress=progress)
+        except (LifecycleError, ModelEngineError) as error:
+            console.print(f"[red]training stopped:[/] {error}")
+            raise typer.Exit(1) from None
+    overall = result.reports[result.chosen].overall
+    console.print(
+        f"chosen {result.chosen}: AUC {overall.auc_roc:.4f}, AP {overall.average_precision:.4f}, "
+        f"CP@{config.evaluation.k} {overall.card_precision_at_k:.4f}"
+    )
+    verdict = "[green]blessed[/]" if result.verdict["blessed"] else "[red]refused[/]"
+    console.print(f"model {result.version.content_id}: {verdict}; report {result.report_path}")
+    if not result.verdict["blessed"]:
+        console.print(f"failed checks: {', '.join(result.verdict['failed_checks'])}")
+        raise typer.Exit(REFUSED_EXIT_CODE)
+    if promote:
+        registry.promote(result.version.content_id)
+        console.print("promoted to champion")

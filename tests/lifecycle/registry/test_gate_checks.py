@@ -1,0 +1,96 @@
+"""Gate value and change checks, the threshold file, and verdict signing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from lifecycle.registry.errors import GateConfigError
+from lifecycle.registry.gate import GateThresholds, change_checks, value_checks, verdict
+from lifecycle.registry.signing import sign, signature_matches
+
+KEY = SecretStr("test-signing-key-0123456789")
+
+
+def _report(auc: float, ap: float, recall: float, slice_auc: float, slice_frauds: int = 40) -> dict[str, Any]:
+    overall = {"auc_roc": auc, "average_precision": ap, "recall_at_alert_rate": recall, "frauds": 200}
+    return {
+        "overall": overall,
+        "slices": {
+            "channel=ecom": {"auc_roc": slice_auc, "frauds": slice_frauds},
+            "channel=pos": {"auc_roc": 0.9, "frauds": slice_frauds},
+        },
+    }
+
+
+def test_shipped_thresholds_load_and_are_versioned() -> None:
+    thresholds = GateThresholds.load()
+    assert thresholds.version
+    assert len(thresholds.digest) == 64
+    assert {"auc_roc", "average_precision", "recall_at_alert_rate"} <= set(thresholds.value)
+
+
+def test_unknown_metric_in_thresholds_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text('version = "x"\n[value]\nf1 = 0.5\n[slice_value]\n[change]\n[slice_change]\n[infrastructure]\n')
+    with pytest.raises(GateConfigError, match="unknown metrics"):
+        GateThresholds.load(path)
+
+
+def test_value_checks_name_each_failure() -> None:
+    thresholds = GateThresholds.load()
+    good = value_checks(_report(0.9, 0.6, 0.5, 0.85), thresholds)
+    assert all(c.passed for c in good)
+    bad = value_checks(_report(0.5, 0.01, 0.0, 0.4), thresholds)
+    failed = {c.name for c in bad if not c.passed}
+    assert {"value:auc_roc", "value:average_precision", "value:recall_at_alert_rate"} <= failed
+    assert "slice_value:channel=ecom:auc_roc" in failed
+    assert "slice_value:channel=pos:auc_roc" not in failed
+
+
+def test_small_slices_are_not_judged() -> None:
+    checks = value_checks(_report(0.9, 0.6, 0.5, 0.1, slice_frauds=3), GateThresholds.load())
+    assert not any(c.name.startswith("slice_value") for c in checks)
+
+
+def test_change_checks_against_the_champion() -> None:
+    thresholds = GateThresholds.load()
+    champion = _report(0.90, 0.60, 0.50, 0.88)
+    within = change_checks(_report(0.89, 0.58, 0.49, 0.86), champion, thresholds)
+    assert all(c.passed for c in within)
+    worse = change_checks(_report(0.80, 0.60, 0.50, 0.70), champion, thresholds)
+    failed = {c.name for c in worse if not c.passed}
+    assert failed == {"change:auc_roc", "slice_change:channel=ecom:auc_roc"}
+    first = change_checks(_report(0.8, 0.5, 0.4, 0.8), None, thresholds)
+    assert [c.passed for c in first] == [True]
+
+
+def test_verdict_is_blessed_only_when_every_check_passes_and_signature_covers_values() -> None:
+    thresholds = GateThresholds.load()
+    checks = value_checks(_report(0.9, 0.6, 0.5, 0.85), thresholds)
+    doc = verdict(
+        content_id="abc",
+        artifact_files={"graph.json": "00"},
+        checks=checks,
+        thresholds=thresholds,
+        champion_content_id=None,
+        decided_by="tester",
+    )
+    assert doc["blessed"] is True
+    signature = sign(doc, KEY)
+    assert signature_matches(doc, signature, KEY)
+    doc["checks"][0]["value"] = 0.99
+    assert not signature_matches(doc, signature, KEY)
+    refused = verdict(
+        content_id="abc",
+        artifact_files={},
+        checks=value_checks(_report(0.5, 0.6, 0.5, 0.85), thresholds),
+        thresholds=thresholds,
+        champion_content_id=None,
+        decided_by="tester",
+    )
+    assert refused["blessed"] is False
+    assert refused["failed_checks"] == ["value:auc_roc"]

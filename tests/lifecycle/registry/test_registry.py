@@ -1,0 +1,180 @@
+"""The registry keeps versions by content id with lineage and signed verdicts; deployment refuses anything
+unblessed, a verdict whose signature fails, and a blessed artifact whose files changed after blessing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lifecycle.registry import DeploymentRefusedError, RegistryError, UnknownModelError
+from lifecycle.registry.registry import ModelRegistry
+from tests.lifecycle.registry import support
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    return support.make_data()
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> ModelRegistry:
+    return support.make_registry(tmp_path)
+
+
+def test_register_is_content_addressed_and_keeps_lineage(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    artifact = support.forest_artifact(tmp_path / "a", data)
+    first = registry.register(artifact, name="rf", lineage=support.lineage())
+    again = registry.register(artifact, name="rf", lineage=support.lineage())
+    assert first.content_id == again.content_id
+    assert first.content_id == json.loads((artifact / "manifest.json").read_text())["content_id"]
+    assert [v.content_id for v in registry.versions()] == [first.content_id]
+    assert registry.get(first.content_id[:16]).lineage["code_version"] == "abc123"
+    assert first.artifact_path != artifact.resolve()
+
+
+def test_incomplete_lineage_is_refused(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    lineage = support.lineage()
+    del lineage["code_version"]
+    with pytest.raises(RegistryError, match="code_version"):
+        registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=lineage)
+
+
+def test_blessed_model_deploys_and_aliases_move(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    one = registry.register(support.forest_artifact(tmp_path / "a", data, seed=1), name="rf", lineage=support.lineage())
+    two = registry.register(support.forest_artifact(tmp_path / "b", data, seed=2), name="rf", lineage=support.lineage())
+    for version in (one, two):
+        support.judge(registry, version.content_id, data[0], auc=0.95)
+    registry.promote(one.content_id)
+    registry.deploy(two.content_id, "challenger")
+    assert registry.get("champion").content_id == one.content_id
+    registry.promote(two.content_id)
+    assert registry.get("champion").content_id == two.content_id
+    history = registry.alias_history()
+    assert [h["alias"] for h in history] == ["champion", "challenger", "champion"]
+    assert history[-1]["previous_content_id"] == one.content_id
+
+
+def test_unblessed_model_cannot_be_deployed(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    version = registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=support.lineage())
+    with pytest.raises(DeploymentRefusedError, match="no gate verdict"):
+        registry.promote(version.content_id)
+    support.judge(registry, version.content_id, data[0], auc=0.55)
+    with pytest.raises(DeploymentRefusedError, match=r"not blessed.*value:auc_roc"):
+        registry.promote(version.content_id)
+    with pytest.raises(UnknownModelError):
+        registry.get("champion")
+
+
+def test_blessed_artifact_changed_after_blessing_is_refused(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    version = registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=support.lineage())
+    support.judge(registry, version.content_id, data[0], auc=0.95)
+    metadata = version.artifact_path / "metadata.json"
+    metadata.write_text(metadata.read_text().replace("{", '{"note": "edited", ', 1))
+    with pytest.raises(DeploymentRefusedError, match=r"files changed after blessing.*metadata.json"):
+        registry.promote(version.content_id)
+
+
+def test_altered_verdict_fails_its_signature(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    version = registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=support.lineage())
+    support.judge(registry, version.content_id, data[0], auc=0.55)
+    # Someone flips the stored verdict to blessed directly in the database.
+    doc = registry.get(version.content_id).verdict
+    assert doc is not None
+    doc["blessed"] = True
+    registry._db.execute(
+        "UPDATE model_versions SET verdict = ?, blessed = 1 WHERE content_id = ?", [json.dumps(doc), version.content_id]
+    )
+    with pytest.raises(DeploymentRefusedError, match="signature"):
+        registry.promote(version.content_id)
+
+
+def _forged(registry: ModelRegistry, ref: str, **changes: object) -> dict[str, object]:
+    """A verdict for ``ref`` that blesses it on a single passing value check, then ``changes`` applied."""
+    from lifecycle.registry import Check, GateThresholds, folder_digest, verdict
+
+    version = registry.get(ref)
+    doc = verdict(
+        content_id=version.content_id,
+        artifact_files=folder_digest(version.artifact_path),
+        checks=[Check("value:auc_roc", 0.95, "auc_roc >= 0.8", True)],
+        thresholds=GateThresholds.load(),
+        champion_content_id=None,
+        decided_by="tester",
+    )
+    return {**doc, **changes}
+
+
+def test_a_verdict_that_contradicts_its_checks_is_not_recorded(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    version = registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=support.lineage())
+    # Blessed on value checks alone: the change and infrastructure checks were left out.
+    with pytest.raises(RegistryError, match=r"needs .*checks.*\['change', 'infrastructure'\]"):
+        registry.record_verdict(version.content_id, _forged(registry, version.content_id))
+    # Blessed over a failed check.
+    failing = [{"name": "value:auc_roc", "value": 0.5, "rule": "auc_roc >= 0.8", "passed": False, "detail": ""}]
+    with pytest.raises(RegistryError, match="disagrees with its checks"):
+        registry.record_verdict(version.content_id, _forged(registry, version.content_id, checks=failing))
+    with pytest.raises(DeploymentRefusedError, match="no gate verdict"):
+        registry.promote(version.content_id)
+
+
+def test_a_signed_verdict_that_contradicts_its_checks_does_not_deploy(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """Deployment re-checks the verdict's consistency, not only its signature (a verdict signed by a key holder
+    outside the gate, or by older code)."""
+    from lifecycle.registry.signing import sign
+
+    version = registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=support.lineage())
+    doc = _forged(registry, version.content_id)
+    registry._db.execute(
+        "UPDATE model_versions SET verdict = ?, verdict_signature = ?, blessed = 1 WHERE content_id = ?",
+        [json.dumps(doc), sign(doc, support.KEY), version.content_id],
+    )
+    with pytest.raises(DeploymentRefusedError, match="contradicts its checks"):
+        registry.promote(version.content_id)
+
+
+def test_a_prefix_is_compared_literally(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    version = registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=support.lineage())
+    assert registry.get(version.content_id[:12]).content_id == version.content_id
+    for pattern in ("%%%%%%%%", "sha256:" + "_" * 8, version.content_id[:10] + "%"):
+        with pytest.raises(UnknownModelError, match="no model version"):
+            registry.get(pattern)
+
+
+def test_a_store_folder_left_with_other_files_is_not_taken_for_the_model(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    artifact = support.forest_artifact(tmp_path / "a", data)
+    content_id = json.loads((artifact / "manifest.json").read_text())["content_id"]
+    # A registration that stopped half-way through its copy, before its row was written.
+    leftover = tmp_path / "store" / content_id.replace(":", "-")
+    leftover.mkdir(parents=True)
+    (leftover / "manifest.json").write_text("{}")
+    with pytest.raises(RegistryError, match="already holds different files"):
+        registry.register(artifact, name="rf", lineage=support.lineage())
+    assert registry.versions() == []
+    # Once the leftover is moved aside, the artifact registers and its files land whole in the store.
+    leftover.rename(tmp_path / "aside")
+    version = registry.register(artifact, name="rf", lineage=support.lineage())
+    assert sorted(p.name for p in version.artifact_path.iterdir()) == sorted(p.name for p in artifact.iterdir())
+    assert not [p for p in (tmp_path / "store").iterdir() if p.name.endswith(".partial")]
