@@ -64,7 +64,7 @@ def compile_pipeline(
     """
     import joblib
 
-    from model_engine import compile_model
+    from model_engine import compile_model, save_model
     from model_engine.compile import DTYPES
     from model_engine.errors import ModelEngineError
     from model_engine.passes.trees import STRATEGIES
@@ -85,7 +85,7 @@ def compile_pipeline(
     try:
         model = compile_model(estimator, names, dtype=dtype, tree_strategy=tree_strategy)
         sample = _read_table(golden) if golden is not None else None
-        content_id = model.save(output, golden_input=sample, lineage={"source": str(pipeline.resolve())})
+        content_id = save_model(model, output, golden_input=sample, lineage={"source": str(pipeline.resolve())})
     except ModelEngineError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -9,7 +9,7 @@ from model_engine.errors import ConversionError, PassError
 from model_engine.ir.types import DType
 from model_engine.model import OUTPUT, CompiledModel
 from model_engine.passes.infra import GraphPass, PassManager
-from model_engine.passes.pipeline import default_passes
+from model_engine.passes.pipeline import PASS_CONSTRAINTS, default_passes
 from model_engine.passes.precision import to_float32
 from model_engine.passes.types import infer_types
 from model_engine.signature import Signature
@@ -31,7 +31,7 @@ def compile_model(
     ``signature`` names the input features in the order the estimator was fitted on (a list of names will do).
     ``dtype`` is the compute precision: float32 (default; tree decisions stay exact) or float64.
     ``passes`` is "default", "none" (only what ``dtype`` needs) or an explicit list of passes (which must give
-    ``dtype``: a float32 list includes ``to_float32``).
+    ``dtype``: a float32 list includes ``to_float32``; its order must respect ``PASS_CONSTRAINTS``).
     """
     from model_engine.converters.convert import convert_estimator
 
@@ -54,7 +54,7 @@ def compile_model(
         raise ValueError(f"passes must be 'default', 'none' or a list of passes, got {passes!r}")
     else:
         chosen = list(passes)
-    result = PassManager(chosen, fixed_point=True).run(graph)
+    result = PassManager(chosen, fixed_point=True, constraints=PASS_CONSTRAINTS).run(graph)
     computed = result.graph.inputs[0].type.dtype.value
     if computed != dtype:  # only an explicit pass list can get here: it must honour the asked precision
         raise PassError(

@@ -24,7 +24,7 @@ class GraphError(ModelEngineError):
 
 
 class VerifyError(GraphError):
-    """``Graph.verify()`` found a broken invariant (the message names the node and the rule)."""
+    """``verify_graph`` found a broken invariant (the message names the node and the rule)."""
 
 
 class UnknownOpError(GraphError):

@@ -1,9 +1,12 @@
-"""CompiledModel: an optimised graph with its signature, runnable on any backend, savable as an artifact."""
+"""CompiledModel: an optimised graph with its signature, runnable on any backend.
+
+Writing and reading it as an artifact directory is :mod:`model_engine.artifacts` (``save_model``, ``load_model``),
+which builds on this module.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +14,7 @@ import numpy as np
 from model_engine.backends.base import DEFAULT_TILE_ROWS, Executable, get_backend
 from model_engine.errors import SignatureError
 from model_engine.ir.graph import Graph
+from model_engine.ops.verify import verify_graph
 from model_engine.passes.infra import PassStat
 from model_engine.signature import Signature
 
@@ -19,7 +23,8 @@ OUTPUT = "probabilities"
 
 
 class CompiledModel:
-    """A fitted model compiled to a graph. Built by :func:`model_engine.compile_model` or :func:`load_model`.
+    """A fitted model compiled to a graph. Built by :func:`model_engine.compile_model` or
+    :func:`model_engine.load_model`; written with :func:`model_engine.save_model`.
 
     >>> from sklearn.linear_model import LogisticRegression
     >>> from model_engine import compile_model
@@ -40,7 +45,7 @@ class CompiledModel:
         backend: str = "numba",
         tile_rows: int = DEFAULT_TILE_ROWS,
     ) -> None:
-        graph.verify()
+        verify_graph(graph)
         if len(graph.inputs) != 1 or OUTPUT not in graph.outputs:
             raise SignatureError(f"a model graph takes one input matrix and returns {OUTPUT!r}")
         x = graph.inputs[0].type
@@ -101,16 +106,3 @@ class CompiledModel:
     def score(self, X: Any, backend: str | None = None) -> Array:
         """The positive-class probability [N] (column 1 of :meth:`predict_proba`)."""
         return self.predict_proba(X, backend)[:, 1]
-
-    def save(self, path: str | Path, *, golden_input: Any = None, lineage: Mapping[str, Any] | None = None) -> str:
-        """Write the model as an artifact directory; returns its content id (see :mod:`model_engine.artifacts`)."""
-        from model_engine.artifacts.store import save_artifact
-
-        return save_artifact(self, Path(path), golden_input=golden_input, lineage=lineage)
-
-
-def load_model(path: str | Path, backend: str = "numba", *, check_golden: bool = True) -> CompiledModel:
-    """Load an artifact after verifying its manifest and (on ``backend``) its golden batch."""
-    from model_engine.artifacts.store import load_artifact
-
-    return load_artifact(Path(path), backend=backend, check_golden=check_golden)

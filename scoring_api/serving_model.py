@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lifecycle.registry import ModelRegistry, ModelVersion
-from model_engine.model import CompiledModel, load_model
+from model_engine import CompiledModel, load_model
 from scoring_api.errors import NoModelLoadedError
 from scoring_api.settings import ScoringSettings
 

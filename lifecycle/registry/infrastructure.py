@@ -1,6 +1,6 @@
 """The gate's infrastructure checks: the artifact must work where it will run.
 
-It is loaded by the real scoring code path (:func:`model_engine.model.load_model`, which verifies the
+It is loaded by the real scoring code path (:func:`model_engine.load_model`, which verifies the
 manifest and the golden batch), answers warm-up requests of single transactions and of a batch, reproduces its
 golden outputs, and stays within the latency budget at the 99th percentile.
 """
@@ -27,7 +27,7 @@ def infrastructure_checks(artifact: Path, X_warmup: npt.NDArray[Any], thresholds
     A stage that raises becomes a failed check carrying the error, so the verdict names what broke instead of
     the gate stopping without one.
     """
-    from model_engine.model import load_model
+    from model_engine import load_model
 
     limits = thresholds.infrastructure
     backend = str(limits.get("backend", "numpy"))

@@ -72,7 +72,7 @@ def _now() -> str:
 
 def engine_content_id(path: Path) -> str:
     """Load an artifact through the real scoring path (manifest and golden batch verified): its content id."""
-    from model_engine.model import load_model
+    from model_engine import load_model
 
     return str(load_model(path, backend="numpy").metadata["content_id"])
 

@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from lifecycle.training.errors import ParityError
+from model_engine import CompiledModel, load_model
 from model_engine.compile import compile_model
-from model_engine.model import CompiledModel, load_model
 
 
 def compile_for_serving(estimator: Any, feature_names: Sequence[str]) -> CompiledModel:

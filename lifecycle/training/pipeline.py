@@ -40,6 +40,7 @@ from lifecycle.training.errors import TrainingError
 from lifecycle.training.search import search_family
 from lifecycle.training.split import TimeSplit, drop_known_compromised_cards, training_rows
 from lifecycle.training.validation import validate_transactions
+from model_engine import save_model
 from model_engine.errors import ArtifactError, ModelEngineError
 
 Progress = Callable[[str, str], None]
@@ -221,7 +222,7 @@ def run_training(
                 lineage["created_by"] = config.actor
             try:
                 # The golden batch is real test rows: the gate's warm-up requests must reproduce them exactly.
-                compiled[chosen].save(run_dir / "artifacts" / chosen, golden_input=X_test[:256], lineage=lineage)
+                save_model(compiled[chosen], run_dir / "artifacts" / chosen, golden_input=X_test[:256], lineage=lineage)
                 version = registry.register(
                     run_dir / "artifacts" / chosen, name=chosen, lineage=lineage, actor=config.actor
                 )

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from model_engine.artifacts.manifest import FILES, MANIFEST, verify_manifest
-from model_engine.artifacts.store import load_artifact, save_artifact
+from model_engine.artifacts.store import load_model, save_model
 
-__all__ = ["FILES", "MANIFEST", "load_artifact", "save_artifact", "verify_manifest"]
+__all__ = ["FILES", "MANIFEST", "load_model", "save_model", "verify_manifest"]

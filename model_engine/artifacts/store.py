@@ -14,18 +14,17 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from model_engine.artifacts.manifest import verify_manifest, write_manifest
 from model_engine.artifacts.tensors import read_npz, write_npz
+from model_engine.backends.numpy_backend import NumpyBackend
 from model_engine.errors import ArtifactError, GoldenMismatchError, GraphError, SignatureError
-from model_engine.ir.graph import Graph
+from model_engine.ir.serialize import graph_from_json, graph_to_json
+from model_engine.model import OUTPUT, CompiledModel
 from model_engine.signature import Signature
-
-if TYPE_CHECKING:
-    from model_engine.model import CompiledModel
 
 Array = np.ndarray[Any, Any]
 GOLDEN_ROWS = 64
@@ -46,17 +45,16 @@ def synthetic_golden_input(model: CompiledModel, rows: int = GOLDEN_ROWS) -> Arr
     return X
 
 
-def save_artifact(
-    model: CompiledModel, path: Path, *, golden_input: Any = None, lineage: Mapping[str, Any] | None = None
+def save_model(
+    model: CompiledModel, path: str | Path, *, golden_input: Any = None, lineage: Mapping[str, Any] | None = None
 ) -> str:
     """Write ``model`` to a new directory ``path`` (atomically) and return the artifact's content id."""
+    path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise ArtifactError(f"{path} already exists and is not empty; artifacts are immutable, choose a new path")
-    from model_engine.backends.numpy_backend import NumpyBackend
-
     raw = synthetic_golden_input(model) if golden_input is None else golden_input
     x = model.prepare_input(raw)
-    (expected,) = [NumpyBackend().prepare(model.graph).run(x)[list(model.graph.outputs).index("probabilities")]]
+    expected = NumpyBackend().prepare(model.graph).run(x)[list(model.graph.outputs).index(OUTPUT)]
     metadata = {
         **model.metadata,
         "lineage": dict(lineage or {}),
@@ -66,7 +64,7 @@ def save_artifact(
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        (staging / "graph.json").write_text(_dumps(model.graph.to_json()))
+        (staging / "graph.json").write_text(_dumps(graph_to_json(model.graph)))
         write_npz(staging / "weights.npz", model.graph.constants)
         (staging / "signature.json").write_text(_dumps(model.signature.to_json()))
         (staging / "metadata.json").write_text(_dumps(metadata))
@@ -95,13 +93,12 @@ def _read_json(path: Path) -> Any:
         raise ArtifactError(f"{path} is not valid JSON: {exc}") from exc
 
 
-def load_artifact(path: Path, *, backend: str = "numba", check_golden: bool = True) -> CompiledModel:
-    """Verify and load an artifact; with ``check_golden`` the golden batch must reproduce on ``backend``."""
-    from model_engine.model import CompiledModel
-
+def load_model(path: str | Path, backend: str = "numba", *, check_golden: bool = True) -> CompiledModel:
+    """Load an artifact after verifying its manifest and, with ``check_golden``, its golden batch on ``backend``."""
+    path = Path(path)
     cid = verify_manifest(path)
     try:
-        graph = Graph.from_json(_read_json(path / "graph.json"), read_npz(path / "weights.npz"))
+        graph = graph_from_json(_read_json(path / "graph.json"), read_npz(path / "weights.npz"))
         signature = Signature.from_json(_read_json(path / "signature.json"))
         metadata = _read_json(path / "metadata.json")
         model = CompiledModel(graph, signature, metadata={**metadata, "content_id": cid}, backend=backend)
@@ -117,7 +114,7 @@ def check_golden_batch(model: CompiledModel, path: Path, backend: str) -> None:
     golden = read_npz(path / "golden.npz")
     if set(golden) != {"input", "output"}:
         raise ArtifactError(f"{path / 'golden.npz'} must hold 'input' and 'output', has {sorted(golden)}")
-    index = list(model.graph.outputs).index("probabilities")
+    index = list(model.graph.outputs).index(OUTPUT)
     got = model.executable(backend).run(np.ascontiguousarray(golden["input"]))[index]
     expected = golden["output"]
     if got.shape != expected.shape:

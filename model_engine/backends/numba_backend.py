@@ -20,17 +20,12 @@ from model_engine.backends.plan import MemoryPlan, plan_memory
 from model_engine.errors import SignatureError
 from model_engine.ir.graph import Graph, Node
 from model_engine.ops.fused import parse_program
+from model_engine.ops.groups import GroupOp
 from model_engine.ops.registry import get_op
+from model_engine.ops.verify import verify_graph
 
 Step = Callable[[list[Any]], None]
 ROW_BLOCK = 512  # rows that pass through one tree before the next: the tree's nodes stay in cache
-
-_UFUNCS: dict[str, Any] = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "maximum": np.maximum,
-    "minimum": np.minimum, "neg": np.negative, "abs": np.abs, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
-    "tanh": np.tanh, "isnan": np.isnan, "less": np.less, "less_equal": np.less_equal, "greater": np.greater,
-    "greater_equal": np.greater_equal, "equal": np.equal,
-}  # fmt: skip
 
 
 class _Compiler:
@@ -92,14 +87,14 @@ class _Compiler:
         if op == "matmul":
             a, b = ins
             return lambda s: np.matmul(s[a], s[b], out=s[out])
-        if op in _UFUNCS and len(node.outputs) == 1:
-            ufunc = _UFUNCS[op]
+        if op in GroupOp.UFUNC and len(node.outputs) == 1:
+            ufunc = GroupOp.UFUNC[op]
             if len(ins) == 1:
                 (a,) = ins
                 return lambda s: ufunc(s[a], out=s[out])
             a, b = ins
             return lambda s: ufunc(s[a], s[b], out=s[out])
-        if op == "fused_elementwise" or op in ("sigmoid", "relu", "where"):
+        if op == "fused_elementwise" or op in GroupOp.FUSABLE:  # the fusable ops no ufunc computes
             return self._fused(node, ins, out)
         if op == "tree_traverse_perfect":
             return self._perfect(node, ins, out)
@@ -205,7 +200,7 @@ class NumbaExecutable:
     """A graph compiled to a list of steps over slots; intermediates live in a per-thread arena."""
 
     def __init__(self, graph: Graph, tile_rows: int) -> None:
-        graph.verify()
+        verify_graph(graph)
         self.graph = graph
         self.tile_rows = tile_rows
         compiler = _Compiler(graph)
@@ -296,7 +291,8 @@ class NumbaExecutable:
 class NumbaBackend:
     """Compiled CPU execution (single-threaded kernels; run tiles in parallel threads if you need more).
 
-    >>> from model_engine.ir import DType, GraphBuilder
+    >>> from model_engine.ir import DType
+    >>> from model_engine.ops import GraphBuilder
     >>> b = GraphBuilder()
     >>> b.output("y", b.op("exp", b.input("x", DType.FLOAT64, 1)))
     >>> NumbaBackend().prepare(b.build()).run(np.zeros((2, 1)))

@@ -13,6 +13,7 @@ import numpy as np
 from model_engine.backends.base import DEFAULT_TILE_ROWS, Array, check_inputs, row_tiles
 from model_engine.ir.graph import Graph
 from model_engine.ops.registry import get_op
+from model_engine.ops.verify import verify_graph
 
 
 def interpret(graph: Graph, inputs: list[Array]) -> list[Array]:
@@ -62,7 +63,8 @@ class NumpyExecutable:
 class NumpyBackend:
     """The reference backend (always available).
 
-    >>> from model_engine.ir import DType, GraphBuilder
+    >>> from model_engine.ir import DType
+    >>> from model_engine.ops import GraphBuilder
     >>> b = GraphBuilder()
     >>> b.output("y", b.op("exp", b.input("x", DType.FLOAT64, 1)))
     >>> NumpyBackend().prepare(b.build()).run(np.zeros((2, 1)))
@@ -73,7 +75,7 @@ class NumpyBackend:
     name = "numpy"
 
     def prepare(self, graph: Graph, *, tile_rows: int = DEFAULT_TILE_ROWS) -> NumpyExecutable:
-        graph.verify()
+        verify_graph(graph)
         return NumpyExecutable(graph, tile_rows)
 
 

@@ -9,7 +9,8 @@ from sklearn.ensemble import GradientBoostingClassifier
 from model_engine.converters.params import gradient_boosting_params
 from model_engine.converters.registry import register_converter
 from model_engine.converters.tree import emit_tree_ensemble
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 @register_converter(GradientBoostingClassifier)

@@ -12,7 +12,8 @@ from sklearn.compose import ColumnTransformer
 
 from model_engine.converters.registry import convert, register_converter
 from model_engine.errors import ConversionError
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 def _input_indices(transformer: Any, name: str) -> tuple[int, ...]:

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from model_engine.ir import DType, GraphBuilder, Value
-from model_engine.ops import float32_thresholds
+from model_engine.ir import DType, Value
+from model_engine.ops import GraphBuilder, float32_thresholds
 
 
 def float_dtype(builder: GraphBuilder, x: Value) -> DType:

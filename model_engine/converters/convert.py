@@ -9,7 +9,8 @@ from sklearn.base import is_classifier
 
 from model_engine.converters.registry import convert
 from model_engine.errors import ConversionError, SignatureError
-from model_engine.ir import DType, Graph, GraphBuilder, Value
+from model_engine.ir import DType, Graph, Value
+from model_engine.ops import GraphBuilder
 
 INPUT_NAME = "x"
 PROBABILITIES = "probabilities"

@@ -10,7 +10,8 @@ from model_engine.converters.constants import float_dtype, thresholds_at_least
 from model_engine.converters.encoder import emit_one_hot_columns
 from model_engine.converters.params import binning_params
 from model_engine.converters.registry import register_converter
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 @register_converter(KBinsDiscretizer)

@@ -16,7 +16,8 @@ from sklearn.preprocessing import OneHotEncoder
 from model_engine.converters.constants import float_dtype, weights
 from model_engine.converters.params import OneHotParams, one_hot_params
 from model_engine.converters.registry import register_converter
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 def emit_one_hot(params: OneHotParams, builder: GraphBuilder, x: Value) -> Value:

@@ -14,7 +14,8 @@ from model_engine.converters.constants import float_dtype
 from model_engine.converters.params import CategoricalSplitColumn, hist_boosting_params
 from model_engine.converters.registry import register_converter
 from model_engine.converters.tree import emit_tree_ensemble
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 def _membership(builder: GraphBuilder, column: Value, categories: Any) -> Value:

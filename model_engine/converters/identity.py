@@ -9,7 +9,8 @@ from sklearn.preprocessing import FunctionTransformer
 
 from model_engine.converters.registry import register_converter
 from model_engine.errors import ConversionError
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 @register_converter(FunctionTransformer)

@@ -9,7 +9,8 @@ from sklearn.impute import SimpleImputer
 from model_engine.converters.constants import float_dtype, weights
 from model_engine.converters.params import imputer_params
 from model_engine.converters.registry import register_converter
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 @register_converter(SimpleImputer)

@@ -10,7 +10,8 @@ from model_engine.converters.constants import float_dtype, weights
 from model_engine.converters.links import binary_probabilities
 from model_engine.converters.params import LinearParams, logistic_params
 from model_engine.converters.registry import register_converter
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 def emit_linear_probabilities(params: LinearParams, builder: GraphBuilder, x: Value) -> Value:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 def binary_probabilities(builder: GraphBuilder, logit: Value) -> Value:

@@ -10,7 +10,8 @@ from model_engine.converters.constants import float_dtype, weights
 from model_engine.converters.links import probabilities_from_logistic
 from model_engine.converters.params import mlp_params
 from model_engine.converters.registry import register_converter
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 _HIDDEN_OPS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid"}
 

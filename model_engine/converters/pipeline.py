@@ -7,7 +7,8 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from model_engine.converters.registry import convert, register_converter
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 @register_converter(Pipeline)

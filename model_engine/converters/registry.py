@@ -3,7 +3,8 @@
 A converter is ``convert(estimator, builder, x) -> value``: it reads the fitted estimator, emits ops on ``builder``
 that compute the estimator's ``transform`` (transformers) or ``predict_proba`` (classifiers) of the graph value
 ``x`` ([N, F] float), and returns the result. Converters register themselves with :func:`register_converter`;
-the modules that hold them are listed in :mod:`model_engine.converters.supported`.
+the modules that hold them are listed in :mod:`model_engine.converters.supported`, which this registry loads on
+first use (an import circle kept on purpose: see :func:`_load_converters`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any, TypeVar
 
 from model_engine.converters.params import require_fitted
 from model_engine.errors import ConversionError, MissingConverterError
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 Converter = Callable[[Any, GraphBuilder, Value], Value]
 C = TypeVar("C", bound=Converter)
@@ -68,5 +70,7 @@ def convert(estimator: Any, builder: GraphBuilder, x: Value) -> Value:
 
 
 def _load_converters() -> None:
-    # Importing the catalogue imports every converter module, which registers them.
+    # The one import circle of the engine, by design: the catalogue imports every converter module, each of which
+    # imports this registry to register itself; the registry loads the catalogue on first lookup so callers never
+    # see a half-filled registry. tests/model_engine/test_import_graph.py allows this circle and no other.
     import model_engine.converters.supported  # noqa: F401

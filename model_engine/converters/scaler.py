@@ -10,7 +10,8 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from model_engine.converters.constants import float_dtype, weights
 from model_engine.converters.params import AffineParams, min_max_params, standard_scaler_params
 from model_engine.converters.registry import register_converter
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 def emit_affine(params: AffineParams, builder: GraphBuilder, x: Value) -> Value:

@@ -10,7 +10,8 @@ from sklearn.tree import DecisionTreeClassifier
 from model_engine.converters.constants import float_dtype, thresholds_at_most, weights
 from model_engine.converters.params import TreeEnsembleParams, decision_tree_params
 from model_engine.converters.registry import register_converter
-from model_engine.ir import GraphBuilder, Value
+from model_engine.ir import Value
+from model_engine.ops import GraphBuilder
 
 
 def emit_tree_ensemble(params: TreeEnsembleParams, builder: GraphBuilder, x: Value) -> Value:

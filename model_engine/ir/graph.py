@@ -3,6 +3,9 @@
 A graph is a pure function of its inputs. Every value has a unique name and a :class:`TensorType`; it is a graph
 input, a constant (weights, held as NumPy arrays in ``Graph.constants``) or the output of exactly one node. Nodes
 are immutable and name the values they read; passes build new graphs instead of editing one in place.
+
+This module knows the structure only. Checking a graph against the op vocabulary is
+:func:`model_engine.ops.verify_graph` (the ops sit above the IR), and its JSON form is :mod:`.serialize`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from model_engine.errors import GraphError, VerifyError
+from model_engine.errors import GraphError
 from model_engine.ir.types import TensorType
 
 AttrValue = int | float | str | bool | None | tuple[Any, ...]
@@ -99,7 +102,8 @@ class Graph:
     ``outputs`` maps each public output name (e.g. ``"probabilities"``) to the value that holds it, so passes can
     replace the producing value without renaming the model's outputs.
 
-    >>> from model_engine.ir import DType, GraphBuilder
+    >>> from model_engine.ir import DType
+    >>> from model_engine.ops import GraphBuilder
     >>> b = GraphBuilder()
     >>> b.output("y", b.op("exp", b.input("x", DType.FLOAT32, 3)))
     >>> graph = b.build()
@@ -195,52 +199,7 @@ class Graph:
             self.constants if constants is None else constants,
         )
 
-    # -- checking --------------------------------------------------------------------------------------------
-    def verify(self) -> None:
-        """Check every invariant; raise :class:`VerifyError` naming the node and the broken rule.
-
-        Unique value and node names; every input defined before use (topological order); ops from the
-        vocabulary with valid attributes; declared output types equal to the op's inferred types; outputs exist.
-        """
-        from model_engine.ops.registry import get_op
-
-        defined: dict[str, TensorType] = {}
-        for value in self.inputs:
-            _define(defined, value.name, value.type, "graph input")
-        for name, array in self.constants.items():
-            _define(defined, name, TensorType.of_array(array), "constant")
-        node_names: set[str] = set()
-        for node in self.nodes:
-            if node.name in node_names:
-                raise VerifyError(f"node name {node.name!r} is used twice")
-            node_names.add(node.name)
-            for name in node.inputs:
-                if name not in defined:
-                    raise VerifyError(f"node {node.name} ({node.op}) reads {name!r} before it is defined")
-            opdef = get_op(node.op)
-            try:
-                inferred = opdef.infer(node.attrs, [defined[n] for n in node.inputs])
-                if opdef.check_values is not None:
-                    arrays = [self.constants.get(n) for n in node.inputs]
-                    opdef.check_values(node.attrs, [defined[n] for n in node.inputs], arrays)
-            except GraphError as exc:
-                raise VerifyError(f"node {node.name} ({node.op}): {exc}") from exc
-            declared = tuple(v.type for v in node.outputs)
-            if declared != tuple(inferred):
-                shown = ", ".join(str(t) for t in inferred)
-                raise VerifyError(
-                    f"node {node.name} ({node.op}) declares outputs {', '.join(map(str, declared))} "
-                    f"but the op infers {shown}; run type inference after editing the graph"
-                )
-            for value in node.outputs:
-                _define(defined, value.name, value.type, f"output of node {node.name}")
-        if not self.outputs:
-            raise VerifyError("the graph has no outputs")
-        for public, name in self.outputs.items():
-            if name not in defined:
-                raise VerifyError(f"graph output {public!r} refers to undefined value {name!r}")
-
-    # -- display and serialisation ---------------------------------------------------------------------------
+    # -- display ---------------------------------------------------------------------------------------------
     def __str__(self) -> str:
         lines = ["graph(" + ", ".join(str(v) for v in self.inputs) + "):"]
         for name, array in self.constants.items():
@@ -248,22 +207,3 @@ class Graph:
         lines.extend(f"  {node}" for node in self.nodes)
         lines.append("  return " + ", ".join(f"{k}=%{v}" for k, v in self.outputs.items()))
         return "\n".join(lines)
-
-    def to_json(self) -> dict[str, Any]:
-        """The structure as JSON-ready data; constant arrays are described here and stored separately."""
-        from model_engine.ir.serialize import graph_to_json
-
-        return graph_to_json(self)
-
-    @classmethod
-    def from_json(cls, doc: Mapping[str, Any], constants: Mapping[str, np.ndarray[Any, Any]]) -> Graph:
-        """Rebuild a graph from :meth:`to_json` data and its constant arrays; checks they agree."""
-        from model_engine.ir.serialize import graph_from_json
-
-        return graph_from_json(doc, constants)
-
-
-def _define(defined: dict[str, TensorType], name: str, type_: TensorType, what: str) -> None:
-    if name in defined:
-        raise VerifyError(f"value name {name!r} ({what}) is defined twice")
-    defined[name] = type_

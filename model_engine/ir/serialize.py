@@ -36,6 +36,7 @@ def _attr_from_json(value: Any) -> AttrValue:
 
 
 def graph_to_json(graph: Graph) -> dict[str, Any]:
+    """The structure as JSON-ready data; constant arrays are described here and stored separately."""
     return {
         "format_version": FORMAT_VERSION,
         "inputs": [{"name": v.name, **v.type.to_json()} for v in graph.inputs],
@@ -59,6 +60,7 @@ def _value(doc: Mapping[str, Any]) -> Value:
 
 
 def graph_from_json(doc: Mapping[str, Any], constants: Mapping[str, np.ndarray[Any, Any]]) -> Graph:
+    """Rebuild a graph from :func:`graph_to_json` data and its constant arrays; checks they agree."""
     try:
         if doc.get("format_version") != FORMAT_VERSION:
             raise GraphError(

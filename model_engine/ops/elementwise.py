@@ -55,13 +55,19 @@ COMPARE: dict[str, Callable[[Array, Array], Array]] = {
 }
 """Broadcasting comparisons giving bool."""
 
+PREDICATE: dict[str, Callable[[Array], Array]] = {"isnan": np.isnan}
+"""Float -> bool unary tests."""
 
-def _unary_infer(name: str) -> Callable[[Attrs, Sequence[TensorType]], tuple[TensorType, ...]]:
+TERNARY = frozenset({"where"})
+"""Elementwise ops of three inputs."""
+
+
+def _unary_infer(name: str, *, result: DType | None) -> Callable[[Attrs, Sequence[TensorType]], tuple[TensorType, ...]]:
     def infer(attrs: Attrs, types: Sequence[TensorType]) -> tuple[TensorType, ...]:
         (t,) = types
         if not t.dtype.is_float:
             raise OpTypeError(f"{name} needs a float input, got {t}")
-        return (t,)
+        return (t.with_dtype(result or t.dtype),)
 
     return infer
 
@@ -80,53 +86,20 @@ def _binary_infer(
     return infer
 
 
-for _name, _unary in UNARY.items():
-    register(
-        OpDef(
-            _name,
-            OpKind.ELEMENTWISE,
-            _unary_infer(_name),
-            (lambda fn: lambda attrs, x: (fn(x),))(_unary),
-            1,
-            doc=f"elementwise {_name} of a float tensor",
-        )
-    )
-
-for _name, _binary in BINARY.items():
-    register(
-        OpDef(
-            _name,
-            OpKind.ELEMENTWISE,
-            _binary_infer(_name, result=None),
-            (lambda fn: lambda attrs, a, b: (fn(a, b),))(_binary),
-            2,
-            doc=f"broadcasting {_name} of two tensors of one dtype",
-        )
-    )
-
-for _name, _binary in COMPARE.items():
-    register(
-        OpDef(
-            _name,
-            OpKind.ELEMENTWISE,
-            _binary_infer(_name, result=DType.BOOL),
-            (lambda fn: lambda attrs, a, b: (fn(a, b),))(_binary),
-            2,
-            doc=f"broadcasting comparison {_name}, giving bool",
-        )
-    )
+def _kernel(fn: Callable[..., Array]) -> Callable[..., tuple[Array, ...]]:
+    return lambda attrs, *xs: (fn(*xs),)
 
 
-def _isnan_infer(attrs: Attrs, types: Sequence[TensorType]) -> tuple[TensorType, ...]:
-    (t,) = types
-    if not t.dtype.is_float:
-        raise OpTypeError(f"isnan needs a float input, got {t}")
-    return (t.with_dtype(DType.BOOL),)
-
-
-register(
-    OpDef("isnan", OpKind.ELEMENTWISE, _isnan_infer, lambda attrs, x: (np.isnan(x),), 1, doc="NaN test, giving bool")
-)
+for _table, _arity, _result, _doc in (
+    (UNARY, 1, None, "elementwise {} of a float tensor"),
+    (PREDICATE, 1, DType.BOOL, "elementwise test {} of a float tensor, giving bool"),
+    (BINARY, 2, None, "broadcasting {} of two tensors of one dtype"),
+    (COMPARE, 2, DType.BOOL, "broadcasting comparison {}, giving bool"),
+):
+    _infer = _unary_infer if _arity == 1 else _binary_infer
+    for _name, _fn in _table.items():
+        _typed = _infer(_name, result=_result)
+        register(OpDef(_name, OpKind.ELEMENTWISE, _typed, _kernel(_fn), _arity, doc=_doc.format(_name)))
 
 
 def _where_infer(attrs: Attrs, types: Sequence[TensorType]) -> tuple[TensorType, ...]:

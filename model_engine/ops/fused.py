@@ -17,10 +17,10 @@ import numpy as np
 
 from model_engine.errors import OpTypeError
 from model_engine.ir.types import DType, TensorType
-from model_engine.ops.elementwise import BINARY, COMPARE, UNARY
+from model_engine.ops.groups import GroupOp
 from model_engine.ops.registry import Array, Attrs, OpDef, OpKind, get_op, register
 
-FUSABLE: frozenset[str] = frozenset(UNARY) | frozenset(BINARY) | frozenset(COMPARE) | {"isnan", "where"}
+FUSABLE: frozenset[str] = GroupOp.FUSABLE
 """The ops a fused program may contain: every attribute-free elementwise op."""
 
 Instruction = tuple[str, tuple[tuple[Any, ...], ...]]

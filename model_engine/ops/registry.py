@@ -1,8 +1,12 @@
 """The op registry: per op its pattern kind, type inference and NumPy reference kernel.
 
 The vocabulary is closed: every op a graph may contain is registered here by the modules of this package, and
-``Graph.verify()`` rejects anything else. The reference kernels are the executable specification every other
-backend is tested against.
+:func:`~model_engine.ops.verify_graph` rejects anything else. The reference kernels are the executable
+specification every other backend is tested against.
+
+The op modules register themselves when imported, and importing any module of ``model_engine.ops`` runs the
+package's ``__init__``, which imports them all: by the time code outside the package can call :func:`get_op`, the
+vocabulary is complete. (The registry therefore never imports the package back.)
 """
 
 from __future__ import annotations
@@ -93,7 +97,6 @@ def _checked(opdef: OpDef) -> OpDef:
 
 def get_op(name: str) -> OpDef:
     """The definition of an op, or :class:`UnknownOpError` listing the vocabulary."""
-    _load_vocabulary()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -102,10 +105,4 @@ def get_op(name: str) -> OpDef:
 
 def all_ops() -> dict[str, OpDef]:
     """Every registered op by name."""
-    _load_vocabulary()
     return dict(_REGISTRY)
-
-
-def _load_vocabulary() -> None:
-    # The op modules register themselves on import; importing the package once loads them all.
-    import model_engine.ops  # noqa: F401

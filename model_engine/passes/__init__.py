@@ -8,14 +8,16 @@ from model_engine.passes.dce import eliminate_dead_nodes
 from model_engine.passes.features import eliminate_unused_features
 from model_engine.passes.folding import fold_constants
 from model_engine.passes.fusion import fuse_elementwise
-from model_engine.passes.infra import GraphPass, PassManager, PassResult, PassStat, PipelineResult
-from model_engine.passes.pipeline import default_passes, default_pipeline
+from model_engine.passes.infra import GraphPass, PassConstraint, PassManager, PassResult, PassStat, PipelineResult
+from model_engine.passes.pipeline import PASS_CONSTRAINTS, default_passes, default_pipeline
 from model_engine.passes.precision import to_float32
 from model_engine.passes.trees import lower_trees, make_lower_trees
 from model_engine.passes.types import infer_types
 
 __all__ = [
+    "PASS_CONSTRAINTS",
     "GraphPass",
+    "PassConstraint",
     "PassManager",
     "PassResult",
     "PassStat",

@@ -1,7 +1,9 @@
 """Pass infrastructure: every pass is ``graph -> PassResult(graph, modified)``; the manager runs a list of them.
 
 The manager verifies the graph after each pass (on by default, always on in tests) and names the pass that broke
-it; with ``fixed_point=True`` it repeats the list until no pass changes anything.
+it; with ``fixed_point=True`` it repeats the list until no pass changes anything. Ordering constraints between
+passes are data (:class:`PassConstraint`, as torch.fx's ``this_before_that_pass_constraint``): a manager given
+constraints refuses a pass list that breaks one, before running anything.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from model_engine.errors import GraphError, ModelEngineError, PassError
 from model_engine.ir.graph import Graph
+from model_engine.ops.verify import verify_graph
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,36 @@ GraphPass = Callable[[Graph], PassResult]
 
 def pass_name(graph_pass: GraphPass) -> str:
     return str(getattr(graph_pass, "__name__", type(graph_pass).__name__))
+
+
+@dataclass(frozen=True)
+class PassConstraint:
+    """Pass ``before`` must run before pass ``after`` whenever a list holds both (``reason`` says why).
+
+    "Before" means the first ``before`` precedes the first ``after`` in the list; later repetitions (a final
+    clean-up, the rounds of a fixed point) are free.
+    """
+
+    before: str
+    after: str
+    reason: str
+
+    def violated_by(self, names: Sequence[str]) -> bool:
+        """Whether the pass names, in list order, break this constraint."""
+        if self.before not in names or self.after not in names:
+            return False
+        return names.index(self.after) < names.index(self.before)
+
+    def __str__(self) -> str:
+        return f"{self.before} must run before {self.after} ({self.reason})"
+
+
+def check_order(passes: Sequence[GraphPass], constraints: Sequence[PassConstraint]) -> None:
+    """Raise :class:`PassError` naming every constraint the pass list breaks."""
+    names = [pass_name(p) for p in passes]
+    broken = [str(c) for c in constraints if c.violated_by(names)]
+    if broken:
+        raise PassError(f"the pass order {names} is refused: " + "; ".join(broken))
 
 
 @dataclass(frozen=True)
@@ -76,7 +109,10 @@ class PipelineResult:
 class PassManager:
     """Run passes in order, verifying after each; optionally repeat the whole list to a fixed point.
 
-    >>> from model_engine.ir import DType, GraphBuilder
+    ``constraints`` are checked against the list when the manager is built (see :class:`PassConstraint`).
+
+    >>> from model_engine.ir import DType
+    >>> from model_engine.ops import GraphBuilder
     >>> from model_engine.passes import eliminate_dead_nodes
     >>> b = GraphBuilder()
     >>> x = b.input("x", DType.FLOAT64, 2)
@@ -94,7 +130,9 @@ class PassManager:
         verify: bool = True,
         fixed_point: bool = False,
         max_iterations: int = 10,
+        constraints: Sequence[PassConstraint] = (),
     ) -> None:
+        check_order(passes, constraints)
         self.passes = list(passes)
         self.verify = verify
         self.fixed_point = fixed_point
@@ -128,7 +166,7 @@ class PassManager:
         elapsed = time.perf_counter() - started
         if self.verify:
             try:
-                result.graph.verify()
+                verify_graph(result.graph)
             except GraphError as exc:
                 raise PassError(f"pass {name} left an invalid graph: {exc}") from exc
         stat = PassStat(name, result.modified, len(graph.nodes), len(result.graph.nodes), elapsed, result.notes)

@@ -12,7 +12,8 @@ import numpy as np
 
 from model_engine.ir.graph import Graph, Node, Value
 from model_engine.ir.types import DType
-from model_engine.ops.trees import TREE_OPS, float32_thresholds
+from model_engine.ops.groups import GroupOp
+from model_engine.ops.trees import float32_thresholds
 from model_engine.passes.infra import PassResult
 from model_engine.passes.types import infer_types
 
@@ -26,7 +27,7 @@ def _round_up(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 def _constant_roles(graph: Graph) -> dict[str, str]:
     roles: dict[str, str] = {}
     for node in graph.nodes:
-        if node.op in TREE_OPS:
+        if node.op in GroupOp.TREE:
             roles[node.inputs[THRESHOLD_SLOT]] = "threshold"
         elif node.op == "bucketize":
             # side=right counts edges e <= x, i.e. not (x < e): rounding e up keeps that exact for float32 x

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from model_engine.ir import DType, Graph, GraphBuilder, Value
+from model_engine.ir import DType, Graph, Value
+from model_engine.ops import GraphBuilder
 
 F64 = DType.FLOAT64
 

@@ -11,9 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from lifecycle.registry import DeploymentRefusedError, ModelRegistry, UnknownModelError
+from model_engine import load_model
 from model_engine.backends.triton.availability import check as triton_availability
 from model_engine.errors import BackendUnavailableError
-from model_engine.model import load_model
 from scoring_api.errors import NoModelLoadedError
 from scoring_api.serving_model import ServingModel
 from scoring_api.settings import ScoringSettings

@@ -23,6 +23,7 @@ from model_engine.backends.triton.placement import DEFAULT_CALIBRATION_DIR, load
 from model_engine.errors import BackendUnavailableError, GraphError
 from model_engine.ir.graph import Graph
 from model_engine.ir.types import DType
+from model_engine.ops.verify import verify_graph
 
 DEVICE_TILE_ROWS = 1 << 22
 """Rows sent to the device per launch sequence: bounds device memory for any batch size."""
@@ -66,7 +67,7 @@ class TritonBackend:
         )
 
     def prepare(self, graph: Graph, *, tile_rows: int = DEFAULT_TILE_ROWS) -> TritonExecutable:
-        graph.verify()
+        verify_graph(graph)
         return TritonExecutable(graph, self, tile_rows)
 
 

@@ -25,12 +25,12 @@ def calibrate_artifact(
 ) -> Calibration:
     """Load and verify an artifact (its golden batch must reproduce on the device), then time the CPU backend
     and the device on batches cut from the golden input, host arrays in and out."""
+    from model_engine.artifacts.store import load_model
     from model_engine.artifacts.tensors import read_npz
     from model_engine.backends import get_backend
     from model_engine.backends.triton.backend import TritonBackend
     from model_engine.backends.triton.placement import calibrate
     from model_engine.errors import BackendUnavailableError
-    from model_engine.model import load_model
 
     model = load_model(artifact, backend="numpy")
     sample = read_npz(artifact / "golden.npz")["input"]

@@ -15,7 +15,7 @@ from lifecycle.registry.gate import change_checks, value_checks, verdict
 from lifecycle.registry.infrastructure import infrastructure_checks
 from lifecycle.registry.registry import ModelRegistry
 from lifecycle.registry.signing import folder_digest
-from model_engine.compile import compile_model
+from model_engine import compile_model, save_model
 
 KEY = SecretStr("registry-test-key-0123456789")
 NAMES = ["amount", "card_count_1d", "terminal_fraud_share_7d"]
@@ -45,7 +45,7 @@ def make_data() -> tuple[np.ndarray, np.ndarray]:
 def forest_artifact(path: Path, data: tuple[np.ndarray, np.ndarray], seed: int = 0) -> Path:
     X, y = data
     model = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=seed).fit(X, y)
-    compile_model(model, NAMES).save(path, golden_input=X[:32])
+    save_model(compile_model(model, NAMES), path, golden_input=X[:32])
     return path
 
 

@@ -10,7 +10,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from lifecycle.registry import GateThresholds
 from lifecycle.registry.infrastructure import infrastructure_checks
-from model_engine.compile import compile_model
+from model_engine import compile_model, save_model
 
 NAMES = ["amount", "constant", "card_count_1d", "terminal_fraud_share_7d"]
 
@@ -22,7 +22,7 @@ def test_golden_batch_reproduces_for_a_model_that_dropped_unused_features(tmp_pa
     y = (X[:, 0] + 0.5 * rng.normal(size=400) > 1.0).astype(int)
     compiled = compile_model(RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0).fit(X, y), NAMES)
     assert "constant" not in compiled.signature.graph_features
-    compiled.save(tmp_path / "artifact", golden_input=X[:32])
+    save_model(compiled, tmp_path / "artifact", golden_input=X[:32])
 
     checks = {c.name: c for c in infrastructure_checks(tmp_path / "artifact", X, GateThresholds.load())}
     assert checks["infrastructure:load"].passed
@@ -41,9 +41,8 @@ def test_a_stage_that_raises_is_a_failed_check_naming_the_error(tmp_path: Path) 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 4))
     y = (X[:, 0] > 0.5).astype(int)
-    compile_model(RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(X, y), NAMES).save(
-        tmp_path / "artifact", golden_input=X[:16]
-    )
+    forest = RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(X, y)
+    save_model(compile_model(forest, NAMES), tmp_path / "artifact", golden_input=X[:16])
     too_narrow = X[:, :2]  # warm-up rows without the signature's columns: scoring them raises
     checks = {c.name: c for c in infrastructure_checks(tmp_path / "artifact", too_narrow, GateThresholds.load())}
     assert checks["infrastructure:golden"].passed

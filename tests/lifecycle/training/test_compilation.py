@@ -12,6 +12,7 @@ from sklearn.datasets import make_classification
 
 from lifecycle.training.candidates import FAMILIES, CandidateFamily, fit_balanced
 from lifecycle.training.compilation import check_parity, compile_for_serving, score_with_artifact
+from model_engine import save_model
 
 PARITY_ATOL = 1e-5  # the pipeline's default TrainingConfig.parity_atol
 
@@ -33,5 +34,5 @@ def test_family_compiles_with_parity_and_round_trips(
     compiled = compile_for_serving(estimator, names)
     scores, gap = check_parity(compiled, estimator, X, atol=PARITY_ATOL)
     assert gap <= PARITY_ATOL
-    compiled.save(tmp_path / "artifact")
+    save_model(compiled, tmp_path / "artifact")
     np.testing.assert_array_equal(score_with_artifact(tmp_path / "artifact", X), scores)

@@ -16,7 +16,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from model_engine import CompiledModel, compile_model, load_model
+from model_engine import CompiledModel, compile_model, load_model, save_model
 from model_engine.artifacts import FILES, MANIFEST
 from model_engine.artifacts.manifest import write_manifest
 from model_engine.artifacts.tensors import write_npz
@@ -44,7 +44,7 @@ def model(data: tuple[np.ndarray, np.ndarray]) -> CompiledModel:
 @pytest.fixture(scope="module")
 def saved(model: CompiledModel, data: tuple[np.ndarray, np.ndarray], tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("artifact") / "model"
-    model.save(path, golden_input=data[0][:40], lineage={"training_run": "run-1"})
+    save_model(model, path, golden_input=data[0][:40], lineage={"training_run": "run-1"})
     return path
 
 
@@ -61,7 +61,7 @@ def test_round_trip_predicts_identically(model: CompiledModel, saved: Path, back
 
 def test_content_id_is_reproducible(model: CompiledModel, saved: Path, tmp_path: Path,
                                     data: tuple[np.ndarray, np.ndarray]) -> None:  # fmt: skip
-    again = model.save(tmp_path / "again", golden_input=data[0][:40], lineage={"training_run": "run-1"})
+    again = save_model(model, tmp_path / "again", golden_input=data[0][:40], lineage={"training_run": "run-1"})
     assert again == json.loads((saved / MANIFEST).read_text())["content_id"]
     for name in FILES:
         assert (tmp_path / "again" / name).read_bytes() == (saved / name).read_bytes()
@@ -150,7 +150,7 @@ def test_consistent_rewrite_with_out_of_range_tree_indices_is_refused_before_run
 
 def test_save_refuses_existing_directories_and_object_arrays(model: CompiledModel, saved: Path, tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="immutable"):
-        model.save(saved)
+        save_model(model, saved)
     with pytest.raises(ArtifactError, match="objects"):
         write_npz(tmp_path / "x.npz", {"a": np.array([object()], dtype=object)})
 
@@ -167,7 +167,7 @@ def test_binary_linear_and_mlp_round_trip(data: tuple[np.ndarray, np.ndarray], t
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator = make_pipeline(StandardScaler(), head).fit(X, y)
     compiled = compile_model(estimator, NAMES, dtype=dtype)
-    compiled.save(tmp_path / family)
+    save_model(compiled, tmp_path / family)
     loaded = load_model(tmp_path / family, backend=backend)
     assert {k: v.shape for k, v in loaded.graph.constants.items()} == {
         k: v.shape for k, v in compiled.graph.constants.items()

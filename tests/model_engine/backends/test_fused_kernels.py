@@ -7,7 +7,8 @@ import pytest
 
 from model_engine.backends import get_backend
 from model_engine.backends.numpy_backend import run_graph
-from model_engine.ir import DType, GraphBuilder
+from model_engine.ir import DType
+from model_engine.ops import GraphBuilder
 from model_engine.passes import fuse_elementwise
 
 F32 = DType.FLOAT32

@@ -1,4 +1,4 @@
-"""The IR checks itself: builder typing, verify() on broken graphs, JSON round trip, producer/user links."""
+"""The IR and its checks: builder typing, verify_graph on broken graphs, JSON round trip, producer/user links."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from model_engine.errors import GraphError, OpTypeError, UnknownOpError, VerifyError
-from model_engine.ir import DType, Graph, GraphBuilder, Node, TensorType, Value
+from model_engine.ir import DType, Graph, Node, TensorType, Value, graph_from_json, graph_to_json
+from model_engine.ops import GraphBuilder, verify_graph
 
 
 def logistic_graph() -> Graph:
@@ -48,10 +49,10 @@ def test_builder_reports_type_errors_where_made() -> None:
 
 def test_json_round_trip_is_exact() -> None:
     g = logistic_graph()
-    doc = json.loads(json.dumps(g.to_json(), allow_nan=False))
-    g2 = Graph.from_json(doc, g.constants)
-    g2.verify()
-    assert g2.to_json() == g.to_json()
+    doc = json.loads(json.dumps(graph_to_json(g), allow_nan=False))
+    g2 = graph_from_json(doc, g.constants)
+    verify_graph(g2)
+    assert graph_to_json(g2) == graph_to_json(g)
     assert str(g2) == str(g)
 
 
@@ -60,18 +61,18 @@ def test_from_json_rejects_mismatched_constants() -> None:
     constants = dict(g.constants)
     constants["coef"] = np.ones((3, 1), dtype=np.float32)
     with pytest.raises(GraphError, match="coef"):
-        Graph.from_json(g.to_json(), constants)
+        graph_from_json(graph_to_json(g), constants)
     del constants["coef"]
     with pytest.raises(GraphError, match="missing"):
-        Graph.from_json(g.to_json(), constants)
+        graph_from_json(graph_to_json(g), constants)
 
 
 def test_from_json_refuses_a_malformed_document_with_a_graph_error() -> None:
     g = logistic_graph()
-    doc = g.to_json()
+    doc = graph_to_json(g)
     doc["nodes"][0]["attrs"] = ["not", "an", "object"]
     with pytest.raises(GraphError, match="malformed graph JSON"):
-        Graph.from_json(doc, g.constants)
+        graph_from_json(doc, g.constants)
 
 
 def _broken(g: Graph, nodes: list[Node]) -> Graph:
@@ -83,7 +84,7 @@ def test_verify_catches_use_before_definition() -> None:
     nodes = list(g.nodes)
     nodes[0], nodes[1] = nodes[1], nodes[0]
     with pytest.raises(VerifyError, match="before it is defined"):
-        _broken(g, nodes).verify()
+        verify_graph(_broken(g, nodes))
 
 
 def test_verify_catches_wrong_declared_type() -> None:
@@ -91,18 +92,18 @@ def test_verify_catches_wrong_declared_type() -> None:
     first = g.nodes[0]
     wrong = first.replace(outputs=(Value(first.output.name, TensorType(DType.FLOAT32, (None, 1))),))
     with pytest.raises(VerifyError, match="declares outputs"):
-        _broken(g, [wrong, *g.nodes[1:]]).verify()
+        verify_graph(_broken(g, [wrong, *g.nodes[1:]]))
 
 
 def test_verify_catches_duplicates_unknown_ops_and_dangling_outputs() -> None:
     g = logistic_graph()
     with pytest.raises(VerifyError, match="twice"):
-        _broken(g, [*g.nodes, g.nodes[-1]]).verify()
+        verify_graph(_broken(g, [*g.nodes, g.nodes[-1]]))
     bad_op = g.nodes[0].replace(op="frobnicate")
     with pytest.raises(UnknownOpError):
-        _broken(g, [bad_op, *g.nodes[1:]]).verify()
+        verify_graph(_broken(g, [bad_op, *g.nodes[1:]]))
     with pytest.raises(VerifyError, match="undefined value"):
-        g.with_nodes(g.nodes, outputs={"probabilities": "nope"}).verify()
+        verify_graph(g.with_nodes(g.nodes, outputs={"probabilities": "nope"}))
 
 
 def test_constants_are_frozen_and_attrs_immutable() -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from model_engine.backends.numpy_backend import run_graph
 from model_engine.errors import OpTypeError, VerifyError
-from model_engine.ir import DType, Graph, GraphBuilder
-from model_engine.ops import OpKind, all_ops, float32_thresholds
+from model_engine.ir import DType, Graph
+from model_engine.ops import GraphBuilder, OpKind, all_ops, float32_thresholds, verify_graph
 from model_engine.passes import make_lower_trees
 from tests.model_engine.graphs import forest_graph
 
@@ -117,7 +117,7 @@ def test_verify_refuses_node_tables_that_would_index_out_of_range_or_loop(corrup
     graph = forest_graph(max_depth=3, n_trees=2)  # 5 features
     broken = CORRUPTIONS[corruption](graph)
     with pytest.raises(VerifyError, match="tree"):
-        broken.verify()
+        verify_graph(broken)
 
 
 @pytest.mark.parametrize("strategy", ["perfect", "gemm"])
@@ -126,4 +126,4 @@ def test_verify_refuses_lowered_tables_reading_a_column_beyond_x(strategy: str) 
     (node,) = lowered.nodes
     broken = _corrupt(node.inputs[1], lambda a: a.reshape(-1).__setitem__(0, 5))(lowered)
     with pytest.raises(VerifyError, match="feature"):
-        broken.verify()
+        verify_graph(broken)

@@ -9,11 +9,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
+from model_engine import compile_model
 from model_engine.backends.numpy_backend import run_graph
 from model_engine.errors import PassError
-from model_engine.ir import DType, Graph, GraphBuilder, Value
+from model_engine.ir import DType, Graph, Value, graph_to_json
+from model_engine.ops import GraphBuilder, verify_graph
 from model_engine.passes import (
+    PASS_CONSTRAINTS,
+    PassConstraint,
     PassManager,
     PassResult,
     default_passes,
@@ -104,7 +109,7 @@ def _ops(graph: Graph) -> set[str]:
 
 def _same(a: Graph, b: Graph) -> bool:
     """Structure, types and every constant's bytes: a pass that only rewrites weights is a change too."""
-    if a.to_json() != b.to_json() or a.constants.keys() != b.constants.keys():
+    if graph_to_json(a) != graph_to_json(b) or a.constants.keys() != b.constants.keys():
         return False
     return all(
         a.constants[k].dtype == b.constants[k].dtype and np.array_equal(a.constants[k], b.constants[k], equal_nan=True)
@@ -183,7 +188,7 @@ def _columns(result: PassResult, data: Array) -> Array:
 def test_pass_makes_the_expected_change(case: Case) -> None:
     before = case.make()
     result = case.graph_pass(before)
-    result.graph.verify()
+    verify_graph(result.graph)
     assert result.modified
     assert case.expect(before, result.graph)
 
@@ -260,7 +265,7 @@ def test_random_graphs_survive_the_whole_pipeline(seed: int, dtype: str) -> None
     rng = np.random.default_rng(seed)
     graph = random_graph(rng)
     result = default_pipeline(dtype=dtype).run(graph)
-    result.graph.verify()
+    verify_graph(result.graph)
     data = random_input(5, seed=seed).astype(np.float32).astype(np.float64)
     expected = run_graph(graph, data)[0]
     x = data
@@ -272,3 +277,31 @@ def test_random_graphs_survive_the_whole_pipeline(seed: int, dtype: str) -> None
     np.testing.assert_allclose(got, expected, rtol=0, atol=atol)
     again = default_pipeline(dtype=dtype).run(result.graph)
     assert not again.modified
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("strategy", ["auto", "gemm", "perfect", "compact"])
+def test_the_default_order_respects_every_constraint(dtype: str, strategy: str) -> None:
+    names = [pass_name(p) for p in default_passes(dtype=dtype, tree_strategy=strategy)]
+    assert [str(c) for c in PASS_CONSTRAINTS if c.violated_by(names)] == []
+    PassManager(default_passes(dtype=dtype, tree_strategy=strategy), constraints=PASS_CONSTRAINTS)
+
+
+@pytest.mark.parametrize("constraint", PASS_CONSTRAINTS, ids=str)
+def test_a_reordered_pipeline_that_breaks_a_constraint_is_refused(constraint: PassConstraint) -> None:
+    passes = default_passes(dtype="float32")
+    names = [pass_name(p) for p in passes]
+    first, second = names.index(constraint.before), names.index(constraint.after)
+    reordered = list(passes)
+    reordered[first], reordered[second] = passes[second], passes[first]
+    with pytest.raises(PassError, match=f"{constraint.before} must run before {constraint.after}"):
+        PassManager(reordered, constraints=PASS_CONSTRAINTS)
+    with pytest.raises(PassError, match="is refused"):
+        compile_model(LogisticRegression().fit(np.eye(3), [0, 1, 1]), ["a", "b", "c"], passes=reordered)
+
+
+def test_a_constraint_holds_when_only_a_later_repetition_comes_after() -> None:
+    constraint = PassConstraint("eliminate_dead_nodes", "eliminate_unused_features", "test")
+    assert not constraint.violated_by(["eliminate_dead_nodes", "eliminate_unused_features", "eliminate_dead_nodes"])
+    assert constraint.violated_by(["eliminate_unused_features", "eliminate_dead_nodes"])
+    assert not constraint.violated_by(["eliminate_unused_features"])

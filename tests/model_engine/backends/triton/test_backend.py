@@ -35,7 +35,8 @@ from model_engine.backends.triton.forest_layout import CompactLayout
 from model_engine.backends.triton.steps import ForestStep
 from model_engine.compile import compile_model
 from model_engine.errors import BackendUnavailableError
-from model_engine.ir import DType, GraphBuilder
+from model_engine.ir import DType
+from model_engine.ops import GraphBuilder
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:.*encountered in:RuntimeWarning"),

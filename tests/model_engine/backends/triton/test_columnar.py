@@ -11,7 +11,8 @@ pytest.importorskip("triton", reason="the Triton backend tests need triton (the 
 
 from model_engine.backends import get_backend
 from model_engine.backends.triton.backend import TritonBackend
-from model_engine.ir import DType, Graph, GraphBuilder
+from model_engine.ir import DType, Graph
+from model_engine.ops import GraphBuilder
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*encountered in:RuntimeWarning")
 

@@ -45,15 +45,15 @@ def test_calibrate_device_command_stores_a_measured_threshold(tmp_path: Path) ->
     pytest.importorskip("triton", reason="needs the 'gpu' extra")
     from sklearn.ensemble import RandomForestClassifier
 
+    from model_engine import compile_model, save_model
     from model_engine.backends.triton.backend import TritonBackend
     from model_engine.backends.triton.cli import register
-    from model_engine.compile import compile_model
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 4))
     forest = RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0).fit(X, X[:, 0] > 0)
     model = compile_model(forest, ["a", "b", "c", "d"])
-    model.save(tmp_path / "artifact")
+    save_model(model, tmp_path / "artifact")
     app = typer.Typer()
     register(app)
     app.command("noop")(lambda: None)  # a second command keeps typer from collapsing the group

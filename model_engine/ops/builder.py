@@ -1,11 +1,13 @@
 """GraphBuilder: the way converters and tests write graphs, one typed op at a time.
 
-Every ``op`` call infers its output type at once, so a mistake is reported where it is made, not at the end.
+Every ``op`` call infers its output type at once, so a mistake is reported where it is made, not at the end. The
+builder lives with the ops (not in :mod:`model_engine.ir`) because that inference is the op vocabulary's.
 
 Example (a logistic regression on three features)::
 
     import numpy as np
-    from model_engine.ir import DType, GraphBuilder
+    from model_engine.ir import DType
+    from model_engine.ops import GraphBuilder
 
     b = GraphBuilder()
     x = b.input("x", DType.FLOAT64, 3)                      # [N, 3]
@@ -29,6 +31,8 @@ import numpy as np
 from model_engine.errors import GraphError
 from model_engine.ir.graph import Graph, Node, Value
 from model_engine.ir.types import DType, TensorType
+from model_engine.ops.registry import get_op
+from model_engine.ops.verify import verify_graph
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
@@ -91,8 +95,6 @@ class GraphBuilder:
 
     def op(self, op: str, *inputs: Value | str, name: str | None = None, **attrs: Any) -> Value:
         """Add a node computing ``op(*inputs, **attrs)`` and return its (single) output value."""
-        from model_engine.ops.registry import get_op
-
         names = tuple(v.name if isinstance(v, Value) else v for v in inputs)
         for n in names:
             if n not in self._types:
@@ -128,5 +130,5 @@ class GraphBuilder:
     def build(self) -> Graph:
         """The finished graph, verified."""
         graph = Graph(self._inputs, self._nodes, self._outputs, self._constants)
-        graph.verify()
+        verify_graph(graph)
         return graph
