@@ -39,7 +39,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from features import OfflineFeatureEngine, default_feature_set
-from ingest.mappings import apply_mapping
+from ingest.errors import IngestError
+from ingest.sources import read_transactions
 from lifecycle.evaluation import average_precision, card_precision_at_k, roc_auc
 from lifecycle.training.split import TimeSplit, drop_known_compromised_cards
 
@@ -104,11 +105,12 @@ def candidates(seed: int) -> list[Candidate]:
 
 
 def load(data: Path) -> pd.DataFrame:
-    files = sorted(data.glob("transactions-*.parquet"))
-    if not files:
-        raise SystemExit(f"no transactions-*.parquet files in {data}")
-    raw = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    return apply_mapping(raw, "handbook").sort_values("timestamp", kind="mergesort").reset_index(drop=True)
+    """The folder's transactions (the golden features beside them are skipped), on the contract, in time order."""
+    try:
+        frame = read_transactions([data], mapping="handbook")
+    except IngestError as error:
+        raise SystemExit(str(error)) from None
+    return frame.sort_values("timestamp", kind="mergesort").reset_index(drop=True)
 
 
 def engine_scores(estimator: BaseEstimator, names: list[str], X: np.ndarray, backend: str) -> np.ndarray:

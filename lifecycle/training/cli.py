@@ -38,13 +38,14 @@ def train(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from ingest.errors import IngestError
     from ingest.settings import IngestSettings
+    from ingest.sources import attach_labels, read_labels, read_transactions, replay_kafka
     from lifecycle.errors import LifecycleError
     from lifecycle.evaluation import EvaluationConfig
     from lifecycle.registry.registry import ModelRegistry
     from lifecycle.settings import LifecycleSettings
     from lifecycle.training.pipeline import TrainingConfig, run_training
-    from lifecycle.training.sources import attach_labels, read_labels, read_parquet_source, replay_kafka
     from model_engine.errors import ModelEngineError
 
     console = Console()
@@ -56,7 +57,7 @@ def train(
             frame = replay_kafka(IngestSettings().kafka_bootstrap_servers, kafka_topic)
             source = f"kafka:{kafka_topic}"
         else:
-            frame = read_parquet_source(data or [], mapping)
+            frame = read_transactions(data or [], mapping)
             source = "parquet:" + ",".join(str(p) for p in data or [])
         if "is_fraud" not in frame.columns:
             if label_frame is None:
@@ -73,7 +74,7 @@ def train(
             source=source,
             evaluation=EvaluationConfig(alert_rate=alert_rate),
         )
-    except (LifecycleError, ModelEngineError) as error:
+    except (IngestError, LifecycleError, ModelEngineError) as error:
         # Bad sources, label files and options stop the command with one line, as a failed run does.
         console.print(f"[red]training stopped:[/] {error}")
         raise typer.Exit(1) from None
