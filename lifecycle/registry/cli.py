@@ -66,13 +66,15 @@ def list_models() -> None:
 @models_app.command("show")
 def show_model(ref: Annotated[str, typer.Argument(help="content id (or prefix) or alias")]) -> None:
     """One version: where it is stored, its verdict and every gate check."""
+    from lifecycle.records import to_document
+
     with _registry() as registry:
         version = registry.get(ref)
         doc = {
             **version.summary(),
             "artifact_path": str(version.artifact_path),
             "registered_by": version.registered_by,
-            "verdict": version.verdict,
+            "verdict": None if version.verdict is None else to_document(version.verdict),
         }
     typer.echo(json.dumps(doc, indent=2))
 
@@ -80,8 +82,10 @@ def show_model(ref: Annotated[str, typer.Argument(help="content id (or prefix) o
 @models_app.command("lineage")
 def show_lineage(ref: Annotated[str, typer.Argument(help="content id (or prefix) or alias")]) -> None:
     """The lineage record: data fingerprint and counts, features, code version, parameters, metrics, timings."""
+    from lifecycle.records import to_document
+
     with _registry() as registry:
-        lineage = registry.get(ref).lineage
+        lineage = to_document(registry.get(ref).lineage)
     typer.echo(json.dumps(lineage, indent=2))
 
 

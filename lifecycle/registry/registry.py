@@ -29,11 +29,12 @@ from typing import Any, Final
 
 from pydantic import SecretStr
 
+from lifecycle.records import RecordError, from_document, to_document
 from lifecycle.registry.database import Database
 from lifecycle.registry.errors import DeploymentRefusedError, RegistryError, UnknownModelError
-from lifecycle.registry.gate import verdict_problems
-from lifecycle.registry.lineage import missing_fields
+from lifecycle.registry.lineage import Lineage, missing_fields
 from lifecycle.registry.signing import folder_digest, sign, signature_matches
+from lifecycle.registry.verdict import Verdict, verdict_problems
 from lifecycle.settings import LifecycleSettings
 
 ALIASES: Final = ("champion", "challenger")
@@ -66,6 +67,10 @@ _SCHEMA: Final = (
 )
 
 
+def _json(record: Any) -> str:
+    return json.dumps(to_document(record))
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -79,29 +84,30 @@ def engine_content_id(path: Path) -> str:
 
 @dataclass(frozen=True)
 class ModelVersion:
-    """One registered model version (the row, with its JSON columns decoded)."""
+    """One registered model version (the row, with its lineage and verdict read back as typed records)."""
 
     content_id: str
     name: str
     artifact_path: Path
     registered_at: str
     registered_by: str
-    lineage: dict[str, Any]
-    verdict: dict[str, Any] | None
+    lineage: Lineage
+    verdict: Verdict | None
     verdict_signature: str | None
     blessed: bool
     aliases: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
-        metrics = self.lineage.get("metrics", {}).get("overall", {})
+        """The headline facts, as plain data for listings."""
+        metrics = self.lineage.metrics.overall
         return {
             "content_id": self.content_id,
             "name": self.name,
             "registered_at": self.registered_at,
             "blessed": self.blessed,
             "aliases": list(self.aliases),
-            "auc_roc": metrics.get("auc_roc"),
-            "average_precision": metrics.get("average_precision"),
+            "auc_roc": metrics.auc_roc,
+            "average_precision": metrics.average_precision,
         }
 
 
@@ -134,7 +140,7 @@ class ModelRegistry:
 
     # -- writing ---------------------------------------------------------------------------------------------
 
-    def register(self, artifact: Path, *, name: str, lineage: dict[str, Any], actor: str | None = None) -> ModelVersion:
+    def register(self, artifact: Path, *, name: str, lineage: Lineage, actor: str | None = None) -> ModelVersion:
         """Copy the artifact into the store under its content id and record it with its lineage.
 
         Registering the same content again returns the existing version (content addressing).
@@ -164,26 +170,25 @@ class ModelRegistry:
         self._db.execute(
             "INSERT INTO model_versions (content_id, name, artifact_path, registered_at, registered_by, lineage) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [content_id, name, str(target.resolve()), _now(), actor or getpass.getuser(), json.dumps(lineage)],
+            [content_id, name, str(target.resolve()), _now(), actor or getpass.getuser(), _json(lineage)],
         )
         return self.get(content_id)
 
-    def record_verdict(self, ref: str, verdict: dict[str, Any]) -> ModelVersion:
+    def record_verdict(self, ref: str, verdict: Verdict) -> ModelVersion:
         """Sign and store a gate verdict for a version. The verdict must name this version and, when blessed,
         fingerprint its stored files (``artifact_files``)."""
         version = self.get(ref)
-        if verdict.get("content_id") != version.content_id:
-            raise RegistryError(f"the verdict is about {verdict.get('content_id')!r}, not {version.content_id}")
+        if verdict.content_id != version.content_id:
+            raise RegistryError(f"the verdict is about {verdict.content_id!r}, not {version.content_id}")
         problems = verdict_problems(verdict)
         if problems:
-            raise RegistryError(f"the verdict contradicts its checks: {'; '.join(problems)}; build it with verdict()")
-        blessed = bool(verdict.get("blessed"))
-        if blessed and verdict.get("artifact_files") != folder_digest(version.artifact_path):
+            raise RegistryError(f"the verdict contradicts its checks: {'; '.join(problems)}; build it with judge()")
+        if verdict.blessed and verdict.artifact_files != folder_digest(version.artifact_path):
             raise RegistryError("the verdict's artifact fingerprint does not match the stored files; re-run the gate")
-        signature = sign(verdict, self._key)
+        document = to_document(verdict)
         self._db.execute(
             "UPDATE model_versions SET verdict = ?, verdict_signature = ?, blessed = ? WHERE content_id = ?",
-            [json.dumps(verdict), signature, int(blessed), version.content_id],
+            [json.dumps(document), sign(document, self._key), int(verdict.blessed), version.content_id],
         )
         return self.get(version.content_id)
 
@@ -220,17 +225,17 @@ class ModelRegistry:
         cid = version.content_id
         if version.verdict is None or version.verdict_signature is None:
             raise DeploymentRefusedError(f"model {cid} has no gate verdict; run the gate (fraud train) first")
-        if not signature_matches(version.verdict, version.verdict_signature, self._key):
+        if not signature_matches(to_document(version.verdict), version.verdict_signature, self._key):
             raise DeploymentRefusedError(f"model {cid}: the gate verdict's signature does not match; it was altered")
         problems = verdict_problems(version.verdict)
         if problems:
             raise DeploymentRefusedError(f"model {cid}: the gate verdict contradicts its checks: {'; '.join(problems)}")
-        if not version.blessed or not version.verdict.get("blessed"):
-            failed = [c["name"] for c in version.verdict.get("checks", []) if not c.get("passed")]
+        if not version.blessed or not version.verdict.blessed:
+            failed = list(version.verdict.failed_checks)
             raise DeploymentRefusedError(f"model {cid} is not blessed: the gate refused it (failed checks: {failed})")
         current = folder_digest(version.artifact_path)
-        if current != version.verdict.get("artifact_files"):
-            blessed_files = version.verdict.get("artifact_files", {})
+        if current != version.verdict.artifact_files:
+            blessed_files = version.verdict.artifact_files
             changed = sorted(
                 name for name in set(current) | set(blessed_files) if current.get(name) != blessed_files.get(name)
             )
@@ -294,14 +299,22 @@ class ModelRegistry:
             return None
         cid, name, path, at, by, lineage, verdict, signature, blessed = rows[0]
         aliases = tuple(str(r[0]) for r in self._db.query("SELECT alias FROM aliases WHERE content_id = ?", [cid]))
+        try:
+            lineage_record = from_document(Lineage, json.loads(lineage))
+            verdict_record = from_document(Verdict, json.loads(verdict)) if verdict else None
+        except (RecordError, ValueError) as error:
+            raise RegistryError(
+                f"model {cid}: its stored lineage or verdict cannot be read ({error}); it was altered or written by "
+                "an incompatible version"
+            ) from None
         return ModelVersion(
             content_id=cid,
             name=name,
             artifact_path=Path(path),
             registered_at=at,
             registered_by=by,
-            lineage=json.loads(lineage),
-            verdict=json.loads(verdict) if verdict else None,
+            lineage=lineage_record,
+            verdict=verdict_record,
             verdict_signature=signature,
             blessed=bool(blessed),
             aliases=tuple(sorted(aliases)),

@@ -96,10 +96,10 @@ def train(
         f"chosen {result.chosen}: AUC {overall.auc_roc:.4f}, AP {overall.average_precision:.4f}, "
         f"CP@{config.evaluation.k} {overall.card_precision_at_k:.4f}"
     )
-    verdict = "[green]blessed[/]" if result.verdict["blessed"] else "[red]refused[/]"
+    verdict = "[green]blessed[/]" if result.verdict.blessed else "[red]refused[/]"
     console.print(f"model {result.version.content_id}: {verdict}; report {result.report_path}")
-    if not result.verdict["blessed"]:
-        console.print(f"failed checks: {', '.join(result.verdict['failed_checks'])}")
+    if not result.verdict.blessed:
+        console.print(f"failed checks: {', '.join(result.verdict.failed_checks)}")
         raise typer.Exit(REFUSED_EXIT_CODE)
     if promote:
         registry.promote(result.version.content_id)
