@@ -22,7 +22,7 @@ from lifecycle.registry.lineage import (
     data_fingerprint,
     missing_fields,
 )
-from lifecycle.registry.registry import ALIASES, ModelRegistry, ModelVersion
+from lifecycle.registry.registry import ALIASES, ModelRegistry, ModelVersion, store_path
 from lifecycle.registry.signing import folder_digest, sign, signature_matches
 from lifecycle.registry.verdict import CHECK_KINDS, Check, Verdict, verdict_problems
 
@@ -55,6 +55,7 @@ __all__ = [
     "missing_fields",
     "sign",
     "signature_matches",
+    "store_path",
     "value_checks",
     "verdict_problems",
 ]

@@ -2,9 +2,12 @@
 ``champion`` and ``challenger`` that deployments follow.
 
 Registering copies the artifact folder into the registry's model store under its content id, so the files
-the gate blessed are the files that deploy. Deploying re-checks everything: the version must be blessed, the
-verdict's signature must hold, and the stored files must still be byte-identical to those blessed and load
-through the engine (manifest and golden batch).
+the gate blessed are the files that deploy. A content id is the digest ``sha256:<64 hex digits>`` (as the
+artifact's manifest states it); its folder in the store is ``sha256/<64 hex digits>``, the layout of an OCI
+image's blobs (:func:`store_path`), so the id and the path read the same way and no name needs escaping.
+
+Deploying re-checks everything: the version must be blessed, the verdict's signature must hold, and the stored
+files must still be byte-identical to those blessed and load through the engine (manifest and golden batch).
 
 >>> import tempfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -65,6 +69,18 @@ _SCHEMA: Final = (
         changed_by TEXT NOT NULL
     )""",
 )
+
+
+_CONTENT_ID: Final = re.compile(r"^(sha256):([0-9a-f]{64})$")
+
+
+def store_path(store: Path, content_id: str) -> Path:
+    """Where the store keeps the artifact ``sha256:<hex>``: ``store/sha256/<hex>``."""
+    match = _CONTENT_ID.match(content_id)
+    if match is None:
+        raise RegistryError(f"{content_id!r} is not a content id (sha256: and 64 hex digits)")
+    algorithm, digest = match.groups()
+    return store / algorithm / digest
 
 
 def _json(record: Any) -> str:
@@ -152,7 +168,7 @@ class ModelRegistry:
         existing = self._find(content_id)
         if existing is not None:
             return existing
-        target = self._store / content_id.replace(":", "-")
+        target = store_path(self._store, content_id)
         if target.exists():
             # Left by a registration that stopped before its row was written: reused only if byte-identical.
             if folder_digest(target) != folder_digest(artifact):
@@ -163,8 +179,8 @@ class ModelRegistry:
         else:
             # Copied under a temporary name and renamed: a crash mid-copy never leaves a partial folder that a
             # later registration of the same content would take for complete.
-            self._store.mkdir(parents=True, exist_ok=True)
-            partial = self._store / f".{target.name}.{uuid.uuid4().hex}.partial"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.parent / f".{target.name}.{uuid.uuid4().hex}.partial"
             shutil.copytree(artifact, partial)
             partial.rename(target)
         self._db.execute(

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from lifecycle.registry.cli import ModelStore, RegistryUrl, open_registry
+
 #: Exit status when the run completed but the gate refused the model (2 is taken by usage errors).
 REFUSED_EXIT_CODE = 3
 
@@ -33,6 +35,8 @@ def train(
     promote: Annotated[bool, typer.Option("--promote", help="make the model champion if the gate blesses it")] = False,
     alert_rate: Annotated[float, typer.Option(help="the bank's review budget, a share of transactions")] = 0.005,
     seed: Annotated[int, typer.Option(help="random seed of the models")] = 0,
+    registry_url: RegistryUrl = None,
+    model_store: ModelStore = None,
 ) -> None:
     """Validate, build features, split by time, train candidates, compile, evaluate, register and gate."""
     from rich.console import Console
@@ -43,8 +47,6 @@ def train(
     from ingest.sources import attach_labels, read_labels, read_transactions, replay_kafka
     from lifecycle.errors import LifecycleError
     from lifecycle.evaluation import EvaluationConfig
-    from lifecycle.registry.registry import ModelRegistry
-    from lifecycle.settings import LifecycleSettings
     from lifecycle.training.pipeline import TrainingConfig, run_training
     from model_engine.errors import ModelEngineError
 
@@ -78,7 +80,11 @@ def train(
         # Bad sources, label files and options stop the command with one line, as a failed run does.
         console.print(f"[red]training stopped:[/] {error}")
         raise typer.Exit(1) from None
-    registry = ModelRegistry.from_settings(LifecycleSettings())
+    try:
+        registry = open_registry(registry_url, model_store)
+    except LifecycleError as error:
+        console.print(f"[red]training stopped:[/] {error}")
+        raise typer.Exit(1) from None
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("starting", total=None)
 

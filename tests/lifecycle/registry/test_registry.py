@@ -22,6 +22,7 @@ from lifecycle.registry import (
     folder_digest,
     sign,
 )
+from lifecycle.registry.registry import store_path
 from tests.lifecycle.registry import support
 
 
@@ -36,6 +37,9 @@ def test_register_is_content_addressed_and_keeps_lineage(
     assert [v.content_id for v in registry.versions()] == [first.content_id]
     assert registry.get(first.content_id[:16]).lineage == support.lineage()
     assert first.artifact_path != artifact.resolve()
+    # The id sha256:<hex> is kept in the store at sha256/<hex>.
+    assert first.artifact_path == store_path(tmp_path / "store", first.content_id).resolve()
+    assert first.artifact_path.relative_to((tmp_path / "store").resolve()).parts == tuple(first.content_id.split(":"))
 
 
 def test_incomplete_lineage_is_refused(
@@ -166,7 +170,7 @@ def test_a_store_folder_left_with_other_files_is_not_taken_for_the_model(
     artifact = support.forest_artifact(tmp_path / "a", data)
     content_id = json.loads((artifact / "manifest.json").read_text())["content_id"]
     # A registration that stopped half-way through its copy, before its row was written.
-    leftover = tmp_path / "store" / content_id.replace(":", "-")
+    leftover = store_path(tmp_path / "store", content_id)
     leftover.mkdir(parents=True)
     (leftover / "manifest.json").write_text("{}")
     with pytest.raises(RegistryError, match="already holds different files"):
@@ -176,4 +180,13 @@ def test_a_store_folder_left_with_other_files_is_not_taken_for_the_model(
     leftover.rename(tmp_path / "aside")
     version = registry.register(artifact, name="rf", lineage=support.lineage())
     assert sorted(p.name for p in version.artifact_path.iterdir()) == sorted(p.name for p in artifact.iterdir())
-    assert not [p for p in (tmp_path / "store").iterdir() if p.name.endswith(".partial")]
+    assert not [p for p in leftover.parent.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_password_in_a_registry_url_is_never_displayed() -> None:
+    from lifecycle.registry.database import display_url
+
+    shown = display_url("postgresql://fraud:s3cret-pw@db.internal:5432/registry?sslmode=require")
+    assert "s3cret-pw" not in shown
+    assert shown == "postgresql://fraud:***@db.internal:5432/registry?sslmode=require"
+    assert display_url("sqlite:///var/registry.sqlite") == "sqlite:///var/registry.sqlite"
