@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lifecycle.registry.database import Database
 from lifecycle.registry.errors import DeploymentRefusedError, GateConfigError, RegistryError, UnknownModelError
+from lifecycle.registry.events import RegistryEvent, RegistryEventKind, RegistryEventSink
 from lifecycle.registry.gate import GateThresholds, change_checks, value_checks
 from lifecycle.registry.infrastructure import infrastructure_checks
 from lifecycle.registry.judge import GateData, judge
@@ -40,6 +41,9 @@ __all__ = [
     "ModelRegistry",
     "ModelVersion",
     "RegistryError",
+    "RegistryEvent",
+    "RegistryEventKind",
+    "RegistryEventSink",
     "Selection",
     "SplitLineage",
     "Trial",

@@ -36,6 +36,7 @@ from pydantic import SecretStr
 from lifecycle.records import RecordError, from_document, to_document
 from lifecycle.registry.database import Database
 from lifecycle.registry.errors import DeploymentRefusedError, RegistryError, UnknownModelError
+from lifecycle.registry.events import RegistryEvent, RegistryEventKind, RegistryEventSink
 from lifecycle.registry.lineage import Lineage, missing_fields
 from lifecycle.registry.signing import folder_digest, sign, signature_matches
 from lifecycle.registry.verdict import Verdict, verdict_problems
@@ -137,6 +138,7 @@ class ModelRegistry:
         *,
         signing_key: SecretStr,
         verify_artifact: Callable[[Path], str] = engine_content_id,
+        events: RegistryEventSink | None = None,
     ) -> None:
         # The key is an argument, never read here from the environment: only settings modules do that
         # (:meth:`from_settings` passes the configured one).
@@ -144,12 +146,18 @@ class ModelRegistry:
         self._store = store
         self._key = signing_key
         self._verify_artifact = verify_artifact
+        self._events = events
         for statement in _SCHEMA:
             self._db.execute(statement)
 
     @classmethod
-    def from_settings(cls, settings: LifecycleSettings) -> ModelRegistry:
-        return cls(settings.registry_url, settings.model_store, signing_key=settings.model_signing_key)
+    def from_settings(cls, settings: LifecycleSettings, *, events: RegistryEventSink | None = None) -> ModelRegistry:
+        return cls(settings.registry_url, settings.model_store, signing_key=settings.model_signing_key, events=events)
+
+    def _publish(self, kind: RegistryEventKind, content_id: str, actor: str, **facts: Any) -> None:
+        """Hand the event to the sink, if there is one (a sink that raises makes the calling method raise)."""
+        if self._events is not None:
+            self._events.record(RegistryEvent(kind=kind, content_id=content_id, actor=actor, at=_now(), **facts))
 
     def close(self) -> None:
         self._db.close()
@@ -188,7 +196,9 @@ class ModelRegistry:
             "VALUES (?, ?, ?, ?, ?, ?)",
             [content_id, name, str(target.resolve()), _now(), actor or getpass.getuser(), _json(lineage)],
         )
-        return self.get(content_id)
+        registered = self.get(content_id)
+        self._publish(RegistryEventKind.REGISTERED, content_id, registered.registered_by)
+        return registered
 
     def record_verdict(self, ref: str, verdict: Verdict) -> ModelVersion:
         """Sign and store a gate verdict for a version. The verdict must name this version and, when blessed,
@@ -206,15 +216,70 @@ class ModelRegistry:
             "UPDATE model_versions SET verdict = ?, verdict_signature = ?, blessed = ? WHERE content_id = ?",
             [json.dumps(document), sign(document, self._key), int(verdict.blessed), version.content_id],
         )
+        self._publish(RegistryEventKind.VERDICT, version.content_id, verdict.decided_by, blessed=verdict.blessed)
         return self.get(version.content_id)
 
-    def deploy(self, ref: str, alias: str = "champion", *, actor: str | None = None) -> ModelVersion:
+    def deploy(
+        self,
+        ref: str,
+        alias: str = "champion",
+        *,
+        actor: str | None = None,
+        reason: str = "",
+        ticket: str | None = None,
+    ) -> ModelVersion:
         """Point ``alias`` at a version after re-checking that it is blessed and unchanged since blessing."""
         if alias not in ALIASES:
             raise RegistryError(f"unknown alias {alias!r}; aliases are {list(ALIASES)}")
         version = self.get(ref)
-        self.check_deployable(version)
-        now, who = _now(), actor or getpass.getuser()
+        who = actor or getpass.getuser()
+        try:
+            self.check_deployable(version)
+        except DeploymentRefusedError as refusal:
+            self._publish(
+                RegistryEventKind.REFUSED, version.content_id, who, alias=alias, reason=str(refusal), ticket=ticket
+            )
+            raise
+        previous = self._move_alias(alias, version.content_id, who)
+        kind = RegistryEventKind.DEPLOYED
+        self._publish(
+            kind, version.content_id, who, alias=alias, previous_content_id=previous, reason=reason, ticket=ticket
+        )
+        return self.get(version.content_id)
+
+    def promote(
+        self, ref: str, *, actor: str | None = None, reason: str = "", ticket: str | None = None
+    ) -> ModelVersion:
+        """Make a version the champion (the same checks as :meth:`deploy`)."""
+        return self.deploy(ref, "champion", actor=actor, reason=reason, ticket=ticket)
+
+    def rollback(
+        self, alias: str = "champion", *, actor: str | None = None, reason: str, ticket: str | None = None
+    ) -> ModelVersion:
+        """Point ``alias`` back at the version it pointed at before its last move; that version must still be
+        deployable (blessed, signed, unchanged)."""
+        rows = self._db.query(
+            "SELECT content_id, previous_content_id FROM alias_history WHERE alias = ? ORDER BY changed_at DESC",
+            [alias],
+        )
+        if not rows or rows[0][1] is None:
+            raise RegistryError(f"{alias} has no earlier version to roll back to")
+        current, earlier = str(rows[0][0]), str(rows[0][1])
+        version = self.get(earlier)
+        who = actor or getpass.getuser()
+        try:
+            self.check_deployable(version)
+        except DeploymentRefusedError as refusal:
+            self._publish(RegistryEventKind.REFUSED, earlier, who, alias=alias, reason=str(refusal), ticket=ticket)
+            raise
+        self._move_alias(alias, earlier, who)
+        kind = RegistryEventKind.ROLLED_BACK
+        self._publish(kind, earlier, who, alias=alias, previous_content_id=current, reason=reason, ticket=ticket)
+        return self.get(earlier)
+
+    def _move_alias(self, alias: str, content_id: str, who: str) -> str | None:
+        """Point ``alias`` at ``content_id`` and record the move; the version it pointed at before, if any."""
+        now = _now()
         with self._db.transaction() as tx:
             # The previous target is read with the writes that move the alias, on the same cursor and transaction
             # (not through a separate query and commit), so the history records what this change replaced.
@@ -223,18 +288,14 @@ class ModelRegistry:
             tx.execute("DELETE FROM aliases WHERE alias = ?", [alias])
             tx.execute(
                 "INSERT INTO aliases (alias, content_id, updated_at, updated_by) VALUES (?, ?, ?, ?)",
-                [alias, version.content_id, now, who],
+                [alias, content_id, now, who],
             )
             tx.execute(
                 "INSERT INTO alias_history (alias, content_id, previous_content_id, changed_at, changed_by) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [alias, version.content_id, previous, now, who],
+                [alias, content_id, previous, now, who],
             )
-        return self.get(version.content_id)
-
-    def promote(self, ref: str, *, actor: str | None = None) -> ModelVersion:
-        """Make a version the champion (the same checks as :meth:`deploy`)."""
-        return self.deploy(ref, "champion", actor=actor)
+        return previous
 
     def check_deployable(self, version: ModelVersion) -> None:
         """Raise :class:`DeploymentRefusedError` unless the version is blessed, signed and unchanged."""

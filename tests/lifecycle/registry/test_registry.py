@@ -17,6 +17,8 @@ from lifecycle.registry import (
     GateThresholds,
     ModelRegistry,
     RegistryError,
+    RegistryEvent,
+    RegistryEventKind,
     UnknownModelError,
     Verdict,
     folder_digest,
@@ -190,3 +192,61 @@ def test_a_password_in_a_registry_url_is_never_displayed() -> None:
     assert "s3cret-pw" not in shown
     assert shown == "postgresql://fraud:***@db.internal:5432/registry?sslmode=require"
     assert display_url("sqlite:///var/registry.sqlite") == "sqlite:///var/registry.sqlite"
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.events: list[RegistryEvent] = []
+
+    def record(self, event: RegistryEvent) -> None:
+        self.events.append(event)
+
+
+def test_every_registry_event_reaches_the_sink_with_actor_reason_and_ticket(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    sink = _Events()
+    registry = ModelRegistry(f"sqlite:///{tmp_path}/r.sqlite", tmp_path / "store", signing_key=support.KEY, events=sink)
+    one = registry.register(support.forest_artifact(tmp_path / "a", data, seed=1), name="rf", lineage=support.lineage())
+    two = registry.register(support.forest_artifact(tmp_path / "b", data, seed=2), name="rf", lineage=support.lineage())
+    bad = registry.register(support.forest_artifact(tmp_path / "c", data, seed=3), name="rf", lineage=support.lineage())
+    support.judge_and_record(registry, one.content_id, data)
+    support.judge_and_record(registry, two.content_id, data)
+    support.judge_and_record(registry, bad.content_id, data, good=False)
+    registry.promote(one.content_id, actor="ana", reason="first model", ticket="CHG-1")
+    registry.promote(two.content_id, actor="ana", reason="retrained", ticket="CHG-2")
+    with pytest.raises(DeploymentRefusedError):
+        registry.promote(bad.content_id, actor="bob", ticket="CHG-3")
+    rolled = registry.rollback("champion", actor="ops", reason="score drift", ticket="INC-9")
+    assert rolled.content_id == one.content_id
+    assert registry.get("champion").content_id == one.content_id
+
+    kinds = [e.kind for e in sink.events]
+    assert kinds == [
+        *[RegistryEventKind.REGISTERED] * 3,
+        *[RegistryEventKind.VERDICT] * 3,
+        RegistryEventKind.DEPLOYED,
+        RegistryEventKind.DEPLOYED,
+        RegistryEventKind.REFUSED,
+        RegistryEventKind.ROLLED_BACK,
+    ]
+    verdicts = [e.blessed for e in sink.events if e.kind == RegistryEventKind.VERDICT]
+    assert verdicts == [True, True, False]
+    deployed = sink.events[7]
+    assert (deployed.actor, deployed.reason, deployed.ticket) == ("ana", "retrained", "CHG-2")
+    assert (deployed.content_id, deployed.previous_content_id) == (two.content_id, one.content_id)
+    refused = sink.events[8]
+    assert (refused.actor, refused.content_id, refused.ticket) == ("bob", bad.content_id, "CHG-3")
+    assert "not blessed" in refused.reason
+    back = sink.events[9]
+    assert (back.content_id, back.previous_content_id, back.reason, back.ticket) == (
+        one.content_id,
+        two.content_id,
+        "score drift",
+        "INC-9",
+    )
+
+
+def test_rollback_needs_an_earlier_version(registry: ModelRegistry) -> None:
+    with pytest.raises(RegistryError, match="no earlier version"):
+        registry.rollback("champion", reason="nothing to go back to")
