@@ -38,8 +38,9 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from features import OfflineFeatureEngine, default_feature_set
-from ingest.mappings import apply_mapping
+from features import OfflineFeatureEngine, default_feature_set, model_input, model_input_names
+from ingest.errors import IngestError
+from ingest.sources import read_transactions
 from lifecycle.evaluation import average_precision, card_precision_at_k, roc_auc
 from lifecycle.training.split import TimeSplit, drop_known_compromised_cards
 
@@ -104,18 +105,19 @@ def candidates(seed: int) -> list[Candidate]:
 
 
 def load(data: Path) -> pd.DataFrame:
-    files = sorted(data.glob("transactions-*.parquet"))
-    if not files:
-        raise SystemExit(f"no transactions-*.parquet files in {data}")
-    raw = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    return apply_mapping(raw, "handbook").sort_values("timestamp", kind="mergesort").reset_index(drop=True)
+    """The folder's transactions (the golden features beside them are skipped), on the contract, in time order."""
+    try:
+        frame = read_transactions([data], mapping="handbook")
+    except IngestError as error:
+        raise SystemExit(str(error)) from None
+    return frame.sort_values("timestamp", kind="mergesort").reset_index(drop=True)
 
 
 def engine_scores(estimator: BaseEstimator, names: list[str], X: np.ndarray, backend: str) -> np.ndarray:
     """Compile the fitted model and score through the engine (the serving code path)."""
-    from lifecycle.training.compilation import compile_for_serving
+    from model_engine.compile import compile_model
 
-    model = compile_for_serving(estimator, names)
+    model = compile_model(estimator, names)
     return np.asarray(model.score(X, backend=backend), dtype=np.float64)
 
 
@@ -180,10 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     last = frame["timestamp"].max()
     feature_set = default_feature_set()
     t0 = time.perf_counter()
-    features = OfflineFeatureEngine(feature_set).compute(frame)
-    names = ["amount", *feature_set.names]
-    # float32, the serving precision: models are fitted on the values the engine scores.
-    X = np.column_stack([frame["amount"].to_numpy(dtype=np.float64), features.to_numpy()]).astype(np.float32)
+    X = model_input(frame, OfflineFeatureEngine(feature_set).compute(frame), feature_set)
+    names = list(model_input_names(feature_set))
     print(f"{len(frame):,} transactions to {last:%Y-%m-%d}; {len(names)} inputs in {time.perf_counter() - t0:.1f}s")
 
     wanted = {"validation": ("validation",), "test": ("test",), "all": ("validation", "test")}[args.folds]

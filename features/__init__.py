@@ -11,6 +11,7 @@ from features.errors import (
     StateConflictError,
     StateStoreError,
 )
+from features.model_input import RAW_INPUTS, model_input, model_input_names
 from features.offline import OfflineFeatureEngine
 from features.online import OnlineFeatureEngine
 from features.settings import FeaturesSettings
@@ -34,6 +35,7 @@ __all__ = [
     "CARD_TERMINAL",
     "HANDBOOK_NAMES",
     "LABEL_DELAY",
+    "RAW_INPUTS",
     "TERMINAL",
     "Aggregate",
     "Entity",
@@ -55,5 +57,7 @@ __all__ = [
     "WindowAggregate",
     "baseline_feature_set",
     "default_feature_set",
+    "model_input",
+    "model_input_names",
     "state_store_from_settings",
 ]

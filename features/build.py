@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
 
@@ -22,23 +21,6 @@ def feature_set_named(name: str) -> FeatureSet:
         return FEATURE_SETS[name]()
     except KeyError:
         raise FeatureInputError(f"unknown feature set {name!r}; choose one of {sorted(FEATURE_SETS)}") from None
-
-
-def read_parquet_source(path: Path) -> pd.DataFrame:
-    """A Parquet file, or every ``*.parquet`` file of a folder concatenated in name order.
-
-    In a folder, files named ``features-*`` are skipped: they are feature outputs (the handbook's golden file
-    sits beside its raw transactions), not transactions.
-    """
-    if path.is_dir():
-        files = sorted(path.glob("*.parquet"))
-        files = [f for f in files if not f.name.startswith("features-")]
-        if not files:
-            raise FeatureInputError(f"no transaction .parquet files in {path} (files named features-* are skipped)")
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    if not path.exists():
-        raise FeatureInputError(f"{path} does not exist; give a Parquet file or a folder of Parquet files")
-    return pd.read_parquet(path)
 
 
 def build_features(

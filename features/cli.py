@@ -17,7 +17,10 @@ def register(app: typer.Typer) -> None:
 
 @features_app.command("build")
 def build_command(
-    data: Annotated[Path, typer.Argument(help="a Parquet file, or a folder of Parquet files (read in name order)")],
+    data: Annotated[
+        Path,
+        typer.Argument(help="a Parquet file, or a folder of them (name order; features-* and *label* files skipped)"),
+    ],
     out: Annotated[Path, typer.Option("--out", help="where to write the Parquet file of inputs + features")],
     mapping: Annotated[
         str | None, typer.Option("--mapping", help="column mapping of the source onto the contract, e.g. handbook")
@@ -28,16 +31,17 @@ def build_command(
     import time
     from datetime import timedelta
 
-    from features.build import build_features, feature_set_named, read_parquet_source
+    from features.build import build_features, feature_set_named
     from features.errors import FeaturesError
     from features.settings import FeaturesSettings
     from ingest.errors import IngestError
+    from ingest.sources import read_parquet_files
 
     settings = FeaturesSettings()
     started = time.perf_counter()
     try:
         chosen = feature_set_named(feature_set)
-        frame = build_features(read_parquet_source(data), chosen, mapping, timedelta(days=settings.label_delay_days))
+        frame = build_features(read_parquet_files([data]), chosen, mapping, timedelta(days=settings.label_delay_days))
     except (FeaturesError, IngestError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error

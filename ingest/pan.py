@@ -18,25 +18,9 @@ import hashlib
 import hmac
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, SecretStr, create_model, field_validator, model_validator
 
-from ingest.contract import (
-    MAX_PAN_DIGITS,
-    MIN_PAN_DIGITS,
-    OPTIONAL_DEFAULTS,
-    PAN_SEPARATORS,
-    Amount,
-    Channel,
-    CountryCode,
-    CurrencyCode,
-    DeviceId,
-    EntryMode,
-    Identifier,
-    MerchantCategoryCode,
-    Transaction,
-    UtcTimestamp,
-    luhn_valid,
-)
+from ingest.contract import MAX_PAN_DIGITS, MIN_PAN_DIGITS, PAN_SEPARATORS, Transaction, luhn_valid
 from ingest.errors import IngestError
 from ingest.settings import IngestSettings
 
@@ -137,25 +121,33 @@ class _HiddenInput:
         return f"<hidden {self.type_name}>"
 
 
-class CardPresentedTransaction(BaseModel):
+def _fields_with_the_card_number() -> dict[str, Any]:
+    """:class:`~ingest.contract.Transaction`'s fields, in order, with the card number where its token stands."""
+    fields: dict[str, Any] = {}
+    for name, info in Transaction.model_fields.items():
+        if name == "card_token":
+            fields["pan"] = (SecretStr, ...)
+        else:
+            fields[name] = (info.annotation, info)
+    return fields
+
+
+# The contract's fields are taken from Transaction, not declared again: a rule added to the contract (a bound, a
+# pattern, a new optional field) holds at the edge the moment it holds inside.
+_CardPresentedFields = create_model(
+    "_CardPresentedFields",
+    __config__=ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True),
+    **_fields_with_the_card_number(),
+)
+
+
+class CardPresentedTransaction(_CardPresentedFields):
     """A transaction as it arrives at the edge, with the card number; :meth:`tokenized` gives the contract's
-    :class:`~ingest.contract.Transaction`. The number is a secret: repr, str, dumps and validation errors
-    never show it (``pan_masked`` gives the display form)."""
+    :class:`~ingest.contract.Transaction`. Its fields are the contract's, ``pan`` in the place of
+    ``card_token``. The number is a secret: repr, str, dumps and validation errors never show it
+    (``pan_masked`` gives the display form)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
-    transaction_id: Identifier
-    timestamp: UtcTimestamp
     pan: SecretStr
-    customer_id: Identifier
-    terminal_id: Identifier
-    amount: Amount
-    currency: CurrencyCode = OPTIONAL_DEFAULTS["currency"]
-    mcc: MerchantCategoryCode = OPTIONAL_DEFAULTS["mcc"]
-    channel: Channel = Channel.POS
-    entry_mode: EntryMode = EntryMode.CHIP
-    country: CountryCode = OPTIONAL_DEFAULTS["country"]
-    device_id: DeviceId = OPTIONAL_DEFAULTS["device_id"]
 
     @model_validator(mode="before")
     @classmethod

@@ -1,10 +1,15 @@
-"""Evaluation of fraud scores: ranking, card precision, alert-budget recall, calibration, slices, plots, report."""
+"""Evaluation of fraud scores: ranking, card precision, alert-budget recall, calibration, slices, plots, report.
+
+The plots load on first use: they pull in matplotlib, which reading a stored report (the
+registry, the command line) must not pay for.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from lifecycle.evaluation.card_precision import CardPrecision, card_precision_at_k
 from lifecycle.evaluation.errors import EvaluationError
-from lifecycle.evaluation.html_report import write_html_report
 from lifecycle.evaluation.metrics import (
     ReliabilityCurve,
     average_precision,
@@ -15,9 +20,33 @@ from lifecycle.evaluation.metrics import (
     roc_auc,
     roc_curve,
 )
-from lifecycle.evaluation.plots import plot_calibration, plot_precision_recall, plot_roc, plot_score_distributions
 from lifecycle.evaluation.report import EvaluationConfig, EvaluationReport, Metrics, evaluate
 from lifecycle.evaluation.slices import SliceSpec, first_seen_times, slice_masks
+
+if TYPE_CHECKING:
+    from lifecycle.evaluation.plots import (
+        plot_calibration,
+        plot_precision_recall,
+        plot_roc,
+        plot_score_distributions,
+    )
+
+_LAZY = {
+    "plot_calibration": "plots",
+    "plot_precision_recall": "plots",
+    "plot_roc": "plots",
+    "plot_score_distributions": "plots",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lifecycle.evaluation' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"lifecycle.evaluation.{module}"), name)
+
 
 __all__ = [
     "CardPrecision",
@@ -42,5 +71,4 @@ __all__ = [
     "roc_auc",
     "roc_curve",
     "slice_masks",
-    "write_html_report",
 ]

@@ -25,24 +25,19 @@ import pandas as pd
 
 from lifecycle.evaluation.errors import EvaluationError
 from lifecycle.evaluation.metrics import as_scores_and_labels
+from lifecycle.records import RECORD_CONFIG
 
 
 @dataclass(frozen=True)
 class CardPrecision:
-    """The mean card precision and its per-day parts."""
+    """The mean card precision and its per-day parts (day, precision)."""
+
+    __pydantic_config__ = RECORD_CONFIG
 
     k: int
     mean: float
     per_day: tuple[tuple[str, float], ...]
     detected_cards: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "k": self.k,
-            "mean": self.mean,
-            "per_day": [{"day": day, "precision": value} for day, value in self.per_day],
-            "detected_cards": self.detected_cards,
-        }
 
 
 def card_precision_at_k(

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from lifecycle.evaluation.errors import EvaluationError
+from lifecycle.records import RECORD_CONFIG
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -115,6 +115,8 @@ def brier_score(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
 class ReliabilityCurve:
     """Per score bin: mean predicted probability, observed fraud rate and count (empty bins omitted)."""
 
+    __pydantic_config__ = RECORD_CONFIG
+
     mean_predicted: tuple[float, ...]
     observed_rate: tuple[float, ...]
     counts: tuple[int, ...]
@@ -125,14 +127,6 @@ class ReliabilityCurve:
         n = sum(self.counts)
         gaps = (c * abs(p - o) for p, o, c in zip(self.mean_predicted, self.observed_rate, self.counts, strict=True))
         return float(sum(gaps) / n) if n else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "mean_predicted": list(self.mean_predicted),
-            "observed_rate": list(self.observed_rate),
-            "counts": list(self.counts),
-            "ece": self.expected_calibration_error,
-        }
 
 
 def reliability_curve(scores: npt.ArrayLike, labels: npt.ArrayLike, n_bins: int = 10) -> ReliabilityCurve:

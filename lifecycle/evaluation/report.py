@@ -1,4 +1,4 @@
-"""One evaluation: every metric, overall and per slice, as plain data (stored in lineage, read by the gate).
+"""One evaluation: every metric, overall and per slice, as a typed record (stored in lineage, read by the gate).
 
 >>> import numpy as np, pandas as pd
 >>> frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=4, freq="h", tz="UTC"),
@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,11 +31,14 @@ from lifecycle.evaluation.metrics import (
     roc_auc,
 )
 from lifecycle.evaluation.slices import SliceSpec, slice_masks
+from lifecycle.records import RECORD_CONFIG
 
 
 @dataclass(frozen=True)
 class EvaluationConfig:
     """What to measure: the card budget ``k``, the bank's alert rate, calibration bins and the slices."""
+
+    __pydantic_config__ = RECORD_CONFIG
 
     k: int = 100
     alert_rate: float = 0.005
@@ -56,6 +59,8 @@ class EvaluationConfig:
 class Metrics:
     """The metrics of one population. Ranking metrics are ``None`` where undefined (no fraud, or no genuine)."""
 
+    __pydantic_config__ = RECORD_CONFIG
+
     transactions: int
     frauds: int
     auc_roc: float | None
@@ -65,13 +70,12 @@ class Metrics:
     brier: float
     ece: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class EvaluationReport:
     """Overall metrics, per-slice metrics, and the curves behind them."""
+
+    __pydantic_config__ = RECORD_CONFIG
 
     config: EvaluationConfig
     overall: Metrics
@@ -79,22 +83,6 @@ class EvaluationReport:
     card_precision: CardPrecision
     reliability: ReliabilityCurve
     threshold_at_alert_rate: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "config": {
-                "k": self.config.k,
-                "alert_rate": self.config.alert_rate,
-                "calibration_bins": self.config.calibration_bins,
-                "amount_bands": [str(b) for b in self.config.slices.amount_bands],
-                "new_card_days": self.config.slices.new_card_days,
-            },
-            "overall": self.overall.to_dict(),
-            "slices": {name: m.to_dict() for name, m in self.slices.items()},
-            "card_precision": self.card_precision.to_dict(),
-            "reliability": self.reliability.to_dict(),
-            "threshold_at_alert_rate": self.threshold_at_alert_rate,
-        }
 
 
 def _alerts(s: npt.NDArray[np.float64], alert_rate: float) -> npt.NDArray[np.bool_]:

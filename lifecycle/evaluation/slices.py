@@ -19,6 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from lifecycle.evaluation.errors import EvaluationError
+from lifecycle.records import RECORD_CONFIG
 
 #: Amount band edges in the currency's major unit; the last band is open.
 DEFAULT_AMOUNT_BANDS: Final[tuple[float, ...]] = (0.0, 25.0, 100.0, 250.0, 1000.0, math.inf)
@@ -27,6 +28,8 @@ DEFAULT_AMOUNT_BANDS: Final[tuple[float, ...]] = (0.0, 25.0, 100.0, 250.0, 1000.
 @dataclass(frozen=True)
 class SliceSpec:
     """Which slices to cut: amount band edges, how many countries by volume, the age of a new card."""
+
+    __pydantic_config__ = RECORD_CONFIG
 
     amount_bands: tuple[float, ...] = DEFAULT_AMOUNT_BANDS
     max_countries: int = 5

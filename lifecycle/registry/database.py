@@ -12,9 +12,23 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 from lifecycle.registry.errors import RegistryError
+
+
+def display_url(url: str) -> str:
+    """The URL with its password, if any, replaced by ``***``: what may be printed or logged.
+
+    >>> display_url("postgresql://fraud:s3cret@db.example:5432/registry")
+    'postgresql://fraud:***@db.example:5432/registry'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class Connection(Protocol):

@@ -1,8 +1,9 @@
 """The gate's infrastructure checks: the artifact must work where it will run.
 
 It is loaded by the real scoring code path (:func:`model_engine.load_model`, which verifies the
-manifest and the golden batch), answers warm-up requests of single transactions and of a batch, reproduces its
-golden outputs, and stays within the latency budget at the 99th percentile.
+manifest), reproduces its golden outputs (the engine's own :func:`~model_engine.artifacts.store.check_golden_batch`,
+whose gap the check records), answers warm-up requests of single transactions and of a batch, and stays within
+the latency budget at the 99th percentile.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from lifecycle.registry.gate import Check, GateThresholds
+from lifecycle.registry.gate import GateThresholds
+from lifecycle.registry.verdict import Check
 
 if TYPE_CHECKING:
     from model_engine.model import CompiledModel
@@ -32,7 +34,8 @@ def infrastructure_checks(artifact: Path, X_warmup: npt.NDArray[Any], thresholds
     limits = thresholds.infrastructure
     backend = str(limits.get("backend", "numpy"))
     try:
-        model = load_model(artifact, backend=backend)
+        # The golden batch is the next check, with its gap recorded: loading only verifies the manifest.
+        model = load_model(artifact, backend=backend, check_golden=False)
     except Exception as error:  # the verdict must name the failure rather than crash the gate
         return [Check("infrastructure:load", None, "loads through the scoring path", False, f"{error}")]
     checks = [Check("infrastructure:load", 1.0, f"loads through the scoring path ({backend})", True)]
@@ -52,13 +55,9 @@ def infrastructure_checks(artifact: Path, X_warmup: npt.NDArray[Any], thresholds
 
 
 def _golden_check(model: CompiledModel, artifact: Path, backend: str, atol: float) -> Check:
-    golden = np.load(artifact / "golden.npz", allow_pickle=False)
-    inputs, expected = golden["input"], golden["output"]
-    # The golden input is stored as the graph reads it (only the columns the model still uses after unused-feature
-    # elimination), so it runs on the executable directly rather than through the signature-ordered entry point.
-    outputs = model.executable(backend).run(np.ascontiguousarray(inputs))
-    got = np.asarray(outputs[list(model.graph.outputs).index("probabilities")], dtype=np.float64)
-    gap = float(np.max(np.abs(got - np.asarray(expected, dtype=np.float64)))) if got.size else 0.0
+    from model_engine.artifacts.store import check_golden_batch
+
+    gap = check_golden_batch(model, artifact, backend)
     return Check("infrastructure:golden", gap, f"max |output - golden| <= {atol:g}", gap <= atol)
 
 

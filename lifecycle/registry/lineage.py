@@ -6,31 +6,52 @@ from __future__ import annotations
 import getpass
 import hashlib
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
 
-#: The fields a lineage record must fill for a model to be registered.
-REQUIRED_FIELDS: Final = (
-    "data",
-    "feature_spec_version",
-    "feature_names",
-    "code_version",
-    "parameters",
-    "metrics",
-    "timings",
-    "created_by",
-    "created_at",
-)
+from lifecycle.evaluation.report import EvaluationReport
+from lifecycle.records import RECORD_CONFIG
+
 _REPOSITORY: Final = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class SplitLineage:
+    """The periods a model was trained and tested on (ISO times, UTC): train, then a gap as long as the label
+    delay, then test."""
+
+    __pydantic_config__ = RECORD_CONFIG
+
+    train_start: str
+    train_end: str
+    gap_days: float
+    test_start: str
+    test_end: str
+
+
+@dataclass(frozen=True)
+class ValidationLineage:
+    """What the data-validation suite said about the training data, and whether training went on regardless."""
+
+    __pydantic_config__ = RECORD_CONFIG
+
+    suite: str
+    success: bool
+    expectations: int
+    failed: tuple[str, ...]
+    data_docs: str
+    allowed_invalid: bool
 
 
 @dataclass(frozen=True)
 class DataLineage:
     """The data a model saw: a fingerprint of the exact rows and columns, where it came from, and counts."""
+
+    __pydantic_config__ = RECORD_CONFIG
 
     fingerprint: str
     source: str
@@ -41,36 +62,77 @@ class DataLineage:
     test_frauds: int
     first_timestamp: str
     last_timestamp: str
-    split: dict[str, Any] = field(default_factory=dict)
-    validation: dict[str, Any] = field(default_factory=dict)
+    split: SplitLineage
+    validation: ValidationLineage
     #: The label feed's fingerprint when labels came from one: its report times decide which training labels
     #: were known at the cutoff, so the transactions' fingerprint alone does not pin the training set down.
     labels_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
+class Trial:
+    """One configuration of a candidate family, scored where the selection rule scores it."""
+
+    __pydantic_config__ = RECORD_CONFIG
+
+    family: str
+    params: dict[str, Any]
+    average_precision: float | None
+    auc_roc: float | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How the model was chosen: the rule in words, the configurations it compared, and the candidates left out
+    (with the reason, e.g. an engine that could not reproduce them)."""
+
+    __pydantic_config__ = RECORD_CONFIG
+
+    rule: str
+    trials: tuple[Trial, ...]
+    excluded: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Lineage:
-    """One model version's lineage record (stored as JSON in the registry and in the artifact's metadata)."""
+    """One model version's lineage record (stored as JSON in the registry and in the artifact's metadata).
+
+    ``parameters`` holds the chosen family's hyper-parameters as plain JSON values (they differ by family);
+    ``metrics`` is the evaluation on the test period; ``parity_max_abs_diff`` the largest difference between
+    the compiled artifact and the scikit-learn model it came from on that period.
+    """
+
+    __pydantic_config__ = RECORD_CONFIG
 
     data: DataLineage
     feature_spec_version: str
     feature_names: tuple[str, ...]
     code_version: str
+    family: str
     parameters: dict[str, Any]
-    metrics: dict[str, Any]
+    selection: Selection
+    metrics: EvaluationReport
+    parity_max_abs_diff: float
     timings: dict[str, float]
     created_by: str = field(default_factory=getpass.getuser)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["feature_names"] = list(self.feature_names)
-        return out
 
-
-def missing_fields(lineage: dict[str, Any]) -> list[str]:
-    """The required fields that a lineage document lacks or leaves empty."""
-    return [name for name in REQUIRED_FIELDS if lineage.get(name) in (None, "", {}, [], ())]
+def missing_fields(lineage: Lineage) -> list[str]:
+    """The fields a lineage record leaves empty although a registered model needs them."""
+    required = {
+        "data.fingerprint": lineage.data.fingerprint,
+        "data.source": lineage.data.source,
+        "feature_spec_version": lineage.feature_spec_version,
+        "feature_names": lineage.feature_names,
+        "code_version": lineage.code_version,
+        "family": lineage.family,
+        "selection.rule": lineage.selection.rule,
+        "created_by": lineage.created_by,
+        "created_at": lineage.created_at,
+    }
+    return [name for name, value in required.items() if not value]
 
 
 def data_fingerprint(frame: pd.DataFrame) -> str:

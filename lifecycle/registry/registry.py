@@ -2,9 +2,12 @@
 ``champion`` and ``challenger`` that deployments follow.
 
 Registering copies the artifact folder into the registry's model store under its content id, so the files
-the gate blessed are the files that deploy. Deploying re-checks everything: the version must be blessed, the
-verdict's signature must hold, and the stored files must still be byte-identical to those blessed and load
-through the engine (manifest and golden batch).
+the gate blessed are the files that deploy. A content id is the digest ``sha256:<64 hex digits>`` (as the
+artifact's manifest states it); its folder in the store is ``sha256/<64 hex digits>``, the layout of an OCI
+image's blobs (:func:`store_path`), so the id and the path read the same way and no name needs escaping.
+
+Deploying re-checks everything: the version must be blessed, the verdict's signature must hold, and the stored
+files must still be byte-identical to those blessed and load through the engine (manifest and golden batch).
 
 >>> import tempfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -29,11 +33,13 @@ from typing import Any, Final
 
 from pydantic import SecretStr
 
+from lifecycle.records import RecordError, from_document, to_document
 from lifecycle.registry.database import Database
 from lifecycle.registry.errors import DeploymentRefusedError, RegistryError, UnknownModelError
-from lifecycle.registry.gate import verdict_problems
-from lifecycle.registry.lineage import missing_fields
+from lifecycle.registry.events import RegistryEvent, RegistryEventKind, RegistryEventSink
+from lifecycle.registry.lineage import Lineage, missing_fields
 from lifecycle.registry.signing import folder_digest, sign, signature_matches
+from lifecycle.registry.verdict import Verdict, verdict_problems
 from lifecycle.settings import LifecycleSettings
 
 ALIASES: Final = ("champion", "challenger")
@@ -66,6 +72,22 @@ _SCHEMA: Final = (
 )
 
 
+_CONTENT_ID: Final = re.compile(r"^(sha256):([0-9a-f]{64})$")
+
+
+def store_path(store: Path, content_id: str) -> Path:
+    """Where the store keeps the artifact ``sha256:<hex>``: ``store/sha256/<hex>``."""
+    match = _CONTENT_ID.match(content_id)
+    if match is None:
+        raise RegistryError(f"{content_id!r} is not a content id (sha256: and 64 hex digits)")
+    algorithm, digest = match.groups()
+    return store / algorithm / digest
+
+
+def _json(record: Any) -> str:
+    return json.dumps(to_document(record))
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -79,29 +101,30 @@ def engine_content_id(path: Path) -> str:
 
 @dataclass(frozen=True)
 class ModelVersion:
-    """One registered model version (the row, with its JSON columns decoded)."""
+    """One registered model version (the row, with its lineage and verdict read back as typed records)."""
 
     content_id: str
     name: str
     artifact_path: Path
     registered_at: str
     registered_by: str
-    lineage: dict[str, Any]
-    verdict: dict[str, Any] | None
+    lineage: Lineage
+    verdict: Verdict | None
     verdict_signature: str | None
     blessed: bool
     aliases: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
-        metrics = self.lineage.get("metrics", {}).get("overall", {})
+        """The headline facts, as plain data for listings."""
+        metrics = self.lineage.metrics.overall
         return {
             "content_id": self.content_id,
             "name": self.name,
             "registered_at": self.registered_at,
             "blessed": self.blessed,
             "aliases": list(self.aliases),
-            "auc_roc": metrics.get("auc_roc"),
-            "average_precision": metrics.get("average_precision"),
+            "auc_roc": metrics.auc_roc,
+            "average_precision": metrics.average_precision,
         }
 
 
@@ -115,6 +138,7 @@ class ModelRegistry:
         *,
         signing_key: SecretStr,
         verify_artifact: Callable[[Path], str] = engine_content_id,
+        events: RegistryEventSink | None = None,
     ) -> None:
         # The key is an argument, never read here from the environment: only settings modules do that
         # (:meth:`from_settings` passes the configured one).
@@ -122,19 +146,25 @@ class ModelRegistry:
         self._store = store
         self._key = signing_key
         self._verify_artifact = verify_artifact
+        self._events = events
         for statement in _SCHEMA:
             self._db.execute(statement)
 
     @classmethod
-    def from_settings(cls, settings: LifecycleSettings) -> ModelRegistry:
-        return cls(settings.registry_url, settings.model_store, signing_key=settings.model_signing_key)
+    def from_settings(cls, settings: LifecycleSettings, *, events: RegistryEventSink | None = None) -> ModelRegistry:
+        return cls(settings.registry_url, settings.model_store, signing_key=settings.model_signing_key, events=events)
+
+    def _publish(self, kind: RegistryEventKind, content_id: str, actor: str, **facts: Any) -> None:
+        """Hand the event to the sink, if there is one (a sink that raises makes the calling method raise)."""
+        if self._events is not None:
+            self._events.record(RegistryEvent(kind=kind, content_id=content_id, actor=actor, at=_now(), **facts))
 
     def close(self) -> None:
         self._db.close()
 
     # -- writing ---------------------------------------------------------------------------------------------
 
-    def register(self, artifact: Path, *, name: str, lineage: dict[str, Any], actor: str | None = None) -> ModelVersion:
+    def register(self, artifact: Path, *, name: str, lineage: Lineage, actor: str | None = None) -> ModelVersion:
         """Copy the artifact into the store under its content id and record it with its lineage.
 
         Registering the same content again returns the existing version (content addressing).
@@ -146,7 +176,7 @@ class ModelRegistry:
         existing = self._find(content_id)
         if existing is not None:
             return existing
-        target = self._store / content_id.replace(":", "-")
+        target = store_path(self._store, content_id)
         if target.exists():
             # Left by a registration that stopped before its row was written: reused only if byte-identical.
             if folder_digest(target) != folder_digest(artifact):
@@ -157,43 +187,99 @@ class ModelRegistry:
         else:
             # Copied under a temporary name and renamed: a crash mid-copy never leaves a partial folder that a
             # later registration of the same content would take for complete.
-            self._store.mkdir(parents=True, exist_ok=True)
-            partial = self._store / f".{target.name}.{uuid.uuid4().hex}.partial"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.parent / f".{target.name}.{uuid.uuid4().hex}.partial"
             shutil.copytree(artifact, partial)
             partial.rename(target)
         self._db.execute(
             "INSERT INTO model_versions (content_id, name, artifact_path, registered_at, registered_by, lineage) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [content_id, name, str(target.resolve()), _now(), actor or getpass.getuser(), json.dumps(lineage)],
+            [content_id, name, str(target.resolve()), _now(), actor or getpass.getuser(), _json(lineage)],
         )
-        return self.get(content_id)
+        registered = self.get(content_id)
+        self._publish(RegistryEventKind.REGISTERED, content_id, registered.registered_by)
+        return registered
 
-    def record_verdict(self, ref: str, verdict: dict[str, Any]) -> ModelVersion:
+    def record_verdict(self, ref: str, verdict: Verdict) -> ModelVersion:
         """Sign and store a gate verdict for a version. The verdict must name this version and, when blessed,
         fingerprint its stored files (``artifact_files``)."""
         version = self.get(ref)
-        if verdict.get("content_id") != version.content_id:
-            raise RegistryError(f"the verdict is about {verdict.get('content_id')!r}, not {version.content_id}")
+        if verdict.content_id != version.content_id:
+            raise RegistryError(f"the verdict is about {verdict.content_id!r}, not {version.content_id}")
         problems = verdict_problems(verdict)
         if problems:
-            raise RegistryError(f"the verdict contradicts its checks: {'; '.join(problems)}; build it with verdict()")
-        blessed = bool(verdict.get("blessed"))
-        if blessed and verdict.get("artifact_files") != folder_digest(version.artifact_path):
+            raise RegistryError(f"the verdict contradicts its checks: {'; '.join(problems)}; build it with judge()")
+        if verdict.blessed and verdict.artifact_files != folder_digest(version.artifact_path):
             raise RegistryError("the verdict's artifact fingerprint does not match the stored files; re-run the gate")
-        signature = sign(verdict, self._key)
+        document = to_document(verdict)
         self._db.execute(
             "UPDATE model_versions SET verdict = ?, verdict_signature = ?, blessed = ? WHERE content_id = ?",
-            [json.dumps(verdict), signature, int(blessed), version.content_id],
+            [json.dumps(document), sign(document, self._key), int(verdict.blessed), version.content_id],
         )
+        self._publish(RegistryEventKind.VERDICT, version.content_id, verdict.decided_by, blessed=verdict.blessed)
         return self.get(version.content_id)
 
-    def deploy(self, ref: str, alias: str = "champion", *, actor: str | None = None) -> ModelVersion:
+    def deploy(
+        self,
+        ref: str,
+        alias: str = "champion",
+        *,
+        actor: str | None = None,
+        reason: str = "",
+        ticket: str | None = None,
+    ) -> ModelVersion:
         """Point ``alias`` at a version after re-checking that it is blessed and unchanged since blessing."""
         if alias not in ALIASES:
             raise RegistryError(f"unknown alias {alias!r}; aliases are {list(ALIASES)}")
         version = self.get(ref)
-        self.check_deployable(version)
-        now, who = _now(), actor or getpass.getuser()
+        who = actor or getpass.getuser()
+        try:
+            self.check_deployable(version)
+        except DeploymentRefusedError as refusal:
+            self._publish(
+                RegistryEventKind.REFUSED, version.content_id, who, alias=alias, reason=str(refusal), ticket=ticket
+            )
+            raise
+        previous = self._move_alias(alias, version.content_id, who)
+        kind = RegistryEventKind.DEPLOYED
+        self._publish(
+            kind, version.content_id, who, alias=alias, previous_content_id=previous, reason=reason, ticket=ticket
+        )
+        return self.get(version.content_id)
+
+    def promote(
+        self, ref: str, *, actor: str | None = None, reason: str = "", ticket: str | None = None
+    ) -> ModelVersion:
+        """Make a version the champion (the same checks as :meth:`deploy`)."""
+        return self.deploy(ref, "champion", actor=actor, reason=reason, ticket=ticket)
+
+    def rollback(
+        self, alias: str = "champion", *, actor: str | None = None, reason: str, ticket: str | None = None
+    ) -> ModelVersion:
+        """Point ``alias`` back at the version it pointed at before its last move; that version must still be
+        deployable (blessed, signed, unchanged)."""
+        rows = self._db.query(
+            "SELECT content_id, previous_content_id FROM alias_history WHERE alias = ? ORDER BY changed_at DESC",
+            [alias],
+        )
+        if not rows or rows[0][1] is None:
+            raise RegistryError(f"{alias} has no earlier version to roll back to")
+        current, earlier = str(rows[0][0]), str(rows[0][1])
+        version = self.get(earlier)
+        who = actor or getpass.getuser()
+        try:
+            self.check_deployable(version)
+        except DeploymentRefusedError as refusal:
+            self._publish(RegistryEventKind.REFUSED, earlier, who, alias=alias, reason=str(refusal), ticket=ticket)
+            raise
+        self._move_alias(alias, earlier, who)
+        kind = RegistryEventKind.ROLLED_BACK
+        self._publish(kind, earlier, who, alias=alias, previous_content_id=current, reason=reason, ticket=ticket)
+        return self.get(earlier)
+
+    def _move_alias(self, alias: str, content_id: str, who: str) -> str | None:
+        """Point ``alias`` at ``content_id`` and record the move; the version it pointed at before, if any."""
+        now = _now()
         with self._db.transaction() as tx:
             # The previous target is read with the writes that move the alias, on the same cursor and transaction
             # (not through a separate query and commit), so the history records what this change replaced.
@@ -202,35 +288,31 @@ class ModelRegistry:
             tx.execute("DELETE FROM aliases WHERE alias = ?", [alias])
             tx.execute(
                 "INSERT INTO aliases (alias, content_id, updated_at, updated_by) VALUES (?, ?, ?, ?)",
-                [alias, version.content_id, now, who],
+                [alias, content_id, now, who],
             )
             tx.execute(
                 "INSERT INTO alias_history (alias, content_id, previous_content_id, changed_at, changed_by) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [alias, version.content_id, previous, now, who],
+                [alias, content_id, previous, now, who],
             )
-        return self.get(version.content_id)
-
-    def promote(self, ref: str, *, actor: str | None = None) -> ModelVersion:
-        """Make a version the champion (the same checks as :meth:`deploy`)."""
-        return self.deploy(ref, "champion", actor=actor)
+        return previous
 
     def check_deployable(self, version: ModelVersion) -> None:
         """Raise :class:`DeploymentRefusedError` unless the version is blessed, signed and unchanged."""
         cid = version.content_id
         if version.verdict is None or version.verdict_signature is None:
             raise DeploymentRefusedError(f"model {cid} has no gate verdict; run the gate (fraud train) first")
-        if not signature_matches(version.verdict, version.verdict_signature, self._key):
+        if not signature_matches(to_document(version.verdict), version.verdict_signature, self._key):
             raise DeploymentRefusedError(f"model {cid}: the gate verdict's signature does not match; it was altered")
         problems = verdict_problems(version.verdict)
         if problems:
             raise DeploymentRefusedError(f"model {cid}: the gate verdict contradicts its checks: {'; '.join(problems)}")
-        if not version.blessed or not version.verdict.get("blessed"):
-            failed = [c["name"] for c in version.verdict.get("checks", []) if not c.get("passed")]
+        if not version.blessed or not version.verdict.blessed:
+            failed = list(version.verdict.failed_checks)
             raise DeploymentRefusedError(f"model {cid} is not blessed: the gate refused it (failed checks: {failed})")
         current = folder_digest(version.artifact_path)
-        if current != version.verdict.get("artifact_files"):
-            blessed_files = version.verdict.get("artifact_files", {})
+        if current != version.verdict.artifact_files:
+            blessed_files = version.verdict.artifact_files
             changed = sorted(
                 name for name in set(current) | set(blessed_files) if current.get(name) != blessed_files.get(name)
             )
@@ -294,14 +376,22 @@ class ModelRegistry:
             return None
         cid, name, path, at, by, lineage, verdict, signature, blessed = rows[0]
         aliases = tuple(str(r[0]) for r in self._db.query("SELECT alias FROM aliases WHERE content_id = ?", [cid]))
+        try:
+            lineage_record = from_document(Lineage, json.loads(lineage))
+            verdict_record = from_document(Verdict, json.loads(verdict)) if verdict else None
+        except (RecordError, ValueError) as error:
+            raise RegistryError(
+                f"model {cid}: its stored lineage or verdict cannot be read ({error}); it was altered or written by "
+                "an incompatible version"
+            ) from None
         return ModelVersion(
             content_id=cid,
             name=name,
             artifact_path=Path(path),
             registered_at=at,
             registered_by=by,
-            lineage=json.loads(lineage),
-            verdict=json.loads(verdict) if verdict else None,
+            lineage=lineage_record,
+            verdict=verdict_record,
             verdict_signature=signature,
             blessed=bool(blessed),
             aliases=tuple(sorted(aliases)),

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from lifecycle.registry.cli import ModelStore, RegistryUrl, open_registry
+
 #: Exit status when the run completed but the gate refused the model (2 is taken by usage errors).
 REFUSED_EXIT_CODE = 3
 
@@ -33,18 +35,19 @@ def train(
     promote: Annotated[bool, typer.Option("--promote", help="make the model champion if the gate blesses it")] = False,
     alert_rate: Annotated[float, typer.Option(help="the bank's review budget, a share of transactions")] = 0.005,
     seed: Annotated[int, typer.Option(help="random seed of the models")] = 0,
+    registry_url: RegistryUrl = None,
+    model_store: ModelStore = None,
 ) -> None:
     """Validate, build features, split by time, train candidates, compile, evaluate, register and gate."""
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from ingest.errors import IngestError
     from ingest.settings import IngestSettings
+    from ingest.sources import attach_labels, read_labels, read_transactions, replay_kafka
     from lifecycle.errors import LifecycleError
     from lifecycle.evaluation import EvaluationConfig
-    from lifecycle.registry.registry import ModelRegistry
-    from lifecycle.settings import LifecycleSettings
     from lifecycle.training.pipeline import TrainingConfig, run_training
-    from lifecycle.training.sources import attach_labels, read_labels, read_parquet_source, replay_kafka
     from model_engine.errors import ModelEngineError
 
     console = Console()
@@ -56,7 +59,7 @@ def train(
             frame = replay_kafka(IngestSettings().kafka_bootstrap_servers, kafka_topic)
             source = f"kafka:{kafka_topic}"
         else:
-            frame = read_parquet_source(data or [], mapping)
+            frame = read_transactions(data or [], mapping)
             source = "parquet:" + ",".join(str(p) for p in data or [])
         if "is_fraud" not in frame.columns:
             if label_frame is None:
@@ -73,11 +76,15 @@ def train(
             source=source,
             evaluation=EvaluationConfig(alert_rate=alert_rate),
         )
-    except (LifecycleError, ModelEngineError) as error:
+    except (IngestError, LifecycleError, ModelEngineError) as error:
         # Bad sources, label files and options stop the command with one line, as a failed run does.
         console.print(f"[red]training stopped:[/] {error}")
         raise typer.Exit(1) from None
-    registry = ModelRegistry.from_settings(LifecycleSettings())
+    try:
+        registry = open_registry(registry_url, model_store)
+    except LifecycleError as error:
+        console.print(f"[red]training stopped:[/] {error}")
+        raise typer.Exit(1) from None
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("starting", total=None)
 
@@ -95,10 +102,10 @@ def train(
         f"chosen {result.chosen}: AUC {overall.auc_roc:.4f}, AP {overall.average_precision:.4f}, "
         f"CP@{config.evaluation.k} {overall.card_precision_at_k:.4f}"
     )
-    verdict = "[green]blessed[/]" if result.verdict["blessed"] else "[red]refused[/]"
+    verdict = "[green]blessed[/]" if result.verdict.blessed else "[red]refused[/]"
     console.print(f"model {result.version.content_id}: {verdict}; report {result.report_path}")
-    if not result.verdict["blessed"]:
-        console.print(f"failed checks: {', '.join(result.verdict['failed_checks'])}")
+    if not result.verdict.blessed:
+        console.print(f"failed checks: {', '.join(result.verdict.failed_checks)}")
         raise typer.Exit(REFUSED_EXIT_CODE)
     if promote:
         registry.promote(result.version.content_id)

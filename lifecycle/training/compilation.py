@@ -7,20 +7,20 @@ probability units (``atol``); a model beyond it is not registered.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from lifecycle.training.errors import ParityError
-from model_engine import CompiledModel, load_model
-from model_engine.compile import compile_model
-
-
-def compile_for_serving(estimator: Any, feature_names: Sequence[str]) -> CompiledModel:
-    """The fitted estimator compiled for the engine, with its signature (feature names in column order)."""
-    return compile_model(estimator, list(feature_names))
+from lifecycle.evaluation import EvaluationConfig, EvaluationReport, evaluate
+from lifecycle.training.dataset import TrainingData
+from lifecycle.training.errors import ParityError, TrainingError
+from lifecycle.training.fitting import FittedCandidate
+from lifecycle.training.progress import Steps
+from model_engine import CompiledModel, compile_model, load_model
+from model_engine.errors import ModelEngineError
 
 
 def check_parity(
@@ -41,3 +41,49 @@ def check_parity(
 def score_with_artifact(path: Path, X: npt.NDArray[Any], backend: str = "numpy") -> npt.NDArray[np.float64]:
     """Scores of a saved artifact, loaded through the serving code path."""
     return np.asarray(load_model(path, backend=backend).score(X), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class CompiledCandidate:
+    """A fitted candidate compiled for the engine, its parity with scikit-learn, and its test-period report."""
+
+    fitted: FittedCandidate
+    model: CompiledModel
+    parity: float
+    report: EvaluationReport
+
+    @property
+    def family(self) -> str:
+        return self.fitted.family
+
+
+def compile_candidates(
+    fitted: Sequence[FittedCandidate],
+    data: TrainingData,
+    evaluation: EvaluationConfig,
+    *,
+    parity_atol: float,
+    steps: Steps,
+) -> tuple[list[CompiledCandidate], dict[str, str]]:
+    """Compile each candidate, hold it to scikit-learn on the test period, and evaluate its engine scores there.
+
+    A candidate the engine cannot serve faithfully is left out, not the run: the reason is returned by family.
+    """
+    compiled: list[CompiledCandidate] = []
+    excluded: dict[str, str] = {}
+    for candidate in fitted:
+        name = candidate.family
+        with steps.step(f"compile:{name}", f"compiling {name} and checking parity with scikit-learn"):
+            try:
+                model = compile_model(candidate.estimator, list(data.input_names))
+                scores, gap = check_parity(model, candidate.estimator, data.test_inputs, atol=parity_atol)
+            except ModelEngineError as error:
+                excluded[name] = f"{type(error).__name__}: {error}"
+                steps.progress(f"compile:{name}", f"excluded: {error}")
+                continue
+        with steps.step(f"evaluate:{name}", f"evaluating {name}"):
+            report = evaluate(scores, data.test_transactions, evaluation, first_seen=data.first_seen)
+        compiled.append(CompiledCandidate(candidate, model, gap, report))
+    if not compiled:
+        raise TrainingError(f"no candidate compiled with parity: {excluded}")
+    return compiled, excluded

@@ -7,7 +7,7 @@ average precision over the folds (the metric closest to what investigators exper
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,17 +16,18 @@ import pandas as pd
 from sklearn.base import clone
 
 from lifecycle.evaluation.metrics import average_precision, roc_auc
+from lifecycle.registry.lineage import Trial
 from lifecycle.training.candidates import CandidateFamily, Params, fit_balanced
 from lifecycle.training.errors import TrainingError
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The chosen parameters of one family and every configuration's fold scores."""
+    """The chosen parameters of one family and every configuration's mean fold scores."""
 
     family: str
     best_params: dict[str, Any]
-    trials: list[dict[str, Any]] = field(default_factory=list)
+    trials: tuple[Trial, ...]
 
 
 def time_folds(
@@ -63,9 +64,10 @@ def search_family(
     """Try each configuration of the family's grid on the folds and keep the best by mean AP."""
     grid: tuple[Params, ...] = candidate.fast_grid if fast else candidate.grid
     if len(grid) == 1:
-        return SearchResult(candidate.name, dict(grid[0]), [{"params": dict(grid[0]), "note": "single configuration"}])
+        only = Trial(candidate.name, dict(grid[0]), None, None, note="single configuration: nothing to search")
+        return SearchResult(candidate.name, dict(grid[0]), (only,))
     folds = time_folds(timestamps, n_folds=1 if fast else 2, gap_days=gap_days)
-    trials: list[dict[str, Any]] = []
+    trials: list[Trial] = []
     for params in grid:
         aps, aucs = [], []
         for fit, val in folds:
@@ -77,9 +79,9 @@ def search_family(
             aucs.append(roc_auc(scores, y[val]))
         if aps:
             trials.append(
-                {"params": dict(params), "average_precision": float(np.mean(aps)), "auc_roc": float(np.mean(aucs))}
+                Trial(candidate.name, dict(params), float(np.mean(aps)), float(np.mean(aucs)), f"{len(aps)} folds")
             )
     if not trials:
         raise TrainingError(f"no validation fold of the training period holds both classes to tune {candidate.name}")
-    best = max(trials, key=lambda t: (t["average_precision"], t["auc_roc"]))
-    return SearchResult(candidate.name, best["params"], trials)
+    best = max(trials, key=lambda t: (t.average_precision or 0.0, t.auc_roc or 0.0))
+    return SearchResult(candidate.name, best.params, tuple(trials))

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from lifecycle.registry.lineage import SplitLineage
 from lifecycle.training.errors import SplitError
 
 BoolArray = npt.NDArray[np.bool_]
@@ -75,14 +76,15 @@ class TimeSplit:
         stamps = _utc(timestamps)
         return ((stamps >= self.test_start) & (stamps < self.test_end)).to_numpy()
 
-    def to_dict(self) -> dict[str, str | float]:
-        return {
-            "train_start": self.train_start.isoformat(),
-            "train_end": self.train_end.isoformat(),
-            "gap_days": self.gap_days,
-            "test_start": self.test_start.isoformat(),
-            "test_end": self.test_end.isoformat(),
-        }
+    def to_lineage(self) -> SplitLineage:
+        """The periods as the lineage records them."""
+        return SplitLineage(
+            train_start=self.train_start.isoformat(),
+            train_end=self.train_end.isoformat(),
+            gap_days=self.gap_days,
+            test_start=self.test_start.isoformat(),
+            test_end=self.test_end.isoformat(),
+        )
 
 
 def _utc(timestamps: pd.Series) -> pd.Series:

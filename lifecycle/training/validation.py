@@ -7,17 +7,17 @@ data, in which case the failures are recorded in the lineage. The HTML data docs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from ingest.contract import TRANSACTION_COLUMNS
 from ingest.validation.runner import GreatExpectationsRunner
 from ingest.validation.suite import build_suite
+from lifecycle.registry.lineage import ValidationLineage
 from lifecycle.training.errors import InvalidDataError
 
 
-def validate_transactions(frame: pd.DataFrame, docs_dir: Path, *, allow_invalid: bool) -> dict[str, Any]:
+def validate_transactions(frame: pd.DataFrame, docs_dir: Path, *, allow_invalid: bool) -> ValidationLineage:
     """Run the suite on the contract columns of ``frame``; a summary for the lineage."""
     missing = [c for c in TRANSACTION_COLUMNS if c not in frame.columns]
     if missing:
@@ -26,14 +26,14 @@ def validate_transactions(frame: pd.DataFrame, docs_dir: Path, *, allow_invalid:
     result = runner.validate(frame[list(TRANSACTION_COLUMNS)], build_suite(), complete=False)
     failed = [r.name for r in result.results if not r.success]
     docs = runner.write_data_docs(result, run_name="training")
-    summary = {
-        "suite": "transactions",
-        "success": result.success,
-        "expectations": len(result.results),
-        "failed": failed,
-        "data_docs": str(docs),
-        "allowed_invalid": bool(failed) and allow_invalid,
-    }
+    summary = ValidationLineage(
+        suite="transactions",
+        success=bool(result.success),
+        expectations=len(result.results),
+        failed=tuple(failed),
+        data_docs=str(docs),
+        allowed_invalid=bool(failed) and allow_invalid,
+    )
     if failed and not allow_invalid:
         raise InvalidDataError(
             f"the training data failed {len(failed)} expectations: {failed}; see {docs}. "

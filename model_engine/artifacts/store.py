@@ -109,8 +109,10 @@ def load_model(path: str | Path, backend: str = "numba", *, check_golden: bool =
     return model
 
 
-def check_golden_batch(model: CompiledModel, path: Path, backend: str) -> None:
-    """Run the stored golden input; bit-identical on numpy, within the dtype's tolerance elsewhere."""
+def check_golden_batch(model: CompiledModel, path: Path, backend: str) -> float:
+    """Run the stored golden input and return the largest difference from the stored output (NaN on both sides
+    counts as equal, on one side as infinitely far); it must be bit-identical on numpy and within the dtype's
+    tolerance elsewhere, or :class:`GoldenMismatchError`."""
     golden = read_npz(path / "golden.npz")
     if set(golden) != {"input", "output"}:
         raise ArtifactError(f"{path / 'golden.npz'} must hold 'input' and 'output', has {sorted(golden)}")
@@ -123,9 +125,13 @@ def check_golden_batch(model: CompiledModel, path: Path, backend: str) -> None:
         same = bool(np.array_equal(got, expected, equal_nan=True))
     else:
         same = bool(np.allclose(got, expected, rtol=0, atol=TOLERANCE[model.dtype], equal_nan=True))
+    nan_got, nan_expected = np.isnan(got), np.isnan(expected)
+    gaps = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+    gaps = np.where(nan_got & nan_expected, 0.0, np.where(nan_got | nan_expected, np.inf, gaps))
+    worst = float(np.max(gaps)) if gaps.size else 0.0
     if not same:
-        worst = float(np.nanmax(np.abs(got - expected)))
         raise GoldenMismatchError(
             f"{path}: the golden batch does not reproduce on backend {backend!r} (max difference {worst:.3g}); "
             "the artifact or this engine build is not the one it was made with"
         )
+    return worst

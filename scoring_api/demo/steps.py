@@ -101,10 +101,10 @@ def step_train(context: DemoContext) -> StepResult:
     context.training = result
     overall = result.reports[result.chosen].overall
     verdict = result.verdict
-    if not verdict["blessed"]:
+    if not verdict.blessed:
         raise DemoRefusedError(
             f"the gate refused model {result.version.content_id} ({result.chosen}); failed checks: "
-            f"{', '.join(verdict['failed_checks']) or 'none recorded'}; see {result.report_path}. Nothing is served."
+            f"{', '.join(verdict.failed_checks) or 'none recorded'}; see {result.report_path}. Nothing is served."
         )
     registry.promote(result.version.content_id)
     context.content_id = result.version.content_id

@@ -67,7 +67,7 @@ def test_the_demo_scores_every_streamed_transaction_once_with_the_blessed_model(
 
     # A blessed model was promoted and is the one that scored the stream.
     assert context.training is not None
-    assert context.training.verdict["blessed"] is True
+    assert context.training.verdict.blessed is True
     assert context.registry is not None
     assert context.content_id == context.training.version.content_id
 

@@ -36,7 +36,7 @@ def _blessed(registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np
     version = registry.register(
         support.forest_artifact(tmp_path / f"forest-{seed}", data, seed=seed), name="rf", lineage=support.lineage()
     )
-    support.judge(registry, version.content_id, data[0], auc=0.95)
+    support.judge_and_record(registry, version.content_id, data)
     return version.content_id
 
 

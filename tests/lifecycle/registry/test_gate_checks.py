@@ -2,28 +2,58 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from lifecycle.evaluation import Metrics
+from lifecycle.records import to_document
 from lifecycle.registry.errors import GateConfigError
-from lifecycle.registry.gate import GateThresholds, change_checks, value_checks, verdict
+from lifecycle.registry.gate import GateThresholds, change_checks, value_checks
 from lifecycle.registry.signing import sign, signature_matches
+from lifecycle.registry.verdict import Verdict
 
 KEY = SecretStr("test-signing-key-0123456789")
 
 
-def _report(auc: float, ap: float, recall: float, slice_auc: float, slice_frauds: int = 40) -> dict[str, Any]:
-    overall = {"auc_roc": auc, "average_precision": ap, "recall_at_alert_rate": recall, "frauds": 200}
-    return {
-        "overall": overall,
-        "slices": {
-            "channel=ecom": {"auc_roc": slice_auc, "frauds": slice_frauds},
-            "channel=pos": {"auc_roc": 0.9, "frauds": slice_frauds},
-        },
-    }
+def _metrics(frauds: int, auc: float | None = None, ap: float | None = None, recall: float | None = None) -> Metrics:
+    return Metrics(
+        transactions=10 * frauds,
+        frauds=frauds,
+        auc_roc=auc,
+        average_precision=ap,
+        card_precision_at_k=None,
+        recall_at_alert_rate=recall,
+        brier=0.1,
+        ece=0.05,
+    )
+
+
+@dataclass(frozen=True)
+class _Report:
+    overall: Metrics
+    slices: dict[str, Metrics] = field(default_factory=dict)
+
+
+def _report(auc: float, ap: float, recall: float, slice_auc: float, slice_frauds: int = 40) -> _Report:
+    return _Report(
+        _metrics(200, auc, ap, recall),
+        {"channel=ecom": _metrics(slice_frauds, slice_auc), "channel=pos": _metrics(slice_frauds, 0.9)},
+    )
+
+
+def _verdict(report: _Report, thresholds: GateThresholds) -> Verdict:
+    return Verdict.decide(
+        content_id="abc",
+        artifact_files={"graph.json": "00"},
+        checks=value_checks(report, thresholds),
+        thresholds_version=thresholds.version,
+        thresholds_digest=thresholds.digest,
+        champion_content_id=None,
+        decided_by="tester",
+    )
 
 
 def test_shipped_thresholds_load_and_are_versioned() -> None:
@@ -70,27 +100,15 @@ def test_change_checks_against_the_champion() -> None:
 
 def test_verdict_is_blessed_only_when_every_check_passes_and_signature_covers_values() -> None:
     thresholds = GateThresholds.load()
-    checks = value_checks(_report(0.9, 0.6, 0.5, 0.85), thresholds)
-    doc = verdict(
-        content_id="abc",
-        artifact_files={"graph.json": "00"},
-        checks=checks,
-        thresholds=thresholds,
-        champion_content_id=None,
-        decided_by="tester",
-    )
-    assert doc["blessed"] is True
+    blessed = _verdict(_report(0.9, 0.6, 0.5, 0.85), thresholds)
+    assert blessed.blessed is True
+    doc = to_document(blessed)
     signature = sign(doc, KEY)
     assert signature_matches(doc, signature, KEY)
     doc["checks"][0]["value"] = 0.99
     assert not signature_matches(doc, signature, KEY)
-    refused = verdict(
-        content_id="abc",
-        artifact_files={},
-        checks=value_checks(_report(0.5, 0.6, 0.5, 0.85), thresholds),
-        thresholds=thresholds,
-        champion_content_id=None,
-        decided_by="tester",
-    )
-    assert refused["blessed"] is False
-    assert refused["failed_checks"] == ["value:auc_roc"]
+    altered = replace(blessed, checks=(replace(blessed.checks[0], value=0.99), *blessed.checks[1:]))
+    assert not signature_matches(to_document(altered), signature, KEY)
+    refused = _verdict(_report(0.5, 0.6, 0.5, 0.85), thresholds)
+    assert refused.blessed is False
+    assert refused.failed_checks == ("value:auc_roc",)

@@ -23,11 +23,13 @@ def test_train_then_inspect_and_promote(tmp_path: Path) -> None:
     data.transactions.drop(columns=["is_fraud", "fraud_scenario"]).to_parquet(source)
     labels = tmp_path / "labels.parquet"
     data.labels.to_parquet(labels)
+    # The registry named on the command line; the settings (environment) name another one that stays unused.
     env = {
-        "FRAUD_REGISTRY_URL": f"sqlite:///{tmp_path}/registry.sqlite",
-        "FRAUD_MODEL_STORE": str(tmp_path / "store"),
+        "FRAUD_REGISTRY_URL": f"sqlite:///{tmp_path}/unused/registry.sqlite",
+        "FRAUD_MODEL_STORE": str(tmp_path / "unused" / "store"),
         "FRAUD_MODEL_SIGNING_KEY": "cli-test-signing-key-0123456789",
     }
+    where = ["--registry", f"sqlite:///{tmp_path}/registry.sqlite", "--model-store", str(tmp_path / "store")]
     runner = CliRunner()
     args = [
         "train",
@@ -42,33 +44,38 @@ def test_train_then_inspect_and_promote(tmp_path: Path) -> None:
         "14",
         "--alert-rate",
         "0.05",
+        *where,
     ]
     trained = runner.invoke(app, [*args, "--run-dir", str(tmp_path / "run")], env=env)
     # Exit 0: blessed; 3: refused by the gate. Either way a version is registered with its verdict.
     assert trained.exit_code in (0, 3), trained.output
     assert (tmp_path / "run" / "report.html").exists()
+    assert f"registry sqlite:///{tmp_path}/registry.sqlite, models in {tmp_path / 'store'}" in trained.stderr
+    assert not (tmp_path / "unused").exists()
 
-    listed = runner.invoke(app, ["models", "list"], env=env)
+    listed = runner.invoke(app, ["models", "list", *where], env=env)
     assert listed.exit_code == 0, listed.output
-    assert "random_forest" in listed.output
+    assert "random_forest" in listed.stdout
+    assert "registry sqlite:///" in listed.stderr
 
-    versions = list((tmp_path / "store").iterdir())
+    versions = list((tmp_path / "store" / "sha256").iterdir())
     assert len(versions) == 1
-    content_id = versions[0].name.replace("sha256-", "sha256:")
-    shown = json.loads(runner.invoke(app, ["models", "show", content_id], env=env).output)
+    content_id = f"sha256:{versions[0].name}"
+    shown = json.loads(runner.invoke(app, ["models", "show", content_id, *where], env=env).stdout)
     assert shown["verdict"]["checks"]
-    lineage = json.loads(runner.invoke(app, ["models", "lineage", content_id], env=env).output)
+    lineage = json.loads(runner.invoke(app, ["models", "lineage", content_id, *where], env=env).stdout)
     assert lineage["feature_spec_version"]
     assert lineage["data"]["fingerprint"]
     # The label feed decided which frauds training knew of: its fingerprint is part of the lineage.
     assert lineage["data"]["labels_fingerprint"]
     assert lineage["data"]["labels_fingerprint"] != lineage["data"]["fingerprint"]
 
-    promoted = runner.invoke(app, ["models", "promote", content_id], env=env)
+    promoted = runner.invoke(app, ["models", "promote", content_id, *where], env=env)
     if trained.exit_code == 0:
         assert promoted.exit_code == 0, promoted.output
         assert (
-            json.loads(runner.invoke(app, ["models", "show", "champion"], env=env).output)["content_id"] == content_id
+            json.loads(runner.invoke(app, ["models", "show", "champion", *where], env=env).stdout)["content_id"]
+            == content_id
         )
     else:
         assert promoted.exit_code == 1

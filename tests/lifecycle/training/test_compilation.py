@@ -11,8 +11,8 @@ import pytest
 from sklearn.datasets import make_classification
 
 from lifecycle.training.candidates import FAMILIES, CandidateFamily, fit_balanced
-from lifecycle.training.compilation import check_parity, compile_for_serving, score_with_artifact
-from model_engine import save_model
+from lifecycle.training.compilation import check_parity, score_with_artifact
+from model_engine import compile_model, save_model
 
 PARITY_ATOL = 1e-5  # the pipeline's default TrainingConfig.parity_atol
 
@@ -31,7 +31,7 @@ def test_family_compiles_with_parity_and_round_trips(
     X, y = data
     estimator = fit_balanced(candidate.build(candidate.fast_grid[0], 0), X, y)
     names = [f"f{i}" for i in range(X.shape[1])]
-    compiled = compile_for_serving(estimator, names)
+    compiled = compile_model(estimator, names)
     scores, gap = check_parity(compiled, estimator, X, atol=PARITY_ATOL)
     assert gap <= PARITY_ATOL
     save_model(compiled, tmp_path / "artifact")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
-from features import FeatureSet, default_feature_set
+from features import FeatureSet, default_feature_set, model_input_names
 from ingest.simulator import SimulatorConfig, simulate
 from lifecycle.evaluation import EvaluationConfig
 from lifecycle.registry import DeploymentRefusedError, GateThresholds, missing_fields
@@ -56,26 +56,27 @@ def test_good_model_is_blessed_with_complete_lineage_then_degraded_one_is_refuse
     transactions: pd.DataFrame, registry: ModelRegistry, tmp_path: Path
 ) -> None:
     result = run_training(transactions, registry, tmp_path / "good", CONFIG)
-    assert result.verdict["blessed"], result.verdict["failed_checks"]
+    assert result.verdict.blessed, result.verdict.failed_checks
     lineage = result.version.lineage
     assert missing_fields(lineage) == []
-    assert lineage["data"]["train_rows"] > 0
-    assert lineage["data"]["validation"]["success"] is True
-    assert lineage["feature_spec_version"]
+    assert lineage.data.train_rows > 0
+    assert lineage.data.validation.success is True
+    assert lineage.feature_spec_version
+    assert lineage.feature_names == model_input_names(default_feature_set())
     assert result.report_path.exists()
     assert (tmp_path / "good" / "plots" / "roc.png").exists()
-    assert {c["name"] for c in result.verdict["checks"]} >= {"value:auc_roc", "infrastructure:golden"}
+    assert {c.name for c in result.verdict.checks} >= {"value:auc_roc", "infrastructure:golden"}
     registry.promote(result.version.content_id)
 
     shuffled = transactions.copy()
     shuffled["is_fraud"] = np.random.default_rng(0).permutation(shuffled["is_fraud"].to_numpy())
     bad = run_training(shuffled, registry, tmp_path / "bad", CONFIG)
-    assert not bad.verdict["blessed"]
-    failed = set(bad.verdict["failed_checks"])
+    assert not bad.verdict.blessed
+    failed = set(bad.verdict.failed_checks)
     assert {"value:auc_roc", "value:average_precision"} <= failed
     # The champion was re-scored on the same (shuffled) test period, so the change checks ran against it.
-    assert any(c["name"].startswith("change:") for c in bad.verdict["checks"])
-    assert bad.verdict["champion_content_id"] == result.version.content_id
+    assert any(c.name.startswith("change:") for c in bad.verdict.checks)
+    assert bad.verdict.champion_content_id == result.version.content_id
     with pytest.raises(DeploymentRefusedError, match="not blessed"):
         registry.promote(bad.version.content_id)
     assert registry.get("champion").content_id == result.version.content_id
@@ -85,6 +86,6 @@ def test_good_model_is_blessed_with_complete_lineage_then_degraded_one_is_refuse
     features = default_feature_set()
     dropped = FeatureSet(tuple(f for f in features.features if "amount" not in f.name))
     weaker = run_training(transactions, registry, tmp_path / "weaker", replace(CONFIG, feature_set=dropped))
-    assert not weaker.verdict["blessed"]
-    assert any(name.startswith(("change:", "slice_change:")) for name in weaker.verdict["failed_checks"])
-    assert weaker.version.lineage["feature_spec_version"] != result.version.lineage["feature_spec_version"]
+    assert not weaker.verdict.blessed
+    assert any(name.startswith(("change:", "slice_change:")) for name in weaker.verdict.failed_checks)
+    assert weaker.version.lineage.feature_spec_version != result.version.lineage.feature_spec_version

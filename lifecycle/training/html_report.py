@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle.evaluation.report import EvaluationReport, Metrics
+from lifecycle.registry.verdict import Verdict
 
 _COLUMNS = (
     ("transactions", "transactions"),
@@ -43,24 +44,23 @@ def _metrics_table(rows: Mapping[str, Metrics], first_header: str) -> str:
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in _COLUMNS)
     body = []
     for name, metrics in rows.items():
-        values = metrics.to_dict()
-        cells = "".join(f"<td>{_cell(values[key])}</td>" for key, _ in _COLUMNS)
+        cells = "".join(f"<td>{_cell(getattr(metrics, key))}</td>" for key, _ in _COLUMNS)
         body.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
     return f"<table><tr><th>{html.escape(first_header)}</th>{head}</tr>{''.join(body)}</table>"
 
 
-def _verdict_table(verdict: Mapping[str, Any]) -> str:
+def _verdict_table(verdict: Verdict) -> str:
     rows = []
-    for check in verdict.get("checks", []):
-        status = "pass" if check["passed"] else "fail"
+    for check in verdict.checks:
+        status = "pass" if check.passed else "fail"
         rows.append(
-            f"<tr><td>{html.escape(check['name'])}</td><td>{_cell(check.get('value'))}</td>"
-            f"<td>{html.escape(str(check.get('rule', '')))}</td><td class='{status}'>{status}</td></tr>"
+            f"<tr><td>{html.escape(check.name)}</td><td>{_cell(check.value)}</td>"
+            f"<td>{html.escape(check.rule)}</td><td class='{status}'>{status}</td></tr>"
         )
-    state = "blessed" if verdict.get("blessed") else "refused"
+    state = "blessed" if verdict.blessed else "refused"
     return (
-        f"<p>Verdict: <b class='{'pass' if verdict.get('blessed') else 'fail'}'>{state}</b> "
-        f"(thresholds version {html.escape(str(verdict.get('thresholds_version', '?')))})</p>"
+        f"<p>Verdict: <b class='{'pass' if verdict.blessed else 'fail'}'>{state}</b> "
+        f"(thresholds version {html.escape(verdict.thresholds_version)})</p>"
         f"<table><tr><th>check</th><th>value</th><th>rule</th><th>result</th></tr>{''.join(rows)}</table>"
     )
 
@@ -72,7 +72,7 @@ def write_html_report(
     candidates: Mapping[str, EvaluationReport],
     chosen: str,
     plots: Sequence[Path] = (),
-    verdict: Mapping[str, Any] | None = None,
+    verdict: Verdict | None = None,
     facts: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the run's report to ``path``; plot paths are linked relative to the page's folder."""

@@ -1,4 +1,4 @@
-"""Against the real broker: a training run can replay a transactions topic from its first offset."""
+"""Against the real broker: a transactions topic replays from its first offset (training reads it this way)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from ingest.kafka import BrokerState, TopicSpec, TransactionProducer, ensure_topics
 from ingest.simulator import SimulatorConfig, simulate
-from lifecycle.training.sources import replay_kafka
+from ingest.sources import replay_kafka
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 

@@ -1,0 +1,139 @@
+"""The training run's data: validated, turned into model inputs (point in time), and split by time.
+
+:func:`prepare` runs the first three steps of the pipeline and returns a :class:`TrainingData` that the later
+steps read: the training rows with the labels known at the cutoff, and the test period (known compromised cards
+removed) on which candidates are evaluated and the gate judges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from features import FeatureSet, OfflineFeatureEngine, model_input, model_input_names
+from lifecycle.evaluation import EvaluationConfig, first_seen_times
+from lifecycle.registry import DataLineage, GateData, ValidationLineage, data_fingerprint
+from lifecycle.training.errors import TrainingError
+from lifecycle.training.progress import Steps
+from lifecycle.training.split import TimeSplit, drop_known_compromised_cards, training_rows
+from lifecycle.training.validation import validate_transactions
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Everything the steps after the split read. ``inputs`` has one row per transaction (time order) and one
+    column per ``input_names``; ``train`` and ``test`` select rows of it."""
+
+    transactions: pd.DataFrame
+    labels: pd.DataFrame | None
+    feature_set: FeatureSet
+    inputs: npt.NDArray[np.float32]
+    input_names: tuple[str, ...]
+    split: TimeSplit
+    train: BoolArray
+    y_train: npt.NDArray[np.int64]
+    test: BoolArray
+    validation: ValidationLineage
+
+    @property
+    def train_inputs(self) -> npt.NDArray[np.float32]:
+        return self.inputs[self.train]
+
+    @property
+    def test_inputs(self) -> npt.NDArray[np.float32]:
+        return self.inputs[self.test]
+
+    @property
+    def train_timestamps(self) -> pd.Series:
+        return self.transactions.loc[self.train, "timestamp"]
+
+    @property
+    def test_transactions(self) -> pd.DataFrame:
+        return self.transactions.loc[self.test].reset_index(drop=True)
+
+    @cached_property
+    def first_seen(self) -> pd.Series:
+        """When each card was first seen in the history up to the end of the test period (new-card slices)."""
+        frame = self.transactions
+        return first_seen_times([frame.loc[frame["timestamp"] < self.split.test_end]])
+
+    def gate_data(self, evaluation: EvaluationConfig) -> GateData:
+        """The test period as the gate judges it."""
+        return GateData(self.test_inputs, self.input_names, self.test_transactions, evaluation, self.first_seen)
+
+    def lineage(self, source: str) -> DataLineage:
+        frame = self.transactions
+        return DataLineage(
+            fingerprint=data_fingerprint(frame),
+            source=source,
+            rows=len(frame),
+            train_rows=int(self.train.sum()),
+            train_frauds=int(self.y_train.sum()),
+            test_rows=int(self.test.sum()),
+            test_frauds=int(frame.loc[self.test, "is_fraud"].sum()),
+            first_timestamp=str(frame["timestamp"].min()),
+            last_timestamp=str(frame["timestamp"].max()),
+            split=self.split.to_lineage(),
+            validation=self.validation,
+            labels_fingerprint=None if self.labels is None else data_fingerprint(self.labels),
+        )
+
+
+def prepare(
+    transactions: pd.DataFrame,
+    labels: pd.DataFrame | None,
+    *,
+    feature_set: FeatureSet,
+    periods: tuple[float, float, float],
+    allow_invalid: bool,
+    run_dir: Path,
+    steps: Steps,
+) -> TrainingData:
+    """Validate, compute the model inputs, and split: ``periods`` is (train, label delay, test) in days."""
+    if "is_fraud" not in transactions.columns:
+        raise TrainingError("the training data has no is_fraud column; join the labels first")
+    frame = transactions.sort_values("timestamp", kind="mergesort").reset_index(drop=True)
+    with steps.step("validate", f"validating {len(frame):,} transactions"):
+        validation = validate_transactions(frame, run_dir / "validation", allow_invalid=allow_invalid)
+    with steps.step("features", f"computing {len(feature_set)} features"):
+        inputs = model_input(frame, OfflineFeatureEngine(feature_set).compute(frame, labels), feature_set)
+    with steps.step("split", "splitting by time with the label-delay gap"):
+        split, train, y_known, test = _split(frame, labels, periods)
+    return TrainingData(
+        transactions=frame,
+        labels=labels,
+        feature_set=feature_set,
+        inputs=inputs,
+        input_names=model_input_names(feature_set),
+        split=split,
+        train=train,
+        y_train=y_known[train].astype(np.int64),
+        test=test,
+        validation=validation,
+    )
+
+
+def _split(
+    frame: pd.DataFrame, labels: pd.DataFrame | None, periods: tuple[float, float, float]
+) -> tuple[TimeSplit, BoolArray, npt.NDArray[Any], BoolArray]:
+    """The latest split the data allows: its test period ends with the day of the last transaction."""
+    train_days, label_delay_days, test_days = periods
+    end: datetime = pd.Timestamp(frame["timestamp"].max()).ceil("D").to_pydatetime()
+    split = TimeSplit.ending_at(end, train_days=train_days, gap_days=label_delay_days, test_days=test_days)
+    train, y_known = training_rows(frame, split, label_delay_days=label_delay_days, labels=labels)
+    delay = int(np.ceil(label_delay_days))
+    test = drop_known_compromised_cards(
+        frame, split.test_mask(frame["timestamp"]), label_delay_days=delay, history_start=split.train_start
+    )
+    if not test.any() or frame.loc[test, "is_fraud"].nunique() < 2:
+        raise TrainingError(f"the test period {split.test_start}..{split.test_end} needs frauds and genuine rows")
+    return split, train, y_known, test
