@@ -2,12 +2,16 @@
 
 The registry writes portable SQL with ``?`` placeholders; for PostgreSQL they are rewritten to the
 ``%s`` style of its drivers. Only the connection and the placeholder style differ between the two.
+
+One connection serves every thread of the process (a web server's worker threads, a consumer group's members):
+statements and transactions take a lock, so each runs whole before the next starts.
 """
 
 from __future__ import annotations
 
 import importlib
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,13 +61,14 @@ class Database:
                 raise RegistryError(f"a SQLite registry URL looks like sqlite:///path/registry.sqlite, got {url!r}")
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(path)
+            connection = sqlite3.connect(path, check_same_thread=False)
             connection.execute("PRAGMA foreign_keys = ON")
             self._connection: Connection = connection
         elif self.dialect in ("postgresql", "postgres"):
             self._connection = _connect_postgresql(url)
         else:
             raise RegistryError(f"unsupported registry URL scheme {parsed.scheme!r}; use sqlite:/// or postgresql://")
+        self._lock = threading.RLock()
 
     def _sql(self, sql: str) -> str:
         return sql if self.dialect == "sqlite" else sql.replace("?", "%s")
@@ -74,26 +79,28 @@ class Database:
             statements.execute(sql, params)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(self._sql(sql), tuple(params))
-            return [tuple(row) for row in cursor.fetchall()]
-        finally:
-            cursor.close()
-            self._connection.commit()
+        with self._lock:
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute(self._sql(sql), tuple(params))
+                return [tuple(row) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+                self._connection.commit()
 
     @contextmanager
     def transaction(self) -> Iterator[_Statements]:
         """Statements that commit together, or not at all."""
-        cursor = self._connection.cursor()
-        try:
-            yield _Statements(cursor, self._sql)
-            self._connection.commit()
-        except BaseException:
-            self._connection.rollback()
-            raise
-        finally:
-            cursor.close()
+        with self._lock:
+            cursor = self._connection.cursor()
+            try:
+                yield _Statements(cursor, self._sql)
+                self._connection.commit()
+            except BaseException:
+                self._connection.rollback()
+                raise
+            finally:
+                cursor.close()
 
     def close(self) -> None:
         self._connection.close()

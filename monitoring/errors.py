@@ -1,0 +1,37 @@
+"""Monitoring's exceptions: one root, :class:`MonitoringError`; each message says what to do next."""
+
+from __future__ import annotations
+
+
+class MonitoringError(Exception):
+    """Root of every error raised by :mod:`monitoring`."""
+
+
+class MonitorInputError(MonitoringError, ValueError):
+    """A scored frame or a label batch lacks columns the monitor needs, or holds values it cannot use."""
+
+
+class MonitorConfigError(MonitoringError, ValueError):
+    """A window, level or threshold setting is out of range."""
+
+
+class MonitoringStoreError(MonitoringError):
+    """The monitoring database cannot be opened or written."""
+
+
+class AlertNotFoundError(MonitoringError, LookupError):
+    """No alert with that id; ``fraud alerts list`` shows the alerts."""
+
+
+class AlertTransitionError(MonitoringError):
+    """The action is not allowed in the alert's state (a resolved alert cannot be acknowledged)."""
+
+
+__all__ = [
+    "AlertNotFoundError",
+    "AlertTransitionError",
+    "MonitorConfigError",
+    "MonitorInputError",
+    "MonitoringError",
+    "MonitoringStoreError",
+]
