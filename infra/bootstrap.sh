@@ -15,11 +15,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 uv pip install --quiet --python .venv/bin/python -e ".[${EXTRAS}]"
 
-if ! command -v redis-server >/dev/null 2>&1; then
-    echo "installing redis-server from Debian's packages"
+# Debian packages the tests use: Redis, and chromium for the dashboard's browser test (driven by Playwright;
+# never `playwright install`, which downloads a browser build of its own).
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing ${missing[*]} from Debian's packages"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq redis-server >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 bash infra/kafka/fetch-jars.sh

@@ -1,5 +1,102 @@
-"""Monitoring: drift, delayed-label performance, alerts and their workflow, and the audit trail."""
+"""Monitoring: drift of the inputs and the score against the model's reference, performance as labels
+mature (and estimated before), alerts and their workflow, and the analysts' dashboard.
+
+What the scoring API and the stream worker use: :class:`ModelMonitor` (``update`` each scored micro-batch,
+``deliver_labels`` as labels arrive), built on :func:`open_services`; the dashboard router is in
+:mod:`monitoring.dashboard`.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitoring.alerts import (
+        Alert,
+        AlertAction,
+        AlertActionSink,
+        AlertEvent,
+        AlertService,
+        AlertState,
+        Severity,
+    )
+    from monitoring.drift import DriftMonitor, WindowReport, WindowSpec
+    from monitoring.errors import (
+        AlertNotFoundError,
+        AlertTransitionError,
+        MonitorConfigError,
+        MonitoringError,
+        MonitoringStoreError,
+        MonitorInputError,
+    )
+    from monitoring.history import MonitoringHistory
+    from monitoring.model_monitor import ModelMonitor, MonitorConfig
+    from monitoring.performance import DailyPerformance, PerformanceMonitor
+    from monitoring.services import MonitoringServices, open_database, open_services
+    from monitoring.settings import MonitoringSettings
+
+#: Where each public name lives: imported on first use, so that ``fraud --help`` (which registers the
+#: ``fraud alerts`` commands) does not pay for pandas and scipy.
+_EXPORTS: dict[str, str] = {
+    "Alert": "monitoring.alerts",
+    "AlertAction": "monitoring.alerts",
+    "AlertActionSink": "monitoring.alerts",
+    "AlertEvent": "monitoring.alerts",
+    "AlertNotFoundError": "monitoring.errors",
+    "AlertService": "monitoring.alerts",
+    "AlertState": "monitoring.alerts",
+    "AlertTransitionError": "monitoring.errors",
+    "DailyPerformance": "monitoring.performance",
+    "DriftMonitor": "monitoring.drift",
+    "ModelMonitor": "monitoring.model_monitor",
+    "MonitorConfig": "monitoring.model_monitor",
+    "MonitorConfigError": "monitoring.errors",
+    "MonitorInputError": "monitoring.errors",
+    "MonitoringError": "monitoring.errors",
+    "MonitoringHistory": "monitoring.history",
+    "MonitoringServices": "monitoring.services",
+    "MonitoringSettings": "monitoring.settings",
+    "MonitoringStoreError": "monitoring.errors",
+    "PerformanceMonitor": "monitoring.performance",
+    "Severity": "monitoring.alerts",
+    "WindowReport": "monitoring.drift",
+    "WindowSpec": "monitoring.drift",
+    "open_database": "monitoring.services",
+    "open_services": "monitoring.services",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'monitoring' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+__all__ = [
+    "Alert",
+    "AlertAction",
+    "AlertActionSink",
+    "AlertEvent",
+    "AlertNotFoundError",
+    "AlertService",
+    "AlertState",
+    "AlertTransitionError",
+    "DailyPerformance",
+    "DriftMonitor",
+    "ModelMonitor",
+    "MonitorConfig",
+    "MonitorConfigError",
+    "MonitorInputError",
+    "MonitoringError",
+    "MonitoringHistory",
+    "MonitoringServices",
+    "MonitoringSettings",
+    "MonitoringStoreError",
+    "PerformanceMonitor",
+    "Severity",
+    "WindowReport",
+    "WindowSpec",
+    "open_database",
+    "open_services",
+]

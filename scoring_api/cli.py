@@ -15,6 +15,7 @@ from features import cli as features_cli
 from ingest import cli as ingest_cli
 from lifecycle import cli as lifecycle_cli
 from model_engine import cli as model_engine_cli
+from monitoring import cli as monitoring_cli
 
 app = typer.Typer(
     name="fraud",
@@ -23,7 +24,13 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for register in (ingest_cli.register, features_cli.register, model_engine_cli.register, lifecycle_cli.register):
+for register in (
+    ingest_cli.register,
+    features_cli.register,
+    model_engine_cli.register,
+    lifecycle_cli.register,
+    monitoring_cli.register,
+):
     register(app)
 
 

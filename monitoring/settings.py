@@ -1,0 +1,40 @@
+"""Settings of monitoring: where its history and alerts are stored, the drift windows and level, the label
+maturity, and the paging webhook.
+
+Only settings modules read the environment (variables prefixed ``FRAUD_``); everything else receives a
+settings object as an argument.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.settings import Environment
+
+
+class MonitoringSettings(BaseSettings):
+    """``monitoring_url``: a SQLite file by default, or a ``postgresql://`` DSN (shared by several workers)."""
+
+    model_config = SettingsConfigDict(env_prefix="FRAUD_", env_file=None, extra="ignore", hide_input_in_errors=True)
+
+    environment: Environment = Environment.DEVELOPMENT
+    monitoring_url: SecretStr = SecretStr("sqlite:///fraud-monitoring/monitoring.sqlite")
+    #: Drift windows, comma separated: ``tumbling-5000,sliding-20000/5000``.
+    drift_windows: str = "tumbling-5000,sliding-20000/5000"
+    #: False discovery rate allowed per window (Benjamini-Hochberg across the watched columns).
+    drift_level: float = Field(default=0.01, gt=0.0, lt=1.0)
+    #: How long after a transaction its label may still arrive (the chargeback window), in days.
+    label_maturity_days: float = Field(default=45.0, gt=0.0)
+    #: Rows gathered before the monitors run (1: every update at once). Amortises small API requests.
+    monitor_buffer_rows: int = Field(default=1, ge=1, le=1_000_000)
+    alert_webhook_url: SecretStr | None = None
+    alert_webhook_min_severity: str = "warning"
+    alert_webhook_timeout_s: float = Field(default=5.0, gt=0.0, le=60.0)
+
+    @field_validator("alert_webhook_min_severity")
+    @classmethod
+    def _known_severity(cls, value: str) -> str:
+        if value not in ("info", "warning", "critical"):
+            raise ValueError("FRAUD_ALERT_WEBHOOK_MIN_SEVERITY must be info, warning or critical")
+        return value
