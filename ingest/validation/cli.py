@@ -5,8 +5,8 @@
 
 Validating writes into DIR: ``data_docs/index.html`` (the great-expectations HTML report),
 ``statistics.json`` (the batch's statistics, same format as a reference), ``suite.json`` (the suite that was
-run) and ``rejected.parquet`` (rows the compiled checker rejects, with their reason). It prints a summary and
-exits with status 1 when any expectation fails.
+run), ``verdict.json`` (success and every expectation's result) and ``rejected.parquet`` (rows the compiled
+checker rejects, with their reason). It prints a summary and exits with status 1 when any expectation fails.
 
 Card numbers never appear in clear in any of these files nor in the summary: rejected rows keep only the
 contract's columns and show card numbers masked (BIN and last four), as do the report's samples of unexpected
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from ingest.validation.runner import ExpectationResult
+    from ingest.validation.runner import ExpectationResult, SuiteResult
 
 
 def validate_command(
@@ -71,7 +71,7 @@ def _validate(path: Path, mapping: str | None, reference_path: Path | None, out:
 
     from ingest.validation.batches import contract_view, read_batch
     from ingest.validation.checker import CompiledChecker
-    from ingest.validation.runner import GreatExpectationsRunner, SuiteResult
+    from ingest.validation.runner import GreatExpectationsRunner
     from ingest.validation.statistics import DatasetStatistics, learn_statistics
     from ingest.validation.suite import build_suite, daily_volume_frame, daily_volume_suite, save_suite
 
@@ -91,6 +91,7 @@ def _validate(path: Path, mapping: str | None, reference_path: Path | None, out:
     verdict = CompiledChecker.from_suite(suite).check(frame)
     rejected = verdict.bad_rows()
     rejected.to_parquet(out / "rejected.parquet")
+    _write_verdict(out, path, len(frame), len(rejected), results)
 
     table = Table(title=f"{path.name}: {len(frame)} rows")
     for heading in ("expectation", "severity", "result", "detail"):
@@ -110,9 +111,40 @@ def _validate(path: Path, mapping: str | None, reference_path: Path | None, out:
 
 
 def _detail(item: ExpectationResult) -> str:
-    from ingest.validation.masking import mask_card_numbers
+    from ingest.validation.masking import mask_value
 
-    # The runner has masked card numbers in the samples already; the summary masks again whatever it prints.
+    # Card numbers are masked where they can be one, in text (and integers), before anything is formatted:
+    # the digits of a float's repr (10.368000000000002) are no card number.
     if item.unexpected_count:
-        return mask_card_numbers(f"{item.unexpected_count} unexpected, e.g. {list(item.sample[:3])}")
-    return "" if item.observed is None else mask_card_numbers(str(item.observed))[:80]
+        return f"{item.unexpected_count} unexpected, e.g. {mask_value(list(item.sample[:3]))}"
+    return "" if item.observed is None else str(mask_value(item.observed))[:80]
+
+
+def _write_verdict(out: Path, path: Path, rows: int, rejected: int, results: list[SuiteResult]) -> Path:
+    """The run's verdict as JSON (``verdict.json``): success, counts and every expectation's result."""
+    import json
+
+    from ingest.validation.masking import mask_value
+
+    doc = {
+        "data": path.name,
+        "rows": rows,
+        "rejected_rows": rejected,
+        "success": all(result.success for result in results),
+        "expectations": [
+            {
+                "asset": result.asset,
+                "name": item.name,
+                "severity": item.severity,
+                "success": item.success,
+                "unexpected_count": item.unexpected_count,
+                "observed": mask_value(item.observed),
+                "sample": mask_value(list(item.sample)),
+            }
+            for result in results
+            for item in result.results
+        ],
+    }
+    target = out / "verdict.json"
+    target.write_text(json.dumps(doc, indent=2, default=str))
+    return target

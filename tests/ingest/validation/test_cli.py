@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +42,22 @@ def test_a_good_batch_passes_and_gets_its_report(tmp_path: Path, reference_file:
     assert {rule.name for rule in saved.rules} >= {"amount.range", "amount.quantiles", "channel.vocabulary"}
     assert DatasetStatistics.load(out / "statistics.json").row_count == 200
     assert pd.read_parquet(out / "rejected.parquet").empty
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["success"] is True
+    assert verdict["rows"] == 200
+    assert {e["name"] for e in verdict["expectations"]} >= {"amount.range", "amount.quantiles"}
+
+
+def test_floats_in_the_summary_are_not_taken_for_card_numbers() -> None:
+    from ingest.validation.cli import _detail
+    from ingest.validation.runner import ExpectationResult
+
+    observed = {"quantiles": [0.25, 0.5], "values": [10.368000000000002, 4111111111111111.0]}
+    item = ExpectationResult("amount.quantiles", "q", "critical", False, None, observed=observed)
+    assert "10.368000000000002" in _detail(item)
+    sampled = ExpectationResult("x", "t", "critical", False, None, unexpected_count=2, sample=("4111111111111111", 2.5))
+    assert "411111******1111" in _detail(sampled)
+    assert "4111111111111111'" not in _detail(sampled)
 
 
 def test_a_bad_csv_batch_fails_and_keeps_its_rejected_rows(tmp_path: Path, corpus: Corpus) -> None:
