@@ -178,9 +178,9 @@ class ReferenceProfile:
         return cls.from_dict(json.loads(text))
 
     @classmethod
-    def from_lineage(cls, lineage: Mapping[str, Any]) -> ReferenceProfile:
-        """The profile recorded in a model's lineage (:class:`lifecycle.registry.Lineage`)."""
-        doc = lineage.get("reference")
+    def from_lineage(cls, lineage: Any) -> ReferenceProfile:
+        """The profile recorded in a model's lineage (:class:`lifecycle.registry.Lineage`, or its JSON form)."""
+        doc = lineage.get("reference") if isinstance(lineage, Mapping) else getattr(lineage, "reference", None)
         if not doc:
             raise ReferenceProfileError(
                 "this model's lineage holds no reference profile (it was trained before profiles were recorded); "

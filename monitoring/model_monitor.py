@@ -91,7 +91,7 @@ class ModelMonitor:
 
     @classmethod
     def for_model(
-        cls, content_id: str, lineage: dict[str, Any], services: MonitoringServices, config: MonitorConfig | None = None
+        cls, content_id: str, lineage: Any, services: MonitoringServices, config: MonitorConfig | None = None
     ) -> ModelMonitor:
         """The monitor of a registered model (``ModelVersion.content_id`` and ``.lineage``): its reference
         profile is read from the lineage."""

@@ -117,6 +117,9 @@ class Lineage:
     timings: dict[str, float]
     created_by: str = field(default_factory=getpass.getuser)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    #: The reference profile of the test period (:class:`lifecycle.reference.ReferenceProfile`, its JSON form):
+    #: what monitoring compares serving traffic with.
+    reference: dict[str, Any] | None = None
 
 
 def missing_fields(lineage: Lineage) -> list[str]:

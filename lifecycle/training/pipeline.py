@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from features import FeatureSet, default_feature_set
+from features import FeatureSet, TimeFlag, default_feature_set
 from lifecycle.evaluation import EvaluationConfig, EvaluationReport
+from lifecycle.reference import ReferenceProfile, build_reference_profile
 from lifecycle.registry import GateThresholds, Lineage, ModelRegistry, ModelVersion, Selection, Verdict, judge
 from lifecycle.registry import code_version as current_code_version
 from lifecycle.training.candidates import FAMILIES
@@ -157,5 +159,22 @@ def _lineage(
         metrics=candidate.report,
         parity_max_abs_diff=candidate.parity,
         timings=dict(steps.timings),
+        reference=_reference(candidate, data).to_dict(),
         **created_by,
+    )
+
+
+def _reference(candidate: CompiledCandidate, data: TrainingData) -> ReferenceProfile:
+    """The test period's reference profile for monitoring: raw fields, model inputs and the candidate's
+    engine scores, with the calibration maps fitted on the period's labels."""
+    test = data.test_transactions.reset_index(drop=True)
+    inputs = pd.DataFrame(data.test_inputs, columns=list(data.input_names))
+    frame = pd.concat([test, inputs[[c for c in inputs.columns if c not in test.columns]]], axis=1)
+    clock = [f.name for f in data.feature_set.features if isinstance(f, TimeFlag)]
+    return build_reference_profile(
+        frame,
+        scores=np.asarray(candidate.model.score(data.test_inputs), dtype=np.float64),
+        inputs=data.input_names,
+        labels=test["is_fraud"].to_numpy(),
+        time_dependent=clock,
     )

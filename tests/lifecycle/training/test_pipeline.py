@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from features import FeatureSet, default_feature_set, model_input_names
 from ingest.simulator import SimulatorConfig, simulate
 from lifecycle.evaluation import EvaluationConfig
+from lifecycle.reference import ReferenceProfile
 from lifecycle.registry import DeploymentRefusedError, GateThresholds, missing_fields
 from lifecycle.registry.registry import ModelRegistry
 from lifecycle.training.pipeline import TrainingConfig, run_training
@@ -60,6 +61,11 @@ def test_good_model_is_blessed_with_complete_lineage_then_degraded_one_is_refuse
     lineage = result.version.lineage
     assert missing_fields(lineage) == []
     assert lineage.data.train_rows > 0
+    # The test period's reference profile rides with the lineage: every model input and the score, calibrated.
+    profile = ReferenceProfile.from_lineage(registry.get(result.version.content_id).lineage)
+    assert set(lineage.feature_names) | {"score", "channel", "country"} <= set(profile.names)
+    assert profile.calibration is not None
+    assert profile.rows == lineage.data.test_rows
     assert lineage.data.validation.success is True
     assert lineage.feature_spec_version
     assert lineage.feature_names == model_input_names(default_feature_set())
