@@ -30,6 +30,8 @@ from monitoring.performance import DailyPerformance, PerformanceMonitor
 from monitoring.services import MonitoringServices
 from monitoring.settings import MonitoringSettings
 
+_DAY = pd.Timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class MonitorConfig:
@@ -157,8 +159,15 @@ class ModelMonitor:
             self.services.history.record_window(self.model, report)
             raised += self._raise(drift_candidates(report, model=self.model))
         self.performance.update(frame)
-        complete = [d for d in self.performance.days() if d.complete and d.day not in self._estimated_days]
-        self._estimated_days.update(d.day for d in complete)
+        # Only the days the stream has just left are computed (their estimate is final): not every open day.
+        clock = self.performance.stream_clock
+        ended = [
+            day
+            for day in self.performance.open_days
+            if day not in self._estimated_days and clock is not None and pd.Timestamp(day, tz="UTC") + _DAY <= clock
+        ]
+        complete = [self.performance.day(day) for day in ended]
+        self._estimated_days.update(ended)
         raised += self._record_days(complete)
         self._raised = (*self._raised, *raised)
 
