@@ -5,6 +5,7 @@ Heavy imports (scikit-learn, pandas, numba) stay inside the commands so ``fraud 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,13 +24,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(artifact_app, name="artifact")
 
 
-def _read_table(path: Path) -> Any:
+def _read_table(path: Path, text_columns: Sequence[str] = ()) -> Any:
+    """A table from Parquet or CSV; ``text_columns`` (categorical features) are read from CSV as text, so codes
+    such as "0042" or "5411" keep the spelling their vocabulary has."""
     import pandas as pd
 
     if path.suffix.lower() in (".parquet", ".pq"):
         return pd.read_parquet(path)
     if path.suffix.lower() == ".csv":
-        return pd.read_csv(path)
+        return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
     raise typer.BadParameter(f"{path}: use a .parquet or .csv file")
 
 
@@ -54,7 +57,12 @@ def compile_pipeline(
             help="comma-separated input feature names, in fitted order (default: the pipeline's feature_names_in_)"
         ),
     ] = "",
-    dtype: Annotated[str, typer.Option(help="float32 | float64")] = "float32",
+    dtype: Annotated[
+        str, typer.Option(help="auto (exact for --input-dtype data; inspect says which and why) | float32 | float64")
+    ] = "auto",
+    input_dtype: Annotated[
+        str, typer.Option(help="dtype of the numeric data the pipeline was fitted on and will score: float64 | float32")
+    ] = "float64",
     tree_strategy: Annotated[str, typer.Option(help="auto | perfect | compact | gemm")] = "auto",
     golden: Annotated[Path | None, typer.Option(help="a .parquet/.csv sample to store as the golden batch")] = None,
 ) -> None:
@@ -65,13 +73,15 @@ def compile_pipeline(
     import joblib
 
     from model_engine import compile_model, save_model
-    from model_engine.compile import DTYPES
+    from model_engine.compile import DTYPES, PRECISIONS
     from model_engine.errors import ModelEngineError
     from model_engine.passes.trees import STRATEGIES
 
     # checked before the (slow, code-running) joblib load, and as usage errors rather than tracebacks
-    if dtype not in DTYPES:
-        raise typer.BadParameter(f"{dtype!r} is not one of {', '.join(DTYPES)}", param_hint="--dtype")
+    if dtype not in PRECISIONS:
+        raise typer.BadParameter(f"{dtype!r} is not one of {', '.join(PRECISIONS)}", param_hint="--dtype")
+    if input_dtype not in DTYPES:
+        raise typer.BadParameter(f"{input_dtype!r} is not one of {', '.join(DTYPES)}", param_hint="--input-dtype")
     if tree_strategy not in STRATEGIES:
         raise typer.BadParameter(
             f"{tree_strategy!r} is not one of {', '.join(STRATEGIES)}", param_hint="--tree-strategy"
@@ -83,13 +93,16 @@ def compile_pipeline(
     if not names:
         raise typer.BadParameter("the pipeline was fitted without column names: pass --features a,b,c")
     try:
-        model = compile_model(estimator, names, dtype=dtype, tree_strategy=tree_strategy)
         sample = _read_table(golden) if golden is not None else None
+        model = compile_model(
+            estimator, names, dtype=dtype, input_dtype=input_dtype, probe=sample, tree_strategy=tree_strategy
+        )
         content_id = save_model(model, output, golden_input=sample, lineage={"source": str(pipeline.resolve())})
     except ModelEngineError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"compiled {type(estimator).__name__} -> {output}")
+    typer.echo(f"precision {model.metadata['precision']['dtype']}: {model.metadata['precision']['reason']}")
     typer.echo(f"content id {content_id}")
     typer.echo(f"graph ops {model.graph.op_counts()}; uses {len(model.signature.graph_features)} of {len(names)} "
                "features")  # fmt: skip
@@ -113,7 +126,10 @@ def inspect_artifact(
     meta = model.metadata
     sig = model.signature
     typer.echo(f"artifact   {artifact}  ({meta.get('content_id')}, verified, golden batch reproduced)")
-    typer.echo(f"estimator  {meta.get('estimator')}  dtype {meta.get('dtype')}  lineage {meta.get('lineage')}")
+    typer.echo(f"estimator  {meta.get('estimator')}  lineage {meta.get('lineage')}")
+    precision = meta.get("precision") or {"dtype": meta.get("dtype"), "reason": "not recorded (older artifact)"}
+    typer.echo(f"precision  {precision['dtype']}: {precision['reason']}")
+    typer.echo(f"inputs     {', '.join(f'{f}: {d}' for f, d in zip(sig.features, sig.dtypes, strict=True))}")
     typer.echo(f"features   {len(sig.features)} in signature, {len(sig.graph_features)} read by the graph")
     typer.echo(f"           used: {', '.join(sig.graph_features)}")
     if sig.vocabularies:
@@ -146,7 +162,7 @@ def score_file(
 
     try:
         model = load_model(artifact, backend=backend)
-        frame = _read_table(input_path)
+        frame = _read_table(input_path, list(model.signature.vocabularies))
         scores = model.score(frame)
     except ModelEngineError as exc:
         typer.echo(f"error: {exc}", err=True)

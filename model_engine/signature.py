@@ -1,8 +1,11 @@
 """The model signature: the input features (names, order, dtypes, categorical vocabularies) and the outputs.
 
 Scoring data arrives as a matrix in signature order or as named columns; :meth:`Signature.encode` turns either
-into the float matrix the graph reads, mapping categorical strings to their vocabulary codes. After unused-feature
-elimination ``used_features`` lists the columns the compiled graph still reads, in its input order.
+into the float matrix the graph reads. A categorical column (strings, or a pandas categorical) becomes its
+vocabulary codes: the category's position in the vocabulary, ``UNKNOWN_CODE`` (-1) for a value outside it and NaN
+for a missing value (None, NaN), so the graph's encoders can treat unknown and missing values as the fitted
+encoders do. After unused-feature elimination ``used_features`` lists the columns the compiled graph still reads,
+in its input order.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from model_engine.errors import SignatureError
 Array = np.ndarray[Any, Any]
 CATEGORY = "category"
 NUMERIC_DTYPES = ("float64", "float32", "int64", "int32", "bool")
+UNKNOWN_CODE = -1.0
+"""The code of a categorical value outside the vocabulary (missing values are NaN)."""
+FLOAT32_EXACT_DTYPES = ("float32", "bool", CATEGORY)
+"""Input dtypes whose values float32 holds exactly (category codes are small integers)."""
 
 
 @dataclass(frozen=True)
@@ -25,10 +32,10 @@ class Signature:
     """Input features and outputs of a compiled model.
 
     >>> sig = Signature(("amount", "channel"), vocabularies={"channel": ("pos", "web")})
-    >>> sig.encode({"amount": [10.0, 5.0], "channel": ["web", "atm"]}).tolist()
-    [[10.0, 1.0], [5.0, nan]]
+    >>> sig.encode({"amount": [10.0, 5.0, 1.0], "channel": ["web", "atm", None]}).tolist()
+    [[10.0, 1.0], [5.0, -1.0], [1.0, nan]]
 
-    A categorical value outside its vocabulary encodes as NaN (missing).
+    A categorical value outside its vocabulary encodes as ``UNKNOWN_CODE`` (-1), a missing one as NaN.
     """
 
     features: tuple[str, ...]
@@ -67,6 +74,39 @@ class Signature:
     def coerce(cls, value: Signature | Sequence[str]) -> Signature:
         """A signature as given, or one built from a list of feature names (all numeric)."""
         return value if isinstance(value, Signature) else cls(tuple(value))
+
+    def with_numeric_dtype(self, dtype: str) -> Signature:
+        """The same features with every numeric (non-categorical) input declared ``dtype``."""
+        if dtype not in NUMERIC_DTYPES:
+            raise SignatureError(f"input dtype must be one of {NUMERIC_DTYPES}, got {dtype!r}")
+        return replace(self, dtypes=tuple(d if d == CATEGORY else dtype for d in self.dtypes))
+
+    def with_vocabularies(self, vocabularies: Mapping[str, Sequence[str]]) -> Signature:
+        """The same features with these categorical vocabularies (their features become categorical)."""
+        merged = {**self.vocabularies, **{k: tuple(v) for k, v in vocabularies.items()}}
+        dtypes = tuple(CATEGORY if f in merged else (d if d != CATEGORY else "float64")
+                       for f, d in zip(self.features, self.dtypes, strict=True))  # fmt: skip
+        return replace(self, vocabularies=merged, dtypes=dtypes)
+
+    @property
+    def float32_exact_columns(self) -> tuple[bool, ...]:
+        """Per feature: whether float32 holds its values exactly (float32 and bool data, category codes)."""
+        return tuple(d in FLOAT32_EXACT_DTYPES for d in self.dtypes)
+
+    def synthetic_batch(self, rows: int, *, missing: float = 0.0, seed: int = 0) -> Array:
+        """A seeded float64 batch in signature order: normal values (rounded to each feature's dtype), category
+        codes with some unknown ones, and a ``missing`` share of NaN cells."""
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(rows, self.n_features)) * 3.0
+        for j, (name, dtype) in enumerate(zip(self.features, self.dtypes, strict=True)):
+            vocabulary = self.vocabularies.get(name)
+            if vocabulary is not None:
+                X[:, j] = rng.integers(-1, len(vocabulary), size=rows)
+            elif dtype != "float64":
+                X[:, j] = X[:, j].astype(np.dtype(dtype)).astype(np.float64)
+        if missing > 0:
+            X[rng.random(X.shape) < missing] = np.nan
+        return X
 
     @property
     def n_features(self) -> int:
@@ -116,9 +156,11 @@ class Signature:
             try:
                 return np.asarray(values, dtype=np.float64)
             except (TypeError, ValueError) as exc:
-                raise SignatureError(f"column {name!r} must be numeric: {exc}") from exc
-        codes = {v: float(i) for i, v in enumerate(vocabulary)}
-        return np.array([codes.get(str(v), np.nan) for v in np.asarray(values, dtype=object)], dtype=np.float64)
+                raise SignatureError(
+                    f"column {name!r} must be numeric: {exc}; the signature declares it numeric (a categorical "
+                    "feature needs a vocabulary, which compile_model takes from the fitted encoders)"
+                ) from exc
+        return encode_categories(values, vocabulary)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -143,3 +185,25 @@ class Signature:
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise SignatureError(f"malformed signature document: {exc!r}") from exc
+
+
+def is_missing(value: Any) -> bool:
+    """A missing categorical value: None, a float NaN, or pandas' NA/NaT."""
+    return (
+        value is None or (isinstance(value, float) and value != value) or type(value).__name__ in ("NAType", "NaTType")
+    )
+
+
+def encode_categories(values: Any, vocabulary: Sequence[str]) -> Array:
+    """Vocabulary codes (float64) of a column of categories: position, ``UNKNOWN_CODE`` or NaN when missing.
+
+    Values are matched by their text (``str(v)``), so integer-like categories read back from CSV match too.
+    """
+    import pandas as pd  # the column usually comes from a DataFrame already; kept off the CLI's import path
+
+    objects = np.asarray(values, dtype=object).reshape(-1)
+    missing = np.fromiter((is_missing(v) for v in objects), dtype=bool, count=objects.shape[0])
+    text = np.where(missing, "", objects).astype(str)
+    codes = pd.Categorical(text, categories=list(vocabulary)).codes.astype(np.float64)
+    codes[missing] = np.nan
+    return codes

@@ -24,6 +24,7 @@ from model_engine.backends.numpy_backend import NumpyBackend
 from model_engine.errors import ArtifactError, GoldenMismatchError, GraphError, SignatureError
 from model_engine.ir.serialize import graph_from_json, graph_to_json
 from model_engine.model import OUTPUT, CompiledModel
+from model_engine.ops.groups import GroupOp
 from model_engine.signature import Signature
 
 Array = np.ndarray[Any, Any]
@@ -32,17 +33,10 @@ TOLERANCE = {"float32": 1e-5, "float64": 1e-9}  # absolute, on probabilities, fo
 
 
 def synthetic_golden_input(model: CompiledModel, rows: int = GOLDEN_ROWS) -> Array:
-    """A seeded batch in signature order: normal values, category codes, and some NaN (missing) cells."""
-    rng = np.random.default_rng(0)
-    sig = model.signature
-    X = rng.normal(size=(rows, sig.n_features)) * 3.0
-    for j, name in enumerate(sig.features):
-        vocabulary = sig.vocabularies.get(name)
-        if vocabulary:
-            X[:, j] = rng.integers(0, len(vocabulary), size=rows)
-    if any(n.op.startswith("tree") for n in model.graph.nodes):
-        X[rng.random(X.shape) < 0.05] = np.nan  # exercises the missing-value routing of tree splits
-    return X
+    """A seeded batch in signature order (see :meth:`Signature.synthetic_batch`); with NaN cells for tree models,
+    to exercise the missing-value routing of their splits."""
+    has_trees = any(node.op in GroupOp.TREE for node in model.graph.nodes)
+    return model.signature.synthetic_batch(rows, missing=0.05 if has_trees else 0.0)
 
 
 def save_model(

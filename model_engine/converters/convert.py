@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sklearn.base import is_classifier
 
+from model_engine.converters.categories import ConversionBuilder
 from model_engine.converters.registry import convert
 from model_engine.errors import ConversionError, SignatureError
 from model_engine.ir import DType, Graph, Value
@@ -32,17 +33,38 @@ def convert_estimator(estimator: Any, inputs: int | Sequence[str], *, dtype: DTy
     >>> list(graph.outputs)
     ['probabilities']
     """
-    target = DType(dtype)
+    names = [str(n) for n in inputs] if not isinstance(inputs, int) else [f"x{i}" for i in range(inputs)]
+    graph, vocabularies = _convert(estimator, names, {}, DType(dtype), by_name=not isinstance(inputs, int))
+    if vocabularies:
+        raise ConversionError(
+            f"the estimator reads string categories ({', '.join(vocabularies)}): its graph takes vocabulary codes, "
+            "so compile it with compile_model, whose signature carries the vocabularies"
+        )
+    return graph
+
+
+def convert_with_vocabularies(
+    estimator: Any, feature_names: Sequence[str], vocabularies: Mapping[str, Sequence[str]]
+) -> tuple[Graph, dict[str, tuple[str, ...]]]:
+    """The float64 graph of an estimator over named features, and the vocabulary of each categorical input.
+
+    Encoders fitted on strings read vocabulary codes (see :mod:`.categories`); ``vocabularies`` are the ones the
+    signature already declares (kept, and extended by categories only the encoders know).
+    """
+    return _convert(estimator, [str(n) for n in feature_names], vocabularies, DType.FLOAT64, by_name=True)
+
+
+def _convert(
+    estimator: Any, names: list[str], vocabularies: Mapping[str, Sequence[str]], target: DType, *, by_name: bool
+) -> tuple[Graph, dict[str, tuple[str, ...]]]:
     if not target.is_float:
         raise ConversionError(f"graphs compute in float32 or float64, not {target.value}")
-    names = None if isinstance(inputs, int) else [str(n) for n in inputs]
-    width = inputs if isinstance(inputs, int) else len(inputs)
-    builder = GraphBuilder()
-    x = builder.input(INPUT_NAME, target, width)
-    aligned = _align_by_name(estimator, builder, x, names) if names is not None else x
+    builder = ConversionBuilder(names, vocabularies)
+    x = builder.input(INPUT_NAME, target, len(names))
+    aligned = _align_by_name(estimator, builder, x, names) if by_name else x
     y = convert(estimator, builder, aligned)
     builder.output(PROBABILITIES if is_classifier(estimator) else TRANSFORMED, y)
-    return builder.build()
+    return builder.build(), builder.vocabularies()
 
 
 def _align_by_name(estimator: Any, builder: GraphBuilder, x: Value, names: list[str]) -> Value:

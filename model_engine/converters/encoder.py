@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.preprocessing import OneHotEncoder
 
+from model_engine.converters.categories import codes_reader
 from model_engine.converters.constants import float_dtype, weights
 from model_engine.converters.params import OneHotParams, one_hot_params
 from model_engine.converters.registry import register_converter
@@ -81,4 +82,4 @@ def _emit_block(
 
 @register_converter(OneHotEncoder)
 def convert_one_hot_encoder(encoder: Any, builder: GraphBuilder, x: Value) -> Value:
-    return emit_one_hot(one_hot_params(encoder), builder, x)
+    return emit_one_hot(one_hot_params(encoder, codes_reader(builder, x, "OneHotEncoder")), builder, x)

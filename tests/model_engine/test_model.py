@@ -15,7 +15,7 @@ from model_engine.errors import MissingConverterError, SignatureError
 def test_signature_encodes_named_columns_with_vocabularies() -> None:
     sig = Signature(("amount", "channel"), vocabularies={"channel": ("pos", "web")})
     frame = pd.DataFrame({"channel": ["web", "atm", "pos"], "amount": [1.0, 2.0, 3.0]})
-    np.testing.assert_array_equal(sig.encode(frame), [[1.0, 1.0], [2.0, np.nan], [3.0, 0.0]])
+    np.testing.assert_array_equal(sig.encode(frame), [[1.0, 1.0], [2.0, -1.0], [3.0, 0.0]])
     assert sig.dtypes == ("float64", "category")
     assert Signature.from_json(sig.to_json()) == sig
     with pytest.raises(SignatureError, match="lacks"):

@@ -3,7 +3,8 @@
 A table (rather than one block of categories per feature) expresses every encoder configuration scikit-learn
 offers with one rule: dropped categories have column ``-1`` (known, but no output), infrequent categories share a
 column, a NaN category matches NaN inputs, and ``unknown_column[f]`` says where values matching no row of feature
-``f`` go (``-1``: all zeros). Supported: numeric categories (NaN included), ``drop`` (None, "first",
+``f`` go (``-1``: all zeros). Supported: numeric categories (NaN included) and string categories (as
+vocabulary codes, see :mod:`..categories`; None/NaN categories match missing values), ``drop`` (None, "first",
 "if_binary", explicit), ``min_frequency``/``max_categories``, and ``handle_unknown`` "ignore",
 "infrequent_if_exist" and "warn".
 ``handle_unknown="error"`` compiles like "ignore" (unknown values encode as all zeros), because a compiled graph
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from model_engine.converters.params.categories import CodesOf, numeric_or_codes
 from model_engine.converters.params.fitted import require_fitted
 from model_engine.errors import ConversionError
 
@@ -40,17 +42,6 @@ class OneHotParams:
     unknown_column: I64
 
 
-def _numeric_categories(encoder: Any, index: int) -> npt.NDArray[np.float64]:
-    categories = encoder.categories_[index]
-    try:
-        return np.asarray(categories, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ConversionError(
-            f"OneHotEncoder feature {index} has non-numeric categories {list(categories)[:5]}...: the graph takes "
-            "numbers only; map string categories to codes with the signature's vocabulary before encoding"
-        ) from None
-
-
 def _codes_after_grouping(encoder: Any, index: int, n_categories: int) -> tuple[I64, int | None]:
     """Each category's code after infrequent grouping, and the code unknown values take (``None``: dropped)."""
     codes = np.arange(n_categories, dtype=np.int64)
@@ -70,8 +61,9 @@ def _codes_after_grouping(encoder: Any, index: int, n_categories: int) -> tuple[
     return mapping[codes], unknown
 
 
-def one_hot_params(encoder: Any) -> OneHotParams:
-    """Read a fitted OneHotEncoder into its match table (mirrors ``OneHotEncoder.transform``)."""
+def one_hot_params(encoder: Any, codes_of: CodesOf) -> OneHotParams:
+    """Read a fitted OneHotEncoder into its match table (mirrors ``OneHotEncoder.transform``); ``codes_of`` gives
+    the vocabulary codes of string categories."""
     require_fitted(encoder)
     features: list[I64] = []
     values: list[npt.NDArray[np.float64]] = []
@@ -81,7 +73,7 @@ def one_hot_params(encoder: Any) -> OneHotParams:
     drops = encoder._drop_idx_after_grouping
     offset = 0
     for index in range(len(encoder.categories_)):
-        categories = _numeric_categories(encoder, index)
+        categories = numeric_or_codes(encoder.categories_[index], index, codes_of)
         codes, unknown = _codes_after_grouping(encoder, index, categories.shape[0])
         drop = None if drops is None or drops[index] is None else int(drops[index])
         keep = np.ones(codes.shape[0], dtype=bool)

@@ -56,8 +56,9 @@ class Case:
     def feature_names(self) -> list[str]:
         return [f"f{i}" for i in range(self.n_features)]
 
-    def model(self) -> Any:
-        return _fitted(self)
+    def model(self, input_dtype: str = "float64") -> Any:
+        """The case's model fitted on training data of ``input_dtype`` (float32: the same rows rounded)."""
+        return _fitted_by_id(self.id, input_dtype)
 
     def inputs(self, n_rows: int, seed: int = 1) -> Array:
         """Fresh rows like the training data (unknown category codes and NaN included where the case allows)."""
@@ -89,17 +90,13 @@ def _labels(x: Array, multiclass: bool) -> Array:
 
 
 @cache
-def _fitted_by_id(case_id: str) -> Any:
+def _fitted_by_id(case_id: str, input_dtype: str = "float64") -> Any:
     case = CASES_BY_ID[case_id]
-    x = _draw(case, N_TRAIN, np.random.default_rng(0), unknown=False)
-    y = _labels(x, case.multiclass)
+    x = _draw(case, N_TRAIN, np.random.default_rng(0), unknown=False).astype(input_dtype)
+    y = _labels(x.astype(np.float64), case.multiclass)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings of deliberately tiny fits
         return case.make().fit(case.as_sklearn_input(x), y)
-
-
-def _fitted(case: Case) -> Any:
-    return _fitted_by_id(case.id)
 
 
 def _ct(*transformers: tuple[str, Any, Any], remainder: str = "drop") -> ColumnTransformer:

@@ -148,7 +148,7 @@ UNCONVERTIBLE = [
     (
         "onehot_strings",
         lambda: _fit(OneHotEncoder(), np.array([["a"], ["b"]] * 10, dtype=object), None),
-        "non-numeric categories",
+        "compile it with compile_model",
     ),
 ]
 

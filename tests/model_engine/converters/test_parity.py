@@ -25,8 +25,8 @@ BATCH_SIZES = (1, 7, 131)  # one row, a ragged small batch, and one spanning sev
 Array = np.ndarray[Any, Any]
 
 
-def sklearn_output(case: Case, x: Array) -> Array:
-    model = case.model()
+def sklearn_output(case: Case, x: Array, input_dtype: str = "float64") -> Array:
+    model = case.model(input_dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unknown-category warnings are expected
         out = (

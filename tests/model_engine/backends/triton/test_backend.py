@@ -108,7 +108,7 @@ def test_model_matches_numpy_backend(device: Any, name: str) -> None:
         warnings.simplefilter("ignore")
         labels = {"y": y, "y3": y3, "noise": np.random.default_rng(1).integers(0, 2, size=len(y))}[target]
         estimator.fit(X, labels)
-    model = compile_model(estimator, NAMES)
+    model = compile_model(estimator, NAMES, dtype="float32")
     rows = _test_rows(X)
     if name in ("binned_logistic", "logistic", "mlp_relu", "logistic_multiclass", "mlp_tanh_softmax"):
         rows = np.nan_to_num(rows)  # these scikit-learn models reject NaN; the engine would propagate it
@@ -131,7 +131,7 @@ def test_model_matches_numpy_backend(device: Any, name: str) -> None:
 
 def test_small_batches_stay_on_the_cpu_backend() -> None:
     X, y, _ = _data()
-    model = compile_model(RandomForestClassifier(3, max_depth=6, random_state=0).fit(X, y), NAMES)
+    model = compile_model(RandomForestClassifier(3, max_depth=6, random_state=0).fit(X, y), NAMES, dtype="float32")
     rows = model.prepare_input(_test_rows(X))
     executable = TritonBackend(min_rows=40, cpu_backend="numpy").prepare(model.graph)
     small = executable.run(rows[:39])[0]
@@ -143,7 +143,9 @@ def test_small_batches_stay_on_the_cpu_backend() -> None:
 
 def test_device_buffers_are_reused_in_steady_state() -> None:
     X, y, _ = _data()
-    model = compile_model(make_pipeline(StandardScaler(), MLPClassifier((8,), max_iter=30)).fit(X, y), NAMES)
+    model = compile_model(
+        make_pipeline(StandardScaler(), MLPClassifier((8,), max_iter=30)).fit(X, y), NAMES, dtype="float32"
+    )
     executable = TritonBackend(min_rows=0).prepare(model.graph)
     rows = model.prepare_input(_test_rows(X))
     first = executable.run(rows)[0]
@@ -178,7 +180,7 @@ def test_float64_graphs_are_refused_with_advice() -> None:
 
 def test_concurrent_calls_do_not_share_buffers_midway() -> None:
     X, y, _ = _data()
-    model = compile_model(RandomForestClassifier(3, max_depth=6, random_state=0).fit(X, y), NAMES)
+    model = compile_model(RandomForestClassifier(3, max_depth=6, random_state=0).fit(X, y), NAMES, dtype="float32")
     executable = TritonBackend(min_rows=0).prepare(model.graph)
     rows = model.prepare_input(_test_rows(X))
     expected = get_backend("numpy").prepare(model.graph).run(rows)[0]

@@ -41,7 +41,7 @@ def _compiled(estimator: Any) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         estimator.fit(X, y)
-    return compile_model(estimator, NAMES)
+    return compile_model(estimator, NAMES, dtype="float32")
 
 
 def test_mlp_30_64_32_1_full_size() -> None:

@@ -52,7 +52,7 @@ def test_calibrate_device_command_stores_a_measured_threshold(tmp_path: Path) ->
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 4))
     forest = RandomForestClassifier(n_estimators=3, max_depth=5, random_state=0).fit(X, X[:, 0] > 0)
-    model = compile_model(forest, ["a", "b", "c", "d"])
+    model = compile_model(forest, ["a", "b", "c", "d"], dtype="float32")
     save_model(model, tmp_path / "artifact")
     app = typer.Typer()
     register(app)

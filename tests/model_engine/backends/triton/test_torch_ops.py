@@ -65,7 +65,9 @@ def test_tree_gemm_of_a_compiled_shallow_ensemble(device: torch.device) -> None:
 
     rng = np.random.default_rng(2)
     X = rng.normal(size=(200, 3))
-    model = compile_model(GradientBoostingClassifier(n_estimators=4, max_depth=2).fit(X, X[:, 0] > 0), list("abc"))
+    model = compile_model(
+        GradientBoostingClassifier(n_estimators=4, max_depth=2).fit(X, X[:, 0] > 0), list("abc"), dtype="float32"
+    )
     (node,) = [n for n in model.graph.nodes if n.op == "tree_gemm"]
     tables = [model.graph.constants[name] for name in node.inputs[1:]]
     rows = model.prepare_input(X[:13].astype(np.float32))
