@@ -204,6 +204,6 @@ def encode_categories(values: Any, vocabulary: Sequence[str]) -> Array:
     objects = np.asarray(values, dtype=object).reshape(-1)
     missing = np.fromiter((is_missing(v) for v in objects), dtype=bool, count=objects.shape[0])
     text = np.where(missing, "", objects).astype(str)
-    codes = pd.Categorical(text, categories=list(vocabulary)).codes.astype(np.float64)
+    codes = pd.Index(list(vocabulary)).get_indexer(pd.Index(text)).astype(np.float64)  # -1: not in it
     codes[missing] = np.nan
     return codes

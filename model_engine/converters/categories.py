@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from model_engine.converters.params.categories import F64, CodesOf
+from model_engine.converters.params.categories import F64, CodesOf, no_vocabulary
 from model_engine.errors import ConversionError
 from model_engine.ir import DType, Value
 from model_engine.ops import GraphBuilder
@@ -97,13 +97,4 @@ class ConversionBuilder(GraphBuilder):
 
 def codes_reader(builder: GraphBuilder, x: Value, who: str) -> CodesOf:
     """The ``codes_of`` of an encoder converted on ``builder``; string categories need a ConversionBuilder."""
-    if isinstance(builder, ConversionBuilder):
-        return builder.codes_of(x, who)
-
-    def refuse(column: int, categories: Sequence[Any]) -> F64:
-        raise ConversionError(
-            f"{who} was fitted on string categories; compile it with compile_model (or convert_estimator with "
-            "feature names) so they map to the signature's vocabulary codes"
-        )
-
-    return refuse
+    return builder.codes_of(x, who) if isinstance(builder, ConversionBuilder) else no_vocabulary

@@ -10,6 +10,7 @@ from typing import Any
 
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from model_engine.converters.categories import codes_reader
 from model_engine.converters.constants import float_dtype
 from model_engine.converters.params import CategoricalSplitColumn, hist_boosting_params
 from model_engine.converters.registry import register_converter
@@ -36,7 +37,7 @@ def _split_column(split: CategoricalSplitColumn, builder: GraphBuilder, x: Value
 
 @register_converter(HistGradientBoostingClassifier)
 def convert_hist_gradient_boosting(model: Any, builder: GraphBuilder, x: Value) -> Value:
-    params = hist_boosting_params(model)
+    params = hist_boosting_params(model, codes_reader(builder, x, "HistGradientBoostingClassifier"))
     inputs = x
     if params.derived:
         inputs = builder.op("concat", x, *(_split_column(split, builder, x) for split in params.derived))

@@ -8,10 +8,14 @@ ColumnTransformer               columns by index, slice, mask, name or callable 
                                 transformers "passthrough"/"drop"; remainder passthrough or drop
 FunctionTransformer             identity only (``func=None``: ColumnTransformer's passthrough remainder)
 StandardScaler, MinMaxScaler    every option (``with_mean``/``with_std``, ``feature_range``, ``clip``)
-SimpleImputer                   ``missing_values=nan``; mean, median, most_frequent, constant; dropped empty
-                                columns or ``keep_empty_features``; ``add_indicator``
-OneHotEncoder                   numeric categories incl. NaN; ``drop``; infrequent grouping; ``handle_unknown``
-                                ignore / infrequent_if_exist / warn ("error" encodes unknown values as zeros)
+SimpleImputer                   ``missing_values`` nan / None; mean, median, most_frequent, constant (string
+                                fill values on categorical columns too); dropped empty columns or
+                                ``keep_empty_features``; ``add_indicator``
+OneHotEncoder                   numeric or string categories incl. missing; ``drop``; infrequent grouping;
+                                ``handle_unknown`` ignore / infrequent_if_exist / warn ("error" encodes unknown
+                                values as zeros)
+OrdinalEncoder, TargetEncoder   numeric or string categories incl. missing; infrequent grouping; unknown and
+                                missing values as fitted ("error": unknown values score NaN)
 KBinsDiscretizer                every strategy; encode ordinal, onehot, onehot-dense
 LogisticRegression              binary and multinomial (one-vs-rest refused)
 MLPClassifier                   relu, tanh, logistic, identity; binary and multiclass (multilabel refused)
@@ -20,8 +24,8 @@ RandomForestClassifier,
 ExtraTreesClassifier
 GradientBoostingClassifier      log_loss and exponential; init prior or "zero" (other init estimators refused);
                                 binary and multiclass
-HistGradientBoostingClassifier  binary and multiclass; NaN routing; categorical splits on numeric categories
-                                (string categories refused)
+HistGradientBoostingClassifier  binary and multiclass; NaN routing; categorical splits on numeric or string
+                                categories
 =============================== ==================================================================================
 
 To support a new estimator: write its parameter extraction in ``params/``, its converter module here (registered
@@ -46,7 +50,9 @@ from sklearn.preprocessing import (
     KBinsDiscretizer,
     MinMaxScaler,
     OneHotEncoder,
+    OrdinalEncoder,
     StandardScaler,
+    TargetEncoder,
 )
 from sklearn.tree import DecisionTreeClassifier
 
@@ -60,6 +66,7 @@ from model_engine.converters import (  # noqa: F401  (imported to register their
     identity,
     imputer,
     linear,
+    lookup_encoder,
     neural,
     pipeline,
     scaler,
@@ -76,6 +83,8 @@ SUPPORTED_ESTIMATORS: tuple[type, ...] = (
     MinMaxScaler,
     SimpleImputer,
     OneHotEncoder,
+    OrdinalEncoder,
+    TargetEncoder,
     KBinsDiscretizer,
     # classifiers
     LogisticRegression,

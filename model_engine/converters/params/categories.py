@@ -12,9 +12,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from model_engine.errors import ConversionError
+
 F64 = npt.NDArray[np.float64]
 CodesOf = Callable[[int, Sequence[Any]], F64]
 """``codes_of(column, categories)``: the codes of a fitted encoder's categories for one column it reads."""
+
+
+def no_vocabulary(column: int, categories: Sequence[Any]) -> F64:
+    """The ``codes_of`` of a conversion without vocabularies: string categories are refused."""
+    raise ConversionError(
+        f"input column {column} has string categories {list(categories)[:5]}: compile the model with compile_model "
+        "(its signature carries each categorical input's vocabulary), or encode the strings before fitting"
+    )
 
 
 def numeric_or_codes(categories: Sequence[Any], column: int, codes_of: CodesOf) -> F64:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from model_engine.converters.params.categories import CodesOf, numeric_or_codes
+from model_engine.converters.params.categories import CodesOf, no_vocabulary, numeric_or_codes
 from model_engine.converters.params.fitted import require_fitted
 from model_engine.errors import ConversionError
 
@@ -61,7 +61,7 @@ def _codes_after_grouping(encoder: Any, index: int, n_categories: int) -> tuple[
     return mapping[codes], unknown
 
 
-def one_hot_params(encoder: Any, codes_of: CodesOf) -> OneHotParams:
+def one_hot_params(encoder: Any, codes_of: CodesOf = no_vocabulary) -> OneHotParams:
     """Read a fitted OneHotEncoder into its match table (mirrors ``OneHotEncoder.transform``); ``codes_of`` gives
     the vocabulary codes of string categories."""
     require_fitted(encoder)

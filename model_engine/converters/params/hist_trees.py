@@ -8,7 +8,7 @@ input column appended after the F real ones: 0 where the value is a known catego
 known category sent right, NaN where it is missing or unknown (scikit-learn routes those like missing values);
 the node then splits that column at 0.5 with its own missing routing. With categorical features scikit-learn
 ordinal-encodes the input first and moves categorical columns in front; node features are mapped back to the
-original column order here.
+original column order here. String categories are read as the input's vocabulary codes (``codes_of``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from model_engine.converters.params.categories import CodesOf, no_vocabulary, numeric_or_codes
 from model_engine.converters.params.fitted import require_fitted
 from model_engine.converters.params.trees import TreeEnsembleParams, _TableBuilder
 from model_engine.errors import ConversionError
@@ -57,7 +58,7 @@ class _Categories:
     known: dict[int, F64]  # original categorical column -> the categories seen at fit
 
     @classmethod
-    def of(cls, model: Any) -> _Categories:
+    def of(cls, model: Any, codes_of: CodesOf) -> _Categories:
         n = int(model.n_features_in_)
         preprocessor = getattr(model, "_preprocessor", None)
         if preprocessor is None:
@@ -70,25 +71,20 @@ class _Categories:
         values: dict[int, F64] = {}
         known: dict[int, F64] = {}
         for position, column in enumerate(categorical):
-            try:
-                categories = np.asarray(encoder.categories_[position], dtype=np.float64)
-            except (TypeError, ValueError):
-                raise ConversionError(
-                    "HistGradientBoostingClassifier was fitted on non-numeric categories; encode them to numbers "
-                    "(the signature's vocabulary codes) before fitting"
-                ) from None
+            categories = numeric_or_codes(encoder.categories_[position], int(column), codes_of)
             values[int(column)] = categories
             codes = _bitset_members(known_bitsets[f_idx_map[position]])
             known[int(column)] = categories[codes[codes < categories.shape[0]]]
         return cls(order, values, known)
 
 
-def hist_boosting_params(model: Any) -> HistBoostingParams:
-    """Read a fitted HistGradientBoostingClassifier (binary: one logit; multiclass: one raw score per class)."""
+def hist_boosting_params(model: Any, codes_of: CodesOf = no_vocabulary) -> HistBoostingParams:
+    """Read a fitted HistGradientBoostingClassifier (binary: one logit; multiclass: one raw score per class);
+    ``codes_of`` maps string categories of an input column to its vocabulary codes."""
     require_fitted(model)
     n_outputs = int(model.n_trees_per_iteration_)
     n_features = int(model.n_features_in_)
-    categories = _Categories.of(model)
+    categories = _Categories.of(model, codes_of)
     derived: dict[tuple[int, tuple[float, ...]], int] = {}
     columns: list[CategoricalSplitColumn] = []
     tables = _TableBuilder.empty(n_outputs)

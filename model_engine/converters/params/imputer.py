@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from model_engine.converters.params.categories import CodesOf, no_vocabulary, numeric_or_codes
 from model_engine.converters.params.fitted import require_fitted
 from model_engine.errors import ConversionError
+from model_engine.signature import is_missing
 
 
 @dataclass(frozen=True)
@@ -32,21 +34,21 @@ class ImputerParams:
         return int(self.keep.shape[0] + self.indicator.shape[0])
 
 
-def imputer_params(imputer: Any) -> ImputerParams:
-    """Read a fitted SimpleImputer that imputes NaN (the only missing marker a float graph input can carry)."""
+def imputer_params(imputer: Any, codes_of: CodesOf = no_vocabulary) -> ImputerParams:
+    """Read a fitted SimpleImputer of missing values (NaN, None or pandas' NA: a float graph input marks them all
+    NaN); string statistics of categorical columns become their vocabulary codes (``codes_of``)."""
     require_fitted(imputer)
     missing = imputer.missing_values
-    if not (isinstance(missing, float) and np.isnan(missing)):
+    if not is_missing(missing):
         raise ConversionError(
             f"SimpleImputer(missing_values={missing!r}) is not supported: the compiled graph marks missing values "
             "as NaN only; refit the imputer with missing_values=np.nan"
         )
-    try:
-        statistics = np.asarray(imputer.statistics_, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ConversionError(
-            "SimpleImputer holds non-numeric statistics; encode categorical columns to numbers before imputing"
-        ) from None
+    fitted = np.asarray(imputer.statistics_, dtype=object)
+    statistics = np.array(
+        [np.nan if is_missing(v) else numeric_or_codes([v], j, codes_of)[0] for j, v in enumerate(fitted)],
+        dtype=np.float64,
+    )
     n = int(statistics.shape[0])
     if imputer.keep_empty_features:
         keep = np.arange(n, dtype=np.int64)

@@ -26,7 +26,14 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import KBinsDiscretizer, MinMaxScaler, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import (
+    KBinsDiscretizer,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+    TargetEncoder,
+)
 from sklearn.tree import DecisionTreeClassifier
 
 N_TRAIN = 240
@@ -222,6 +229,14 @@ CLASSIFIER_CASES: tuple[Case, ...] = (
         tags=TREES,
     ),
     Case(
+        "ct_target_encoder_logreg_multiclass",
+        lambda: make_pipeline(
+            _ct(("cat", TargetEncoder(random_state=0), [5]), remainder="passthrough"), LogisticRegression()
+        ),
+        categorical=True,
+        multiclass=True,
+    ),
+    Case(
         "pipeline_passthrough_step",
         lambda: make_pipeline(StandardScaler(), "passthrough", LogisticRegression()),
     ),
@@ -278,6 +293,26 @@ TRANSFORMER_CASES: tuple[Case, ...] = (
         lambda: _ct(("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=45, sparse_output=False), [5])),
         categorical=True,
     ),
+    Case(
+        "ordinal_unknown_value",
+        lambda: _ct(("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), [5])),
+        categorical=True,
+    ),
+    Case(
+        "ordinal_infrequent_nan",
+        lambda: _ct(
+            (
+                "cat",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=-3, encoded_missing_value=-2, min_frequency=45
+                ),
+                [5],
+            )
+        ),
+        categorical=True,
+        nan=True,
+    ),
+    Case("target_encoder", lambda: _ct(("cat", TargetEncoder(random_state=0), [5])), categorical=True, nan=True),
     Case("kbins_quantile_ordinal", lambda: KBinsDiscretizer(n_bins=5, encode="ordinal", quantile_method="linear")),
     Case("kbins_uniform_onehot_dense", lambda: KBinsDiscretizer(n_bins=3, encode="onehot-dense", strategy="uniform")),
     Case("kbins_kmeans_onehot", lambda: KBinsDiscretizer(n_bins=4, encode="onehot", strategy="kmeans")),

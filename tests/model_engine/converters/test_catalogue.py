@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
+from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -93,18 +93,6 @@ def test_function_transformer_with_code_is_refused() -> None:
 @pytest.mark.parametrize("case_id", ["hgb_categorical_nan", "hgb_categorical_multiclass"])
 def test_categorical_cases_exercise_categorical_splits(case_id: str) -> None:
     assert len(hist_boosting_params(CASES_BY_ID[case_id].model()).derived) >= 1
-
-
-def test_histogram_booster_on_string_categories_is_refused() -> None:
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"amount": rng.normal(size=200), "channel": rng.choice(["pos", "web", "atm"], 200)})
-    frame["channel"] = frame["channel"].astype("category")
-    model = HistGradientBoostingClassifier(max_iter=3, categorical_features="from_dtype")
-    model.fit(frame, frame["channel"] == "web")
-    with pytest.raises(ConversionError, match="non-numeric categories"):
-        convert_estimator(model, ["amount", "channel"])
 
 
 def test_named_features_are_read_by_name_from_a_wider_signature() -> None:
