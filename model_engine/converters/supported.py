@@ -26,6 +26,10 @@ GradientBoostingClassifier      log_loss and exponential; init prior or "zero" (
                                 binary and multiclass
 HistGradientBoostingClassifier  binary and multiclass; NaN routing; categorical splits on numeric or string
                                 categories
+xgboost.XGBClassifier           (extra ``xgboost``) binary:logistic gbtree; NaN default directions; categorical
+                                splits; early-stopped models to their best iteration
+lightgbm.LGBMClassifier         (extra ``lightgbm``) binary objective, gbdt or rf; NaN and None missing types;
+                                categorical splits; early-stopped models to their best iteration
 =============================== ==================================================================================
 
 To support a new estimator: write its parameter extraction in ``params/``, its converter module here (registered
@@ -33,6 +37,8 @@ with ``register_converter``), import the module below and add the class to :data
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
@@ -57,6 +63,7 @@ from sklearn.preprocessing import (
 from sklearn.tree import DecisionTreeClassifier
 
 from model_engine.converters import (  # noqa: F401  (imported to register their converters)
+    boosters,
     boosting,
     column_transformer,
     discretizer,
@@ -72,6 +79,7 @@ from model_engine.converters import (  # noqa: F401  (imported to register their
     scaler,
     tree,
 )
+from model_engine.converters.registry import register_converter
 
 SUPPORTED_ESTIMATORS: tuple[type, ...] = (
     # composition
@@ -95,4 +103,24 @@ SUPPORTED_ESTIMATORS: tuple[type, ...] = (
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
 )
-"""Every estimator type :func:`~model_engine.converters.convert_estimator` compiles (exact types only)."""
+"""Every estimator type :func:`~model_engine.converters.convert_estimator` compiles (exact types only); the
+optional libraries' classifiers are added below when they are installed."""
+
+
+def _register_optional() -> tuple[type, ...]:
+    """XGBoost and LightGBM classifiers, when their libraries are installed (extras ``xgboost``, ``lightgbm``)."""
+    found: list[type] = []
+    if importlib.util.find_spec("xgboost") is not None:
+        from xgboost import XGBClassifier
+
+        register_converter(XGBClassifier)(boosters.convert_xgboost)
+        found.append(XGBClassifier)
+    if importlib.util.find_spec("lightgbm") is not None:
+        from lightgbm import LGBMClassifier
+
+        register_converter(LGBMClassifier)(boosters.convert_lightgbm)
+        found.append(LGBMClassifier)
+    return tuple(found)
+
+
+SUPPORTED_ESTIMATORS += _register_optional()
