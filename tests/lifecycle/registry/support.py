@@ -101,7 +101,7 @@ def lineage(**changes: object) -> Lineage:
 def forest_artifact(path: Path, data: tuple[np.ndarray, np.ndarray], seed: int = 0) -> Path:
     X, y = data
     model = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=seed).fit(X, y)
-    save_model(compile_model(model, NAMES), path, golden_input=X[:32])
+    save_model(compile_model(model, NAMES, input_dtype="float32"), path, golden_input=X[:32])  # served as float32
     return path
 
 
