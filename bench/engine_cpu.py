@@ -120,7 +120,7 @@ def main() -> None:
             warnings.simplefilter("ignore")
             model.fit(X_train, y_train)
         session, input_name, output_name = onnx_session(model)
-        compiled = compile_model(model, names)
+        compiled = compile_model(model, names, input_dtype="float32")  # the data is float32
         sample = X_test[:1000]
         engine_err = float(np.abs(compiled.predict_proba(sample) - model.predict_proba(sample)).max())
         ort_err = float(np.abs(session.run([output_name], {input_name: sample})[0] - model.predict_proba(sample)).max())

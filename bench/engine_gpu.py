@@ -207,7 +207,7 @@ def main() -> None:
                                "cpu_backend": cpu_name, "models": {}}  # fmt: skip
     precisions = args.mlp_precisions.split(",")
     for name, estimator in train(args.train_rows).items():
-        model = compile_model(estimator, [f"f{i}" for i in range(N_FEATURES)])
+        model = compile_model(estimator, [f"f{i}" for i in range(N_FEATURES)], dtype="float32")  # Triton: float32
         cpu = get_backend(cpu_name).prepare(model.graph)
         peer = torch_mlp(torch, estimator) if name.startswith("mlp") else torch_forest(torch, model.graph)
         for precision in precisions if name.startswith("mlp") else ["ieee"]:
