@@ -6,6 +6,7 @@ settings object as an argument.
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Final
 
@@ -28,6 +29,13 @@ class LifecycleSettings(BaseSettings):
     registry_url: str = "sqlite:///fraud-registry/registry.sqlite"
     model_store: Path = Path("fraud-registry/models")
     model_signing_key: SecretStr = SecretStr(DEVELOPMENT_SIGNING_KEY)
+    #: Who runs the commands (``FRAUD_ACTOR``), recorded as the actor of registrations, promotions and
+    #: rollbacks; the operating-system user when unset (often a shared service account: set it).
+    actor: str | None = None
+
+    def actor_name(self) -> str:
+        """The configured actor, or the operating-system user."""
+        return self.actor or getpass.getuser()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> LifecycleSettings:

@@ -1,4 +1,4 @@
-"""The model registry, lineage, and the gate that blesses models before they may deploy.
+"""The model registry, lineage, model evidence, and the gate that blesses models before they may deploy.
 
 :func:`judge` is the gate's one entry point (value, change and infrastructure checks -> a :class:`Verdict`); the
 registry stores versions with their typed :class:`Lineage` and signed verdicts, and deploys only blessed ones.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from lifecycle.registry.database import Database
 from lifecycle.registry.errors import DeploymentRefusedError, GateConfigError, RegistryError, UnknownModelError
 from lifecycle.registry.events import RegistryEvent, RegistryEventKind, RegistryEventSink
+from lifecycle.registry.evidence import EvidenceFile
 from lifecycle.registry.gate import GateThresholds, change_checks, value_checks
 from lifecycle.registry.infrastructure import infrastructure_checks
 from lifecycle.registry.judge import GateData, judge
@@ -34,6 +35,7 @@ __all__ = [
     "DataLineage",
     "Database",
     "DeploymentRefusedError",
+    "EvidenceFile",
     "GateConfigError",
     "GateData",
     "GateThresholds",

@@ -1,14 +1,17 @@
-"""``fraud models list|show|lineage|promote``: read the registry, and move the champion alias.
+"""``fraud models list|show|lineage|history|promote|rollback``: read the registry, and move its aliases.
 
 Every command that uses the registry (these, and ``fraud train``) takes ``--registry URL`` and
 ``--model-store DIR`` beside the settings (``FRAUD_REGISTRY_URL``, ``FRAUD_MODEL_STORE``) and says on stderr
-which registry it uses, a password in the URL hidden.
+which registry it uses, a password in the URL hidden. Changes are made in someone's name (``FRAUD_ACTOR``,
+else the operating-system user), for a stated reason, under an optional change ticket; the application that
+composes the command line passes the registry's event sink (the audit trail) to :func:`register`, so that
+each change, and each refused promotion, is recorded there.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +19,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
+    from lifecycle.registry.events import RegistryEventSink
     from lifecycle.registry.registry import ModelRegistry
 
 models_app = typer.Typer(help="Registered models: versions, lineage, verdicts, aliases.", no_args_is_help=True)
@@ -31,7 +37,14 @@ ModelStore = Annotated[
 ]
 
 
-def register(app: typer.Typer) -> None:
+#: Opens the sink the registry reports its changes to, when the composing application gave one.
+_event_sink: Callable[[], RegistryEventSink] | None = None
+
+
+def register(app: typer.Typer, events: Callable[[], RegistryEventSink] | None = None) -> None:
+    """Add ``fraud models``; ``events`` opens the sink every registry these commands use reports to."""
+    global _event_sink
+    _event_sink = events
     app.add_typer(models_app, name="models")
 
 
@@ -45,7 +58,7 @@ def open_registry(url: str | None, store: Path | None) -> ModelRegistry:
     overrides = {"registry_url": url, "model_store": store}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     typer.echo(f"registry {display_url(settings.registry_url)}, models in {settings.model_store}", err=True)
-    return ModelRegistry.from_settings(settings)
+    return ModelRegistry.from_settings(settings, events=None if _event_sink is None else _event_sink())
 
 
 @contextmanager
@@ -70,7 +83,6 @@ def _registry(url: str | None, store: Path | None) -> Iterator[ModelRegistry]:
 @models_app.command("list")
 def list_models(registry_url: RegistryUrl = None, model_store: ModelStore = None) -> None:
     """Every registered version, newest first, with its aliases and headline metrics."""
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("content id", "name", "registered", "blessed", "aliases", "AUC ROC", "AP")
@@ -87,11 +99,7 @@ def list_models(registry_url: RegistryUrl = None, model_store: ModelStore = None
                 "-" if auc is None else f"{auc:.4f}",
                 "-" if ap is None else f"{ap:.4f}",
             )
-    console = Console()
-    if not console.is_terminal:
-        # Piped output (scripts, logs) gets a wide table instead of one wrapped to a default 80 columns.
-        console = Console(width=220)
-    console.print(table)
+    _print(table)
 
 
 @models_app.command("show")
@@ -128,14 +136,86 @@ def show_lineage(
     typer.echo(json.dumps(lineage, indent=2))
 
 
+@models_app.command("history")
+def show_history(
+    alias: Annotated[str | None, typer.Option(help="only this alias (champion or challenger)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+    registry_url: RegistryUrl = None,
+    model_store: ModelStore = None,
+) -> None:
+    """Every alias change, oldest first: when, what it pointed at before and after, who, why, which ticket."""
+    from rich.table import Table
+
+    with _registry(registry_url, model_store) as registry:
+        changes = [h for h in registry.alias_history() if alias is None or h["alias"] == alias]
+    if as_json:
+        for change in changes:
+            typer.echo(json.dumps(change))
+        return
+    table = Table("changed at", "alias", "action", "content id", "previous", "by", "reason", "ticket")
+    for h in changes:
+        table.add_row(
+            h["changed_at"],
+            h["alias"],
+            h["action"],
+            h["content_id"],
+            h["previous_content_id"] or "-",
+            h["changed_by"],
+            h["reason"] or "-",
+            h["ticket"] or "-",
+        )
+    _print(table)
+
+
+Reason = Annotated[str, typer.Option("--reason", help="why (recorded with the change)")]
+Ticket = Annotated[str | None, typer.Option("--ticket", help="the change ticket authorising it (recorded too)")]
+
+
 @models_app.command("promote")
 def promote_model(
     ref: Annotated[str, typer.Argument(help="content id (or prefix)")],
+    reason: Reason,
+    ticket: Ticket = None,
     alias: Annotated[str, typer.Option(help="champion or challenger")] = "champion",
     registry_url: RegistryUrl = None,
     model_store: ModelStore = None,
 ) -> None:
-    """Point an alias at a version; refused unless it is blessed and its files are unchanged since blessing."""
+    """Point an alias at a version; refused unless it is blessed and its files are unchanged since blessing.
+    Promoting the version an alias already points at changes nothing."""
+    from lifecycle.settings import LifecycleSettings
+
     with _registry(registry_url, model_store) as registry:
-        version = registry.deploy(ref, alias)
-    typer.echo(f"{alias} -> {version.content_id}")
+        before = registry.find_alias(alias)
+        actor = LifecycleSettings().actor_name()
+        version = registry.deploy(ref, alias, actor=actor, reason=reason, ticket=ticket)
+    if before is not None and before.content_id == version.content_id:
+        typer.echo(f"{alias} is already {version.content_id}; nothing changed")
+    else:
+        typer.echo(f"{alias} -> {version.content_id}")
+
+
+@models_app.command("rollback")
+def rollback_model(
+    reason: Reason,
+    ticket: Ticket = None,
+    alias: Annotated[str, typer.Option(help="champion or challenger")] = "champion",
+    registry_url: RegistryUrl = None,
+    model_store: ModelStore = None,
+) -> None:
+    """Point an alias back at the version it named before its latest change (re-checked like a promotion)."""
+    from lifecycle.settings import LifecycleSettings
+
+    with _registry(registry_url, model_store) as registry:
+        actor = LifecycleSettings().actor_name()
+        version = registry.rollback(alias, actor=actor, reason=reason, ticket=ticket)
+    typer.echo(f"{alias} -> {version.content_id} (rolled back)")
+
+
+def _print(table: Table) -> None:
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        # Piped output (scripts, logs) gets a wide table instead of one wrapped to a default 80 columns.
+        console = Console(width=220)
+    console.print(table)

@@ -20,6 +20,7 @@ class RegistryEventKind(StrEnum):
     DEPLOYED = "deployed"  # an alias (champion, challenger) moved to a version: a promotion
     REFUSED = "refused"  # a deployment was refused; ``reason`` says why
     ROLLED_BACK = "rolled_back"  # an alias went back to the version it pointed at before
+    EVIDENCE = "evidence"  # evidence files (report, plots, data validation) were kept with a version
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class RegistryEvent:
     blessed: bool | None = None
     reason: str = ""
     ticket: str | None = None
+    #: For ``evidence``: each file kept, as (relative name, SHA-256).
+    evidence: tuple[tuple[str, str], ...] = ()
 
 
 class RegistryEventSink(Protocol):

@@ -4,7 +4,10 @@
 Registering copies the artifact folder into the registry's model store under its content id, so the files
 the gate blessed are the files that deploy. A content id is the digest ``sha256:<64 hex digits>`` (as the
 artifact's manifest states it); its folder in the store is ``sha256/<64 hex digits>``, the layout of an OCI
-image's blobs (:func:`store_path`), so the id and the path read the same way and no name needs escaping.
+image's blobs (:func:`store_path`), so the id and the path read the same way and no name needs escaping. The
+database names that folder relative to the store, so a registry copied elsewhere (database and store together)
+still finds its models. Evidence files (reports, plots, data validation) are kept beside them by content
+(:mod:`lifecycle.registry.evidence`).
 
 Deploying re-checks everything: the version must be blessed, the verdict's signature must hold, and the stored
 files must still be byte-identical to those blessed and load through the engine (manifest and golden batch).
@@ -25,7 +28,7 @@ import json
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,42 +36,29 @@ from typing import Any, Final
 
 from pydantic import SecretStr
 
+from ingest.validation.masking import mask_card_numbers
 from lifecycle.records import RecordError, from_document, to_document
 from lifecycle.registry.database import Database
 from lifecycle.registry.errors import DeploymentRefusedError, RegistryError, UnknownModelError
 from lifecycle.registry.events import RegistryEvent, RegistryEventKind, RegistryEventSink
+from lifecycle.registry.evidence import EvidenceFile, EvidenceStore
 from lifecycle.registry.lineage import Lineage, missing_fields
+from lifecycle.registry.schema import create_schema
 from lifecycle.registry.signing import folder_digest, sign, signature_matches
 from lifecycle.registry.verdict import Verdict, verdict_problems
 from lifecycle.settings import LifecycleSettings
 
 ALIASES: Final = ("champion", "challenger")
 
-_SCHEMA: Final = (
-    """CREATE TABLE IF NOT EXISTS model_versions (
-        content_id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        artifact_path TEXT NOT NULL,
-        registered_at TEXT NOT NULL,
-        registered_by TEXT NOT NULL,
-        lineage TEXT NOT NULL,
-        verdict TEXT,
-        verdict_signature TEXT,
-        blessed INTEGER NOT NULL DEFAULT 0
-    )""",
-    """CREATE TABLE IF NOT EXISTS aliases (
-        alias TEXT PRIMARY KEY,
-        content_id TEXT NOT NULL REFERENCES model_versions (content_id),
-        updated_at TEXT NOT NULL,
-        updated_by TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS alias_history (
-        alias TEXT NOT NULL,
-        content_id TEXT NOT NULL,
-        previous_content_id TEXT,
-        changed_at TEXT NOT NULL,
-        changed_by TEXT NOT NULL
-    )""",
+_HISTORY_KEYS: Final = (
+    "alias",
+    "content_id",
+    "previous_content_id",
+    "changed_at",
+    "changed_by",
+    "action",
+    "reason",
+    "ticket",
 )
 
 
@@ -86,6 +76,11 @@ def store_path(store: Path, content_id: str) -> Path:
 
 def _json(record: Any) -> str:
     return json.dumps(to_document(record))
+
+
+def _masked(actor: str, reason: str, ticket: str | None) -> tuple[str, str, str | None]:
+    """Free text a person typed (who, why, which ticket), with any card number pasted into it masked."""
+    return mask_card_numbers(actor), mask_card_numbers(reason), None if ticket is None else mask_card_numbers(ticket)
 
 
 def _now() -> str:
@@ -143,12 +138,11 @@ class ModelRegistry:
         # The key is an argument, never read here from the environment: only settings modules do that
         # (:meth:`from_settings` passes the configured one).
         self._db = Database(url)
-        self._store = store
+        self._store = store.resolve()
         self._key = signing_key
         self._verify_artifact = verify_artifact
         self._events = events
-        for statement in _SCHEMA:
-            self._db.execute(statement)
+        create_schema(self._db)
 
     @classmethod
     def from_settings(cls, settings: LifecycleSettings, *, events: RegistryEventSink | None = None) -> ModelRegistry:
@@ -157,7 +151,14 @@ class ModelRegistry:
     def _publish(self, kind: RegistryEventKind, content_id: str, actor: str, **facts: Any) -> None:
         """Hand the event to the sink, if there is one (a sink that raises makes the calling method raise)."""
         if self._events is not None:
-            self._events.record(RegistryEvent(kind=kind, content_id=content_id, actor=actor, at=_now(), **facts))
+            event = RegistryEvent(kind=kind, content_id=content_id, actor=actor, at=_now(), **facts)
+            try:
+                self._events.record(event)
+            except Exception as error:
+                what = f"{kind.value} of {content_id}" + (
+                    f" ({event.reason})" if kind is RegistryEventKind.REFUSED else ""
+                )
+                raise RegistryError(f"the {what} could not be recorded: {error}") from error
 
     def close(self) -> None:
         self._db.close()
@@ -194,7 +195,14 @@ class ModelRegistry:
         self._db.execute(
             "INSERT INTO model_versions (content_id, name, artifact_path, registered_at, registered_by, lineage) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [content_id, name, str(target.resolve()), _now(), actor or getpass.getuser(), _json(lineage)],
+            [
+                content_id,
+                name,
+                target.relative_to(self._store).as_posix(),
+                _now(),
+                actor or getpass.getuser(),
+                _json(lineage),
+            ],
         )
         registered = self.get(content_id)
         self._publish(RegistryEventKind.REGISTERED, content_id, registered.registered_by)
@@ -232,7 +240,7 @@ class ModelRegistry:
         if alias not in ALIASES:
             raise RegistryError(f"unknown alias {alias!r}; aliases are {list(ALIASES)}")
         version = self.get(ref)
-        who = actor or getpass.getuser()
+        who, reason, ticket = _masked(actor or getpass.getuser(), reason, ticket)
         try:
             self.check_deployable(version)
         except DeploymentRefusedError as refusal:
@@ -240,7 +248,9 @@ class ModelRegistry:
                 RegistryEventKind.REFUSED, version.content_id, who, alias=alias, reason=str(refusal), ticket=ticket
             )
             raise
-        previous = self._move_alias(alias, version.content_id, who)
+        previous, moved = self._move_alias(alias, version.content_id, who, "deploy", reason, ticket)
+        if not moved:
+            return version  # it already pointed there: nothing changed, nothing to record
         kind = RegistryEventKind.DEPLOYED
         self._publish(
             kind, version.content_id, who, alias=alias, previous_content_id=previous, reason=reason, ticket=ticket
@@ -250,7 +260,8 @@ class ModelRegistry:
     def promote(
         self, ref: str, *, actor: str | None = None, reason: str = "", ticket: str | None = None
     ) -> ModelVersion:
-        """Make a version the champion (the same checks as :meth:`deploy`)."""
+        """Make a version the champion (the same checks as :meth:`deploy`); promoting the champion again changes
+        and records nothing."""
         return self.deploy(ref, "champion", actor=actor, reason=reason, ticket=ticket)
 
     def rollback(
@@ -266,36 +277,60 @@ class ModelRegistry:
             raise RegistryError(f"{alias} has no earlier version to roll back to")
         current, earlier = str(rows[0][0]), str(rows[0][1])
         version = self.get(earlier)
-        who = actor or getpass.getuser()
+        who, reason, ticket = _masked(actor or getpass.getuser(), reason, ticket)
         try:
             self.check_deployable(version)
         except DeploymentRefusedError as refusal:
             self._publish(RegistryEventKind.REFUSED, earlier, who, alias=alias, reason=str(refusal), ticket=ticket)
             raise
-        self._move_alias(alias, earlier, who)
+        self._move_alias(alias, earlier, who, "rollback", reason, ticket)
         kind = RegistryEventKind.ROLLED_BACK
         self._publish(kind, earlier, who, alias=alias, previous_content_id=current, reason=reason, ticket=ticket)
         return self.get(earlier)
 
-    def _move_alias(self, alias: str, content_id: str, who: str) -> str | None:
-        """Point ``alias`` at ``content_id`` and record the move; the version it pointed at before, if any."""
+    def _move_alias(
+        self, alias: str, content_id: str, who: str, action: str, reason: str | None, ticket: str | None
+    ) -> tuple[str | None, bool]:
+        """Point ``alias`` at ``content_id`` and record the move, with why and under which ticket: the version it
+        pointed at before, if any, and whether it moved (pointing it where it already points changes nothing)."""
         now = _now()
         with self._db.transaction() as tx:
             # The previous target is read with the writes that move the alias, on the same cursor and transaction
             # (not through a separate query and commit), so the history records what this change replaced.
             rows = tx.query("SELECT content_id FROM aliases WHERE alias = ?", [alias])
             previous = str(rows[0][0]) if rows else None
+            if previous == content_id:
+                return previous, False
             tx.execute("DELETE FROM aliases WHERE alias = ?", [alias])
             tx.execute(
                 "INSERT INTO aliases (alias, content_id, updated_at, updated_by) VALUES (?, ?, ?, ?)",
                 [alias, content_id, now, who],
             )
             tx.execute(
-                "INSERT INTO alias_history (alias, content_id, previous_content_id, changed_at, changed_by) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [alias, content_id, previous, now, who],
+                "INSERT INTO alias_history (alias, content_id, previous_content_id, changed_at, changed_by, action, "
+                "reason, ticket) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [alias, content_id, previous, now, who, action, reason or None, ticket],
             )
-        return previous
+        return previous, True
+
+    def attach_evidence(self, ref: str, files: Mapping[str, Path], *, actor: str | None = None) -> list[EvidenceFile]:
+        """Keep evidence files with a version under relative names (``report.html``, ``plots/roc.png``), stored by
+        content in the model store; a name attached again is replaced."""
+        version = self.get(ref)
+        stored = EvidenceStore(self._store).put_all(files)
+        now = _now()
+        with self._db.transaction() as tx:
+            for item in stored:
+                tx.execute(
+                    "DELETE FROM model_evidence WHERE content_id = ? AND name = ?", [version.content_id, item.name]
+                )
+                tx.execute(
+                    "INSERT INTO model_evidence (content_id, name, sha256, size, added_at) VALUES (?, ?, ?, ?, ?)",
+                    [version.content_id, item.name, item.sha256, item.size, now],
+                )
+        evidence = tuple((item.name, item.sha256) for item in stored)
+        self._publish(RegistryEventKind.EVIDENCE, version.content_id, actor or getpass.getuser(), evidence=evidence)
+        return self.evidence(version.content_id)
 
     def check_deployable(self, version: ModelVersion) -> None:
         """Raise :class:`DeploymentRefusedError` unless the version is blessed, signed and unchanged."""
@@ -355,12 +390,22 @@ class ModelRegistry:
         return [self.get(row[0]) for row in rows]
 
     def alias_history(self) -> list[dict[str, Any]]:
+        """Every alias change, oldest first: alias, content id, previous content id, when, by whom, the action
+        (deploy, rollback), the reason and the change ticket."""
+        rows = self._db.query(f"SELECT {', '.join(_HISTORY_KEYS)} FROM alias_history ORDER BY changed_at")
+        return [dict(zip(_HISTORY_KEYS, row, strict=True)) for row in rows]
+
+    def evidence(self, ref: str) -> list[EvidenceFile]:
+        """The evidence files kept with a version, by name."""
         rows = self._db.query(
-            "SELECT alias, content_id, previous_content_id, changed_at, changed_by FROM alias_history "
-            "ORDER BY changed_at"
+            "SELECT name, sha256, size FROM model_evidence WHERE content_id = ? ORDER BY name",
+            [self.get(ref).content_id],
         )
-        keys = ("alias", "content_id", "previous_content_id", "changed_at", "changed_by")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [EvidenceFile(name=str(name), sha256=str(sha), size=int(size)) for name, sha, size in rows]
+
+    def evidence_path(self, item: EvidenceFile) -> Path:
+        """The stored file of an evidence item, verified against its digest."""
+        return EvidenceStore(self._store).path(item.sha256)
 
     def _alias_target(self, alias: str) -> str | None:
         rows = self._db.query("SELECT content_id FROM aliases WHERE alias = ?", [alias])
@@ -384,10 +429,12 @@ class ModelRegistry:
                 f"model {cid}: its stored lineage or verdict cannot be read ({error}); it was altered or written by "
                 "an incompatible version"
             ) from None
+        stored = Path(path)
         return ModelVersion(
             content_id=cid,
             name=name,
-            artifact_path=Path(path),
+            # Relative to the store (registries made before kept absolute paths, which resolve as they were).
+            artifact_path=stored if stored.is_absolute() else self._store / stored,
             registered_at=at,
             registered_by=by,
             lineage=lineage_record,

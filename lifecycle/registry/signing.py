@@ -36,11 +36,14 @@ def signature_matches(document: Mapping[str, Any], signature: str, key: SecretSt
     return hmac.compare_digest(sign(document, key), signature)
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file's bytes, read in chunks (never the whole file in memory)."""
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
 def folder_digest(path: Path) -> dict[str, str]:
     """SHA-256 of every file under ``path`` by relative POSIX path: the exact bytes that were blessed."""
     if not path.is_dir():
         raise RegistryError(f"artifact folder {path} does not exist")
-    digests: dict[str, str] = {}
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digests[file.relative_to(path).as_posix()] = hashlib.sha256(file.read_bytes()).hexdigest()
-    return digests
+    return {file.relative_to(path).as_posix(): file_sha256(file) for file in sorted(path.rglob("*")) if file.is_file()}

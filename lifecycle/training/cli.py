@@ -47,6 +47,7 @@ def train(
     from ingest.sources import attach_labels, read_labels, read_transactions, replay_kafka
     from lifecycle.errors import LifecycleError
     from lifecycle.evaluation import EvaluationConfig
+    from lifecycle.settings import LifecycleSettings
     from lifecycle.training.pipeline import TrainingConfig, run_training
     from model_engine.errors import ModelEngineError
 
@@ -75,6 +76,7 @@ def train(
             seed=seed,
             source=source,
             evaluation=EvaluationConfig(alert_rate=alert_rate),
+            actor=LifecycleSettings().actor_name(),
         )
     except (IngestError, LifecycleError, ModelEngineError) as error:
         # Bad sources, label files and options stop the command with one line, as a failed run does.
@@ -108,5 +110,7 @@ def train(
         console.print(f"failed checks: {', '.join(result.verdict.failed_checks)}")
         raise typer.Exit(REFUSED_EXIT_CODE)
     if promote:
-        registry.promote(result.version.content_id)
+        registry.promote(
+            result.version.content_id, actor=config.actor, reason="fraud train --promote: blessed by the gate"
+        )
         console.print("promoted to champion")

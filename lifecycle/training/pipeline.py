@@ -26,7 +26,7 @@ from lifecycle.training.errors import TrainingError
 from lifecycle.training.fitting import train_candidates
 from lifecycle.training.progress import Progress, Steps, no_progress
 from lifecycle.training.registration import register_best
-from lifecycle.training.reporting import write_report
+from lifecycle.training.reporting import keep_evidence, write_report
 from lifecycle.training.split import TimeSplit
 
 #: How the registered model is chosen among the compiled candidates, as the lineage and the report state it.
@@ -126,6 +126,8 @@ def run_training(
         version = registry.record_verdict(version.content_id, verdict)
     with steps.step("report", "writing plots and the HTML report"):
         report_path = write_report(run_dir, candidates, chosen, data, verdict, version)
+    with steps.step("evidence", "keeping the report, plots and data validation with the model in the registry"):
+        keep_evidence(registry, version, run_dir, chosen)
     return TrainingResult(
         run_dir=run_dir,
         split=data.split,

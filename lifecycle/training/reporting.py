@@ -1,7 +1,10 @@
-"""The report step: plots of the registered model's test-period scores and the run's HTML page."""
+"""The report step: plots of the registered model's test-period scores and the run's HTML page; and the evidence
+step, which keeps them (with the evaluation figures and the data validation report) with the model in the
+registry, where the next run into the same folder cannot overwrite them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +16,9 @@ from lifecycle.evaluation import (
     plot_roc,
     plot_score_distributions,
 )
-from lifecycle.registry import ModelVersion, Verdict
+from lifecycle.records import to_document
+from lifecycle.registry import ModelRegistry, ModelVersion, Verdict
+from lifecycle.registry.evidence import evidence_files
 from lifecycle.training.compilation import CompiledCandidate, score_with_artifact
 from lifecycle.training.dataset import TrainingData
 from lifecycle.training.html_report import write_html_report
@@ -55,3 +60,15 @@ def write_report(
         verdict=verdict,
         facts=facts,
     )
+
+
+def keep_evidence(registry: ModelRegistry, version: ModelVersion, run_dir: Path, chosen: CompiledCandidate) -> None:
+    """Keep the run's report, plots, evaluation figures and data validation report with the registered model,
+    under their names relative to the run folder (``report.html``, ``plots/roc.png``, ``validation/...``)."""
+    evaluation = run_dir / "evaluation.json"
+    evaluation.write_text(json.dumps(to_document(chosen.report), indent=2), encoding="utf-8")
+    files = {"report.html": run_dir / "report.html", "evaluation.json": evaluation}
+    for folder in ("plots", "validation"):
+        if (run_dir / folder).is_dir():
+            files.update(evidence_files(run_dir / folder, folder))
+    registry.attach_evidence(version.content_id, files, actor=version.registered_by)

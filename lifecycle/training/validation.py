@@ -31,7 +31,8 @@ def validate_transactions(frame: pd.DataFrame, docs_dir: Path, *, allow_invalid:
         success=bool(result.success),
         expectations=len(result.results),
         failed=tuple(failed),
-        data_docs=str(docs),
+        # Relative to the run folder: the model's evidence in the registry keeps the data docs under this name.
+        data_docs=docs.relative_to(docs_dir.parent).as_posix(),
         allowed_invalid=bool(failed) and allow_invalid,
     )
     if failed and not allow_invalid:

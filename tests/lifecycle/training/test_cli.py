@@ -28,6 +28,9 @@ def test_train_then_inspect_and_promote(tmp_path: Path) -> None:
         "FRAUD_REGISTRY_URL": f"sqlite:///{tmp_path}/unused/registry.sqlite",
         "FRAUD_MODEL_STORE": str(tmp_path / "unused" / "store"),
         "FRAUD_MODEL_SIGNING_KEY": "cli-test-signing-key-0123456789",
+        "FRAUD_AUDIT_URL": f"sqlite:///{tmp_path}/audit.sqlite",
+        "FRAUD_AUDIT_ARCHIVE_DIR": str(tmp_path / "archive"),
+        "FRAUD_ACTOR": "ml-engineer",
     }
     where = ["--registry", f"sqlite:///{tmp_path}/registry.sqlite", "--model-store", str(tmp_path / "store")]
     runner = CliRunner()
@@ -70,7 +73,7 @@ def test_train_then_inspect_and_promote(tmp_path: Path) -> None:
     assert lineage["data"]["labels_fingerprint"]
     assert lineage["data"]["labels_fingerprint"] != lineage["data"]["fingerprint"]
 
-    promoted = runner.invoke(app, ["models", "promote", content_id, *where], env=env)
+    promoted = runner.invoke(app, ["models", "promote", content_id, "--reason", "weekly retrain", *where], env=env)
     if trained.exit_code == 0:
         assert promoted.exit_code == 0, promoted.output
         assert (

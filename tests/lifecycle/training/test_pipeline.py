@@ -71,6 +71,10 @@ def test_good_model_is_blessed_with_complete_lineage_then_degraded_one_is_refuse
     assert lineage.feature_names == model_input_names(default_feature_set())
     assert result.report_path.exists()
     assert (tmp_path / "good" / "plots" / "roc.png").exists()
+    # The report, plots, evaluation figures and data validation stay with the model, under relative names.
+    kept = {item.name for item in registry.evidence(result.version.content_id)}
+    assert {"report.html", "evaluation.json", "plots/roc.png", "validation/index.html"} <= kept
+    assert result.version.lineage.data.validation.data_docs == "validation/index.html"
     assert {c.name for c in result.verdict.checks} >= {"value:auc_roc", "infrastructure:golden"}
     registry.promote(result.version.content_id)
 
