@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs, installed from this repository's own files. Idempotent and quick on a
-# second run: a Python virtual environment in .venv with the project and its extras, Redis from Debian's
-# packages, and the Apache Kafka jars from Maven Central (cached under infra/kafka/lib).
+# second run: a Python virtual environment in .venv with the project and its extras, Redis, chromium and
+# PostgreSQL from Debian's packages, and the Apache Kafka jars from Maven Central (cached under infra/kafka/lib).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,11 +15,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 uv pip install --quiet --python .venv/bin/python -e ".[${EXTRAS}]"
 
-# Debian packages the tests use: Redis, and chromium for the dashboard's browser test (driven by Playwright;
-# never `playwright install`, which downloads a browser build of its own).
+# Debian packages the tests use: Redis; chromium for the dashboard's browser test (driven by Playwright; never
+# `playwright install`, which downloads a browser build of its own); PostgreSQL, the audit trail's and the
+# registry's production database (the tests run their own server from its binaries, never the packaged cluster).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing ${missing[*]} from Debian's packages"
     export DEBIAN_FRONTEND=noninteractive

@@ -1,4 +1,5 @@
-"""Monitoring's exceptions: one root, :class:`MonitoringError`; each message says what to do next."""
+"""Monitoring's exceptions: one root, :class:`MonitoringError` (the audit trail's own errors derive from it, in
+:mod:`monitoring.audit.errors`); each message says what to do next."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Fixtures shared by the whole suite: where the shared handbook dataset is, and the rule that a missing
-dataset skips a test on a developer's machine but fails it under CI; and a real Kafka broker (``kafka_broker``)."""
+dataset skips a test on a developer's machine but fails it under CI; real services started by the tests: a
+Kafka broker (``kafka_broker``), Redis (``redis_url``) and PostgreSQL (``postgres_server``, with a fresh
+database per test from ``postgres_url``)."""
 
 from __future__ import annotations
 
@@ -120,3 +122,67 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _postgres_binaries() -> Path | None:
+    """The newest Debian PostgreSQL server's bin folder (``initdb``, ``pg_ctl``), or None when not installed."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server (Debian's ``postgresql`` binaries) in a temporary folder, on a free 127.0.0.1
+    port, run as a non-root user (the ``postgres`` account when the tests run as root: PostgreSQL refuses root);
+    stopped and removed at the end of the session. Yields the URL of its ``postgres`` maintenance database.
+    Skips locally / fails under CI when the binaries are not installed."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    binaries = _postgres_binaries()
+    if binaries is None:
+        message = "PostgreSQL is not installed; run infra/bootstrap.sh (apt-get install postgresql)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    # Not under pytest's own temporary root: that one is private to the user running the tests, and the server
+    # may run as another user.
+    folder = Path(tempfile.mkdtemp(prefix="fraud-postgres-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, user="postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, log = folder / "data", folder / "server.log"
+    (port,) = free_tcp_ports(1)
+    initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "fraud", "--auth=trust", "-E", "UTF8", "--no-sync"]
+    subprocess.run([*as_user, *initdb], check=True, capture_output=True, timeout=120)
+    # Durability is the server's own business; the tests need correctness only, so the server skips fsync.
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
+    pg_ctl = [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options]
+    try:
+        started = subprocess.run([*as_user, *pg_ctl, "-w", "-t", "60", "start"], capture_output=True, timeout=90)
+        if started.returncode != 0:
+            server_log = log.read_text() if log.exists() else ""
+            pytest.fail(f"PostgreSQL did not start on port {port}: {started.stderr.decode()} {server_log[-2000:]}")
+        yield f"postgresql://fraud@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, *pg_ctl, "-m", "fast", "-w", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL server (``postgresql://...``), dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
