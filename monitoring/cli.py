@@ -5,8 +5,9 @@
     fraud alerts ack ID [--note TEXT] [--assignee NAME]
     fraud alerts resolve ID --note TEXT
 
-Every action is stored in the alert's history and recorded for audit, under ``--actor`` (the login name by
-default). The database is ``FRAUD_MONITORING_URL``.
+Every action is stored in the alert's history and recorded in the audit trail (``FRAUD_AUDIT_URL``), under
+``--actor`` (the login name by default). The database is ``FRAUD_MONITORING_URL``. The audit trail's own
+commands (``fraud audit``) are registered here too.
 """
 
 from __future__ import annotations
@@ -26,16 +27,19 @@ Actor = Annotated[str | None, typer.Option(help="Who acts (recorded for audit); 
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``alerts`` commands to the ``fraud`` command line."""
+    """Add the ``alerts`` and ``audit`` commands to the ``fraud`` command line."""
+    from monitoring.audit import cli as audit_cli
+
     app.add_typer(alerts_app, name="alerts")
+    audit_cli.register(app)
 
 
 def _service() -> AlertService:
-    from monitoring.alerts import LoggingSink
+    from monitoring.audit.cli import alert_action_sink
     from monitoring.services import open_services
     from monitoring.settings import MonitoringSettings
 
-    return open_services(MonitoringSettings(), LoggingSink()).alerts
+    return open_services(MonitoringSettings(), alert_action_sink()).alerts
 
 
 @alerts_app.command("list")

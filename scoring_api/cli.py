@@ -16,6 +16,7 @@ from ingest import cli as ingest_cli
 from lifecycle import cli as lifecycle_cli
 from model_engine import cli as model_engine_cli
 from monitoring import cli as monitoring_cli
+from monitoring.audit import cli as audit_cli
 
 app = typer.Typer(
     name="fraud",
@@ -28,10 +29,11 @@ for register in (
     ingest_cli.register,
     features_cli.register,
     model_engine_cli.register,
-    lifecycle_cli.register,
     monitoring_cli.register,
 ):
     register(app)
+# The registry's changes, made through `fraud models` and `fraud train`, are recorded in the audit trail.
+lifecycle_cli.register(app, registry_events=audit_cli.registry_event_sink)
 
 
 #: Where ``fraud demo`` keeps its training runs and model registry (git-ignored).

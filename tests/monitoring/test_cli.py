@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from monitoring import MonitoringSettings, open_services
 from monitoring.alerts import AlertCandidate, AlertKind, Severity
+from monitoring.audit import AuditLog, AuditSettings
 from scoring_api.cli import app
 from tests.monitoring.conftest import RecordingSink
 
@@ -22,6 +23,8 @@ def test_alerts_are_listed_shown_acknowledged_and_resolved(tmp_path: Path, monke
     alert = services.alerts.raise_alert(candidate)
     services.close()
     monkeypatch.setenv("FRAUD_MONITORING_URL", url)
+    monkeypatch.setenv("FRAUD_AUDIT_URL", f"sqlite:///{tmp_path / 'audit.sqlite'}")
+    monkeypatch.setenv("FRAUD_AUDIT_ARCHIVE_DIR", str(tmp_path / "archive"))
     runner = CliRunner()
     listed = runner.invoke(app, ["alerts", "list", "--json"])
     assert listed.exit_code == 0, listed.output
@@ -44,5 +47,10 @@ def test_alerts_are_listed_shown_acknowledged_and_resolved(tmp_path: Path, monke
         ("acknowledged", "ana"),
         ("resolved", "bob"),
     ]
+    # Each action the command line took is in the audit trail too.
+    with AuditLog.from_settings(AuditSettings()) as log:
+        recorded = [(r.kind, r.actor, r.subject) for r in log.records()]
+        assert log.verify().ok
+    assert recorded == [("alert_action", "ana", str(alert.id)), ("alert_action", "bob", str(alert.id))]
     assert runner.invoke(app, ["alerts", "show", "404"]).exit_code == 1
     assert "resolved" in runner.invoke(app, ["alerts", "list", "--state", "resolved"]).output
