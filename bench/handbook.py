@@ -118,7 +118,7 @@ def engine_scores(estimator: BaseEstimator, names: list[str], X: np.ndarray, bac
     from model_engine.compile import compile_model
 
     model = compile_model(estimator, names)
-    return np.asarray(model.score(X, backend=backend), dtype=np.float64)
+    return np.asarray(model.score(X, backend=backend, names=names), dtype=np.float64)
 
 
 def run_fold(

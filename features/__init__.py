@@ -11,7 +11,7 @@ from features.errors import (
     StateConflictError,
     StateStoreError,
 )
-from features.model_input import RAW_INPUTS, model_input, model_input_names
+from features.model_input import RAW_INPUTS, ModelInput, model_input, model_input_names
 from features.offline import OfflineFeatureEngine
 from features.online import OnlineFeatureEngine
 from features.settings import FeaturesSettings
@@ -46,6 +46,7 @@ __all__ = [
     "FeaturesSettings",
     "Flag",
     "InMemoryStateStore",
+    "ModelInput",
     "OfflineFeatureEngine",
     "OnlineFeatureEngine",
     "RedisStateStore",

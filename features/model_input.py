@@ -16,11 +16,16 @@ could otherwise fall on the other side of a split after the cast).
 >>> tx = pd.DataFrame({"amount": [12.5, 80.0]})
 >>> model_input(tx, np.zeros((2, len(fs))), fs).shape
 (2, 15)
+
+:class:`ModelInput` carries the matrix with its column names across package boundaries (the scorer hands it to
+the engine, which checks the names against the model's signature, and to the monitors).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -38,15 +43,38 @@ def model_input_names(feature_set: FeatureSet) -> tuple[str, ...]:
     return (*RAW_INPUTS, *feature_set.names)
 
 
+@dataclass(frozen=True, eq=False)
+class ModelInput:
+    """Model input rows [N, len(names)] in float32, with the name of each column."""
+
+    names: tuple[str, ...]
+    values: npt.NDArray[np.float32]
+
+    def __post_init__(self) -> None:
+        if self.values.ndim != 2 or self.values.shape[1] != len(self.names):
+            raise FeatureInputError(f"model input of shape {self.values.shape} for {len(self.names)} named columns")
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def take(self, rows: npt.NDArray[Any] | slice) -> ModelInput:
+        """The selected rows, with the same names."""
+        return ModelInput(self.names, self.values[rows])
+
+
 def model_input(
-    transactions: pd.DataFrame, features: pd.DataFrame | npt.NDArray[np.float64], feature_set: FeatureSet
+    transactions: pd.DataFrame | Mapping[str, Any],
+    features: pd.DataFrame | npt.NDArray[np.float64],
+    feature_set: FeatureSet,
 ) -> npt.NDArray[np.float32]:
     """The model's input matrix [rows, inputs] in :func:`model_input_names` order, as float32.
 
-    ``features`` is what an engine computed for ``transactions``, row for row: a DataFrame (read by feature
-    name) or an array whose columns follow ``feature_set.names`` (the engines' column order).
+    ``transactions`` holds the raw inputs by column name (a DataFrame, or a mapping of columns for a single
+    transaction on the scoring path); ``features`` is what an engine computed for them, row for row: a
+    DataFrame (read by feature name) or an array whose columns follow ``feature_set.names`` (the engines'
+    column order).
     """
-    missing = [c for c in RAW_INPUTS if c not in transactions.columns]
+    missing = [c for c in RAW_INPUTS if c not in transactions]
     if missing:
         raise FeatureInputError(f"the transactions lack the model's raw inputs {missing}")
     if isinstance(features, pd.DataFrame):
@@ -60,7 +88,10 @@ def model_input(
             raise FeatureInputError(
                 f"expected {len(feature_set)} feature columns ({feature_set.version}), got shape {values.shape}"
             )
-    if len(values) != len(transactions):
-        raise FeatureInputError(f"{len(transactions)} transactions but {len(values)} rows of features")
-    raw = transactions[list(RAW_INPUTS)].to_numpy(dtype=np.float64)
-    return np.column_stack([raw, values]).astype(np.float32)
+    raw = np.column_stack([np.asarray(transactions[c], dtype=np.float64).reshape(-1) for c in RAW_INPUTS])
+    if len(values) != len(raw):
+        raise FeatureInputError(f"{len(raw)} transactions but {len(values)} rows of features")
+    out = np.empty((len(raw), len(RAW_INPUTS) + values.shape[1]), dtype=np.float32)
+    out[:, : len(RAW_INPUTS)] = raw
+    out[:, len(RAW_INPUTS) :] = values
+    return out

@@ -193,6 +193,22 @@ class OnlineFeatureEngine:
                 keys={kind: keys[kind] for kind in self._label_kinds},
             )
 
+    def evict_idle(self, now: datetime, lateness: timedelta = timedelta(0)) -> dict[str, int]:
+        """Forget the entities whose newest event is too old to count in any feature of a transaction at
+        ``now`` or up to ``lateness`` before it; returns how many were forgotten per entity kind.
+
+        Their features read the same afterwards (an empty window), so memory stays bounded by the active
+        entities. Only the embedded store holds state here; a Redis store expires entities on its own
+        (``entity_ttl_s``), and nothing is evicted from it.
+        """
+        if not isinstance(self.store, InMemoryStateStore):
+            return {}
+        now_us = (now - _EPOCH) // _US - (lateness // _US)
+        return {
+            plan.entity.name: self.store.evict_idle(plan.entity.name, now_us - plan.horizon_us)
+            for plan in self._plan.entities
+        }
+
     def apply_label(self, label: Label) -> bool:
         """Record a fraud label; True when it reached the state (a fraud whose transaction is still held)."""
         reported = (label.reported_at - _EPOCH) // _US

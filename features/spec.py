@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Final
 
 from features.errors import FeatureSpecError
@@ -191,7 +192,7 @@ class FeatureSet:
             raise FeatureSpecError(f"duplicate feature names {duplicates}; each feature must be declared once")
         self.entities  # noqa: B018 - validates that each entity name has one column set
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         """The feature names, in declaration order (the column order of both engines)."""
         return tuple(f.name for f in self.features)

@@ -79,8 +79,11 @@ class CompiledModel:
             self._executables[name] = prepared
         return prepared
 
-    def prepare_input(self, X: Any) -> Array:
-        """The graph's input matrix: the used columns, contiguous, in the graph's dtype."""
+    def prepare_input(self, X: Any, names: Sequence[str] | None = None) -> Array:
+        """The graph's input matrix: the used columns, contiguous, in the graph's dtype. ``names`` are the
+        columns of a matrix ``X``: anything but the signature's features in its order is a :class:`SignatureError`."""
+        if names is not None:
+            self.signature.check_names(names)
         if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind != "f":
             X = self.signature.encode(X)
         elif X.shape[1] != self.signature.n_features:
@@ -94,15 +97,26 @@ class CompiledModel:
         prepared: Array = X
         return prepared
 
-    def predict_proba(self, X: Any, backend: str | None = None) -> Array:
-        """Class probabilities [N, C] for features [N, F] in signature order (or named columns)."""
+    def predict_proba(self, X: Any, backend: str | None = None, *, names: Sequence[str] | None = None) -> Array:
+        """Class probabilities [N, C] for features [N, F] in signature order (or named columns); ``names``, the
+        matrix's column names, are checked against the signature."""
         executable = self.executable(backend)
-        x = self.prepare_input(X)
+        x = self.prepare_input(X, names)
         # backends may offer run_matrix, a per-call fast path for one-input, one-output graphs (batch-1 latency)
         fast = getattr(executable, "run_matrix", None) if self._single_output else None
         result: Array = fast(x) if fast is not None else executable.run(x)[self._output_index]
         return result
 
-    def score(self, X: Any, backend: str | None = None) -> Array:
-        """The positive-class probability [N] (column 1 of :meth:`predict_proba`)."""
-        return self.predict_proba(X, backend)[:, 1]
+    def score(self, X: Any, backend: str | None = None, *, names: Sequence[str] | None = None) -> Array:
+        """The positive-class probability [N] (column 1 of :meth:`predict_proba`).
+
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from model_engine import compile_model
+        >>> X = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+        >>> model = compile_model(LogisticRegression().fit(X, X[:, 0] > 0), ["amount", "count"])
+        >>> model.score(X[:, ::-1], names=["count", "amount"])
+        Traceback (most recent call last):
+        ...
+        model_engine.errors.SignatureError: the input's columns are in another order than the model's: ...
+        """
+        return self.predict_proba(X, backend, names=names)[:, 1]

@@ -123,6 +123,25 @@ class Signature:
         index = {f: i for i, f in enumerate(self.features)}
         return tuple(index[f] for f in self.graph_features)
 
+    def check_names(self, names: Sequence[str]) -> None:
+        """Refuse input columns named otherwise or in another order than :attr:`features` (a matrix built in the
+        wrong order would be scored as if it were right)."""
+        given = tuple(str(n) for n in names)
+        if given == self.features:
+            return
+        if len(given) != self.n_features or set(given) != set(self.features):
+            missing = [f for f in self.features if f not in given]
+            unknown = [n for n in given if n not in self.features]
+            raise SignatureError(
+                f"the input's columns do not match the model's: missing {missing}, unknown {unknown}; the model "
+                f"reads {list(self.features)}"
+            )
+        position = next(i for i, (a, b) in enumerate(zip(given, self.features, strict=True)) if a != b)
+        raise SignatureError(
+            f"the input's columns are in another order than the model's: column {position} is {given[position]!r} "
+            f"where the model reads {self.features[position]!r}; build the input by name in the signature's order"
+        )
+
     def with_used_columns(self, kept: Sequence[int]) -> Signature:
         """The signature after the graph dropped columns: ``kept`` are indices into :attr:`graph_features`."""
         current = self.graph_features

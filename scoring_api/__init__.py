@@ -1,9 +1,29 @@
-"""The scoring service: scoring, decisions and reasons, gated deployments, roles, and the `fraud` CLI."""
+"""The scoring service: scoring, decisions and reasons, gated deployments, roles, and the `fraud` CLI.
+
+Importing the package stays light (the ``fraud`` command line imports it at start-up): the scorer, the
+deployments and the HTTP application load on first use of their names.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from scoring_api.errors import NoModelLoadedError, ScoringError
-from scoring_api.serving_model import LoadedModel, ServingModel
 from scoring_api.settings import ScoringSettings
 
-__all__ = ["LoadedModel", "NoModelLoadedError", "ScoringError", "ScoringSettings", "ServingModel"]
+if TYPE_CHECKING:
+    from scoring_api.deployments import DeploymentManager
+    from scoring_api.pipeline import Scorer
+
+_LAZY = {"DeploymentManager": "scoring_api.deployments", "Scorer": "scoring_api.pipeline"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'scoring_api' has no attribute {name!r}")
+
+
+__all__ = ["DeploymentManager", "NoModelLoadedError", "Scorer", "ScoringError", "ScoringSettings"]

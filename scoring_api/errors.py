@@ -8,7 +8,28 @@ class ScoringError(Exception):
 
 
 class NoModelLoadedError(ScoringError, RuntimeError):
-    """Scoring was asked for before any model was loaded; call ``ServingModel.load()`` first."""
+    """Scoring was asked for before any model was loaded; load the champion first."""
+
+
+class ModelMismatchError(ScoringError):
+    """A model reads other inputs than the service's feature set builds (names, order or feature versions)."""
+
+
+class DeploymentError(ScoringError):
+    """A deployment change cannot be made (nothing to promote, no previous champion, a share out of range)."""
+
+
+class DecisionConfigError(ScoringError):
+    """A decision configuration version cannot be activated or found."""
+
+
+class AccessError(ScoringError):
+    """An API key cannot be created, found or revoked."""
+
+
+class ServiceConfigError(ScoringError):
+    """The service's settings cannot run as given (placeholder secrets in production, embedded state with
+    several worker processes...)."""
 
 
 class DemoRefusedError(ScoringError, RuntimeError):

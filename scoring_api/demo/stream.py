@@ -1,11 +1,12 @@
 """The stream step: a consumer group validates, builds online features and scores each micro-batch.
 
 Every member polls a micro-batch (messages that fail decoding are rejected by the consumer and written to the
-dead-letter topic with their reason when the batch commits), checks the decoded rows with the compiled
-validation suite (rows it fails are counted as rejected), updates and reads the online features (warmed on the
-history with the labels reported before the streamed day; later labels are applied as the stream's clock
-passes their report time), scores the valid rows with the served champion, and only then commits the batch's
-offsets: a crash re-delivers what was not fully processed.
+dead-letter topic with their reason when the batch commits) and hands it to the one scorer that the API and the
+stream worker use (:class:`~scoring_api.pipeline.Scorer`): the compiled validation suite (rows it fails are
+counted as rejected), the online features (warmed on the history with the labels reported before the streamed
+day; later labels reach them as the stream's clock passes their report time), the model input by name, the
+served champion's score and the decision. Only then does the member commit the batch's offsets: a crash
+re-delivers what was not fully processed.
 """
 
 from __future__ import annotations
@@ -17,61 +18,25 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ingest.contract import TRANSACTION_COLUMNS
 from ingest.kafka import TransactionConsumer
 from scoring_api.demo.context import DemoContext, StepResult, StreamFigures
+from scoring_api.records import Decision
 
 if TYPE_CHECKING:
     from features import OnlineFeatureEngine
-    from ingest.validation import CompiledChecker
-    from scoring_api.serving_model import ServingModel
-
-
-def _micros(times: pd.Series) -> pd.Series:
-    """UTC timestamps as integer microseconds since the epoch (comparable whatever the column's unit)."""
-    return (times - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(microseconds=1)
-
-
-class _LabelFeed:
-    """The labels reported during the streamed day, applied to the features as the stream's clock passes them."""
-
-    def __init__(self, labels: pd.DataFrame) -> None:
-        self._labels = labels
-        self._times = _micros(labels["reported_at"]).to_numpy(dtype=np.int64)
-        self._next = 0
-        self.applied = 0
-
-    def apply_until(self, engine: OnlineFeatureEngine, now: pd.Timestamp) -> None:
-        """Apply every label reported at or before ``now`` not applied yet (the caller holds the engine lock)."""
-        end = int(np.searchsorted(self._times, _micros(pd.Series([now])).iloc[0], side="right"))
-        if end > self._next:
-            self.applied += engine.apply_labels(self._labels.iloc[self._next : end])
-            self._next = end
+    from scoring_api.pipeline import LabelFeed, Scorer
 
 
 class _Member(threading.Thread):
-    """One group member: poll, validate, features, score, commit, repeat."""
+    """One group member: poll, score (validate, features, model, decision), commit, repeat."""
 
-    def __init__(
-        self,
-        consumer: TransactionConsumer,
-        checker: CompiledChecker,
-        engine: OnlineFeatureEngine,
-        engine_lock: threading.Lock,
-        feed: _LabelFeed,
-        serving: ServingModel,
-        batch_size: int,
-    ) -> None:
+    def __init__(self, consumer: TransactionConsumer, scorer: Scorer, batch_size: int) -> None:
         super().__init__(daemon=True)
         self.consumer = consumer
-        self.checker = checker
-        self.engine = engine
-        self.engine_lock = engine_lock
-        self.feed = feed
-        self.serving = serving
+        self.scorer = scorer
         self.batch_size = batch_size
         self.ids: list[str] = []
-        self.scores: list[np.ndarray] = []
+        self.scores: list[float] = []
         self.consumed = 0
         self.rejected = 0
         self.dead_lettered = 0
@@ -105,27 +70,22 @@ class _Member(threading.Thread):
         self.consumed += len(frame)
         if frame.empty:
             return
-        verdict = self.checker.check(frame[list(TRANSACTION_COLUMNS)])
-        good = frame.iloc[np.flatnonzero(verdict.ok_mask)]
-        self.rejected += len(frame) - len(good)
-        if good.empty:
-            return
-        # One engine serves the whole group: terminals are shared across cards, so their windows see every
-        # member's transactions; the lock keeps each micro-batch's read-and-update atomic.
-        with self.engine_lock:
-            self.feed.apply_until(self.engine, good["timestamp"].max())
-            features = self.engine.update_and_read_batch(good)
-        rows = np.column_stack([good["amount"].to_numpy(dtype=np.float64), features]).astype(np.float32)
-        content_id, scores = self.serving.score(rows)
-        self.content_ids.add(content_id)
-        self.ids.extend(good["transaction_id"].astype(str).tolist())
-        self.scores.append(scores)
+        # One scorer serves the whole group: terminals are shared across cards, so their windows see every
+        # member's transactions; the scorer's lock keeps each micro-batch's read-and-update atomic.
+        scored = self.scorer.score_frame(frame)
+        self.rejected += len(scored.rejections)
+        for result in scored.results:
+            if isinstance(result, Decision):
+                self.ids.append(result.transaction_id)
+                self.scores.append(result.score)
+                self.content_ids.add(result.model_version)
 
 
-def warm_engine(context: DemoContext) -> tuple[OnlineFeatureEngine, _LabelFeed]:
+def warm_engine(context: DemoContext) -> tuple[OnlineFeatureEngine, LabelFeed]:
     """The online engine with the history applied and the labels reported before the streamed day; the feed of
     the labels reported from the day's start on."""
     from features import OnlineFeatureEngine, default_feature_set
+    from scoring_api.pipeline import LabelFeed
 
     assert context.history is not None
     assert context.labels is not None
@@ -134,25 +94,33 @@ def warm_engine(context: DemoContext) -> tuple[OnlineFeatureEngine, _LabelFeed]:
     engine.update_and_read_batch(context.history)
     before = context.labels["reported_at"] < context.stream_day["timestamp"].min().normalize()
     context.stream.labels_before = engine.apply_labels(context.labels.loc[before])
-    return engine, _LabelFeed(context.labels.loc[~before].reset_index(drop=True))
+    return engine, LabelFeed(context.labels.loc[~before].reset_index(drop=True))
 
 
 def step_stream(context: DemoContext) -> StepResult:
     """Consume the produced day with the group, process every micro-batch, and measure the scores."""
-    from ingest.validation import CompiledChecker, build_suite
     from lifecycle.evaluation import average_precision, roc_auc
     from lifecycle.evaluation.metrics import alert_threshold
-    from scoring_api.serving_model import ServingModel
-    from scoring_api.settings import ScoringSettings
+    from scoring_api.deployments import DeploymentManager
+    from scoring_api.pipeline import FixedPolicy, Scorer
+    from scoring_api.pipeline.checks import load_checker
 
     assert context.stream_day is not None, "the simulate step runs first"
     assert context.registry is not None, "the train step runs first"
     day = context.stream_day
-    serving = ServingModel(context.registry, ScoringSettings(model_backend=context.options.backend))
-    version = serving.load()
-    checker = CompiledChecker.from_suite(build_suite())
     engine, feed = warm_engine(context)
-    lock = threading.Lock()
+    deployments = DeploymentManager(context.registry, feature_set=engine.feature_set, backend=context.options.backend)
+    deployments.refresh()
+    version = deployments.current.champion.version
+    labels_before = engine.labels_applied
+    scorer = Scorer(
+        feature_engine=engine,
+        checker=load_checker(),
+        models=deployments,
+        policies=FixedPolicy(),
+        labels=feed,
+        source="demo",
+    )
     topic = context.settings.topic_transactions
     members = [
         _Member(
@@ -163,11 +131,7 @@ def step_stream(context: DemoContext) -> StepResult:
                 dead_letter_topic=context.settings.topic_dead_letters,
                 client_id=f"fraud-demo-{i}",
             ),
-            checker,
-            engine,
-            lock,
-            feed,
-            serving,
+            scorer,
             context.options.batch_size,
         )
         for i in range(context.options.consumers)
@@ -195,7 +159,7 @@ def step_stream(context: DemoContext) -> StepResult:
             raise member.error
 
     ids = [tid for m in members for tid in m.ids]
-    scores = np.concatenate([s for m in members for s in m.scores]) if ids else np.zeros(0, dtype=np.float32)
+    scores = np.array([s for m in members for s in m.scores], dtype=np.float64)
     truth = day.set_index("transaction_id")["is_fraud"]
     scored = truth.reindex(ids)
     labels = scored.to_numpy(dtype=np.float64)
@@ -218,7 +182,7 @@ def step_stream(context: DemoContext) -> StepResult:
         duplicates=len(ids) - len(set(ids)),
     )
     figures.labels_before = context.stream.labels_before
-    figures.labels_during = feed.applied
+    figures.labels_during = engine.labels_applied - labels_before
     figures.validated = figures.consumed - figures.rejected
     figures.unaccounted = context.produced - figures.scored - figures.rejected
     context.stream = figures
@@ -228,6 +192,6 @@ def step_stream(context: DemoContext) -> StepResult:
     note = (
         f"group {context.group_id!r}, {len(members)} members, {figures.batches} micro-batches: "
         f"{figures.validated:,} valid, {figures.rejected} rejected ({figures.dead_lettered} to "
-        f"{context.settings.topic_dead_letters!r}), {figures.scored:,} scored on {serving.backend}"
+        f"{context.settings.topic_dead_letters!r}), {figures.scored:,} scored on {deployments.backend}"
     )
     return StepResult("stream and score", figures.consumed, elapsed, note, "transactions")

@@ -53,3 +53,21 @@ def test_wrong_width_input_is_refused() -> None:
     model = compile_model(DecisionTreeClassifier(max_depth=2).fit(X, X[:, 0] > 0), ["a", "b", "c"])
     with pytest.raises(SignatureError, match="3 columns"):
         model.predict_proba(X[:, :2])
+
+
+def test_named_input_columns_are_checked_against_the_signature() -> None:
+    """A matrix reordered or renamed is refused when its names are given, never scored as if it were right."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3)).astype(np.float32)
+    y = (X[:, 0] - X[:, 2] > 0).astype(int)
+    names = ["amount", "card_count_1d", "terminal_fraud_share_7d"]
+    model = compile_model(DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, y), names)
+    np.testing.assert_array_equal(model.score(X, names=names), model.score(X))
+    reversed_names = names[::-1]
+    assert not np.array_equal(model.score(X[:, ::-1]), model.score(X)), "unchecked, the reversed matrix scores"
+    with pytest.raises(SignatureError, match="column 0 is 'terminal_fraud_share_7d' where the model reads 'amount'"):
+        model.score(X[:, ::-1], names=reversed_names)
+    with pytest.raises(SignatureError, match=r"missing \['card_count_1d'\], unknown \['card_count_7d'\]"):
+        model.score(X, names=["amount", "card_count_7d", "terminal_fraud_share_7d"])
+    with pytest.raises(SignatureError, match="missing"):
+        model.predict_proba(X[:, :2], names=names[:2])

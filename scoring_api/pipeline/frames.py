@@ -1,0 +1,91 @@
+"""Contract records as a typed frame (the scorer's batch path), and the columns the later stages read.
+
+:func:`transactions_frame` is the fast way from already-validated :class:`~ingest.contract.Transaction` records
+(the API's batches) to the frame the compiled checker and the online features read: column by column, typed as
+the contract's pandas dtypes, with no per-record coercion (the records are typed already).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ingest.contract import TRANSACTION_COLUMNS, Transaction
+from scoring_api.decisions.policy import DecisionInputs
+from scoring_api.pipeline.idempotency import fingerprint
+
+_EPOCH_US = pd.Timestamp(0, tz="UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _text(value: Any) -> str:
+    return value.value if isinstance(value, Enum) else str(value)
+
+
+def transactions_frame(transactions: Sequence[Transaction]) -> pd.DataFrame:
+    """A frame of the contract's columns (timestamps UTC in microseconds, amounts float64, text as str)."""
+    columns: dict[str, Any] = {}
+    for column in TRANSACTION_COLUMNS:
+        values = [getattr(tx, column) for tx in transactions]
+        if column == "timestamp":
+            columns[column] = pd.DatetimeIndex(values).tz_convert("UTC").as_unit("us")
+        elif column == "amount":
+            columns[column] = np.asarray(values, dtype=np.float64)
+        else:
+            columns[column] = pd.array([_text(v) for v in values], dtype="str")
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(transactions)))
+
+
+def decision_inputs(frame: pd.DataFrame) -> DecisionInputs:
+    """The rule and segment columns of a contract frame."""
+    return DecisionInputs(
+        card_token=frame["card_token"].astype(str).tolist(),
+        customer_id=frame["customer_id"].astype(str).tolist(),
+        terminal_id=frame["terminal_id"].astype(str).tolist(),
+        device_id=frame["device_id"].astype(str).tolist(),
+        country=frame["country"].astype(str).tolist(),
+        channel=frame["channel"].astype(str).tolist(),
+        mcc=frame["mcc"].astype(str).tolist(),
+        amount=frame["amount"].to_numpy(dtype=np.float64).tolist(),
+    )
+
+
+def frame_fingerprints(frame: pd.DataFrame) -> list[str]:
+    """The fingerprint of each row of a contract frame (see :func:`~scoring_api.pipeline.idempotency.fingerprint`)."""
+    micros = ((frame["timestamp"] - _EPOCH_US) // pd.Timedelta(microseconds=1)).tolist()
+    text = {c: frame[c].astype(str).tolist() for c in TRANSACTION_COLUMNS if c not in ("timestamp", "amount")}
+    amounts = frame["amount"].to_numpy(dtype=np.float64).tolist()
+    rows = zip(
+        text["transaction_id"], micros, text["card_token"], text["customer_id"], text["terminal_id"], amounts,
+        text["currency"], text["mcc"], text["channel"], text["entry_mode"], text["country"], text["device_id"],
+        strict=True,
+    )  # fmt: skip
+    return [fingerprint(row) for row in rows]
+
+
+def transaction_fingerprint(tx: Transaction) -> str:
+    """The fingerprint of one transaction, equal to :func:`frame_fingerprints` of a frame holding it."""
+    micros = (tx.timestamp - _EPOCH) // _MICROSECOND
+    values = (tx.transaction_id, micros, tx.card_token, tx.customer_id, tx.terminal_id, float(tx.amount))
+    codes = (tx.currency, tx.mcc, _text(tx.channel), _text(tx.entry_mode), tx.country, tx.device_id)
+    return fingerprint(values + codes)
+
+
+def transaction_inputs(tx: Transaction) -> DecisionInputs:
+    """The rule and segment columns of one transaction."""
+    return DecisionInputs(
+        card_token=[tx.card_token],
+        customer_id=[tx.customer_id],
+        terminal_id=[tx.terminal_id],
+        device_id=[tx.device_id],
+        country=[tx.country],
+        channel=[_text(tx.channel)],
+        mcc=[tx.mcc],
+        amount=[float(tx.amount)],
+    )

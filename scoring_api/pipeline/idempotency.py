@@ -1,0 +1,119 @@
+"""The decisions already taken, by transaction id: a transaction scored again gets its recorded decision back
+and is not counted a second time in the online features.
+
+The scorer *claims* the ids of a batch before computing features: an id seen before with the same content is
+answered with its recorded decision; with other content it is refused (an id names one transaction); an id
+that another request is scoring right now is refused with "retry"; a new id is marked pending, and the scorer
+then records its decision (or releases it when the batch fails, so that a retry scores it).
+
+The content of a transaction is compared by fingerprint: a hash of its contract fields in one canonical form,
+identical for a transaction that arrives alone and one that arrives in a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from scoring_api.records import Decision
+
+#: The fields a fingerprint covers, in order (the contract's, as canonical text).
+FINGERPRINT_FIELDS: Final = (
+    "transaction_id", "timestamp_us", "card_token", "customer_id", "terminal_id", "amount",
+    "currency", "mcc", "channel", "entry_mode", "country", "device_id",
+)  # fmt: skip
+
+
+def fingerprint(values: Sequence[object]) -> str:
+    """The fingerprint of one transaction's :data:`FINGERPRINT_FIELDS` values (timestamp as integer
+    microseconds, amount as a float, codes as their text)."""
+    text = "\x1f".join(repr(v) if isinstance(v, float) else str(v) for v in values)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An id that cannot be scored now: why."""
+
+    reason: str
+
+
+#: What a claim gives per id: None (new: score it, then record or release), the recorded decision, or a refusal.
+Claim = Decision | Refused | None
+
+
+class DecisionLog(Protocol):
+    """Decisions by transaction id, for idempotent scoring (embedded, or shared by several workers)."""
+
+    def claim(self, transaction_ids: Sequence[str], fingerprints: Sequence[str]) -> list[Claim]: ...
+
+    def record(self, decisions: Sequence[Decision], fingerprints: Sequence[str]) -> None: ...
+
+    def release(self, transaction_ids: Sequence[str]) -> None: ...
+
+
+_PENDING: Final = object()
+
+
+def _content_differs(transaction_id: str) -> Refused:
+    return Refused(
+        f"transaction {transaction_id} was already scored with other content; a transaction id names one "
+        "transaction: send the same content again to get its decision, or use a new id"
+    )
+
+
+def _in_progress(transaction_id: str) -> Refused:
+    return Refused(f"transaction {transaction_id} is being scored by a concurrent request; retry shortly")
+
+
+class InMemoryDecisionLog:
+    """The embedded log: the latest ``capacity`` decisions in this process (the oldest are forgotten first)."""
+
+    def __init__(self, capacity: int = 1_000_000) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        self.capacity = capacity
+        self._entries: OrderedDict[str, tuple[str, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def claim(self, transaction_ids: Sequence[str], fingerprints: Sequence[str]) -> list[Claim]:
+        out: list[Claim] = []
+        with self._lock:
+            for tid, fp in zip(transaction_ids, fingerprints, strict=True):
+                entry = self._entries.get(tid)
+                if entry is None:
+                    self._entries[tid] = (fp, _PENDING)
+                    out.append(None)
+                elif entry[0] != fp:
+                    out.append(_content_differs(tid))
+                elif entry[1] is _PENDING:
+                    out.append(_in_progress(tid))
+                else:
+                    assert isinstance(entry[1], Decision)
+                    out.append(entry[1])
+            self._evict()
+        return out
+
+    def record(self, decisions: Sequence[Decision], fingerprints: Sequence[str]) -> None:
+        with self._lock:
+            for decision, fp in zip(decisions, fingerprints, strict=True):
+                self._entries[decision.transaction_id] = (fp, decision)
+            self._evict()
+
+    def release(self, transaction_ids: Sequence[str]) -> None:
+        with self._lock:
+            for tid in transaction_ids:
+                entry = self._entries.get(tid)
+                if entry is not None and entry[1] is _PENDING:
+                    del self._entries[tid]
+
+    def _evict(self) -> None:
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)

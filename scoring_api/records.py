@@ -1,0 +1,133 @@
+"""What the scorer hands back: one result per transaction, in input order, each a decision or a rejection.
+
+These records cross package boundaries (the HTTP service, the stream worker, the sinks that monitoring and the
+audit trail implement), so they are typed and immutable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from features.model_input import ModelInput
+
+
+class Outcome(StrEnum):
+    """What the bank should do with the transaction."""
+
+    APPROVE = "approve"
+    REVIEW = "review"
+    DECLINE = "decline"
+
+
+class RiskBand(StrEnum):
+    """Where the score sits against the thresholds that applied: below review, between, at or above decline."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class ModelRole(StrEnum):
+    """Which deployed model scored a transaction."""
+
+    CHAMPION = "champion"
+    CANARY = "canary"
+    SHADOW = "shadow"
+
+
+@dataclass(frozen=True)
+class ReasonCode:
+    """One feature that pushed the score: its value, its additive contribution to the model's margin, and a
+    sentence an analyst can read."""
+
+    feature: str
+    value: float
+    contribution: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The decision on one transaction, as answered and as recorded (a replay returns the recorded one)."""
+
+    decision_id: str
+    transaction_id: str
+    card_token: str
+    score: float
+    risk_band: RiskBand
+    outcome: Outcome
+    #: ``model`` when the thresholds decided, else ``rule:NAME`` of the first rule that fired.
+    decided_by: str
+    #: Every rule that matched, in configuration order (the first decided).
+    rules_fired: tuple[str, ...]
+    reasons: tuple[ReasonCode, ...]
+    review_threshold: float
+    decline_threshold: float | None
+    model_version: str
+    model_role: ModelRole
+    decision_config_version: int
+    decided_at: datetime
+    #: True when this is the recorded decision returned again for a transaction id already scored.
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A transaction that was not scored, and why (the names of the failed checks, or what to do)."""
+
+    transaction_id: str | None
+    reasons: tuple[str, ...]
+
+
+Result = Decision | Rejection
+
+
+@dataclass(frozen=True, eq=False)
+class ShadowScores:
+    """The shadow model's scores of the newly scored transactions (recorded, never used for the answer)."""
+
+    model_version: str
+    transaction_ids: tuple[str, ...]
+    scores: NDArray[np.float32]
+    #: The answering model's scores of the same transactions, for comparison.
+    served_scores: NDArray[np.float32]
+    error: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ScoredBatch:
+    """The results of one batch in input order, and what monitoring needs of the newly scored rows."""
+
+    results: tuple[Result, ...]
+    #: The model input of the newly scored transactions (neither rejected nor replayed), row k being the
+    #: transaction of ``results[scored_positions[k]]``.
+    model_input: ModelInput
+    scored_positions: NDArray[np.int64]
+    shadow: ShadowScores | None = None
+
+    @property
+    def decisions(self) -> tuple[Decision, ...]:
+        """The decisions (new and replayed), in input order."""
+        return tuple(r for r in self.results if isinstance(r, Decision))
+
+    @property
+    def new_decisions(self) -> tuple[Decision, ...]:
+        """The decisions taken by this batch, aligned with the rows of :attr:`model_input`."""
+        out = []
+        for position in self.scored_positions.tolist():
+            result = self.results[position]
+            assert isinstance(result, Decision)
+            out.append(result)
+        return tuple(out)
+
+    @property
+    def rejections(self) -> tuple[Rejection, ...]:
+        return tuple(r for r in self.results if isinstance(r, Rejection))
+
+    def __len__(self) -> int:
+        return len(self.results)

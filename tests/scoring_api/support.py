@@ -1,0 +1,150 @@
+"""What the scoring service's tests share: a simulated history and the day after it, models trained on the
+feature set's model input (a linear model and two forests), registered with complete lineage and blessed, and a
+scorer built from them the way the service builds one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from features import (
+    FeatureSet,
+    ModelInput,
+    OfflineFeatureEngine,
+    OnlineFeatureEngine,
+    default_feature_set,
+    model_input,
+    model_input_names,
+)
+from ingest.contract import TRANSACTION_COLUMNS, Transaction
+from ingest.simulator import SimulatorConfig, simulate
+from lifecycle.evaluation import EvaluationConfig, evaluate
+from lifecycle.evaluation.metrics import alert_threshold
+from lifecycle.registry import GateData, Lineage, ModelRegistry
+from lifecycle.registry import judge as lifecycle_judge
+from model_engine import compile_model, load_model, save_model
+from scoring_api.deployments import DeploymentManager
+from scoring_api.pipeline import FixedPolicy, LabelFeed, Scorer
+from scoring_api.pipeline.checks import load_checker
+from scoring_api.sinks import DecisionSink
+from tests.lifecycle.registry import support as registry_support
+
+HISTORY_DAYS = 10
+#: The models the world trains: a linear model (reason codes are its terms) and two forests (TreeSHAP).
+MODELS = ("linear", "forest", "forest_b")
+#: Share of training transactions above the default review threshold (a high rate so tests see reviews).
+ALERT_RATE = 0.05
+EVALUATION = EvaluationConfig(k=20, alert_rate=ALERT_RATE)
+
+
+@dataclass
+class World:
+    """A simulated history and the next day, the feature set, and the trained model artifacts."""
+
+    feature_set: FeatureSet
+    history: pd.DataFrame
+    labels: pd.DataFrame
+    day: pd.DataFrame
+    artifacts: dict[str, Path]
+    thresholds: dict[str, float] = field(default_factory=dict)
+    X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+    def transactions(self, frame: pd.DataFrame) -> list[Transaction]:
+        return [Transaction.model_validate(r) for r in frame[list(TRANSACTION_COLUMNS)].to_dict("records")]
+
+
+def _estimators(seed: int) -> dict[str, Any]:
+    return {
+        "linear": make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=500)),
+        "forest": RandomForestClassifier(n_estimators=20, max_depth=6, random_state=seed, n_jobs=1),
+        "forest_b": RandomForestClassifier(n_estimators=15, max_depth=5, random_state=seed + 1, n_jobs=1),
+    }
+
+
+def build_world(root: Path, seed: int = 0) -> World:
+    data = simulate(
+        SimulatorConfig.preset("realistic", days=HISTORY_DAYS + 1, n_customers=300, n_terminals=600, seed=seed)
+    )
+    frame, labels = data.transactions, data.labels
+    cut = frame["timestamp"].min().normalize() + pd.Timedelta(days=HISTORY_DAYS)
+    history = frame.loc[frame["timestamp"] < cut].reset_index(drop=True)
+    day = frame.loc[frame["timestamp"] >= cut].reset_index(drop=True)
+    feature_set = default_feature_set()
+    features = OfflineFeatureEngine(feature_set).compute(history, labels)
+    inputs = ModelInput(model_input_names(feature_set), model_input(history, features, feature_set))
+    y = history["is_fraud"].to_numpy(dtype=np.int64)
+    world = World(feature_set, history, labels, day, {}, X=inputs.values)
+    for name, estimator in _estimators(seed).items():
+        estimator.fit(inputs.values, y)
+        model = compile_model(estimator, list(inputs.names))
+        path = root / name
+        save_model(model, path, golden_input=inputs.values[:128])
+        world.artifacts[name] = path
+        world.thresholds[name] = alert_threshold(model.score(inputs.values), ALERT_RATE)
+    return world
+
+
+def lineage(world: World, name: str) -> Lineage:
+    """Complete lineage for a world model: the feature set it reads, and its evaluation on the history at the
+    alert rate (whose threshold becomes its default review threshold)."""
+    scores = load_model(world.artifacts[name], backend="numpy").score(world.X)
+    return registry_support.lineage(
+        feature_spec_version=world.feature_set.version,
+        feature_names=model_input_names(world.feature_set),
+        family=name,
+        metrics=evaluate(scores, world.history, EVALUATION),
+    )
+
+
+def judge(registry: ModelRegistry, content_id: str, world: World, inputs: np.ndarray | None = None) -> None:
+    """The real gate's verdict on a version (judged on the history, latency budgets relaxed), recorded.
+    ``inputs`` replace the world's model input (for models that read other columns)."""
+    version = registry.get(content_id)
+    X = world.X if inputs is None else inputs
+    data = GateData(X, tuple(version.lineage.feature_names), world.history, EVALUATION)
+    registry.record_verdict(version.content_id, lifecycle_judge(version, None, data, registry_support.THRESHOLDS))
+
+
+def blessed_registry(root: Path, world: World, champion: str | None = "forest") -> tuple[ModelRegistry, dict[str, str]]:
+    """A registry holding every model of the world, blessed, with ``champion`` promoted; name -> content id."""
+    registry = registry_support.make_registry(root)
+    ids: dict[str, str] = {}
+    for name, path in world.artifacts.items():
+        version = registry.register(path, name=name, lineage=lineage(world, name))
+        judge(registry, version.content_id, world)
+        ids[name] = version.content_id
+    if champion is not None:
+        registry.promote(ids[champion])
+    return registry, ids
+
+
+def warm_engine(world: World) -> tuple[OnlineFeatureEngine, LabelFeed]:
+    """The online features after the history, with the labels reported before the next day; the later labels."""
+    engine = OnlineFeatureEngine(world.feature_set)
+    engine.update_and_read_batch(world.history)
+    before = world.labels["reported_at"] < world.day["timestamp"].min().normalize()
+    engine.apply_labels(world.labels.loc[before])
+    return engine, LabelFeed(world.labels.loc[~before].reset_index(drop=True))
+
+
+def make_scorer(
+    world: World, deployments: DeploymentManager, sink: DecisionSink | None = None, **kwargs: Any
+) -> Scorer:
+    engine, feed = warm_engine(world)
+    return Scorer(
+        feature_engine=engine,
+        checker=load_checker(),
+        models=deployments,
+        policies=kwargs.pop("policies", FixedPolicy()),
+        labels=feed,
+        sink=sink,
+        **kwargs,
+    )
