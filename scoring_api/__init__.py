@@ -9,13 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scoring_api.errors import NoModelLoadedError, ScoringError
-from scoring_api.settings import ScoringSettings
 
 if TYPE_CHECKING:
     from scoring_api.deployments import DeploymentManager
     from scoring_api.pipeline import Scorer
+    from scoring_api.settings import ScoringSettings
 
-_LAZY = {"DeploymentManager": "scoring_api.deployments", "Scorer": "scoring_api.pipeline"}
+_LAZY = {
+    "DeploymentManager": "scoring_api.deployments",
+    "Scorer": "scoring_api.pipeline",
+    "ScoringSettings": "scoring_api.settings",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,39 +1,120 @@
 """The ``fraud`` command line: one entry point, with each package contributing its own commands.
 
-Each package's ``cli`` module exposes ``register(app)``; heavy imports stay inside the commands so that
-``fraud --help`` answers at once.
+Each package's ``cli`` module exposes ``register(app)``. The root loads a package's commands only when one of
+them runs: importing the packages (pandas, numba, pyarrow, great-expectations...) takes seconds, and ``fraud
+--help`` lists every command from :data:`COMMANDS` without importing any of them (a test holds the short help
+written here to the commands' own).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup
 
-from features import cli as features_cli
-from ingest import cli as ingest_cli
-from lifecycle import cli as lifecycle_cli
-from model_engine import cli as model_engine_cli
-from monitoring import cli as monitoring_cli
-from monitoring.audit import cli as audit_cli
+
+def _register_lifecycle(app: typer.Typer) -> None:
+    """``fraud train`` and ``fraud models``, whose registry changes are recorded in the audit trail, with
+    ``fraud models evidence`` (added to the models group by the audit commands, which come with monitoring's)."""
+    from lifecycle import cli as lifecycle_cli
+    from lifecycle.registry.cli import models_app
+    from monitoring.audit import cli as audit_cli
+
+    lifecycle_cli.register(app, registry_events=audit_cli.registry_event_sink)
+    if "evidence" not in {command.name for command in models_app.registered_commands}:
+        audit_cli.register(typer.Typer())
+
+
+def _register(module: str) -> Callable[[typer.Typer], None]:
+    def register(app: typer.Typer) -> None:
+        importlib.import_module(module).register(app)
+
+    return register
+
+
+#: How each group of commands is added to an application (imported only when one of its commands runs).
+LOADERS: dict[str, Callable[[typer.Typer], None]] = {
+    "ingest": _register("ingest.cli"),
+    "features": _register("features.cli"),
+    "model_engine": _register("model_engine.cli"),
+    "lifecycle": _register_lifecycle,
+    "monitoring": _register("monitoring.cli"),
+    "scoring_api": _register("scoring_api.service.cli"),
+}
+
+#: Commands registered by the loaders: name -> (loader, short help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": (
+        "ingest",
+        "Simulate card transactions with fraud scenarios and late labels; write them to Parquet (--out), produce "
+        "them to Kafka (--kafka), or both.",
+    ),
+    "kafka": ("ingest", "The local single-node Kafka broker (KRaft) under infra/kafka."),
+    "validate": (
+        "ingest",
+        "Validate a batch of transactions against the contract (and a learned reference), or learn one.",
+    ),
+    "features": ("features", "Feature definitions and the offline feature engine."),
+    "train": (
+        "lifecycle",
+        "Validate, build features, split by time, train candidates, compile, evaluate, register and gate.",
+    ),
+    "models": ("lifecycle", "Registered models: versions, lineage, verdicts, aliases."),
+    "artifact": ("model_engine", "Compile scikit-learn pipelines into graph artifacts, inspect and run them."),
+    "alerts": ("monitoring", "Monitoring alerts: list, show, acknowledge, resolve."),
+    "audit": (
+        "monitoring",
+        "The audit trail: verify it, export it (signed bundles), check a bundle, apply retention.",
+    ),
+    "serve": (
+        "scoring_api",
+        "Serve the scoring API (FastAPI on uvicorn, with uvloop and httptools when installed).",
+    ),
+    "keys": ("scoring_api", "API keys of the scoring service (one role each, stored as hashes)."),
+}
+
+
+def load_commands(loader: str) -> dict[str, Any]:
+    """The commands a loader registers (run on a scratch application)."""
+    scratch = typer.Typer()
+    LOADERS[loader](scratch)
+    return dict(typer.main.get_group(scratch).commands)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every command at once, imports a package's commands when one of them runs."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(name for name in super().list_commands(ctx) if name not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            # Listed in the help without importing: a stand-in that carries the short help.
+            help_text = COMMANDS[cmd_name][1]
+            return TyperCommand(cmd_name, help=help_text, short_help=help_text)
+        return command
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else None
+        if name in COMMANDS and name not in self.commands:
+            for loaded, command in load_commands(COMMANDS[name][0]).items():
+                self.commands.setdefault(loaded, command)
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="fraud",
+    cls=LazyGroup,
     help="Real-time card-fraud scoring: simulate, ingest, build features, train, compile, serve, monitor.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-
-for register in (
-    ingest_cli.register,
-    features_cli.register,
-    model_engine_cli.register,
-    monitoring_cli.register,
-):
-    register(app)
-# The registry's changes, made through `fraud models` and `fraud train`, are recorded in the audit trail.
-lifecycle_cli.register(app, registry_events=audit_cli.registry_event_sink)
 
 
 #: Where ``fraud demo`` keeps its training runs and model registry (git-ignored).

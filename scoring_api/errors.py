@@ -23,6 +23,10 @@ class DecisionConfigError(ScoringError):
     """A decision configuration version cannot be activated or found."""
 
 
+class UnknownDecisionConfigError(DecisionConfigError):
+    """No decision configuration has that version."""
+
+
 class AccessError(ScoringError):
     """An API key cannot be created, found or revoked."""
 

@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 from features.model_input import ModelInput, model_input_names
 from features.spec import FeatureSet
 from lifecycle.registry.registry import ModelRegistry, ModelVersion
-from model_engine.errors import SignatureError
 from model_engine import CompiledModel, load_model
+from model_engine.errors import SignatureError
 from scoring_api.decisions.policy import ModelThresholds
 from scoring_api.errors import ModelMismatchError
 

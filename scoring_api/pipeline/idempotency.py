@@ -55,18 +55,20 @@ class DecisionLog(Protocol):
 
     def release(self, transaction_ids: Sequence[str]) -> None: ...
 
+    def get(self, transaction_id: str) -> Decision | None: ...
+
 
 _PENDING: Final = object()
 
 
-def _content_differs(transaction_id: str) -> Refused:
+def content_differs(transaction_id: str) -> Refused:
     return Refused(
         f"transaction {transaction_id} was already scored with other content; a transaction id names one "
         "transaction: send the same content again to get its decision, or use a new id"
     )
 
 
-def _in_progress(transaction_id: str) -> Refused:
+def in_progress(transaction_id: str) -> Refused:
     return Refused(f"transaction {transaction_id} is being scored by a concurrent request; retry shortly")
 
 
@@ -92,9 +94,9 @@ class InMemoryDecisionLog:
                     self._entries[tid] = (fp, _PENDING)
                     out.append(None)
                 elif entry[0] != fp:
-                    out.append(_content_differs(tid))
+                    out.append(content_differs(tid))
                 elif entry[1] is _PENDING:
-                    out.append(_in_progress(tid))
+                    out.append(in_progress(tid))
                 else:
                     assert isinstance(entry[1], Decision)
                     out.append(entry[1])
@@ -113,6 +115,11 @@ class InMemoryDecisionLog:
                 entry = self._entries.get(tid)
                 if entry is not None and entry[1] is _PENDING:
                     del self._entries[tid]
+
+    def get(self, transaction_id: str) -> Decision | None:
+        """The recorded decision of a transaction id (None when unknown or still being scored)."""
+        entry = self._entries.get(transaction_id)
+        return entry[1] if entry is not None and isinstance(entry[1], Decision) else None
 
     def _evict(self) -> None:
         while len(self._entries) > self.capacity:

@@ -14,8 +14,8 @@ import pytest
 
 from features import ModelInput, OfflineFeatureEngine, model_input, model_input_names
 from lifecycle.registry.registry import ModelRegistry
-from model_engine.errors import SignatureError
 from model_engine import load_model
+from model_engine.errors import SignatureError
 from scoring_api.decisions import DecisionConfig, DecisionPolicy, Rule, RuleMatch
 from scoring_api.deployments import DeploymentManager
 from scoring_api.pipeline import Decision, FixedPolicy, Rejection

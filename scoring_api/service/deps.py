@@ -1,0 +1,78 @@
+"""The routes' dependencies, typed as ``Annotated`` aliases: the service's parts, and the API key of a role.
+
+A request without a valid key is refused with 401, a key of another role with 403; every access, granted or
+denied, goes to the sink (the audit trail).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
+
+from scoring_api.access.keys import ApiKey, Role
+from scoring_api.service.services import Services
+from scoring_api.sinks import AccessEvent, utc_now
+
+API_KEY_HEADER = "X-API-Key"
+api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="an API key: fsk_<id>_<secret>")
+
+
+async def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _origin(request: Request) -> str | None:
+    return None if request.client is None else request.client.host
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[ApiKey]]:
+    """A dependency that admits the keys of ``roles`` (the routes' allowed roles are read from it)."""
+
+    async def api_key(
+        request: Request, services: ServicesDep, presented: Annotated[str | None, Security(api_key_header)]
+    ) -> ApiKey:
+        key = None if presented is None else services.keys.verify(presented)
+        if key is None:
+            reason = "missing API key" if presented is None else "unknown, malformed or revoked API key"
+            _record(services, request, 401, None, reason)
+            raise HTTPException(401, f"{reason}; send a valid key in the {API_KEY_HEADER} header",
+                                headers={"WWW-Authenticate": API_KEY_HEADER})  # fmt: skip
+        if key.role not in roles:
+            reason = f"role {key.role.value} may not {request.method} {request.url.path}"
+            _record(services, request, 403, key, reason)
+            raise HTTPException(403, f"{reason}; it needs one of the roles {[r.value for r in roles]}")
+        _record(services, request, 200, key, "")
+        return key
+
+    api_key.roles = roles  # type: ignore[attr-defined]
+    return api_key
+
+
+def _record(services: Services, request: Request, status: int, key: ApiKey | None, reason: str) -> None:
+    route = request.scope.get("route")
+    services.sink.access(
+        AccessEvent(
+            at=utc_now(),
+            granted=status == 200,
+            status=status,
+            method=request.method,
+            path=getattr(route, "path", request.url.path),
+            key_id=None if key is None else key.key_id,
+            role=None if key is None else key.role.value,
+            origin=_origin(request),
+            reason=reason,
+        )
+    )
+
+
+ScorerKey = Annotated[ApiKey, Depends(require(Role.SCORER))]
+ReaderKey = Annotated[ApiKey, Depends(require(Role.ANALYST, Role.COMPLIANCE, Role.ADMIN))]
+AuditorKey = Annotated[ApiKey, Depends(require(Role.COMPLIANCE, Role.ADMIN))]
+AdminKey = Annotated[ApiKey, Depends(require(Role.ADMIN))]

@@ -1,0 +1,68 @@
+"""A scoring service over a fresh blessed registry, with one API key per role, behind a real HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from features.settings import FeaturesSettings
+from ingest.settings import IngestSettings
+from lifecycle.settings import LifecycleSettings
+from scoring_api.access.keys import Role
+from scoring_api.service.app import create_app
+from scoring_api.service.deps import API_KEY_HEADER
+from scoring_api.service.services import Services, build_services
+from scoring_api.settings import ScoringSettings
+from tests.lifecycle.registry import support as registry_support
+from tests.scoring_api.support import World, blessed_registry
+
+
+@dataclass
+class Service:
+    """A running application, its parts, a client, and a key per role."""
+
+    services: Services
+    client: TestClient
+    keys: dict[Role, str]
+    ids: dict[str, str]
+
+    def headers(self, role: Role) -> dict[str, str]:
+        return {API_KEY_HEADER: self.keys[role]}
+
+    def post(self, path: str, role: Role = Role.SCORER, **kwargs: Any) -> Any:
+        headers = {**kwargs.pop("headers", {}), **self.headers(role)}
+        return self.client.post(path, headers=headers, **kwargs)
+
+    def get(self, path: str, role: Role = Role.ADMIN, **kwargs: Any) -> Any:
+        return self.client.get(path, headers=self.headers(role), **kwargs)
+
+
+def make_services(root: Path, **settings: Any) -> Services:
+    return build_services(
+        ScoringSettings(database_url=f"sqlite:///{root}/service.sqlite", watch_interval_s=0.2, **settings),
+        ingest=IngestSettings(),
+        lifecycle=LifecycleSettings(
+            registry_url=f"sqlite:///{root}/registry/registry.sqlite",
+            model_store=root / "registry" / "store",
+            model_signing_key=registry_support.KEY,
+        ),
+        features=FeaturesSettings(),
+    )
+
+
+@pytest.fixture
+def service(tmp_path: Path, world: World) -> Iterator[Service]:
+    registry, ids = blessed_registry(tmp_path / "registry", world)
+    registry.close()
+    services = make_services(tmp_path, expose_noop=True)
+    keys = {role: services.keys.create(role, f"test {role.value}", "tester")[1] for role in Role}
+    try:
+        with TestClient(create_app(services, maintenance=False)) as client:
+            yield Service(services, client, keys, ids)
+    finally:
+        services.close()
