@@ -19,7 +19,8 @@ import numpy as np
 
 from scoring_api.deployments.snapshot import CanaryObservation
 
-#: Rows between two evaluations of the distribution guardrail (a KS test over the window costs a sort).
+#: Rows between two evaluations of the distribution guardrail (a KS test over the window costs a sort); the
+#: error rate and the latency are judged on every batch.
 _EVALUATE_EVERY: Final = 50
 
 
@@ -78,10 +79,10 @@ class CanaryWatch:
             self._since_evaluation += observation.rows
             if self.rows < self.guardrails.min_rows:
                 return None
-            if observation.error is None and self._since_evaluation < _EVALUATE_EVERY:
-                return None
-            self._since_evaluation = 0
-            return self._evaluate()
+            shift = self._since_evaluation >= _EVALUATE_EVERY
+            if shift:
+                self._since_evaluation = 0
+            return self._evaluate(shift)
 
     def _keep(self, canary: np.ndarray[Any, Any], champion: np.ndarray[Any, Any]) -> None:
         size = self._canary.shape[0]
@@ -103,13 +104,13 @@ class CanaryWatch:
             float(np.percentile(np.fromiter(self._latencies_ms, dtype=np.float64), 99)) if self._latencies_ms else 0.0
         )
 
-    def _evaluate(self) -> Breach | None:
+    def _evaluate(self, shift: bool) -> Breach | None:
         limits = self.guardrails
         if self.error_rate > limits.max_error_rate:
             return Breach("error_rate", self.error_rate, limits.max_error_rate, self.rows)
         if len(self._latencies_ms) >= 20 and self.p99_ms > limits.max_p99_ms:
             return Breach("p99_latency_ms", self.p99_ms, limits.max_p99_ms, self.rows)
-        if self._filled >= limits.min_rows:
+        if shift and self._filled >= limits.min_rows:
             from scipy.stats import ks_2samp
 
             n = self._filled

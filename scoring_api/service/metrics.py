@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client import multiprocess as prometheus_multiprocess
 
 from scoring_api.records import Decision, Rejection, Result
+from scoring_api.sinks import AccessEvent, BatchScored, DecisionConfigChanged, DeploymentAction, DeploymentChanged
 
 #: Latency buckets (seconds): sub-millisecond resolution where single-transaction scoring lives.
 LATENCY_BUCKETS: Final = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -71,3 +72,24 @@ class ServiceMetrics:
         merged = CollectorRegistry()
         prometheus_multiprocess.MultiProcessCollector(merged, path=self._multiprocess_dir)  # type: ignore[no-untyped-call]
         return generate_latest(merged)
+
+
+class MetricsSink:
+    """The sink that counts: decisions and rejections of every scored batch, and rollbacks."""
+
+    def __init__(self, metrics: ServiceMetrics) -> None:
+        self.metrics = metrics
+
+    def batch_scored(self, event: BatchScored) -> None:
+        self.metrics.count_results(event.batch.results)
+
+    def deployment_changed(self, event: DeploymentChanged) -> None:
+        if event.action in (DeploymentAction.ROLLED_BACK, DeploymentAction.CANARY_ROLLED_BACK):
+            kind = f"{event.action.value}_{'automatic' if event.automatic else 'manual'}"
+            self.metrics.rollbacks.labels(kind).inc()
+
+    def decision_config_changed(self, event: DecisionConfigChanged) -> None:
+        """Configuration changes are not counted (the sinks of record keep them)."""
+
+    def access(self, event: AccessEvent) -> None:
+        """Requests are counted by the middleware, with their status."""

@@ -25,9 +25,9 @@ from scoring_api.errors import ServiceConfigError
 from scoring_api.pipeline.checks import load_checker
 from scoring_api.pipeline.idempotency import DecisionLog, InMemoryDecisionLog
 from scoring_api.pipeline.scorer import Scorer
-from scoring_api.service.metrics import ServiceMetrics
+from scoring_api.service.metrics import MetricsSink, ServiceMetrics
 from scoring_api.settings import ScoringSettings
-from scoring_api.sinks import DecisionSink, LogSink
+from scoring_api.sinks import DecisionSink, LogSink, Sinks
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,8 @@ def build_services(
 ) -> Services:
     """Every part of a service process, from its settings; the champion is loaded when the registry has one."""
     check_deployment_settings(scoring, features)
-    sink = sink if sink is not None else LogSink()
+    metrics = ServiceMetrics(multiprocess_dir)
+    sink = Sinks([MetricsSink(metrics), sink if sink is not None else LogSink()])
     database = Database(scoring.database_url)
     registry = ModelRegistry.from_settings(lifecycle)
     feature_set = default_feature_set()
@@ -184,7 +185,7 @@ def build_services(
         scorer=scorer,
         tokenizer=CardTokenizer.from_settings(ingest),
         sink=sink,
-        metrics=ServiceMetrics(multiprocess_dir),
+        metrics=metrics,
     )
     try:
         deployments.refresh()

@@ -63,7 +63,6 @@ async def score_transaction(request: Request, services: ServicesDep, key: Scorer
     except ValidationError as error:
         return OrjsonResponse({"detail": validation_errors(error.errors())}, status_code=422)
     batch = services.scorer.score_transactions([parsed.to_transaction(services.tokenizer)])
-    services.metrics.count_results(batch.results)
     result = batch.results[0]
     if isinstance(result, Decision):
         return OrjsonResponse(decision_body(result))
@@ -112,7 +111,6 @@ async def score_batch(request: Request, services: ServicesDep, key: ScorerKey) -
     scored = rejected = 0
     if valid:
         batch = services.scorer.score_transactions(valid)
-        services.metrics.count_results(batch.results)
         checker = services.scorer.checker
         for index, result in zip(positions, batch.results, strict=True):
             if isinstance(result, Decision):

@@ -19,6 +19,7 @@ from scoring_api.service.deps import API_KEY_HEADER
 from scoring_api.service.services import Services, build_services
 from scoring_api.settings import ScoringSettings
 from tests.lifecycle.registry import support as registry_support
+from tests.scoring_api.service.recording import RecordingSink
 from tests.scoring_api.support import World, blessed_registry
 
 
@@ -30,6 +31,7 @@ class Service:
     client: TestClient
     keys: dict[Role, str]
     ids: dict[str, str]
+    sink: RecordingSink
 
     def headers(self, role: Role) -> dict[str, str]:
         return {API_KEY_HEADER: self.keys[role]}
@@ -42,7 +44,7 @@ class Service:
         return self.client.get(path, headers=self.headers(role), **kwargs)
 
 
-def make_services(root: Path, **settings: Any) -> Services:
+def make_services(root: Path, sink: RecordingSink | None = None, **settings: Any) -> Services:
     return build_services(
         ScoringSettings(database_url=f"sqlite:///{root}/service.sqlite", watch_interval_s=0.2, **settings),
         ingest=IngestSettings(),
@@ -52,17 +54,23 @@ def make_services(root: Path, **settings: Any) -> Services:
             model_signing_key=registry_support.KEY,
         ),
         features=FeaturesSettings(),
+        sink=sink if sink is not None else RecordingSink(),
     )
 
 
 @pytest.fixture
-def service(tmp_path: Path, world: World) -> Iterator[Service]:
+def service(tmp_path: Path, world: World, request: pytest.FixtureRequest) -> Iterator[Service]:
+    """The service; a test marked ``service_settings(**values)`` gets those settings."""
+    marker = request.node.get_closest_marker("service_settings")
+    # Canaries here are deliberately unlike the champion: the score guardrail is off unless a test sets it.
+    settings = {"expose_noop": True, "canary_max_score_shift": 1.0, **(marker.kwargs if marker else {})}
     registry, ids = blessed_registry(tmp_path / "registry", world)
     registry.close()
-    services = make_services(tmp_path, expose_noop=True)
+    sink = RecordingSink()
+    services = make_services(tmp_path, sink, **settings)
     keys = {role: services.keys.create(role, f"test {role.value}", "tester")[1] for role in Role}
     try:
         with TestClient(create_app(services, maintenance=False)) as client:
-            yield Service(services, client, keys, ids)
+            yield Service(services, client, keys, ids, sink)
     finally:
         services.close()

@@ -1,0 +1,1 @@
+"""The HTTP service around the scoring library: the FastAPI application, its routes, and ``fraud serve``."""
