@@ -44,13 +44,15 @@ class Service:
         return self.client.get(path, headers=self.headers(role), **kwargs)
 
 
-def make_services(root: Path, sink: RecordingSink | None = None, **settings: Any) -> Services:
+def make_services(
+    root: Path, sink: RecordingSink | None = None, store: Path | None = None, **settings: Any
+) -> Services:
     return build_services(
         ScoringSettings(database_url=f"sqlite:///{root}/service.sqlite", watch_interval_s=0.2, **settings),
         ingest=IngestSettings(),
         lifecycle=LifecycleSettings(
             registry_url=f"sqlite:///{root}/registry/registry.sqlite",
-            model_store=root / "registry" / "store",
+            model_store=store or root / "registry" / "store",
             model_signing_key=registry_support.KEY,
         ),
         features=FeaturesSettings(),
@@ -67,7 +69,7 @@ def service(tmp_path: Path, world: World, request: pytest.FixtureRequest) -> Ite
     registry, ids = blessed_registry(tmp_path / "registry", world)
     registry.close()
     sink = RecordingSink()
-    services = make_services(tmp_path, sink, **settings)
+    services = make_services(tmp_path, sink, world.registry_root / "store", **settings)
     keys = {role: services.keys.create(role, f"test {role.value}", "tester")[1] for role in Role}
     try:
         with TestClient(create_app(services, maintenance=False)) as client:

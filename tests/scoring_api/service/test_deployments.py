@@ -4,18 +4,19 @@ followed and the new champion swapped in, and what may not deploy refused."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-from features import baseline_feature_set
+from features import baseline_feature_set, model_input_names
 from lifecycle.registry.registry import ModelRegistry
 from lifecycle.settings import LifecycleSettings
-from model_engine.compile import compile_model
-from model_engine.model import load_model
+from model_engine import compile_model, load_model, save_model
 from scoring_api.access.keys import Role
 from scoring_api.sinks import DeploymentAction
 from tests.scoring_api.service.conftest import Service
@@ -163,22 +164,26 @@ def test_what_may_not_deploy_is_refused(service: Service, world: World, tmp_path
         # Registered but never judged: not blessed.
         X = world.X[:400]
         y = (X[:, 0] > np.median(X[:, 0])).astype(int)
-        names = list(world.feature_set.model_inputs)
+        names = list(model_input_names(world.feature_set))
         unjudged = compile_model(LogisticRegression(max_iter=200).fit(X, y), names)
-        unjudged.save(tmp_path / "unjudged", golden_input=X[:32])
+        save_model(unjudged, tmp_path / "unjudged", golden_input=X[:32])
         plain = registry.register(tmp_path / "unjudged", name="unjudged", lineage=lineage(world, "linear"))
         # Blessed, but reading its inputs in another order than the feature set builds.
-        reordered = compile_model(LogisticRegression(max_iter=200).fit(X[:, ::-1], y), names[::-1])
-        reordered.save(tmp_path / "reordered", golden_input=X[:32, ::-1])
-        backwards = registry.register(tmp_path / "reordered", name="reordered", lineage=lineage(world, "linear"))
-        judge(registry, backwards.content_id, X[:, ::-1])
+        y_all = world.history["is_fraud"].to_numpy()
+        forest = RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0).fit(world.X[:, ::-1], y_all)
+        save_model(compile_model(forest, names[::-1]), tmp_path / "reordered", golden_input=world.X[:32, ::-1])
+        doc = replace(lineage(world, "linear"), feature_names=tuple(names[::-1]))
+        backwards = registry.register(tmp_path / "reordered", name="reordered", lineage=doc)
+        judge(registry, backwards.content_id, world, world.X[:, ::-1].copy())
         # Blessed, but trained on another feature set.
         baseline = baseline_feature_set()
-        other = compile_model(LogisticRegression(max_iter=200).fit(X[:, :15], y), list(baseline.model_inputs))
-        other.save(tmp_path / "baseline", golden_input=X[:32, :15])
-        doc = lineage(world, "linear") | {"feature_spec_version": baseline.version}
+        other = RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0).fit(world.X[:, :15], y_all)
+        save_model(compile_model(other, list(model_input_names(baseline))), tmp_path / "baseline",
+                   golden_input=world.X[:32, :15])  # fmt: skip
+        doc = replace(lineage(world, "linear"), feature_spec_version=baseline.version,
+                      feature_names=model_input_names(baseline))  # fmt: skip
         foreign = registry.register(tmp_path / "baseline", name="baseline", lineage=doc)
-        judge(registry, foreign.content_id, X[:, :15])
+        judge(registry, foreign.content_id, world, world.X[:, :15].copy())
     finally:
         registry.close()
     for content_id, words in (
