@@ -48,7 +48,7 @@ def make_services(
     root: Path, sink: RecordingSink | None = None, store: Path | None = None, **settings: Any
 ) -> Services:
     return build_services(
-        ScoringSettings(database_url=f"sqlite:///{root}/service.sqlite", watch_interval_s=0.2, **settings),
+        ScoringSettings(**{"database_url": f"sqlite:///{root}/service.sqlite", "watch_interval_s": 0.2, **settings}),
         ingest=IngestSettings(),
         lifecycle=LifecycleSettings(
             registry_url=f"sqlite:///{root}/registry/registry.sqlite",
