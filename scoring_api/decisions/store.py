@@ -102,7 +102,7 @@ class DecisionConfigStore:
     def get(self, version: int) -> ConfigVersion:
         rows = self._db.query(f"SELECT {_COLUMNS} FROM decision_configs WHERE version = ?", [version])
         if not rows:
-            raise DecisionConfigError(
+            raise UnknownDecisionConfigError(
                 f"no decision configuration version {version}; list them with GET /v1/decision-configs"
             )
         return _row(rows[0])

@@ -9,17 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from ingest.validation.checker import CompiledChecker
 from scoring_api.records import Decision, Rejection
 
 
-class OrjsonResponse(Response):
+class OrjsonResponse(JSONResponse):
     """A JSON response serialised by orjson (numbers, datetimes and enums natively, several times faster than
     the standard library)."""
-
-    media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
