@@ -30,16 +30,24 @@ def _text(value: Any) -> str:
 
 def transactions_frame(transactions: Sequence[Transaction]) -> pd.DataFrame:
     """A frame of the contract's columns (timestamps UTC in microseconds, amounts float64, text as str)."""
-    columns: dict[str, Any] = {}
+    return transactions_frame_from_columns(
+        {column: [getattr(tx, column) for tx in transactions] for column in TRANSACTION_COLUMNS}
+    )
+
+
+def transactions_frame_from_columns(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """The contract frame of typed values column by column (datetimes, floats, text or enums)."""
+    out: dict[str, Any] = {}
+    n = len(columns["transaction_id"])
     for column in TRANSACTION_COLUMNS:
-        values = [getattr(tx, column) for tx in transactions]
+        values = columns[column]
         if column == "timestamp":
-            columns[column] = pd.DatetimeIndex(values).tz_convert("UTC").as_unit("us")
+            out[column] = pd.DatetimeIndex(values).tz_convert("UTC").as_unit("us")
         elif column == "amount":
-            columns[column] = np.asarray(values, dtype=np.float64)
+            out[column] = np.asarray(values, dtype=np.float64)
         else:
-            columns[column] = pd.array([_text(v) for v in values], dtype="str")
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(transactions)))
+            out[column] = pd.array([_text(v) for v in values], dtype="str")
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 
 def decision_inputs(frame: pd.DataFrame) -> DecisionInputs:

@@ -7,13 +7,16 @@ parsed (validation errors never echo it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, Self
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ingest.contract import (
     OPTIONAL_DEFAULTS,
+    TRANSACTION_COLUMNS,
     Amount,
     CardToken,
     Channel,
@@ -28,6 +31,7 @@ from ingest.contract import (
 )
 from ingest.pan import CardTokenizer, normalize_pan
 from scoring_api.decisions.config import DecisionConfig
+from scoring_api.pipeline.frames import transactions_frame_from_columns
 from scoring_api.records import ModelRole, Outcome, RiskBand
 
 _TRANSACTION_EXAMPLE: dict[str, Any] = {
@@ -293,3 +297,14 @@ class ConfigVersionOut(BaseModel):
     created_by: str | None
     activated_at: datetime | None
     activated_by: str | None
+
+
+def requests_frame(requests: Sequence[ScoreRequest], tokenizer: CardTokenizer) -> pd.DataFrame:
+    """The contract frame of validated requests (card numbers tokenised): the scorer's batch input."""
+    columns: dict[str, list[Any]] = {name: [] for name in TRANSACTION_COLUMNS}
+    for request in requests:
+        for name in TRANSACTION_COLUMNS:
+            columns[name].append(getattr(request, name))
+        if request.pan is not None:
+            columns["card_token"][-1] = tokenizer.tokenize(request.pan.get_secret_value())
+    return transactions_frame_from_columns(columns)

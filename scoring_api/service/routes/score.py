@@ -13,7 +13,6 @@ import orjson
 from fastapi import APIRouter, Request
 from pydantic import TypeAdapter, ValidationError
 
-from ingest.contract import Transaction
 from scoring_api.records import Decision, Rejection
 from scoring_api.service.deps import ScorerKey, ServicesDep
 from scoring_api.service.responses import OrjsonResponse, decision_body, rejection_errors, validation_errors
@@ -25,6 +24,7 @@ from scoring_api.service.schemas import (
     Responses,
     ScoreRequest,
     ValidationProblem,
+    requests_frame,
 )
 
 router = APIRouter(prefix="/v1/score", tags=["scoring"])
@@ -35,7 +35,7 @@ _REFUSALS: Responses = {
     413: {"model": Problem, "description": "the body is too large"},
     503: {"model": Problem, "description": "no model is loaded yet"},
 }
-_items = TypeAdapter(list[Any])
+_requests = TypeAdapter(list[ScoreRequest])
 
 
 def _body(model: type[Any]) -> dict[str, Any]:
@@ -96,21 +96,10 @@ async def score_batch(request: Request, services: ServicesDep, key: ScorerKey) -
     if not 1 <= len(items) <= limit:
         return _problem(["body", "transactions"], f"send 1 to {limit} transactions, not {len(items)}", "batch_size")
     out: list[dict[str, Any]] = [{}] * len(items)
-    valid: list[Transaction] = []
-    positions: list[int] = []
-    tokenizer = services.tokenizer
-    for index, item in enumerate(items):
-        try:
-            parsed = ScoreRequest.model_validate(item)
-        except ValidationError as error:
-            tid = item.get("transaction_id") if isinstance(item, dict) else None
-            out[index] = _item(index, tid if isinstance(tid, str) else None, errors=validation_errors(error.errors()))
-            continue
-        valid.append(parsed.to_transaction(tokenizer))
-        positions.append(index)
-    scored = rejected = 0
-    if valid:
-        batch = services.scorer.score_transactions(valid)
+    parsed, positions = _validate(items, out)
+    if parsed:
+        frame = requests_frame(parsed, services.tokenizer)
+        batch = services.scorer.score_frame(frame)
         checker = services.scorer.checker
         for index, result in zip(positions, batch.results, strict=True):
             if isinstance(result, Decision):
@@ -118,12 +107,31 @@ async def score_batch(request: Request, services: ServicesDep, key: ScorerKey) -
             else:
                 assert isinstance(result, Rejection)
                 out[index] = _item(index, result.transaction_id, errors=rejection_errors(result, checker))
+    scored = rejected = 0
     for entry in out:
         if entry["status"] == "scored":
             scored += 1
         else:
             rejected += 1
     return OrjsonResponse({"items": out, "scored": scored, "rejected": rejected})
+
+
+def _validate(items: list[Any], out: list[dict[str, Any]]) -> tuple[list[ScoreRequest], list[int]]:
+    """The items that read as transactions, and their positions; the others get their errors in ``out``.
+
+    The whole list is validated in one call (the fast path when every item is good); when some are not, the
+    errors name them by position and the others are validated again without them."""
+    try:
+        return _requests.validate_python(items), list(range(len(items)))
+    except ValidationError as error:
+        by_item: dict[int, list[Any]] = {}
+        for e in error.errors():
+            by_item.setdefault(int(e["loc"][0]), []).append({**e, "loc": e["loc"][1:]})
+    for index, errors in by_item.items():
+        tid = items[index].get("transaction_id") if isinstance(items[index], dict) else None
+        out[index] = _item(index, tid if isinstance(tid, str) else None, errors=validation_errors(errors))
+    positions = [i for i in range(len(items)) if i not in by_item]
+    return _requests.validate_python([items[i] for i in positions]), positions
 
 
 def _item(

@@ -1,0 +1,246 @@
+"""The scoring API under load: single-transaction scoring against a no-op route of the same application, and
+the batch route, driven by wrk on loopback.
+
+A model is trained, gated and promoted on a simulated history (the demo's fast random forest); ``fraud serve``
+then runs with 1 worker over the embedded feature state and, with Redis, 2 workers over shared state (several
+processes over embedded state are refused: each would hold part of every card's history). For each, wrk
+measures in the same run:
+
+* ``noop``: ``POST /v1/noop`` (the middleware, the key check and the body read, nothing else): the ceiling;
+* ``score``: ``POST /v1/score``, one transaction per request, each with its own id (replays would be cheaper);
+* ``batch``: ``POST /v1/score/batch`` with ``--batch`` transactions per request.
+
+Targets (issue 10, 2 workers): scoring reaches 0.6 of the no-op route's requests/s at 32 connections with p99
+under 10 ms; the batch route sustains 200,000 transactions/s. The machine is shared: wrk runs on the same cores.
+
+    python bench/api.py --duration 10 --json bench-api.json
+"""
+
+# ruff: noqa: E402  (the import path is fixed before the project packages are imported)
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAUD = str(Path(sys.executable).with_name("fraud"))
+_LUA = """
+local templates = {%s}
+local counter = 0
+local prefix = ""
+function setup(thread)
+    thread:set("id", tostring(math.random(1, 1000000000)))
+end
+function init(args)
+    prefix = "b" .. id .. "-"
+end
+function request()
+    counter = counter + 1
+    local body = templates[(counter %% #templates) + 1]:gsub("@ID@", prefix .. counter)
+    return wrk.format("POST", "%s", {["Content-Type"] = "application/json", ["X-API-Key"] = "%s"}, body)
+end
+"""
+_RATE = re.compile(r"Requests/sec:\s+([0-9.]+)")
+_PERCENTILE = re.compile(r"^\s+(50|75|90|99)%\s+([0-9.]+)(us|ms|s)\s*$", re.M)
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+_ERRORS = re.compile(r"Socket errors: (.*)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(root: Path, days: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Train, gate and promote a model; the service's environment, and the next day's transactions."""
+    import pandas as pd
+
+    from ingest.simulator import SimulatorConfig, simulate
+    from lifecycle.registry import ModelRegistry
+    from lifecycle.registry.database import Database
+    from lifecycle.settings import LifecycleSettings
+    from lifecycle.training import TrainingConfig, run_training
+    from scoring_api.access.keys import KeyStore, Role
+
+    data = simulate(SimulatorConfig.preset("realistic", days=days + 1, seed=0, n_customers=2_000, n_terminals=4_000))
+    cut = data.transactions["timestamp"].min().normalize() + pd.Timedelta(days=days)
+    history = data.transactions[data.transactions["timestamp"] < cut]
+    day = data.transactions[data.transactions["timestamp"] >= cut]
+    key = LifecycleSettings().model_signing_key
+    registry = ModelRegistry(f"sqlite:///{root}/registry.sqlite", root / "models", signing_key=key)
+    config = TrainingConfig(train_days=float(days - 14), test_days=7.0, label_delay_days=7.0,
+                            families=("random_forest",), fast=True, source="simulator:realistic")  # fmt: skip
+    result = run_training(history, registry, root / "training", config, labels=data.labels)
+    if not result.verdict.blessed:
+        raise SystemExit(f"the gate refused the benchmark model: {result.verdict.failed_checks}")
+    registry.promote(result.version.content_id)
+    registry.close()
+    env = {
+        "FRAUD_REGISTRY_URL": f"sqlite:///{root}/registry.sqlite",
+        "FRAUD_MODEL_STORE": str(root / "models"),
+        "FRAUD_SCORING_DATABASE_URL": f"sqlite:///{root}/service.sqlite",
+        "FRAUD_SCORING_EXPOSE_NOOP": "true",
+    }
+    database = Database(env["FRAUD_SCORING_DATABASE_URL"])
+    env["BENCH_KEY"] = KeyStore(database).create(Role.SCORER, "bench", "bench")[1]
+    database.close()
+    columns = [c for c in day.columns if c not in ("is_fraud", "fraud_scenario")]
+    records = orjson.loads(day[columns].to_json(orient="records", date_format="iso"))
+    return env, records
+
+
+class Service:
+    """``fraud serve`` in a subprocess, ready when /readyz says so."""
+
+    def __init__(self, env: dict[str, str], workers: int, redis_url: str | None) -> None:
+        self.port = _free_port()
+        full = {**os.environ, **env, "FRAUD_SCORING_PORT": str(self.port), "FRAUD_SCORING_WORKERS": str(workers)}
+        if redis_url:
+            full["FRAUD_REDIS_URL"] = redis_url
+        self.process = subprocess.Popen([FRAUD, "serve", "--log-level", "warning"], env=full, cwd=ROOT,
+                                        start_new_session=True)  # fmt: skip
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"the service did not become ready (exit status {self.process.returncode})")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def _wrk(port: int, path: str, key: str, bodies: list[str], args: argparse.Namespace, seconds: float) -> dict[str, Any]:
+    templates = ",".join("[==[" + body + "]==]" for body in bodies)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_LUA % (templates, path, key))
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s",
+               "-s", script.name, f"http://127.0.0.1:{port}{path}"]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    Path(script.name).unlink()
+    unit = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    rate = _RATE.search(output)
+    non_2xx = _NON_2XX.search(output)
+    errors = _ERRORS.search(output)
+    return {
+        "requests_per_s": float(rate.group(1)) if rate else 0.0,
+        "latency_ms": {f"p{p}": float(v) * unit[u] for p, v, u in _PERCENTILE.findall(output)},
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def measure(service: Service, key: str, records: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    singles = [orjson.dumps({**r, "transaction_id": "@ID@"}).decode() for r in records[:500]]
+    batch = [
+        orjson.dumps(
+            {"transactions": [{**r, "transaction_id": f"@ID@-{i}"} for i, r in enumerate(records[s : s + args.batch])]}
+        ).decode()
+        for s in range(0, min(len(records) - args.batch, 3 * args.batch) + 1, args.batch)
+    ]
+    _wrk(service.port, "/v1/score", key, singles, args, 3)  # warm-up
+    out = {
+        "noop": _wrk(service.port, "/v1/noop", key, singles, args, args.duration),
+        "score": _wrk(service.port, "/v1/score", key, singles, args, args.duration),
+        "batch": _wrk(service.port, "/v1/score/batch", key, batch, args, args.duration),
+    }
+    out["batch"]["transactions_per_s"] = out["batch"]["requests_per_s"] * args.batch
+    out["score_over_noop"] = out["score"]["requests_per_s"] / max(out["noop"]["requests_per_s"], 1e-9)
+    return out
+
+
+def _redis() -> tuple[subprocess.Popen[bytes], str] | None:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    port = _free_port()
+    process = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(0.5)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--batch", type=int, default=1_000, help="transactions per batch request")
+    parser.add_argument("--days", type=int, default=28, help="simulated history the model is trained on")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed; run infra/bootstrap.sh (apt-get install wrk)")
+    figures: dict[str, Any] = {"connections": args.connections, "threads": args.threads, "batch": args.batch}
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
+        env, records = prepare(Path(folder), args.days)
+        key = env.pop("BENCH_KEY")
+        redis = _redis()
+        setups: list[tuple[str, int, str | None]] = [("1 worker, embedded state", 1, None)]
+        if redis is not None:
+            setups.append(("2 workers, Redis state", 2, redis[1]))
+        try:
+            for name, workers, url in setups:
+                service = Service(
+                    {**env, "FRAUD_SCORING_DATABASE_URL": env["FRAUD_SCORING_DATABASE_URL"]}, workers, url
+                )
+                try:
+                    figures[name] = measure(service, key, records, args)
+                finally:
+                    service.stop()
+                _print(name, figures[name])
+        finally:
+            if redis is not None:
+                redis[0].terminate()
+                redis[0].wait(timeout=10)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _print(name: str, f: dict[str, Any]) -> None:
+    print(f"\n{name}:")
+    for route in ("noop", "score", "batch"):
+        r = f[route]
+        lat = r["latency_ms"]
+        extra = f", {r['transactions_per_s']:,.0f} transactions/s" if route == "batch" else ""
+        print(f"  {route:<6} {r['requests_per_s']:>10,.0f} requests/s{extra}; latency ms p50 {lat.get('p50', 0):.2f} "
+              f"p99 {lat.get('p99', 0):.2f}; non-2xx {r['non_2xx']} {r['socket_errors']}")  # fmt: skip
+    print(
+        f"  score / noop: {f['score_over_noop']:.2f} (target >= 0.6, p99 < 10 ms); "
+        f"batch {f['batch']['transactions_per_s']:,.0f} transactions/s (target >= 200,000)"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
