@@ -44,6 +44,7 @@ def compile_model(
     ``dtype``: a float32 list includes ``to_float32``; its order must respect ``PASS_CONSTRAINTS``).
     """
     from model_engine.converters.convert import convert_with_vocabularies
+    from model_engine.explain.build import explanation_or_reason
 
     if dtype not in PRECISIONS:
         raise ValueError(f"dtype must be one of {PRECISIONS}, got {dtype!r}")
@@ -77,6 +78,8 @@ def compile_model(
     classes = getattr(estimator, "classes_", None)
     if classes is not None:
         sig = Signature(sig.features, sig.vocabularies, sig.dtypes, sig.outputs, tuple(classes), sig.used_features)
+    # built over the same signature (vocabularies included) and for the precision just chosen
+    explanation, unavailable = explanation_or_reason(estimator, sig, dtype=precision.dtype)
     metadata = {
         "estimator": type(estimator).__name__,
         "dtype": precision.dtype,
@@ -84,8 +87,11 @@ def compile_model(
         "tree_strategy": tree_strategy,
         "source_nodes": len(graph.nodes),
         "source_ops": graph.op_counts(),
-    }
-    return CompiledModel(result.graph, sig, metadata=metadata, pass_stats=result.stats, backend=backend)
+        "explanation": {"unavailable": unavailable} if explanation is None else
+                       {"method": explanation.method, **explanation.notes},
+    }  # fmt: skip
+    return CompiledModel(result.graph, sig, metadata=metadata, pass_stats=result.stats, backend=backend,
+                         explanation=explanation, explanation_note=unavailable)  # fmt: skip
 
 
 def _optimise(graph: Graph, dtype: str, passes: str | Sequence[GraphPass], tree_strategy: str) -> PipelineResult:

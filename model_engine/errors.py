@@ -59,10 +59,15 @@ class BackendUnavailableError(ModelEngineError):
     """A backend was asked for that cannot run here (unknown name, missing library or device)."""
 
 
+class ExplanationUnavailableError(ModelEngineError):
+    """A model has no explanation graph (the message says why and which model families explain)."""
+
+
 __all__ = [
     "ArtifactError",
     "BackendUnavailableError",
     "ConversionError",
+    "ExplanationUnavailableError",
     "GoldenMismatchError",
     "GraphError",
     "MissingConverterError",

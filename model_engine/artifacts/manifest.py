@@ -15,8 +15,10 @@ from model_engine.errors import ArtifactError, TamperedArtifactError
 
 MANIFEST = "manifest.json"
 FORMAT = "model-engine-artifact"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: written before explanation graphs; it never holds OPTIONAL_FILES
 FILES = ("graph.json", "weights.npz", "signature.json", "metadata.json", "golden.npz")
+OPTIONAL_FILES = ("explanation.json", "explanation.npz")  # the explanation graph, when the model has one
 
 
 def sha256_file(path: Path) -> str:
@@ -35,8 +37,9 @@ def content_id(files: dict[str, dict[str, Any]]) -> str:
 
 def write_manifest(directory: Path) -> str:
     """Hash the artifact files, write ``manifest.json`` and return the content id."""
+    names = [*FILES, *(name for name in OPTIONAL_FILES if (directory / name).is_file())]
     files = {name: {"sha256": sha256_file(directory / name), "bytes": (directory / name).stat().st_size}
-             for name in FILES}  # fmt: skip
+             for name in names}  # fmt: skip
     cid = content_id(files)
     doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "files": files, "content_id": cid}
     (directory / MANIFEST).write_bytes(_canonical(doc))
@@ -60,7 +63,7 @@ def verify_manifest(directory: Path) -> str:
         doc = json.loads(raw)
         files: dict[str, dict[str, Any]] = doc["files"]
         recorded = str(doc["content_id"])
-        if doc["format"] != FORMAT or doc["format_version"] != FORMAT_VERSION:
+        if doc["format"] != FORMAT or doc["format_version"] not in READABLE_VERSIONS:
             raise TamperedArtifactError(f"{path}: unsupported format {doc['format']!r} v{doc['format_version']!r}")
         if not all(isinstance(entry, dict) for entry in files.values()):
             raise TypeError("every file entry must be an object with 'sha256' and 'bytes'")
@@ -69,13 +72,17 @@ def verify_manifest(directory: Path) -> str:
     if raw != _canonical(doc):
         # whitespace, key order or escapes changed: JSON that parses the same is still not the bytes written
         raise TamperedArtifactError(f"{path} is not byte for byte the manifest that was written: it was modified")
-    if set(files) != set(FILES):
-        raise TamperedArtifactError(f"{path} lists {sorted(files)}, an artifact holds exactly {sorted(FILES)}")
+    allowed = set(FILES) | (set(OPTIONAL_FILES) if doc["format_version"] >= 2 else set())
+    if not set(FILES) <= set(files) <= allowed:
+        optional = sorted(allowed - set(FILES))
+        raise TamperedArtifactError(
+            f"{path} lists {sorted(files)}; an artifact holds {sorted(FILES)} and may hold {optional}"
+        )
     present = {p.name for p in directory.iterdir()} - {MANIFEST}
-    if present != set(FILES):
-        extra, missing = sorted(present - set(FILES)), sorted(set(FILES) - present)
+    if present != set(files):
+        extra, missing = sorted(present - set(files)), sorted(set(files) - present)
         raise TamperedArtifactError(f"{directory}: unexpected files {extra}, missing files {missing}")
-    for name in FILES:
+    for name in files:
         entry = files[name]
         actual = directory / name
         size = actual.stat().st_size

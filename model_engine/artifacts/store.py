@@ -1,7 +1,8 @@
 """Save and load model artifacts: a directory of plain data, verified on every load.
 
 Layout: ``graph.json`` (structure), ``weights.npz`` (constants, no pickle), ``signature.json``, ``metadata.json``
-(with a ``lineage`` slot), ``golden.npz`` (an input batch and its output from the NumPy reference backend) and
+(with a ``lineage`` slot), ``golden.npz`` (an input batch and its output from the NumPy reference backend), the
+explanation graph when the model has one (``explanation.json``, ``explanation.npz``: see :mod:`.explanation`) and
 ``manifest.json`` (SHA-256 of each file and one content id). Loading checks the manifest first, parses only JSON
 and ``.npy`` data (nothing from the artifact is executed), then runs the golden batch on the chosen backend.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from model_engine.artifacts.explanation import read_explanation, write_explanation
 from model_engine.artifacts.manifest import verify_manifest, write_manifest
 from model_engine.artifacts.tensors import read_npz, write_npz
 from model_engine.backends.numpy_backend import NumpyBackend
@@ -63,6 +65,7 @@ def save_model(
         (staging / "signature.json").write_text(_dumps(model.signature.to_json()))
         (staging / "metadata.json").write_text(_dumps(metadata))
         write_npz(staging / "golden.npz", {"input": x, "output": expected})
+        write_explanation(model, staging, model.signature_matrix(raw), _dumps)
         cid = write_manifest(staging)
         if path.exists():
             path.rmdir()
@@ -95,7 +98,9 @@ def load_model(path: str | Path, backend: str = "numba", *, check_golden: bool =
         graph = graph_from_json(_read_json(path / "graph.json"), read_npz(path / "weights.npz"))
         signature = Signature.from_json(_read_json(path / "signature.json"))
         metadata = _read_json(path / "metadata.json")
-        model = CompiledModel(graph, signature, metadata={**metadata, "content_id": cid}, backend=backend)
+        explanation, note = read_explanation(path, metadata)
+        model = CompiledModel(graph, signature, metadata={**metadata, "content_id": cid}, backend=backend,
+                              explanation=explanation, explanation_note=note)  # fmt: skip
     except (GraphError, SignatureError) as exc:
         raise ArtifactError(f"{path} holds an invalid model: {exc}") from exc
     if check_golden:

@@ -54,14 +54,32 @@ def convert_with_vocabularies(
     return _convert(estimator, [str(n) for n in feature_names], vocabularies, DType.FLOAT64, by_name=True)
 
 
+def start_conversion(
+    estimator: Any,
+    feature_names: Sequence[str],
+    vocabularies: Mapping[str, Sequence[str]],
+    dtype: DType = DType.FLOAT64,
+    *,
+    by_name: bool = True,
+) -> tuple[ConversionBuilder, Value]:
+    """A conversion under way: its builder (which knows the vocabularies) and the columns of the builder's input
+    ``x [N, F]`` that ``estimator`` reads (chosen by name when ``by_name`` and it was fitted on named features).
+
+    Every graph made from a fitted estimator starts here, the scoring graph and the explanation graph
+    (:mod:`model_engine.explain.build`) alike, so both read the same columns and the same category codes.
+    """
+    if not dtype.is_float:
+        raise ConversionError(f"graphs compute in float32 or float64, not {dtype.value}")
+    names = [str(n) for n in feature_names]
+    builder = ConversionBuilder(names, vocabularies)
+    x = builder.input(INPUT_NAME, dtype, len(names))
+    return builder, (_align_by_name(estimator, builder, x, names) if by_name else x)
+
+
 def _convert(
     estimator: Any, names: list[str], vocabularies: Mapping[str, Sequence[str]], target: DType, *, by_name: bool
 ) -> tuple[Graph, dict[str, tuple[str, ...]]]:
-    if not target.is_float:
-        raise ConversionError(f"graphs compute in float32 or float64, not {target.value}")
-    builder = ConversionBuilder(names, vocabularies)
-    x = builder.input(INPUT_NAME, target, len(names))
-    aligned = _align_by_name(estimator, builder, x, names) if by_name else x
+    builder, aligned = start_conversion(estimator, names, vocabularies, target, by_name=by_name)
     y = convert(estimator, builder, aligned)
     builder.output(PROBABILITIES if is_classifier(estimator) else TRANSFORMED, y)
     return builder.build(), builder.vocabularies()

@@ -6,7 +6,7 @@ Importing this package registers every op; look them up with :func:`get_op`.
 
 from __future__ import annotations
 
-from model_engine.ops import elementwise, fused, linalg, reductions, structural, trees
+from model_engine.ops import attribution, elementwise, fused, linalg, reductions, structural, trees
 from model_engine.ops.builder import GraphBuilder
 from model_engine.ops.groups import GroupOp
 from model_engine.ops.registry import OpDef, OpKind, all_ops, get_op
@@ -19,6 +19,7 @@ __all__ = [
     "OpDef",
     "OpKind",
     "all_ops",
+    "attribution",
     "elementwise",
     "float32_thresholds",
     "fused",

@@ -1,0 +1,13 @@
+"""Explanations: per-row additive contributions of the input features to a model's margin, as graph ops.
+
+``compile_model`` builds an :class:`ExplanationGraph` beside the scoring graph (``build.build_explanation``) and
+:meth:`CompiledModel.explain <model_engine.CompiledModel.explain>` runs it, giving :class:`Contributions`: the
+linear terms of a logistic regression, TreeSHAP values of a tree ensemble, integrated gradients of an MLP.
+"""
+
+from __future__ import annotations
+
+from model_engine.explain.contributions import METHODS, Contributions
+from model_engine.explain.explanation import ExplanationGraph
+
+__all__ = ["METHODS", "Contributions", "ExplanationGraph"]

@@ -1,0 +1,152 @@
+"""The models the explanation tests run: every binary classifier case of the converter catalogue, the
+string-category pipelines of every family (scored on DataFrames with unknown and missing categories), plus the
+pipelines the training fits (scaled logistic regression and MLP, a forest, a histogram booster with NaN).
+
+Each family's tolerance on ``base_value + sum(values) == margin`` is stated here, relative to ``max(1, |margin|)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from model_engine import CompiledModel, compile_model
+from model_engine.explain.catalogue import explainable_types
+from tests.model_engine.converters.cases import CLASSIFIER_CASES, Case
+from tests.model_engine.converters.string_cases import FEATURES, PIPELINES, fitted, transactions
+
+ADDITIVITY = {"linear": 1e-6, "tree_shap": 1e-6, "integrated_gradients": 1e-6}
+"""Largest ``|base + sum - margin| / max(1, |margin|)`` accepted, by method."""
+
+SCORE_TOLERANCE = {"float32": 1e-5, "float64": 1e-9}
+"""``|sigmoid(margin) - score|``: the engine's own parity tolerances on probabilities."""
+
+
+@dataclass(frozen=True)
+class TrainingCase:
+    """A pipeline as the training fits it, on data shaped like scaled transaction features (with outliers)."""
+
+    id: str
+    make: Any
+    nan: bool = False
+    n_features: int = 6
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f"f{i}" for i in range(self.n_features)]
+
+    def model(self) -> Any:
+        return _fitted_training(self.id)
+
+    def inputs(self, n_rows: int, seed: int = 1) -> np.ndarray[Any, Any]:
+        return _training_data(self, n_rows, np.random.default_rng(seed))[0]
+
+    def as_sklearn_input(self, x: np.ndarray[Any, Any]) -> Any:
+        return x
+
+
+def _training_data(case: TrainingCase, n_rows: int, rng: np.random.Generator) -> tuple[Any, Any]:
+    x = rng.normal(size=(n_rows, case.n_features)) * np.arange(1, case.n_features + 1) + np.arange(case.n_features)
+    x[rng.random(n_rows) < 0.05, 0] *= 8.0  # outliers, as large amounts are
+    y = (x[:, 0] - 0.5 * x[:, 1] + 0.2 * x[:, 2] + rng.normal(size=n_rows) > 0.5).astype(np.int64)
+    if case.nan:
+        x[rng.random(x.shape) < 0.1] = np.nan
+    return x.astype(np.float32).astype(np.float64), y
+
+
+TRAINING_CASES: tuple[TrainingCase, ...] = (
+    TrainingCase("train_logistic", lambda: make_pipeline(StandardScaler(), LogisticRegression(C=0.1))),
+    TrainingCase("train_forest", lambda: RandomForestClassifier(12, max_depth=6, random_state=0)),
+    TrainingCase(
+        "train_boosting_nan",
+        lambda: HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=15, early_stopping=False, random_state=0),
+        nan=True,
+    ),
+    TrainingCase(
+        "train_mlp",
+        lambda: make_pipeline(StandardScaler(), MLPClassifier((16, 8), max_iter=200, random_state=0)),
+    ),
+)
+TRAINING_BY_ID = {case.id: case for case in TRAINING_CASES}
+
+
+@cache
+def _fitted_training(case_id: str) -> Any:
+    case = TRAINING_BY_ID[case_id]
+    x, y = _training_data(case, 600, np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return case.make().fit(x, y)
+
+
+@dataclass(frozen=True)
+class StringCase:
+    """A string-category pipeline of :mod:`tests.model_engine.converters.string_cases`, explained on DataFrames."""
+
+    pipeline: str
+
+    @property
+    def id(self) -> str:
+        return f"strings_{self.pipeline}"
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(FEATURES)
+
+    def make(self) -> Any:
+        return PIPELINES[self.pipeline]()
+
+    def model(self) -> Any:
+        return fitted(self.pipeline)
+
+    def inputs(self, n_rows: int, seed: int = 1) -> pd.DataFrame:
+        return transactions(n_rows, seed, scoring=True)
+
+    def as_sklearn_input(self, x: pd.DataFrame) -> pd.DataFrame:
+        return x
+
+
+STRING_CASES = tuple(StringCase(name) for name in PIPELINES)
+
+AnyCase = Case | TrainingCase | StringCase
+
+
+def final_step(model: Any) -> Any:
+    while isinstance(model, Pipeline):
+        model = model.steps[-1][1]
+    return model
+
+
+def binary_cases() -> list[AnyCase]:
+    return [c for c in CLASSIFIER_CASES if not c.multiclass] + list(STRING_CASES) + list(TRAINING_CASES)
+
+
+def explainable_cases() -> list[AnyCase]:
+    return [c for c in binary_cases() if type(final_step(c.make())) in explainable_types()]
+
+
+def unexplainable_cases() -> list[AnyCase]:
+    return [c for c in CLASSIFIER_CASES if c.multiclass] + [
+        c for c in binary_cases() if type(final_step(c.make())) not in explainable_types()
+    ]
+
+
+@cache
+def compiled(case_id: str, dtype: str) -> CompiledModel:
+    case = next(c for c in [*CLASSIFIER_CASES, *STRING_CASES, *TRAINING_CASES] if c.id == case_id)
+    return compile_model(case.model(), case.feature_names, dtype=dtype)
+
+
+def sigmoid(z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    out: np.ndarray[Any, Any] = 1.0 / (1.0 + np.exp(-z))
+    return out

@@ -1,0 +1,110 @@
+"""The contract every explainable model keeps, by parametrisation over the case catalogue: contributions add up
+to the margin, the margin is the score's logit, both CPU backends agree bit for bit, named columns and matrices
+give the same answer; models that cannot be explained say why and which families can."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model_engine.errors import ExplanationUnavailableError, SignatureError
+from tests.model_engine.explain.cases import (
+    ADDITIVITY,
+    SCORE_TOLERANCE,
+    AnyCase,
+    compiled,
+    explainable_cases,
+    sigmoid,
+    unexplainable_cases,
+)
+
+EXPLAINABLE = explainable_cases()
+ROWS = 97
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("case", EXPLAINABLE, ids=lambda c: c.id)
+def test_contributions_add_up_to_the_margin_whose_sigmoid_is_the_score(case: AnyCase, backend: str, dtype: str) -> None:
+    model = compiled(case.id, dtype)
+    X = case.inputs(ROWS)
+    explained = model.explain(X, backend=backend)
+    assert explained.features == tuple(case.feature_names)
+    assert explained.values.shape == (ROWS, len(case.feature_names))
+    assert explained.base_value.shape == explained.margin.shape == (ROWS,)
+    assert np.isfinite(explained.values).all()
+    assert np.isfinite(explained.margin).all()
+    gap = np.abs(explained.base_value + explained.values.sum(axis=1) - explained.margin)
+    assert np.all(gap <= ADDITIVITY[explained.method] * np.maximum(1.0, np.abs(explained.margin))), gap.max()
+    score = model.score(X, backend=backend)
+    np.testing.assert_allclose(sigmoid(explained.margin), score, rtol=0, atol=SCORE_TOLERANCE[dtype])
+    reference = model.score(X, backend="numpy")
+    np.testing.assert_allclose(sigmoid(explained.margin), reference, rtol=0, atol=SCORE_TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("case", EXPLAINABLE, ids=lambda c: c.id)
+def test_the_default_precision_explains_the_estimators_own_scores(case: AnyCase) -> None:
+    """Compiled with the defaults, the explained margin is the logit of the estimator's own ``predict_proba``
+    (within the engine's 1e-5 parity), and the explanation rounds its input to float32 exactly when the precision
+    chosen for the scoring graph is float32."""
+    model = compiled(case.id, "auto")
+    X = case.inputs(ROWS, seed=5)
+    explained = model.explain(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unknown categories at scoring time are the point
+        expected = case.model().predict_proba(case.as_sklearn_input(X))[:, 1]
+    np.testing.assert_allclose(sigmoid(explained.margin), expected, rtol=0, atol=SCORE_TOLERANCE["float32"])
+    assert model.explanation is not None
+    rounds = any(node.op == "cast" for node in model.explanation.graph.nodes)
+    assert rounds == (model.metadata["precision"]["dtype"] == "float32")
+
+
+@pytest.mark.parametrize("case", EXPLAINABLE, ids=lambda c: c.id)
+def test_numpy_and_numba_explain_bit_for_bit_alike(case: AnyCase) -> None:
+    model = compiled(case.id, "float32")
+    X = case.inputs(ROWS, seed=3)
+    reference, compiled_cpu = model.explain(X, backend="numpy"), model.explain(X, backend="numba")
+    for name in ("values", "base_value", "margin"):
+        np.testing.assert_array_equal(getattr(compiled_cpu, name), getattr(reference, name), err_msg=name)
+    assert compiled_cpu.method == reference.method
+
+
+@pytest.mark.parametrize("case", EXPLAINABLE, ids=lambda c: c.id)
+def test_named_columns_in_any_order_explain_like_the_matrix(case: AnyCase) -> None:
+    """Named columns (string categories included) explain as the signature's matrix of them: categories by their
+    vocabulary code, unknown ones -1, missing ones NaN."""
+    model = compiled(case.id, "float32")
+    X = case.inputs(13, seed=4)
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=case.feature_names)
+    matrix = model.signature.encode(frame)
+    reordered = frame[list(reversed(case.feature_names))]
+    np.testing.assert_array_equal(model.explain(reordered).values, model.explain(matrix).values)
+    named = model.explain(matrix, names=case.feature_names)  # a matrix with its column names, checked as for score
+    np.testing.assert_array_equal(named.values, model.explain(matrix).values)
+    with pytest.raises(SignatureError, match="another order"):
+        model.explain(matrix[:, ::-1], names=list(reversed(case.feature_names)))
+    single = model.explain(matrix[:1])
+    np.testing.assert_allclose(single.values, model.explain(matrix).values[:1], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", unexplainable_cases(), ids=lambda c: c.id)
+def test_models_that_cannot_be_explained_say_why_and_what_can(case: AnyCase) -> None:
+    model = compiled(case.id, "float32")
+    assert model.explanation is None
+    with pytest.raises(ExplanationUnavailableError, match="explanations cover two-class"):
+        model.explain(case.inputs(3))
+    assert "unavailable" in model.metadata["explanation"]
+
+
+def test_the_triton_backend_explains_on_the_cpu_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    case = EXPLAINABLE[0]
+    model = compiled(case.id, "float32")
+    X = case.inputs(5)
+    with caplog.at_level(logging.WARNING, logger="model_engine.model"):
+        got = model.explain(X, backend="triton")
+    assert "explaining on the CPU with numba" in caplog.text
+    np.testing.assert_array_equal(got.values, model.explain(X, backend="numba").values)
