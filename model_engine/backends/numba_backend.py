@@ -16,6 +16,7 @@ import numpy as np
 
 from model_engine.backends import numba_kernels as nk
 from model_engine.backends.base import DEFAULT_TILE_ROWS, Array, check_inputs, row_tiles
+from model_engine.backends.numba_tree_shap import tree_shap_step
 from model_engine.backends.plan import MemoryPlan, plan_memory
 from model_engine.errors import SignatureError
 from model_engine.ir.graph import Graph, Node
@@ -98,8 +99,10 @@ class _Compiler:
             return self._fused(node, ins, out)
         if op == "tree_traverse_perfect":
             return self._perfect(node, ins, out)
-        if op == "tree_traverse_compact":
+        if op in ("tree_traverse_compact", "tree_ensemble"):
             return self._compact(node, ins, out)
+        if op == "tree_shap":
+            return tree_shap_step(self.graph, node, ins[0], out)
         if op == "concat":
             return self._concat(ins, out)
         if op == "gather_columns":

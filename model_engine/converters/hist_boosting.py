@@ -12,7 +12,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from model_engine.converters.categories import codes_reader
 from model_engine.converters.constants import float_dtype
-from model_engine.converters.params import CategoricalSplitColumn, hist_boosting_params
+from model_engine.converters.params import CategoricalSplitColumn, TreeEnsembleParams, hist_boosting_params
 from model_engine.converters.registry import register_converter
 from model_engine.converters.tree import emit_tree_ensemble
 from model_engine.ir import Value
@@ -35,10 +35,16 @@ def _split_column(split: CategoricalSplitColumn, builder: GraphBuilder, x: Value
     return builder.op("where", known, builder.op("sub", one, in_left), builder.scalar(float("nan"), dtype))
 
 
+def hist_boosting_trees(model: Any, builder: GraphBuilder, x: Value) -> tuple[TreeEnsembleParams, Value]:
+    """The booster's node tables (string categories read as ``x``'s vocabulary codes) and the columns its trees
+    read: ``x``, then the derived categorical-split columns. The scoring converter and the explainer share it."""
+    params = hist_boosting_params(model, codes_reader(builder, x, "HistGradientBoostingClassifier"))
+    if not params.derived:
+        return params.tables, x
+    return params.tables, builder.op("concat", x, *(_split_column(split, builder, x) for split in params.derived))
+
+
 @register_converter(HistGradientBoostingClassifier)
 def convert_hist_gradient_boosting(model: Any, builder: GraphBuilder, x: Value) -> Value:
-    params = hist_boosting_params(model, codes_reader(builder, x, "HistGradientBoostingClassifier"))
-    inputs = x
-    if params.derived:
-        inputs = builder.op("concat", x, *(_split_column(split, builder, x) for split in params.derived))
-    return emit_tree_ensemble(params.tables, builder, inputs)
+    tables, inputs = hist_boosting_trees(model, builder, x)
+    return emit_tree_ensemble(tables, builder, inputs)

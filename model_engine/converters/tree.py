@@ -10,16 +10,14 @@ from sklearn.tree import DecisionTreeClassifier
 from model_engine.converters.constants import float_dtype, thresholds_at_most, weights
 from model_engine.converters.params import TreeEnsembleParams, decision_tree_params
 from model_engine.converters.registry import register_converter
-from model_engine.ir import Value
+from model_engine.ir import DType, Value
 from model_engine.ops import GraphBuilder
 
 
-def emit_tree_ensemble(params: TreeEnsembleParams, builder: GraphBuilder, x: Value) -> Value:
-    """One ``tree_ensemble`` node over constant node tables; thresholds rounded toward -inf in float32."""
-    dtype = float_dtype(builder, x)
-    return builder.op(
-        "tree_ensemble",
-        x,
+def tree_tables(params: TreeEnsembleParams, builder: GraphBuilder, dtype: DType) -> list[Value]:
+    """The seven node-table constants every tree op takes after ``x``, in order; thresholds rounded toward -inf in
+    float32, so every float32 ``x`` decides as against the float64 thresholds."""
+    return [
         builder.constant(params.feature, name="tree.feature"),
         thresholds_at_most(builder, params.threshold, dtype, "tree.threshold"),
         builder.constant(params.left, name="tree.left"),
@@ -27,6 +25,15 @@ def emit_tree_ensemble(params: TreeEnsembleParams, builder: GraphBuilder, x: Val
         weights(builder, params.value, dtype, "tree.value"),
         builder.constant(params.missing_go_left, name="tree.missing_go_left"),
         builder.constant(params.tree_roots, name="tree.roots"),
+    ]
+
+
+def emit_tree_ensemble(params: TreeEnsembleParams, builder: GraphBuilder, x: Value) -> Value:
+    """One ``tree_ensemble`` node over constant node tables (:func:`tree_tables`)."""
+    return builder.op(
+        "tree_ensemble",
+        x,
+        *tree_tables(params, builder, float_dtype(builder, x)),
         aggregation=params.aggregation,
         post_transform=params.post_transform,
         base_score=tuple(float(v) for v in np.asarray(params.base_score)),

@@ -12,9 +12,11 @@ from sklearn.linear_model import LogisticRegression
 from model_engine.errors import ExplanationUnavailableError
 from model_engine.explain.heads import HeadExplainer
 from model_engine.explain.linear import explain_logistic_regression
+from model_engine.explain.trees import TREE_TYPES, explain_trees
 
 EXPLAINERS: dict[type, HeadExplainer] = {
     LogisticRegression: explain_logistic_regression,
+    **dict.fromkeys(TREE_TYPES, explain_trees),
 }
 """Every explainable classifier type (exact types: a subclass may change what it computes)."""
 

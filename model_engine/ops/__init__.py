@@ -6,7 +6,7 @@ Importing this package registers every op; look them up with :func:`get_op`.
 
 from __future__ import annotations
 
-from model_engine.ops import attribution, elementwise, fused, linalg, reductions, structural, trees
+from model_engine.ops import attribution, elementwise, fused, linalg, reductions, structural, tree_shap, trees
 from model_engine.ops.builder import GraphBuilder
 from model_engine.ops.groups import GroupOp
 from model_engine.ops.registry import OpDef, OpKind, all_ops, get_op
@@ -27,6 +27,7 @@ __all__ = [
     "linalg",
     "reductions",
     "structural",
+    "tree_shap",
     "trees",
     "verify_graph",
 ]

@@ -112,6 +112,7 @@ def hist_boosting_params(model: Any, codes_of: CodesOf = no_vocabulary) -> HistB
                 right=np.where(leaf, -1, nodes["right"].astype(np.int64)),
                 value=value,
                 missing_go_left=nodes["missing_go_to_left"].astype(bool),
+                cover=nodes["count"],
             )
     if not tables.roots:
         raise ConversionError("HistGradientBoostingClassifier has no trees (n_iter_ == 0); refit it")

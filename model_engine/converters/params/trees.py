@@ -3,7 +3,8 @@
 Every tree of an ensemble is appended to the same arrays; ``tree_roots`` holds the index of each tree's root and
 children are absolute indices (``-1`` marks a leaf). A row goes left when ``x[feature] <= threshold``; a NaN goes
 left where ``missing_go_left`` is set. ``value`` has one row per node (leaf rows are the ones read) and one column
-per ensemble output.
+per ensemble output. ``cover`` is the training weight that reached each node (scikit-learn's
+``weighted_n_node_samples``, the histogram booster's sample counts): explanations weigh a split's children by it.
 
 scikit-learn's ``tree_``-based estimators cast their input to float32 before comparing it with float64
 thresholds. :func:`sklearn_float32_threshold` moves each threshold to the largest float64 ``t'`` with
@@ -46,6 +47,7 @@ class TreeEnsembleParams:
     post_transform: Literal["none", "sigmoid", "softmax"]
     base_score: F64
     n_classes: int
+    cover: F64 | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -89,11 +91,12 @@ class _TableBuilder:
     values: list[F64]
     missing: list[npt.NDArray[np.bool_]]
     roots: list[int]
+    covers: list[F64 | None]
     size: int = 0
 
     @classmethod
     def empty(cls, n_outputs: int) -> _TableBuilder:
-        return cls(n_outputs, [], [], [], [], [], [], [])
+        return cls(n_outputs, [], [], [], [], [], [], [], [])
 
     def add(
         self,
@@ -103,6 +106,7 @@ class _TableBuilder:
         right: Any,
         value: F64,
         missing_go_left: Any,
+        cover: Any = None,
     ) -> None:
         left = np.asarray(left, dtype=np.int64)
         right = np.asarray(right, dtype=np.int64)
@@ -114,6 +118,7 @@ class _TableBuilder:
         self.rights.append(np.where(leaf, -1, right + self.size).astype(np.int32))
         self.values.append(np.asarray(value, dtype=np.float64).reshape(left.shape[0], self.n_outputs))
         self.missing.append(np.asarray(missing_go_left, dtype=bool) & ~leaf)
+        self.covers.append(None if cover is None else np.asarray(cover, dtype=np.float64).reshape(left.shape[0]))
         self.size += int(left.shape[0])
 
     def build(self, **combine: Any) -> TreeEnsembleParams:
@@ -125,6 +130,7 @@ class _TableBuilder:
             value=np.concatenate(self.values),
             missing_go_left=np.concatenate(self.missing),
             tree_roots=np.asarray(self.roots, dtype=np.int32),
+            cover=None if any(c is None for c in self.covers) else np.concatenate(self.covers),  # type: ignore[arg-type]
             **combine,
         )
 
@@ -142,6 +148,7 @@ def _add_sklearn_tree(tables: _TableBuilder, tree: Any, value: F64) -> None:
         tree.children_right,
         value,
         _missing_go_left(tree),
+        tree.weighted_n_node_samples,
     )
 
 

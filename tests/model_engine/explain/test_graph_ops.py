@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from model_engine.backends.numpy_backend import run_graph
-from model_engine.errors import OpTypeError
+from model_engine.errors import OpTypeError, VerifyError
 from model_engine.explain.provenance import column_sources
 from model_engine.ir import DType
-from model_engine.ops import GraphBuilder
+from model_engine.ops import GraphBuilder, verify_graph
 
 
 def test_linear_terms_and_segment_sum_reference() -> None:
@@ -56,3 +56,39 @@ def test_column_sources_follow_each_column_back_to_its_input() -> None:
     np.testing.assert_array_equal(column_sources(graph, graph.outputs["mixed"]), [[1, 0, 1, 0], [0, 0, 0, 1]])
     # multiplying by zero still reads the column: provenance is structural, never guessed from values
     np.testing.assert_array_equal(column_sources(graph, graph.outputs["constant"]), [[0, 0, 0, 1]])
+
+
+def _stump_tables(b: GraphBuilder) -> list:
+    tables = {
+        "feature": np.array([1, 0, 0], dtype=np.int32),
+        "threshold": np.array([0.5, 0.0, 0.0]),
+        "left": np.array([1, -1, -1], dtype=np.int32),
+        "right": np.array([2, -1, -1], dtype=np.int32),
+        "value": np.array([[0.0], [1.0], [3.0]]),
+        "missing_go_left": np.array([True, False, False]),
+        "tree_roots": np.array([0], dtype=np.int32),
+        "cover": np.array([4.0, 1.0, 3.0]),
+    }
+    return [b.constant(v, name=k) for k, v in tables.items()]
+
+
+def test_tree_shap_of_a_stump_gives_the_split_feature_the_whole_move() -> None:
+    b = GraphBuilder()
+    x = b.input("x", DType.FLOAT64, 2)
+    b.output("shap", b.op("tree_shap", x, *_stump_tables(b), output=0, base_score=0.5))
+    (out,) = run_graph(b.build(), np.array([[9.0, 0.0], [9.0, 1.0], [9.0, np.nan]]))
+    expected_value = (1.0 * 1.0 + 3.0 * 3.0) / 4.0 + 0.5  # leaves weighted by cover, plus the base score
+    np.testing.assert_allclose(out, [[0.0, 1.0 - 2.5, expected_value], [0.0, 3.0 - 2.5, expected_value],
+                                     [0.0, 1.0 - 2.5, expected_value]])  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "array"), [("cover", np.array([4.0, 0.0, 3.0])),
+                                             ("left", np.array([1, 5, -1], dtype=np.int32))])  # fmt: skip
+def test_verify_refuses_tree_shap_tables_that_would_misbehave(name: str, array: np.ndarray) -> None:
+    b = GraphBuilder()
+    x = b.input("x", DType.FLOAT64, 2)
+    b.output("shap", b.op("tree_shap", x, *_stump_tables(b), output=0))
+    graph = b.build()
+    constants = {**graph.constants, name: array}
+    with pytest.raises(VerifyError, match="tree"):
+        verify_graph(graph.with_nodes(graph.nodes, constants=constants))

@@ -1,0 +1,203 @@
+"""TreeSHAP against references: an independent brute-force Shapley computation on tiny trees (every coalition,
+the conditional expectations TreeSHAP defines), and the shap package's TreeExplainer when it is installed.
+
+Boosters are compared value for value. A forest's values are TreeSHAP values of its probability mapped onto the
+logit by one factor per row, so the reference's values are mapped the same way before comparing (the factor is
+checked too: it is the secant of the logit between the base value and the prediction).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
+from sklearn.tree import DecisionTreeClassifier
+
+from model_engine import compile_model
+
+N_FEATURES = 4
+NAMES = [f"f{i}" for i in range(N_FEATURES)]
+
+
+def _data(n: int, seed: int, nan: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, N_FEATURES))
+    y = (x[:, 0] + 0.7 * x[:, 1] - 0.4 * x[:, 2] + 0.3 * rng.normal(size=n) > 0).astype(int)
+    if nan:
+        x[rng.random(x.shape) < 0.1] = np.nan
+    return x, y
+
+
+# -- trees as (children, decide, value at node, cover) read straight from scikit-learn ---------------------------
+Tree = tuple[Callable[[int], tuple[int, int]], Callable[[int, np.ndarray], bool], Callable[[int], float],
+             Callable[[int], float], Callable[[int], int]]  # fmt: skip
+
+
+def _sklearn_tree(tree: Any, value: np.ndarray) -> Tree:
+    def children(node: int) -> tuple[int, int]:
+        return int(tree.children_left[node]), int(tree.children_right[node])
+
+    def goes_left(node: int, x: np.ndarray) -> bool:
+        v = x[tree.feature[node]]
+        if np.isnan(v):
+            return bool(tree.missing_go_to_left[node])
+        return bool(np.float32(v) <= tree.threshold[node])  # scikit-learn compares float32 inputs
+
+    return children, goes_left, lambda n: float(value[n]), lambda n: float(tree.weighted_n_node_samples[n]), \
+        lambda n: int(tree.feature[n])  # fmt: skip
+
+
+def _hist_tree(predictor: Any) -> Tree:
+    nodes = predictor.nodes
+
+    def children(node: int) -> tuple[int, int]:
+        return (-1, -1) if nodes["is_leaf"][node] else (int(nodes["left"][node]), int(nodes["right"][node]))
+
+    def goes_left(node: int, x: np.ndarray) -> bool:
+        v = x[nodes["feature_idx"][node]]
+        return bool(nodes["missing_go_to_left"][node]) if np.isnan(v) else bool(v <= nodes["num_threshold"][node])
+
+    return children, goes_left, lambda n: float(nodes["value"][n]), lambda n: float(nodes["count"][n]), \
+        lambda n: int(nodes["feature_idx"][n])  # fmt: skip
+
+
+def _conditional_expectation(tree: Tree, x: np.ndarray, coalition: frozenset[int], node: int = 0) -> float:
+    """E[f(x) | x_S] as TreeSHAP defines it: follow x on splits of features in S, else average by cover."""
+    children, goes_left, value, cover, feature = tree
+    left, right = children(node)
+    if left < 0:
+        return value(node)
+    if feature(node) in coalition:
+        return _conditional_expectation(tree, x, coalition, left if goes_left(node, x) else right)
+    weight_left, weight_right = cover(left), cover(right)
+    below_left = weight_left * _conditional_expectation(tree, x, coalition, left)
+    below_right = weight_right * _conditional_expectation(tree, x, coalition, right)
+    return (below_left + below_right) / (weight_left + weight_right)
+
+
+def brute_force_shapley(trees: list[Tree], x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Exact Shapley values of the summed trees at x over every coalition, and v(empty set)."""
+    players = range(len(x))
+    phi = np.zeros(len(x))
+    n = len(x)
+    for i in players:
+        others = [j for j in players if j != i]
+        for size in range(n):
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            for subset in itertools.combinations(others, size):
+                s = frozenset(subset)
+                phi[i] += weight * sum(
+                    _conditional_expectation(t, x, s | {i}) - _conditional_expectation(t, x, s) for t in trees
+                )
+    return phi, sum(_conditional_expectation(t, x, frozenset()) for t in trees)
+
+
+def _fit(model: Any, nan: bool) -> Any:
+    x, y = _data(300, 0, nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(x, y)
+
+
+FORESTS = {
+    "decision_tree": lambda: DecisionTreeClassifier(max_depth=3, random_state=0),
+    "random_forest": lambda: RandomForestClassifier(3, max_depth=3, random_state=0),
+    "extra_trees": lambda: ExtraTreesClassifier(3, max_depth=3, random_state=0),
+}
+
+
+def _probability_trees(model: Any) -> list[Tree]:
+    estimators = model.estimators_ if hasattr(model, "estimators_") else [model]
+    trees = []
+    for estimator in estimators:
+        counts = estimator.tree_.value[:, 0, :]
+        fractions = counts[:, 1] / counts.sum(axis=1)
+        trees.append(_sklearn_tree(estimator.tree_, fractions / len(estimators)))
+    return trees
+
+
+@pytest.mark.parametrize("name", list(FORESTS))
+def test_forest_values_are_brute_force_shapley_values_of_the_probability_mapped_onto_the_logit(name: str) -> None:
+    model = _fit(FORESTS[name](), nan=True)
+    compiled = compile_model(model, NAMES, dtype="float64")
+    X = _data(12, 5)[0]
+    explained = compiled.explain(X)
+    trees = _probability_trees(model)
+    for row, x in enumerate(X):
+        phi, expected = brute_force_shapley(trees, x)
+        p = model.predict_proba(x[None, :])[0, 1]
+        np.testing.assert_allclose(phi.sum() + expected, p, atol=1e-12)  # the reference's own local accuracy
+        assert explained.base_value[row] == pytest.approx(math.log(expected / (1 - expected)), abs=1e-12)
+        logit_p = math.log(max(p, 1e-12) / (1 - min(p, 1 - 1e-12)))
+        assert explained.margin[row] == pytest.approx(logit_p, abs=1e-9)
+        if abs(phi.sum()) > 1e-9:
+            factor = (explained.margin[row] - explained.base_value[row]) / phi.sum()
+            np.testing.assert_allclose(explained.values[row], phi * factor, rtol=1e-9, atol=1e-12)
+
+
+def _gbm_trees(model: Any) -> tuple[list[Tree], float]:
+    trees = [_sklearn_tree(e.tree_, e.tree_.value[:, 0, 0] * model.learning_rate) for e in model.estimators_[:, 0]]
+    return trees, float(model._raw_predict_init(np.zeros((1, N_FEATURES)))[0, 0])
+
+
+def _hist_trees(model: Any) -> tuple[list[Tree], float]:
+    return [_hist_tree(p[0]) for p in model._predictors], float(np.ravel(model._baseline_prediction)[0])
+
+
+BOOSTERS = {
+    "gradient_boosting": (lambda: GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0), _gbm_trees),
+    "hist_gradient_boosting": (lambda: HistGradientBoostingClassifier(max_iter=3, max_leaf_nodes=4), _hist_trees),
+}
+
+
+@pytest.mark.parametrize("name", list(BOOSTERS))
+def test_booster_values_are_brute_force_shapley_values_of_the_margin(name: str) -> None:
+    make, read = BOOSTERS[name]
+    model = _fit(make(), nan=name == "hist_gradient_boosting")
+    compiled = compile_model(model, NAMES, dtype="float64")
+    X = _data(12, 6, nan=name == "hist_gradient_boosting")[0]
+    explained = compiled.explain(X)
+    trees, prior = read(model)
+    for row, x in enumerate(X):
+        phi, expected = brute_force_shapley(trees, x)
+        np.testing.assert_allclose(explained.values[row], phi, rtol=1e-9, atol=1e-12)
+        assert explained.base_value[row] == pytest.approx(prior + expected, abs=1e-12)
+        assert explained.margin[row] == pytest.approx(model.decision_function(x[None, :])[0], abs=1e-9)
+
+
+SHAP_MODELS = {
+    "random_forest": lambda: RandomForestClassifier(20, max_depth=6, random_state=0),
+    "gradient_boosting": lambda: GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=0),
+    "hist_gradient_boosting_nan": lambda: HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=15),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAP_MODELS))
+def test_values_agree_with_the_shap_tree_explainer(name: str) -> None:
+    shap = pytest.importorskip("shap")
+    nan = name.endswith("nan")
+    model = _fit(SHAP_MODELS[name](), nan=nan)
+    X = _data(200, 7, nan=nan)[0]
+    explained = compile_model(model, NAMES, dtype="float64").explain(X)
+    explainer = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
+    reference = np.asarray(explainer.shap_values(X))
+    if name == "random_forest":  # probability scale, one slice per class
+        reference = reference[:, :, 1]
+        expected = explainer.expected_value[1]
+        assert explained.base_value[0] == pytest.approx(math.log(expected / (1 - expected)), abs=1e-9)
+        factor = (explained.margin - explained.base_value) / reference.sum(axis=1)
+        reference = reference * factor[:, None]
+    else:
+        assert explained.base_value[0] == pytest.approx(float(np.ravel(explainer.expected_value)[0]), abs=1e-9)
+    np.testing.assert_allclose(explained.values, reference, rtol=1e-7, atol=1e-9)
