@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 from model_engine.ir.graph import Graph, Node
-from model_engine.ops.tree_shap import expected_margin, output_column, tree_depths
+from model_engine.ops.tree_shap import expected_margin, output_column, player_of, tree_depths
 
 Step = Callable[[list[Any]], None]
 
@@ -54,8 +54,10 @@ def _unwind(features: Any, ones: Any, zeros: Any, weights: Any, level: int, dept
 
 @numba.njit(cache=True, nogil=True)
 def tree_shap_rows(x: Any, feature: Any, threshold: Any, left: Any, right: Any, value: Any, missing_left: Any,
-                   roots: Any, cover: Any, max_depth: int, divisor: float, base: float, out: Any) -> None:  # fmt: skip
-    """``out[i, :F]``: the TreeSHAP values of row i (divided by ``divisor`` when it is not 1), ``out[i, F] = base``."""
+                   roots: Any, cover: Any, players: Any, max_depth: int, divisor: float, base: float,
+                   out: Any) -> None:  # fmt: skip
+    """``out[i, :F]``: the TreeSHAP values of row i (divided by ``divisor`` when it is not 1), ``out[i, F] = base``;
+    ``players[k]`` is the player of column k (the path holds players, a split reads its own column)."""
     n, width = x.shape
     size = max_depth + 2
     features = np.zeros((size, size), dtype=np.int64)
@@ -99,11 +101,12 @@ def tree_shap_rows(x: Any, feature: Any, threshold: Any, left: Any, right: Any, 
                         phi[features[level, i]] += w * (ones[level, i] - zeros[level, i]) * leaf
                     continue
                 split = np.int64(feature[node])
+                player = players[split]
                 v = x[row, split]
                 goes_left = (v <= threshold[node]) | ((v != v) & missing_left[node])
                 incoming_zero, incoming_one = 1.0, 1.0
                 for k in range(depth + 1):
-                    if features[level, k] == split:
+                    if features[level, k] == player:
                         incoming_zero, incoming_one = zeros[level, k], ones[level, k]
                         _unwind(features, ones, zeros, weights, level, depth, k)
                         depth -= 1
@@ -112,7 +115,7 @@ def tree_shap_rows(x: Any, feature: Any, threshold: Any, left: Any, right: Any, 
                 # pushed right first so the left child is walked first, as the reference recursion does
                 for child, taken in ((rc, not goes_left), (lc, goes_left)):
                     stack_node[top], stack_level[top], stack_depth[top] = child, level + 1, depth + 1
-                    stack_feature[top] = split
+                    stack_feature[top] = player
                     stack_zero[top] = cover[child] / cover[node] * incoming_zero
                     stack_one[top] = incoming_one * (1.0 if taken else 0.0)
                     top += 1
@@ -125,12 +128,13 @@ def tree_shap_step(graph: Graph, node: Node, x_slot: int, out_slot: int) -> Step
     """A numba-backend step running ``node`` (a ``tree_shap``) over the tables, prepared once."""
     feature, threshold, left, right, value, missing_left, roots, cover = (graph.constants[n] for n in node.inputs[1:])
     column = output_column(node.attrs, value)
+    players = player_of(node.attrs, int(graph.type_of(node.inputs[0]).shape[1] or 0))
     max_depth = int(tree_depths(left, right, roots).max(initial=0))
     divisor = float(len(roots)) if node.attrs.get("aggregation", "sum") == "mean" else 1.0
     base = expected_margin(node.attrs, left, right, column, roots, cover)
 
     def run(s: list[Any]) -> None:
-        tree_shap_rows(s[x_slot], feature, threshold, left, right, column, missing_left, roots, cover, max_depth,
-                       divisor, base, s[out_slot])  # fmt: skip
+        tree_shap_rows(s[x_slot], feature, threshold, left, right, column, missing_left, roots, cover, players,
+                       max_depth, divisor, base, s[out_slot])  # fmt: skip
 
     return run

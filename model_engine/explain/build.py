@@ -5,8 +5,10 @@ The graph is converted from the same fitted estimator and signature as the scori
 vocabulary codes, unknown ones -1): the pipeline's transformers through their converters, then the final
 classifier's explainer (:mod:`.heads`), whose attributions are summed back from the columns the classifier reads
 to the signature's features with ``segment_sum`` (:mod:`.provenance` finds which feature each column came from).
-It computes in float64, after rounding the input to float32 for a model that computes in float32 (as its scoring
-graph's input is), so both take the same decisions.
+TreeSHAP is told the same grouping (``tree_shap``'s ``groups``), so the columns derived from one feature (a
+categorical split's membership columns, a one-hot block) are one player and its values are exact Shapley values of
+the signature's features. It computes in float64, after rounding the input to float32 for a model that computes in
+float32 (as its scoring graph's input is), so both take the same decisions.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from model_engine.converters.registry import convert
 from model_engine.errors import ConversionError, ExplanationUnavailableError
 from model_engine.explain.catalogue import explainable_families, get_explainer
 from model_engine.explain.explanation import CONTRIBUTIONS, MARGIN, ExplanationGraph
-from model_engine.explain.provenance import column_sources
+from model_engine.explain.provenance import column_sources, feature_groups
 from model_engine.ir import Graph, Value
 from model_engine.passes import (
     PassManager,
@@ -78,7 +80,7 @@ def build_explanation(estimator: Any, signature: Signature, *, dtype: str) -> Ex
     builder.output(ATTRIBUTIONS, head.attributions)
     builder.output(MARGIN, head.margin)
     builder.output(EXPLAINED, head.explained)
-    graph = _summed_by_feature(builder.build(), type(classifier).__name__)
+    graph = _summed_by_feature(_tree_shap_by_feature(builder.build()), type(classifier).__name__)
     result = PassManager(EXPLANATION_PASSES, fixed_point=True).run(graph)
     return ExplanationGraph(result.graph, head.method, dict(head.notes))
 
@@ -99,6 +101,18 @@ def _steps(estimator: Any) -> list[Any]:
         if step is not None and not (isinstance(step, str) and step == "passthrough"):
             steps.extend(_steps(step))
     return steps
+
+
+def _tree_shap_by_feature(graph: Graph) -> Graph:
+    """Each ``tree_shap`` with the columns derived from one signature feature as one player (``groups``)."""
+    nodes = []
+    for node in graph.nodes:
+        if node.op == "tree_shap":
+            groups = feature_groups(column_sources(graph, node.inputs[0]))
+            if groups != tuple(range(len(groups))):
+                node = node.replace(attrs={**node.attrs, "groups": groups})
+        nodes.append(node)
+    return graph.with_nodes(nodes)
 
 
 def _summed_by_feature(graph: Graph, classifier: str) -> Graph:

@@ -42,6 +42,17 @@ def column_sources(graph: Graph, value: str) -> Dependency:
     return deps[value]
 
 
+def feature_groups(sources: Dependency) -> tuple[int, ...]:
+    """Per column of ``sources`` ``[K, F]``: the first column derived from the same single input feature (the
+    group's representative), or the column itself when it depends on no feature or on several."""
+    groups: list[int] = []
+    first: dict[int, int] = {}
+    for k, row in enumerate(sources):
+        features = np.flatnonzero(row)
+        groups.append(first.setdefault(int(features[0]), k) if features.size == 1 else k)
+    return tuple(groups)
+
+
 def _node_sources(graph: Graph, node: Node, deps: dict[str, Dependency], out_width: int, width: int) -> Dependency:
     inputs = [deps.get(name) for name in node.inputs]  # None: a constant (depends on no input column)
     if node.op == "gather_columns":

@@ -1,12 +1,19 @@
 """``tree_shap``: path-dependent TreeSHAP over the ``tree_ensemble`` node tables (Lundberg et al. 2018, Alg. 2).
 
 ``tree_shap(x, feature, threshold, left, right, value, missing_go_left, tree_roots, cover; output, aggregation,
-base_score) -> [N, F + 1]``: the exact Shapley values of one output column of the ensemble's raw sum (divided by
-the tree count for ``aggregation="mean"``) for the conditional expectations TreeSHAP defines: below a split on a
-feature outside the coalition, both children are averaged by their ``cover`` (the training weight that reached
-them). The last column is the ensemble's expected value under those covers plus ``base_score``, so each row sums
-to the raw margin. The first eight inputs are the ``tree_ensemble`` tables; ``cover`` is float [M], positive, with
-each split's cover the sum of its children's (the explainer builds it so; the algorithm's local accuracy needs it).
+base_score, groups) -> [N, F + 1]``: the exact Shapley values of one output column of the ensemble's raw sum
+(divided by the tree count for ``aggregation="mean"``) for the conditional expectations TreeSHAP defines: below a
+split on a feature outside the coalition, both children are averaged by their ``cover`` (the training weight that
+reached them). The last column is the ensemble's expected value under those covers plus ``base_score``, so each
+row sums to the raw margin. The first eight inputs are the ``tree_ensemble`` tables; ``cover`` is float [M],
+positive, with each split's cover the sum of its children's (the explainer builds it so; the algorithm's local
+accuracy needs it).
+
+``groups`` (optional, one int per column of ``x``) makes several columns one player of the game: the columns
+derived from one input feature (a categorical split's membership columns, a one-hot block) are that feature, so a
+path through splits on two of them holds the feature once, as a path through two splits on one column does.
+``groups[k]`` is the column that represents column k's group (``groups[groups[k]] == groups[k]``); the group's
+value is reported in that column and the group's other columns are 0. Without it every column is its own player.
 
 Splits follow the scoring rule, NaN included: go left when ``x <= threshold``, or when ``x`` is NaN and
 ``missing_go_left``. The reference below runs Algorithm 2 for all rows at once: which nodes it visits and the
@@ -42,6 +49,18 @@ def _infer(attrs: Attrs, types: Sequence[TensorType]) -> tuple[TensorType, ...]:
     if x.dtype is not DType.FLOAT64:
         raise OpTypeError(f"tree_shap computes in float64, got {x}")
     expect_constant("tree_shap", "cover", cover, x, (types[1].shape[0],))
+    width = int(x.shape[1] or 0)
+    groups = attrs.get("groups")
+    if groups is not None and not (
+        isinstance(groups, tuple)
+        and len(groups) == width
+        and all(isinstance(g, int) and not isinstance(g, bool) and 0 <= g < width for g in groups)
+        and all(groups[g] == g for g in groups)
+    ):
+        raise OpTypeError(
+            f"tree_shap: groups must give each of the {width} columns its group's representative column (one "
+            f"that represents itself), got {groups!r}"
+        )
     return (attribution_type("tree_shap", x),)
 
 
@@ -50,6 +69,12 @@ def _check(attrs: Attrs, types: Sequence[TensorType], arrays: Sequence[Array | N
     cover = arrays[8]
     if cover is not None and not bool(np.all(cover > 0.0)):
         raise OpTypeError("tree_shap: every node's cover must be positive; the cover table is corrupt")
+
+
+def player_of(attrs: Attrs, width: int) -> Array:
+    """The player (representative column) of each of the ``width`` columns, int64: ``groups``, else the identity."""
+    groups = attrs.get("groups")
+    return np.arange(width, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
 
 
 def output_column(attrs: Attrs, value: Array) -> Array:
@@ -142,30 +167,32 @@ class _Paths:
 
 def _recurse(tables: tuple[Array, ...], x: Array, phi: Array, node: int, parent: _Paths, depth: int, zero: float,
              one: Array, feature: int) -> None:  # fmt: skip
-    features, thresholds, left, right, value, missing_left, cover = tables
+    """Algorithm 2's RECURSE; the path holds players (``feature`` is one), splits read their own column."""
+    features, thresholds, left, right, value, missing_left, cover, players = tables
     path = parent.extended(depth, zero, one, feature)
     if left[node] < 0:
         for i in range(1, depth + 1):
             phi[:, path.features[i]] += path.unwound_sum(depth, i) * (path.ones[i] - path.zeros[i]) * value[node]
         return
     split = int(features[node])
+    player = int(players[split])
     goes_left = go_left(x[:, split], thresholds[node], bool(missing_left[node]))
     incoming_zero, incoming_one = 1.0, np.ones(x.shape[0])
-    if split in path.features:
-        k = path.features.index(split)
+    if player in path.features:
+        k = path.features.index(player)
         incoming_zero, incoming_one = path.zeros[k], path.ones[k].copy()
         path.unwind(depth, k)
         depth -= 1
     for child, taken in ((int(left[node]), goes_left), (int(right[node]), ~goes_left)):
         fraction = cover[child] / cover[node]
-        _recurse(tables, x, phi, child, path, depth + 1, fraction * incoming_zero, incoming_one * taken, split)
+        _recurse(tables, x, phi, child, path, depth + 1, fraction * incoming_zero, incoming_one * taken, player)
 
 
 def _reference(attrs: Attrs, x: Array, feature: Array, threshold: Array, left: Array, right: Array, value: Array,
                missing_left: Array, roots: Array, cover: Array) -> tuple[Array, ...]:  # fmt: skip
     column = output_column(attrs, value)
-    tables = (feature, threshold, left, right, column, missing_left, cover)
     n, width = x.shape
+    tables = (feature, threshold, left, right, column, missing_left, cover, player_of(attrs, width))
     phi = np.zeros((n, width))
     empty = _Paths([], [], np.empty((0, n)), np.empty((0, n)))
     with np.errstate(all="ignore"):  # the branch a row does not take may divide by zero; np.where drops it
@@ -186,12 +213,13 @@ register(
         _infer,
         _reference,
         9,
-        attrs=frozenset({"output", "aggregation", "base_score"}),
+        attrs=frozenset({"output", "aggregation", "base_score", "groups"}),
         required=frozenset({"output"}),
         check_values=_check,
         doc=(
             "tree_shap(x, feature, threshold, left, right, value, missing_go_left, tree_roots, cover; output, "
-            "aggregation, base_score) -> [N, F + 1]: path-dependent TreeSHAP values of value[:, output], base last"
+            "aggregation, base_score, groups) -> [N, F + 1]: path-dependent TreeSHAP values of value[:, output] "
+            "(columns of one group as one player), base last"
         ),
     )
 )

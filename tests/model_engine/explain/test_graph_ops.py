@@ -92,3 +92,77 @@ def test_verify_refuses_tree_shap_tables_that_would_misbehave(name: str, array: 
     constants = {**graph.constants, name: array}
     with pytest.raises(VerifyError, match="tree"):
         verify_graph(graph.with_nodes(graph.nodes, constants=constants))
+
+
+# a complete tree of depth 3 over columns 0, 1, 2 (internal nodes 0..6, leaves 7..14)
+_FEATURES = [0, 1, 2, 2, 1, 1, 0]
+_LEAF_VALUES = [1.0, 3.0, -2.0, 5.0, 10.0, 20.0, -4.0, 7.0]
+_LEAF_COVERS = [1.0, 3.0, 2.0, 4.0, 5.0, 1.0, 2.0, 2.0]
+
+
+def _depth_three_tables(b: GraphBuilder) -> list:
+    cover = np.zeros(15)
+    cover[7:] = _LEAF_COVERS
+    for node in range(6, -1, -1):
+        cover[node] = cover[2 * node + 1] + cover[2 * node + 2]
+    internal = np.arange(7)
+    tables = {
+        "feature": np.array(_FEATURES + [0] * 8, dtype=np.int32),
+        "threshold": np.full(15, 0.5),
+        "left": np.array((2 * internal + 1).tolist() + [-1] * 8, dtype=np.int32),
+        "right": np.array((2 * internal + 2).tolist() + [-1] * 8, dtype=np.int32),
+        "value": np.array([0.0] * 7 + _LEAF_VALUES)[:, None],
+        "missing_go_left": np.zeros(15, dtype=bool),
+        "tree_roots": np.array([0], dtype=np.int32),
+        "cover": cover,
+    }
+    return [b.constant(v, name=k) for k, v in tables.items()], cover
+
+
+def _conditional_expectation(x: np.ndarray, known: set[int], players: tuple[int, ...], cover: np.ndarray,
+                             node: int = 0) -> float:  # fmt: skip
+    """TreeSHAP's E[f | x_S]: follow x on splits of a known player's column, else average the children by cover."""
+    if node >= 7:
+        return _LEAF_VALUES[node - 7]
+    left, right = 2 * node + 1, 2 * node + 2
+    column = _FEATURES[node]
+    if players[column] in known:
+        return _conditional_expectation(x, known, players, cover, left if x[column] <= 0.5 else right)
+    below = (cover[left] * _conditional_expectation(x, known, players, cover, left)
+             + cover[right] * _conditional_expectation(x, known, players, cover, right))  # fmt: skip
+    return float(below / cover[node])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_tree_shap_groups_make_columns_one_player(backend: str) -> None:
+    """Columns 0 and 1 as one player G, column 2 as H: the values are the two-player game's Shapley values
+    (computed here from its four coalitions), reported in G's first column; as three players the two columns would
+    share a different total wherever a path splits on both of them and on column 2."""
+    from model_engine.backends.base import get_backend
+
+    b = GraphBuilder()
+    x = b.input("x", DType.FLOAT64, 3)
+    tables, cover = _depth_three_tables(b)
+    groups = (0, 0, 2)
+    b.output("grouped", b.op("tree_shap", x, *tables, output=0, groups=groups))
+    b.output("alone", b.op("tree_shap", x, *tables, output=0))
+    rows = np.array([[a, c, d] for a in (0.0, 1.0) for c in (0.0, 1.0) for d in (0.0, 1.0)])
+    grouped, alone = get_backend(backend).prepare(b.build()).run(rows)
+    differs = 0.0
+    for row, x_row in enumerate(rows):
+        v = {known: _conditional_expectation(x_row, set(known), groups, cover) for known in ((), (0,), (2,), (0, 2))}
+        phi_g = ((v[(0,)] - v[()]) + (v[(0, 2)] - v[(2,)])) / 2
+        phi_h = ((v[(2,)] - v[()]) + (v[(0, 2)] - v[(0,)])) / 2
+        np.testing.assert_allclose(grouped[row], [phi_g, 0.0, phi_h, v[()]], rtol=1e-12, atol=1e-12)
+        differs = max(differs, abs(alone[row, 0] + alone[row, 1] - phi_g))
+    assert differs > 0.1
+    np.testing.assert_allclose(alone.sum(axis=1), grouped.sum(axis=1), rtol=1e-12)
+
+
+def test_tree_shap_refuses_groups_that_are_not_representatives() -> None:
+    b = GraphBuilder()
+    x = b.input("x", DType.FLOAT64, 3)
+    tables, _ = _depth_three_tables(b)
+    for groups in ((0, 0), (1, 0, 2), (0, 0, 3), (0, 1, True)):
+        with pytest.raises(OpTypeError, match="groups"):
+            b.op("tree_shap", x, *tables, output=0, groups=groups)

@@ -16,12 +16,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
     RandomForestClassifier,
 )
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier
 
 from model_engine import compile_model
@@ -44,7 +47,7 @@ Tree = tuple[Callable[[int], tuple[int, int]], Callable[[int, np.ndarray], bool]
              Callable[[int], float], Callable[[int], int]]  # fmt: skip
 
 
-def _sklearn_tree(tree: Any, value: np.ndarray) -> Tree:
+def _sklearn_tree(tree: Any, value: np.ndarray, player: Callable[[int], int] = int) -> Tree:
     def children(node: int) -> tuple[int, int]:
         return int(tree.children_left[node]), int(tree.children_right[node])
 
@@ -55,21 +58,27 @@ def _sklearn_tree(tree: Any, value: np.ndarray) -> Tree:
         return bool(np.float32(v) <= tree.threshold[node])  # scikit-learn compares float32 inputs
 
     return children, goes_left, lambda n: float(value[n]), lambda n: float(tree.weighted_n_node_samples[n]), \
-        lambda n: int(tree.feature[n])  # fmt: skip
+        lambda n: player(int(tree.feature[n]))  # fmt: skip
 
 
-def _hist_tree(predictor: Any) -> Tree:
-    nodes = predictor.nodes
+def _hist_tree(predictor: Any, player: Callable[[int], int] = int) -> Tree:
+    """A predictor's tree over the booster's preprocessed rows (categorical columns first, as category codes)."""
+    nodes, bitsets = predictor.nodes, predictor.raw_left_cat_bitsets
 
     def children(node: int) -> tuple[int, int]:
         return (-1, -1) if nodes["is_leaf"][node] else (int(nodes["left"][node]), int(nodes["right"][node]))
 
     def goes_left(node: int, x: np.ndarray) -> bool:
         v = x[nodes["feature_idx"][node]]
-        return bool(nodes["missing_go_to_left"][node]) if np.isnan(v) else bool(v <= nodes["num_threshold"][node])
+        if np.isnan(v):
+            return bool(nodes["missing_go_to_left"][node])
+        if nodes["is_categorical"][node]:  # the categories that go left, as a bitset of 32-bit words
+            words = bitsets[nodes["bitset_idx"][node]]
+            return bool((int(words[int(v) // 32]) >> (int(v) % 32)) & 1)
+        return bool(v <= nodes["num_threshold"][node])
 
     return children, goes_left, lambda n: float(nodes["value"][n]), lambda n: float(nodes["count"][n]), \
-        lambda n: int(nodes["feature_idx"][n])  # fmt: skip
+        lambda n: player(int(nodes["feature_idx"][n]))  # fmt: skip
 
 
 def _conditional_expectation(tree: Tree, x: np.ndarray, coalition: frozenset[int], node: int = 0) -> float:
@@ -86,11 +95,13 @@ def _conditional_expectation(tree: Tree, x: np.ndarray, coalition: frozenset[int
     return (below_left + below_right) / (weight_left + weight_right)
 
 
-def brute_force_shapley(trees: list[Tree], x: np.ndarray) -> tuple[np.ndarray, float]:
-    """Exact Shapley values of the summed trees at x over every coalition, and v(empty set)."""
-    players = range(len(x))
-    phi = np.zeros(len(x))
-    n = len(x)
+def brute_force_shapley(trees: list[Tree], x: np.ndarray, n_players: int | None = None) -> tuple[np.ndarray, float]:
+    """Exact Shapley values of the summed trees at x over every coalition, and v(empty set). The players are the
+    columns of x, or ``n_players`` raw features when the trees read derived columns (their ``feature`` maps each
+    split to its raw feature)."""
+    n = len(x) if n_players is None else n_players
+    players = range(n)
+    phi = np.zeros(n)
     for i in players:
         others = [j for j in players if j != i]
         for size in range(n):
@@ -174,6 +185,71 @@ def test_booster_values_are_brute_force_shapley_values_of_the_margin(name: str) 
         np.testing.assert_allclose(explained.values[row], phi, rtol=1e-9, atol=1e-12)
         assert explained.base_value[row] == pytest.approx(prior + expected, abs=1e-12)
         assert explained.margin[row] == pytest.approx(model.decision_function(x[None, :])[0], abs=1e-9)
+
+
+def _with_category(X: np.ndarray, seed: int, unknown: bool) -> np.ndarray:
+    """X with its last column replaced by category codes 0..4 (7, never seen at fit, where ``unknown``; some NaN)."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 5, size=len(X)).astype(np.float64)
+    if unknown:
+        codes[rng.random(len(X)) < 0.15] = 7.0
+    codes[rng.random(len(X)) < 0.1] = np.nan
+    return np.column_stack([X[:, :-1], codes])
+
+
+def _grouped(compiled: Any) -> bool:
+    return any(node.op == "tree_shap" and "groups" in node.attrs for node in compiled.explanation.graph.nodes)
+
+
+def test_native_categorical_splits_are_one_player_the_feature() -> None:
+    """The engine reads a histogram booster's categorical splits through derived membership columns, one per
+    category set; grouped, they are the categorical feature, and the values are brute-force Shapley values over the
+    raw features, with the trees read straight from scikit-learn (its preprocessing, its category bitsets)."""
+    x, _ = _data(600, 0)
+    x = _with_category(x, 0, unknown=False)
+    effect = np.array([0.0, 2.0, -1.0, 1.5, -2.0, 0.0])[np.nan_to_num(x[:, 3], nan=5.0).astype(int)]
+    noise = 0.5 * np.random.default_rng(1).normal(size=len(x))
+    y = (np.nan_to_num(x[:, 0]) + effect + noise > 0).astype(int)  # each category its own effect: several splits
+    model = HistGradientBoostingClassifier(max_iter=4, max_leaf_nodes=6, categorical_features=[3], random_state=0)
+    model.fit(x, y)
+    compiled = compile_model(model, NAMES, dtype="float64")
+    assert _grouped(compiled)
+    X = _with_category(_data(24, 8)[0], 8, unknown=True)
+    explained = compiled.explain(X)
+    preprocessor = model._preprocessor  # categorical columns first, as codes; unknown categories become NaN
+    order = np.concatenate([np.flatnonzero(mask) for _, _, mask in preprocessor.transformers_[:2]])
+    trees = [_hist_tree(p[0], lambda f: int(order[f])) for p in model._predictors]
+    baseline = float(np.ravel(model._baseline_prediction)[0])
+    for row, z in enumerate(preprocessor.transform(X)):
+        phi, expected = brute_force_shapley(trees, z, N_FEATURES)
+        np.testing.assert_allclose(explained.values[row], phi, rtol=1e-9, atol=1e-12)
+        assert explained.base_value[row] == pytest.approx(baseline + expected, abs=1e-12)
+        assert explained.margin[row] == pytest.approx(model.decision_function(X[row : row + 1])[0], abs=1e-9)
+
+
+def test_one_hot_columns_read_by_trees_are_one_player_the_feature() -> None:
+    """A booster reading a one-hot block: its columns are one player, the categorical feature."""
+    x, _ = _data(600, 0, nan=False)
+    x = np.nan_to_num(_with_category(x, 0, unknown=False), nan=4.0)
+    y = ((x[:, 0] + 0.5 * x[:, 1] > 0) ^ np.isin(x[:, 3], [1.0, 3.0])).astype(int)
+    encode = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), [3])],
+                               remainder="passthrough")  # fmt: skip
+    model = make_pipeline(encode, GradientBoostingClassifier(n_estimators=4, max_depth=3, random_state=0)).fit(x, y)
+    compiled = compile_model(model, NAMES, dtype="float64")
+    assert _grouped(compiled)
+    X = np.nan_to_num(_with_category(_data(24, 9, nan=False)[0], 9, unknown=True), nan=4.0)
+    explained = compiled.explain(X)
+    booster = model[-1]
+    n_categories = len(encode.named_transformers_["cat"].categories_[0])
+    player = [3] * n_categories + [0, 1, 2]  # the one-hot block, then the passthrough columns
+    trees = [_sklearn_tree(e.tree_, e.tree_.value[:, 0, 0] * booster.learning_rate, lambda f: player[f])
+             for e in booster.estimators_[:, 0]]  # fmt: skip
+    prior = float(booster._raw_predict_init(np.zeros((1, len(player))))[0, 0])
+    for row, z in enumerate(encode.transform(X)):
+        phi, expected = brute_force_shapley(trees, z, N_FEATURES)
+        np.testing.assert_allclose(explained.values[row], phi, rtol=1e-9, atol=1e-12)
+        assert explained.base_value[row] == pytest.approx(prior + expected, abs=1e-12)
+        assert explained.margin[row] == pytest.approx(model.decision_function(X[row : row + 1])[0], abs=1e-9)
 
 
 SHAP_MODELS = {
