@@ -7,8 +7,10 @@ classifier's explainer (:mod:`.heads`), whose attributions are summed back from 
 to the signature's features with ``segment_sum`` (:mod:`.provenance` finds which feature each column came from).
 TreeSHAP is told the same grouping (``tree_shap``'s ``groups``), so the columns derived from one feature (a
 categorical split's membership columns, a one-hot block) are one player and its values are exact Shapley values of
-the signature's features. It computes in float64, after rounding the input to float32 for a model that computes in
-float32 (as its scoring graph's input is), so both take the same decisions.
+the signature's features. The explainer computes in float64. For a model that computes in float32, the input is
+rounded to float32 and the transformers compute in float32, as the scoring graph's do (the converters give float32
+constants the same exact rounding as the precision pass), so the trees read the values the scoring graph's read
+and take the same decisions.
 """
 
 from __future__ import annotations
@@ -67,11 +69,11 @@ def build_explanation(estimator: Any, signature: Signature, *, dtype: str) -> Ex
             "explained is the positive class's logit"
         )
     builder, z = start_conversion(estimator, signature.features, signature.vocabularies)
-    if dtype == "float32":
-        z = _rounded_to_float32(builder, z)
+    if dtype == "float32":  # the transformers compute as the scoring graph's do, from the same rounded input
+        z = _cast(builder, z, "float32")
     for step in steps:
         z = convert(step, builder, z)
-    head = explainer(classifier, builder, z)
+    head = explainer(classifier, builder, _cast(builder, z, "float64"))
     if builder.vocabularies() != dict(signature.vocabularies):
         raise ConversionError(
             f"the explanation of {type(classifier).__name__} met categories its signature's vocabularies lack; "
@@ -85,11 +87,13 @@ def build_explanation(estimator: Any, signature: Signature, *, dtype: str) -> Ex
     return ExplanationGraph(result.graph, head.method, dict(head.notes))
 
 
-def _rounded_to_float32(builder: ConversionBuilder, z: Value) -> Value:
-    """``z`` rounded to float32 and back: the values a float32 scoring graph reads (category codes are exact)."""
-    rounded = builder.op("cast", builder.op("cast", z, to="float32"), to="float64")
-    builder.carries(rounded, z)
-    return rounded
+def _cast(builder: ConversionBuilder, z: Value, dtype: str) -> Value:
+    """``z`` in ``dtype`` (itself when it is already); category codes stay exact, so the cast carries them."""
+    if builder.type_of(z).dtype.value == dtype:
+        return z
+    cast = builder.op("cast", z, to=dtype)
+    builder.carries(cast, z)
+    return cast
 
 
 def _steps(estimator: Any) -> list[Any]:

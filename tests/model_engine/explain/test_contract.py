@@ -10,7 +10,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from model_engine import compile_model
 from model_engine.errors import ExplanationUnavailableError, SignatureError
 from tests.model_engine.explain.cases import (
     ADDITIVITY,
@@ -61,6 +65,29 @@ def test_the_default_precision_explains_the_estimators_own_scores(case: AnyCase)
     assert model.explanation is not None
     rounds = any(node.op == "cast" for node in model.explanation.graph.nodes)
     assert rounds == (model.metadata["precision"]["dtype"] == "float32")
+
+
+def test_a_float32_model_explains_the_decisions_its_scores_take() -> None:
+    """A model forced to float32 scales in float32 before its trees, so on inputs that scale exactly onto a split
+    threshold its decisions differ from float64's; its explanation computes the scaler as its scoring graph does, so
+    the explained margin is still the score's logit on every row."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 3)) * np.array([40.0, 3.0, 0.2]) + np.array([100.0, 0.0, 1.0])
+    y = (x[:, 0] / 40 + x[:, 1] / 3 + rng.normal(size=2000) > 2.5).astype(int)
+    model = make_pipeline(StandardScaler(), GradientBoostingClassifier(n_estimators=10, max_depth=3, random_state=0))
+    model.fit(x, y)
+    scaler, booster = model[0], model[-1]
+    on_thresholds = []  # inputs whose scaled value is a split threshold, give or take the scaler's rounding
+    for tree in booster.estimators_[:, 0]:
+        for feature, threshold in zip(tree.tree_.feature, tree.tree_.threshold, strict=True):
+            if feature >= 0:
+                row = scaler.mean_.copy()
+                row[feature] += threshold * scaler.scale_[feature]
+                on_thresholds.append(row)
+    X = np.array(on_thresholds)
+    compiled = compile_model(model, ["a", "b", "c"], dtype="float32")
+    explained = compiled.explain(X)
+    np.testing.assert_allclose(sigmoid(explained.margin), compiled.score(X), rtol=0, atol=SCORE_TOLERANCE["float32"])
 
 
 @pytest.mark.parametrize("case", EXPLAINABLE, ids=lambda c: c.id)

@@ -69,9 +69,12 @@ def test_scaled_logistic_regression_terms_are_distances_from_the_training_mean()
     estimator = case.model()
     scaler, head = estimator[0], estimator[-1]
     X = case.inputs(50)
-    for dtype, rounded in (("float64", X), ("float32", X.astype(np.float32).astype(np.float64))):
+    # a float32 model's scaler computes in float32 from the rounded input, as its scoring graph's does
+    as32 = np.float32
+    in_float32 = ((X.astype(as32) - scaler.mean_.astype(as32)) / scaler.scale_.astype(as32)).astype(np.float64)
+    for dtype, scaled in (("float64", (X - scaler.mean_) / scaler.scale_), ("float32", in_float32)):
         explained = compiled(case.id, dtype).explain(X)
-        expected = head.coef_[0] * (rounded - scaler.mean_) / scaler.scale_
+        expected = head.coef_[0] * scaled
         np.testing.assert_allclose(explained.values, expected, rtol=1e-12, atol=1e-12)
         np.testing.assert_array_equal(explained.base_value, np.full(50, head.intercept_[0]))
     mean_row = compiled(case.id, "float64").explain(scaler.mean_[None, :])
