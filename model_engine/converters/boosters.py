@@ -5,14 +5,37 @@ Categorical splits read derived membership columns (see :mod:`.params.boosters`)
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from model_engine.converters.categories import codes_reader
 from model_engine.converters.constants import float_dtype
 from model_engine.converters.params.boosters import BoosterParams, MembershipColumn, lightgbm_params, xgboost_params
+from model_engine.converters.params.categories import CodesOf
+from model_engine.converters.params.trees import TreeEnsembleParams
 from model_engine.converters.tree import emit_tree_ensemble
 from model_engine.ir import Value
 from model_engine.ops import GraphBuilder
+
+BoosterReader = Callable[[Any, CodesOf], BoosterParams]
+
+
+@cache
+def installed_boosters() -> dict[type, BoosterReader]:
+    """``XGBClassifier`` and ``LGBMClassifier`` with their parameter readers, for the libraries installed (extras
+    ``xgboost``, ``lightgbm``)."""
+    found: dict[type, BoosterReader] = {}
+    if importlib.util.find_spec("xgboost") is not None:
+        from xgboost import XGBClassifier
+
+        found[XGBClassifier] = xgboost_params
+    if importlib.util.find_spec("lightgbm") is not None:
+        from lightgbm import LGBMClassifier
+
+        found[LGBMClassifier] = lightgbm_params
+    return found
 
 
 def _membership(column: MembershipColumn, builder: GraphBuilder, x: Value) -> Value:
@@ -26,16 +49,16 @@ def _membership(column: MembershipColumn, builder: GraphBuilder, x: Value) -> Va
     return builder.op("where", builder.op("isnan", source), nan, members)
 
 
-def _emit(params: BoosterParams, builder: GraphBuilder, x: Value) -> Value:
-    inputs = x
-    if params.derived:
-        inputs = builder.op("concat", x, *(_membership(column, builder, x) for column in params.derived))
-    return emit_tree_ensemble(params.tables, builder, inputs)
+def booster_trees(model: Any, builder: GraphBuilder, x: Value) -> tuple[TreeEnsembleParams, Value]:
+    """The booster's node tables (string categories read as ``x``'s vocabulary codes) and the columns its trees
+    read: ``x``, then the derived membership columns. The scoring converter and the explainer share it."""
+    read = installed_boosters()[type(model)]
+    params = read(model, codes_reader(builder, x, type(model).__name__))
+    if not params.derived:
+        return params.tables, x
+    return params.tables, builder.op("concat", x, *(_membership(column, builder, x) for column in params.derived))
 
 
-def convert_xgboost(model: Any, builder: GraphBuilder, x: Value) -> Value:
-    return _emit(xgboost_params(model, codes_reader(builder, x, "XGBClassifier")), builder, x)
-
-
-def convert_lightgbm(model: Any, builder: GraphBuilder, x: Value) -> Value:
-    return _emit(lightgbm_params(model, codes_reader(builder, x, "LGBMClassifier")), builder, x)
+def convert_booster(model: Any, builder: GraphBuilder, x: Value) -> Value:
+    tables, inputs = booster_trees(model, builder, x)
+    return emit_tree_ensemble(tables, builder, inputs)

@@ -38,8 +38,6 @@ with ``register_converter``), import the module below and add the class to :data
 
 from __future__ import annotations
 
-import importlib.util
-
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     ExtraTreesClassifier,
@@ -109,17 +107,9 @@ optional libraries' classifiers are added below when they are installed."""
 
 def _register_optional() -> tuple[type, ...]:
     """XGBoost and LightGBM classifiers, when their libraries are installed (extras ``xgboost``, ``lightgbm``)."""
-    found: list[type] = []
-    if importlib.util.find_spec("xgboost") is not None:
-        from xgboost import XGBClassifier
-
-        register_converter(XGBClassifier)(boosters.convert_xgboost)
-        found.append(XGBClassifier)
-    if importlib.util.find_spec("lightgbm") is not None:
-        from lightgbm import LGBMClassifier
-
-        register_converter(LGBMClassifier)(boosters.convert_lightgbm)
-        found.append(LGBMClassifier)
+    found = boosters.installed_boosters()
+    for booster_type in found:
+        register_converter(booster_type)(boosters.convert_booster)
     return tuple(found)
 
 

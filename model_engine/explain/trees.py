@@ -1,16 +1,17 @@
 """Tree ensembles: TreeSHAP (``tree_shap``) over the same node tables the scoring graph is converted from.
 
-Boosters (GradientBoosting, HistGradientBoosting) sum trees into a logit: their TreeSHAP values are exact
-contributions to the margin. Forests and single trees (RandomForest, ExtraTrees, DecisionTree) average leaf class
-fractions into a probability ``p``, whose logit is not a sum over trees, so exact Shapley values of the margin
-would cost exponential time. Their TreeSHAP values are exact for ``p`` and are mapped onto the logit by one factor
-per row, ``(logit(p) - logit(E[p])) / (p - E[p])`` (the slope of the logit between the base value and the
-prediction; its derivative at ``E[p]`` when they coincide): each feature keeps its sign and its share, and the
-values add up to the margin. ``p`` is clipped to ``[1e-12, 1 - 1e-12]`` so a forest that is certain has a finite
-margin (``sigmoid`` of it is the score within 1e-12).
+Boosters (GradientBoosting, HistGradientBoosting, and XGBoost and LightGBM when installed) sum trees into a
+logit: their TreeSHAP values are exact contributions to the margin. Forests and single trees (RandomForest,
+ExtraTrees, DecisionTree) average leaf class fractions into a probability ``p``, whose logit is not a sum over
+trees, so exact Shapley values of the margin would cost exponential time. Their TreeSHAP values are exact for ``p``
+and are mapped onto the logit by one factor per row, ``(logit(p) - logit(E[p])) / (p - E[p])`` (the slope of the
+logit between the base value and the prediction; its derivative at ``E[p]`` when they coincide): each feature
+keeps its sign and its share, and the values add up to the margin. ``p`` is clipped to ``[1e-12, 1 - 1e-12]`` so a
+forest that is certain has a finite margin (``sigmoid`` of it is the score within 1e-12).
 
-Covers are made consistent first (a split's cover is the sum of its children's) so that the zero fractions of
-every split add up to one, which TreeSHAP's local accuracy needs.
+Covers are each library's training weights (scikit-learn's weighted sample counts, XGBoost's hessian sums,
+LightGBM's row counts; see the parameter readers), made consistent first (a split's cover is the sum of its
+children's) so that the zero fractions of every split add up to one, which TreeSHAP's local accuracy needs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import DecisionTreeClassifier
 
+from model_engine.converters.boosters import booster_trees, installed_boosters
 from model_engine.converters.hist_boosting import hist_boosting_trees
 from model_engine.converters.params import (
     TreeEnsembleParams,
@@ -48,7 +50,10 @@ _PARAMS = {
     ExtraTreesClassifier: forest_params,
     GradientBoostingClassifier: gradient_boosting_params,
 }
-TREE_TYPES: tuple[type, ...] = (*_PARAMS, HistGradientBoostingClassifier)
+_TREES_WITH_INPUTS = {HistGradientBoostingClassifier: hist_boosting_trees,
+                      **dict.fromkeys(installed_boosters(), booster_trees)}  # fmt: skip
+"""Boosters whose trees read derived columns beside the input's (categorical splits): tables and tree inputs."""
+TREE_TYPES: tuple[type, ...] = (*_PARAMS, *_TREES_WITH_INPUTS)
 """The classifiers :func:`explain_trees` explains."""
 
 
@@ -105,10 +110,8 @@ def _onto_logit(builder: GraphBuilder, shap: Value, p: Value, width: int) -> tup
 
 
 def explain_trees(model: Any, builder: GraphBuilder, z: Value) -> Head:
-    if isinstance(model, HistGradientBoostingClassifier):
-        params, inputs = hist_boosting_trees(model, builder, z)
-    else:
-        params, inputs = _PARAMS[type(model)](model), z
+    with_inputs = _TREES_WITH_INPUTS.get(type(model))
+    params, inputs = with_inputs(model, builder, z) if with_inputs else (_PARAMS[type(model)](model), z)
     raw = emit_tree_ensemble(replace(params, post_transform="none"), builder, inputs)
     width = int(builder.type_of(inputs).shape[1] or 0)
     if params.post_transform == "sigmoid":  # a booster: the raw sum is the margin

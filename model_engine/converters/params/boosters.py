@@ -15,7 +15,9 @@ Read from each library's own JSON dump, with each library's rules:
   Leaf values already include the initial score; ``sigmoid`` scales the margin.
 
 Categorical splits become derived input columns appended after the real ones (:class:`MembershipColumn`), split
-at 0.5, so every backend runs them with the ordinary numeric traversal.
+at 0.5, so every backend runs them with the ordinary numeric traversal. Node covers, which explanations weigh a
+split's children by, are each library's own: XGBoost's hessian sums (``sum_hessian``, the "cover" of its dumps),
+LightGBM's training row counts (``internal_count``, ``leaf_count``), as their own TreeSHAP uses them.
 """
 
 from __future__ import annotations
@@ -140,6 +142,7 @@ def xgboost_params(model: Any, codes_of: CodesOf = no_vocabulary) -> BoosterPara
             right=np.asarray(tree["right_children"], dtype=np.int64),
             value=np.where(leaf, condition.astype(np.float64), 0.0).reshape(-1, 1),
             missing_go_left=np.asarray(tree["default_left"], dtype=bool),
+            cover=np.asarray(tree["sum_hessian"], dtype=np.float64),  # what XGBoost's own dump calls "cover"
         )
     if not tables.roots:
         raise ConversionError("XGBClassifier has no trees; refit it")
@@ -151,6 +154,10 @@ def xgboost_params(model: Any, codes_of: CodesOf = no_vocabulary) -> BoosterPara
 
 
 # -- LightGBM ---------------------------------------------------------------------------------------------------
+_Row = tuple[int, float, int, int, float, bool, float]
+"""A flattened LightGBM node: feature, threshold, left, right, value, NaN goes left, training rows (NaN: unknown)."""
+
+
 def lightgbm_params(model: Any, codes_of: CodesOf = no_vocabulary) -> BoosterParams:
     """Read a fitted ``lightgbm.LGBMClassifier`` (binary objective, gbdt/rf, no linear trees)."""
     require_fitted(model)
@@ -171,8 +178,9 @@ def lightgbm_params(model: Any, codes_of: CodesOf = no_vocabulary) -> BoosterPar
     tables = _TableBuilder.empty(1)
     names_of = _lightgbm_category_names(dump)
     for tree in dump["tree_info"]:
-        rows: list[tuple[int, float, int, int, float, bool]] = []
+        rows: list[_Row] = []
         _flatten(tree["tree_structure"], rows, derived, names_of, codes_of)
+        counts = np.array([r[6] for r in rows], dtype=np.float64)
         tables.add(
             feature=np.array([r[0] for r in rows], dtype=np.int64),
             threshold=np.array([r[1] for r in rows], dtype=np.float64),
@@ -180,6 +188,7 @@ def lightgbm_params(model: Any, codes_of: CodesOf = no_vocabulary) -> BoosterPar
             right=np.array([r[3] for r in rows], dtype=np.int64),
             value=np.array([r[4] for r in rows], dtype=np.float64).reshape(-1, 1) * sigmoid,
             missing_go_left=np.array([r[5] for r in rows], dtype=bool),
+            cover=counts if bool(np.isfinite(counts).all()) else None,
         )
     if not tables.roots:
         raise ConversionError("LGBMClassifier has no trees; refit it")
@@ -212,14 +221,15 @@ def _lightgbm_threshold(threshold: float) -> float:
     return threshold
 
 
-def _flatten(node: dict[str, Any], rows: list[tuple[int, float, int, int, float, bool]], derived: _Derived,
-             names_of: dict[int, list[Any]], codes_of: CodesOf) -> int:  # fmt: skip
-    """Append ``node``'s subtree in preorder and return its row (feature, threshold, left, right, value, NaN left)."""
+def _flatten(node: dict[str, Any], rows: list[_Row], derived: _Derived, names_of: dict[int, list[Any]],
+             codes_of: CodesOf) -> int:  # fmt: skip
+    """Append ``node``'s subtree in preorder and return its row."""
     index = len(rows)
     if "leaf_value" in node:
-        rows.append((0, 0.0, -1, -1, float(node["leaf_value"]), False))
+        rows.append((0, 0.0, -1, -1, float(node["leaf_value"]), False, float(node.get("leaf_count", np.nan))))
         return index
-    rows.append((0, 0.0, -1, -1, 0.0, False))
+    count = float(node.get("internal_count", np.nan))
+    rows.append((0, 0.0, -1, -1, 0.0, False, count))
     feature = int(node["split_feature"])
     missing_type = str(node.get("missing_type", "None"))
     if node["decision_type"] == "==":  # members go left: the table's split "member <= 0.5" goes left for the rest
@@ -231,7 +241,7 @@ def _flatten(node: dict[str, Any], rows: list[tuple[int, float, int, int, float,
         column = derived.column(feature, members, keep_missing=False)  # NaN and unknown: not members, right
         others = _flatten(node["right_child"], rows, derived, names_of, codes_of)
         listed = _flatten(node["left_child"], rows, derived, names_of, codes_of)
-        rows[index] = (column, 0.5, others, listed, 0.0, False)
+        rows[index] = (column, 0.5, others, listed, 0.0, False, count)
         return index
     if missing_type == "Zero":
         raise ConversionError("LGBMClassifier with zero_as_missing splits (missing_type Zero) is not supported")
@@ -239,5 +249,5 @@ def _flatten(node: dict[str, Any], rows: list[tuple[int, float, int, int, float,
     nan_left = bool(node["default_left"]) if missing_type == "NaN" else threshold >= 0.0
     left_id = _flatten(node["left_child"], rows, derived, names_of, codes_of)
     right_id = _flatten(node["right_child"], rows, derived, names_of, codes_of)
-    rows[index] = (feature, threshold, left_id, right_id, 0.0, nan_left)
+    rows[index] = (feature, threshold, left_id, right_id, 0.0, nan_left, count)
     return index

@@ -1,12 +1,14 @@
 """The models the explanation tests run: every binary classifier case of the converter catalogue, the
-string-category pipelines of every family (scored on DataFrames with unknown and missing categories), plus the
-pipelines the training fits (scaled logistic regression and MLP, a forest, a histogram booster with NaN).
+string-category pipelines of every family (scored on DataFrames with unknown and missing categories), the XGBoost
+and LightGBM models of the converter tests (numeric, after a scaler, with categorical splits), plus the pipelines
+the training fits (scaled logistic regression and MLP, a forest, a histogram booster with NaN).
 
 Each family's tolerance on ``base_value + sum(values) == margin`` is stated here, relative to ``max(1, |margin|)``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +24,19 @@ from sklearn.preprocessing import StandardScaler
 
 from model_engine import CompiledModel, compile_model
 from model_engine.explain.catalogue import explainable_types
+from tests.model_engine.converters.booster_cases import (
+    CATEGORICAL_MODELS,
+    CATEGORICAL_NAMES,
+    MODELS,
+    NAMES,
+    as_categorical,
+    booster_data,
+    categorical_frame,
+    fitted_categorical,
+    fitted_scaled,
+    scaled,
+)
+from tests.model_engine.converters.booster_cases import fitted as fitted_booster
 from tests.model_engine.converters.cases import CLASSIFIER_CASES, Case
 from tests.model_engine.converters.string_cases import FEATURES, PIPELINES, fitted, transactions
 
@@ -118,7 +133,54 @@ class StringCase:
 
 STRING_CASES = tuple(StringCase(name) for name in PIPELINES)
 
-AnyCase = Case | TrainingCase | StringCase
+
+@dataclass(frozen=True)
+class BoosterCase:
+    """An XGBoost or LightGBM model of :mod:`tests.model_engine.converters.booster_cases`: on numeric data alone
+    or after a StandardScaler, or with categorical splits on a string column (explained on DataFrames)."""
+
+    name: str
+    kind: str = "numeric"  # or "scaled", "categorical" (name is then the library)
+
+    @property
+    def id(self) -> str:
+        return f"booster_{self.name}" + ("" if self.kind == "numeric" else f"_{self.kind}")
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(CATEGORICAL_NAMES if self.kind == "categorical" else NAMES)
+
+    def make(self) -> Any:
+        if self.kind == "categorical":
+            return CATEGORICAL_MODELS[self.name]()
+        return scaled(self.name) if self.kind == "scaled" else MODELS[self.name]()
+
+    def model(self) -> Any:
+        if self.kind == "categorical":
+            return fitted_categorical(self.name)
+        return fitted_scaled(self.name) if self.kind == "scaled" else fitted_booster(self.name)
+
+    def inputs(self, n_rows: int, seed: int = 1) -> Any:
+        if self.kind == "categorical":
+            return categorical_frame(n_rows, seed, scoring=True, unknown=True)
+        return booster_data(n_rows, seed + 10)[0]
+
+    def as_sklearn_input(self, x: Any) -> Any:
+        return as_categorical(x) if self.kind == "categorical" else x
+
+
+BOOSTER_CASES = (
+    tuple(
+        [BoosterCase(name) for name in MODELS]
+        + [BoosterCase(name, "scaled") for name in ("xgboost", "lightgbm")]
+        + [BoosterCase(name, "categorical") for name in CATEGORICAL_MODELS]
+    )
+    if all(importlib.util.find_spec(library) for library in ("xgboost", "lightgbm"))
+    else ()
+)
+"""The XGBoost and LightGBM cases, when both libraries are installed (the dev extra installs them)."""
+
+AnyCase = Case | TrainingCase | StringCase | BoosterCase
 
 
 def final_step(model: Any) -> Any:
@@ -128,7 +190,7 @@ def final_step(model: Any) -> Any:
 
 
 def binary_cases() -> list[AnyCase]:
-    return [c for c in CLASSIFIER_CASES if not c.multiclass] + list(STRING_CASES) + list(TRAINING_CASES)
+    return [c for c in CLASSIFIER_CASES if not c.multiclass] + [*STRING_CASES, *BOOSTER_CASES, *TRAINING_CASES]
 
 
 def explainable_cases() -> list[AnyCase]:
@@ -143,7 +205,7 @@ def unexplainable_cases() -> list[AnyCase]:
 
 @cache
 def compiled(case_id: str, dtype: str) -> CompiledModel:
-    case = next(c for c in [*CLASSIFIER_CASES, *STRING_CASES, *TRAINING_CASES] if c.id == case_id)
+    case = next(c for c in [*CLASSIFIER_CASES, *STRING_CASES, *BOOSTER_CASES, *TRAINING_CASES] if c.id == case_id)
     return compile_model(case.model(), case.feature_names, dtype=dtype)
 
 

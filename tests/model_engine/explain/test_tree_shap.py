@@ -8,7 +8,6 @@ checked too: it is the secant of the logit between the base value and the predic
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier
 
 from model_engine import compile_model
+from tests.model_engine.explain.shapley import Tree, brute_force_shapley
 
 N_FEATURES = 4
 NAMES = [f"f{i}" for i in range(N_FEATURES)]
@@ -42,11 +42,7 @@ def _data(n: int, seed: int, nan: bool = True) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-# -- trees as (children, decide, value at node, cover) read straight from scikit-learn ---------------------------
-Tree = tuple[Callable[[int], tuple[int, int]], Callable[[int, np.ndarray], bool], Callable[[int], float],
-             Callable[[int], float], Callable[[int], int]]  # fmt: skip
-
-
+# -- trees read straight from scikit-learn ----------------------------------------------------------------------
 def _sklearn_tree(tree: Any, value: np.ndarray, player: Callable[[int], int] = int) -> Tree:
     def children(node: int) -> tuple[int, int]:
         return int(tree.children_left[node]), int(tree.children_right[node])
@@ -79,39 +75,6 @@ def _hist_tree(predictor: Any, player: Callable[[int], int] = int) -> Tree:
 
     return children, goes_left, lambda n: float(nodes["value"][n]), lambda n: float(nodes["count"][n]), \
         lambda n: player(int(nodes["feature_idx"][n]))  # fmt: skip
-
-
-def _conditional_expectation(tree: Tree, x: np.ndarray, coalition: frozenset[int], node: int = 0) -> float:
-    """E[f(x) | x_S] as TreeSHAP defines it: follow x on splits of features in S, else average by cover."""
-    children, goes_left, value, cover, feature = tree
-    left, right = children(node)
-    if left < 0:
-        return value(node)
-    if feature(node) in coalition:
-        return _conditional_expectation(tree, x, coalition, left if goes_left(node, x) else right)
-    weight_left, weight_right = cover(left), cover(right)
-    below_left = weight_left * _conditional_expectation(tree, x, coalition, left)
-    below_right = weight_right * _conditional_expectation(tree, x, coalition, right)
-    return (below_left + below_right) / (weight_left + weight_right)
-
-
-def brute_force_shapley(trees: list[Tree], x: np.ndarray, n_players: int | None = None) -> tuple[np.ndarray, float]:
-    """Exact Shapley values of the summed trees at x over every coalition, and v(empty set). The players are the
-    columns of x, or ``n_players`` raw features when the trees read derived columns (their ``feature`` maps each
-    split to its raw feature)."""
-    n = len(x) if n_players is None else n_players
-    players = range(n)
-    phi = np.zeros(n)
-    for i in players:
-        others = [j for j in players if j != i]
-        for size in range(n):
-            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
-            for subset in itertools.combinations(others, size):
-                s = frozenset(subset)
-                phi[i] += weight * sum(
-                    _conditional_expectation(t, x, s | {i}) - _conditional_expectation(t, x, s) for t in trees
-                )
-    return phi, sum(_conditional_expectation(t, x, frozenset()) for t in trees)
 
 
 def _fit(model: Any, nan: bool) -> Any:
