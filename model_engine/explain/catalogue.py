@@ -8,14 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 
 from model_engine.errors import ExplanationUnavailableError
 from model_engine.explain.heads import HeadExplainer
 from model_engine.explain.linear import explain_logistic_regression
+from model_engine.explain.neural import explain_mlp
 from model_engine.explain.trees import TREE_TYPES, explain_trees
 
 EXPLAINERS: dict[type, HeadExplainer] = {
     LogisticRegression: explain_logistic_regression,
+    MLPClassifier: explain_mlp,
     **dict.fromkeys(TREE_TYPES, explain_trees),
 }
 """Every explainable classifier type (exact types: a subclass may change what it computes)."""

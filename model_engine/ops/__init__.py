@@ -6,7 +6,17 @@ Importing this package registers every op; look them up with :func:`get_op`.
 
 from __future__ import annotations
 
-from model_engine.ops import attribution, elementwise, fused, linalg, reductions, structural, tree_shap, trees
+from model_engine.ops import (
+    attribution,
+    elementwise,
+    fused,
+    gradients,
+    linalg,
+    reductions,
+    structural,
+    tree_shap,
+    trees,
+)
 from model_engine.ops.builder import GraphBuilder
 from model_engine.ops.groups import GroupOp
 from model_engine.ops.registry import OpDef, OpKind, all_ops, get_op
@@ -24,6 +34,7 @@ __all__ = [
     "float32_thresholds",
     "fused",
     "get_op",
+    "gradients",
     "linalg",
     "reductions",
     "structural",
