@@ -13,12 +13,15 @@ from lifecycle.evaluation.errors import EvaluationError
 from lifecycle.evaluation.metrics import (
     ReliabilityCurve,
     average_precision,
+    average_precision_of_counts,
     brier_score,
     precision_recall_curve,
     recall_at_alert_rate,
     reliability_curve,
     roc_auc,
+    roc_auc_of_counts,
     roc_curve,
+    threshold_counts,
 )
 from lifecycle.evaluation.report import EvaluationConfig, EvaluationReport, Metrics, evaluate
 from lifecycle.evaluation.slices import SliceSpec, first_seen_times, slice_masks
@@ -57,6 +60,7 @@ __all__ = [
     "ReliabilityCurve",
     "SliceSpec",
     "average_precision",
+    "average_precision_of_counts",
     "brier_score",
     "card_precision_at_k",
     "evaluate",
@@ -69,6 +73,8 @@ __all__ = [
     "recall_at_alert_rate",
     "reliability_curve",
     "roc_auc",
+    "roc_auc_of_counts",
     "roc_curve",
     "slice_masks",
+    "threshold_counts",
 ]

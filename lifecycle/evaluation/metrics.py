@@ -33,10 +33,15 @@ def as_scores_and_labels(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[
     return s, y
 
 
-def _threshold_counts(s: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Cumulative true and false positives at each distinct threshold, highest score first."""
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
+def threshold_counts(scores: FloatArray, positives: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Cumulative true and false positives at each distinct threshold, highest score first.
+
+    ``positives`` is each row's label, or its probability of being a fraud: the counts are then the expected
+    ones (a row counts as ``p`` of a positive and ``1 - p`` of a negative, as confidence-based performance
+    estimation counts it).
+    """
+    order = np.argsort(-scores, kind="mergesort")
+    s_sorted, y_sorted = scores[order], positives[order]
     # The last index of each run of equal scores: a threshold admits a whole run of ties at once.
     ends = np.flatnonzero(np.diff(s_sorted) != 0.0)
     ends = np.append(ends, s_sorted.size - 1)
@@ -45,20 +50,36 @@ def _threshold_counts(s: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatAr
     return tps, fps
 
 
+def roc_auc_of_counts(tps: FloatArray, fps: FloatArray) -> float:
+    """The area under the ROC curve through the threshold counts (trapezoids: ties count half)."""
+    fpr = np.concatenate([[0.0], fps / fps[-1]])
+    tpr = np.concatenate([[0.0], tps / tps[-1]])
+    return float(np.trapezoid(tpr, fpr))
+
+
+def average_precision_of_counts(tps: FloatArray, fps: FloatArray) -> float:
+    """Average precision through the threshold counts: the sum over thresholds of (recall gained) x
+    (precision there), scikit-learn's non-interpolated definition."""
+    precision, recall = tps / (tps + fps), tps / tps[-1]
+    return float(np.sum(np.diff(recall, prepend=0.0) * precision))
+
+
 def roc_curve(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     """False and true positive rates at every distinct threshold, starting from (0, 0)."""
     s, y = as_scores_and_labels(scores, labels)
     positives, negatives = y.sum(), y.size - y.sum()
     if positives == 0 or negatives == 0:
         raise EvaluationError("ROC needs both frauds and genuine transactions in the evaluated set")
-    tps, fps = _threshold_counts(s, y)
+    tps, fps = threshold_counts(s, y)
     return np.concatenate([[0.0], fps / negatives]), np.concatenate([[0.0], tps / positives])
 
 
 def roc_auc(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
     """Area under the ROC curve (trapezoids over distinct thresholds: ties count half)."""
-    fpr, tpr = roc_curve(scores, labels)
-    return float(np.trapezoid(tpr, fpr))
+    s, y = as_scores_and_labels(scores, labels)
+    if y.sum() == 0 or y.sum() == y.size:
+        raise EvaluationError("ROC needs both frauds and genuine transactions in the evaluated set")
+    return roc_auc_of_counts(*threshold_counts(s, y))
 
 
 def precision_recall_curve(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -67,14 +88,16 @@ def precision_recall_curve(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tupl
     positives = y.sum()
     if positives == 0:
         raise EvaluationError("precision-recall needs at least one fraud in the evaluated set")
-    tps, fps = _threshold_counts(s, y)
+    tps, fps = threshold_counts(s, y)
     return tps / (tps + fps), tps / positives
 
 
 def average_precision(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
     """Sum over thresholds of (recall gained) x (precision there): scikit-learn's non-interpolated AP."""
-    precision, recall = precision_recall_curve(scores, labels)
-    return float(np.sum(np.diff(recall, prepend=0.0) * precision))
+    s, y = as_scores_and_labels(scores, labels)
+    if y.sum() == 0:
+        raise EvaluationError("precision-recall needs at least one fraud in the evaluated set")
+    return average_precision_of_counts(*threshold_counts(s, y))
 
 
 def recall_at_alert_rate(scores: npt.ArrayLike, labels: npt.ArrayLike, alert_rate: float) -> float:

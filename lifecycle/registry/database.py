@@ -116,6 +116,11 @@ class _Statements:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(self._translate(sql), tuple(params))
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for each row of parameters (the drivers' ``executemany``)."""
+        if rows:
+            self._cursor.executemany(self._translate(sql), [tuple(row) for row in rows])
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows read inside the transaction, so a decision taken on them commits with what it writes."""
         self.execute(sql, params)
