@@ -57,42 +57,46 @@ class MonitoringHistory:
     def record_window(self, model: str, report: WindowReport) -> None:
         day = (report.end_time or "")[:10] or "unknown"
         with self.database.transaction() as statements:
-            for c in report.columns:
-                statements.execute(
-                    "INSERT INTO drift_windows (model, window_name, end_row, day, start_time, end_time, rows_count, "
-                    "column_name, test, statistic, p_value, adjusted_p_value, js_distance, linf, psi, drifted) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            statements.executemany(
+                "INSERT INTO drift_windows (model, window_name, end_row, day, start_time, end_time, rows_count, "
+                "column_name, test, statistic, p_value, adjusted_p_value, js_distance, linf, psi, drifted) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
                     [
                         model, report.window, report.end_row, day, report.start_time, report.end_time, report.rows,
                         c.column, c.test, c.statistic, c.p_value, c.adjusted_p_value, c.js_distance, c.linf, c.psi,
                         int(c.drifted),
-                    ],
-                )  # fmt: skip
-                statements.execute(
-                    "INSERT INTO drift_daily (model, window_name, day, column_name, grp, windows, drifted_windows, "
-                    "max_js, sum_js, max_psi, min_adjusted_p) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (model, window_name, day, column_name) DO UPDATE SET "
-                    "windows = drift_daily.windows + 1, "
-                    "drifted_windows = drift_daily.drifted_windows + excluded.drifted_windows, "
-                    "max_js = CASE WHEN excluded.max_js > drift_daily.max_js "
-                    "THEN excluded.max_js ELSE drift_daily.max_js END, "
-                    "sum_js = drift_daily.sum_js + excluded.sum_js, "
-                    "max_psi = CASE WHEN excluded.max_psi > drift_daily.max_psi "
-                    "THEN excluded.max_psi ELSE drift_daily.max_psi END, "
-                    "min_adjusted_p = CASE WHEN excluded.min_adjusted_p < drift_daily.min_adjusted_p "
-                    "THEN excluded.min_adjusted_p ELSE drift_daily.min_adjusted_p END",
+                    ]
+                    for c in report.columns
+                ],
+            )  # fmt: skip
+            statements.executemany(
+                "INSERT INTO drift_daily (model, window_name, day, column_name, grp, windows, drifted_windows, "
+                "max_js, sum_js, max_psi, min_adjusted_p) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (model, window_name, day, column_name) DO UPDATE SET "
+                "windows = drift_daily.windows + 1, "
+                "drifted_windows = drift_daily.drifted_windows + excluded.drifted_windows, "
+                "max_js = CASE WHEN excluded.max_js > drift_daily.max_js "
+                "THEN excluded.max_js ELSE drift_daily.max_js END, "
+                "sum_js = drift_daily.sum_js + excluded.sum_js, "
+                "max_psi = CASE WHEN excluded.max_psi > drift_daily.max_psi "
+                "THEN excluded.max_psi ELSE drift_daily.max_psi END, "
+                "min_adjusted_p = CASE WHEN excluded.min_adjusted_p < drift_daily.min_adjusted_p "
+                "THEN excluded.min_adjusted_p ELSE drift_daily.min_adjusted_p END",
+                [
                     [model, report.window, day, c.column, c.group, int(c.drifted), c.js_distance, c.js_distance,
-                     c.psi, c.adjusted_p_value],
-                )  # fmt: skip
+                     c.psi, c.adjusted_p_value]
+                    for c in report.columns
+                ],
+            )  # fmt: skip
 
     def add_score_counts(self, model: str, day: str, counts: npt.NDArray[Any]) -> None:
         with self.database.transaction() as statements:
-            for index in counts.nonzero()[0]:
-                statements.execute(
-                    "INSERT INTO score_daily (model, day, bin, count) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (model, day, bin) DO UPDATE SET count = score_daily.count + excluded.count",
-                    [model, day, int(index), int(counts[index])],
-                )
+            statements.executemany(
+                "INSERT INTO score_daily (model, day, bin, count) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (model, day, bin) DO UPDATE SET count = score_daily.count + excluded.count",
+                [[model, day, int(index), int(counts[index])] for index in counts.nonzero()[0]],
+            )
 
     def record_performance(self, model: str, day: DailyPerformance) -> None:
         values = [day.realised.get(m) for m in METRICS] + [day.estimated.get(m) for m in METRICS]

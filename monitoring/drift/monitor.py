@@ -109,26 +109,31 @@ class DriftMonitor:
         unseen_rows: dict[str, tuple[npt.NDArray[np.bool_], pd.Series]] = {}
         for j, column in enumerate(self._columns):
             values = frame[column.name]
-            bins[:, j] = bin_indices(column, values) + self._offsets[j]
+            bins[:, j] = bin_indices(column, values)
             if column.categories is not None:
-                new = bins[:, j] == self._offsets[j] + len(column.categories) + 1
+                new = bins[:, j] == len(column.categories) + 1
                 if new.any():
                     unseen_rows[column.name] = (new, values)
-        times = frame["timestamp"] if "timestamp" in frame.columns else None
+        bins += self._offsets[:-1]
+        times = _TimeSpans(frame["timestamp"]) if "timestamp" in frame.columns else None
+        # The windows' blocks usually cut the batch at the same rows: each slice is counted once.
+        counted: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
         closed: list[WindowReport] = []
         for accumulator in self._accumulators:
             start = 0
             while start < len(frame):
                 stop = min(len(frame), start + accumulator.room())
-                part = bins[start:stop]
-                counts = np.bincount(part.ravel(), minlength=int(self._offsets[-1])).astype(np.int64)
-                span = None if times is None else (times.iloc[start:stop].min(), times.iloc[start:stop].max())
+                if (start, stop) not in counted:
+                    counted[start, stop] = np.bincount(
+                        bins[start:stop].ravel(), minlength=int(self._offsets[-1])
+                    ).astype(np.int64, copy=False)
+                span = None if times is None else times.span(start, stop)
                 unseen = {
                     name: Counter(values.iloc[start:stop][mask[start:stop]].astype(str).tolist())
                     for name, (mask, values) in unseen_rows.items()
                     if mask[start:stop].any()
                 }
-                window = accumulator.add(counts, stop - start, span, unseen)
+                window = accumulator.add(counted[start, stop], stop - start, span, unseen)
                 if window is not None:
                     closed.append(self._evaluate(window))
                 start = stop
@@ -178,3 +183,23 @@ class DriftMonitor:
             level=self.level,
             columns=tuple(columns),
         )
+
+
+class _TimeSpans:
+    """The earliest and latest time of row ranges of one batch, found on the times' integer form and taken
+    from the column itself (so a report shows them as the stream gave them)."""
+
+    def __init__(self, times: pd.Series) -> None:
+        self._times = times
+        self._ns = times.to_numpy(dtype="datetime64[ns]").view(np.int64) if _is_datetime(times) else None
+
+    def span(self, start: int, stop: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+        if self._ns is None or (self._ns[start:stop] == np.iinfo(np.int64).min).any():
+            part = self._times.iloc[start:stop]
+            return part.min(), part.max()
+        ns = self._ns[start:stop]
+        return self._times.iloc[start + int(ns.argmin())], self._times.iloc[start + int(ns.argmax())]
+
+
+def _is_datetime(times: pd.Series) -> bool:
+    return bool(pd.api.types.is_datetime64_any_dtype(times.dtype))
