@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         MonitoringError,
         MonitoringStoreError,
         MonitorInputError,
+        MonitorSnapshotError,
     )
     from monitoring.history import MonitoringHistory
     from monitoring.model_monitor import ModelMonitor, MonitorConfig
@@ -53,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "MonitorConfig": "monitoring.model_monitor",
     "MonitorConfigError": "monitoring.errors",
     "MonitorInputError": "monitoring.errors",
+    "MonitorSnapshotError": "monitoring.errors",
     "MonitoringError": "monitoring.errors",
     "MonitoringHistory": "monitoring.history",
     "MonitoringServices": "monitoring.services",
@@ -88,6 +90,7 @@ __all__ = [
     "MonitorConfig",
     "MonitorConfigError",
     "MonitorInputError",
+    "MonitorSnapshotError",
     "MonitoringError",
     "MonitoringHistory",
     "MonitoringServices",

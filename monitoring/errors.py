@@ -20,6 +20,10 @@ class MonitoringStoreError(MonitoringError):
     """The monitoring database cannot be opened or written."""
 
 
+class MonitorSnapshotError(MonitoringError):
+    """A monitor's saved state cannot be read or was saved for another model."""
+
+
 class AlertNotFoundError(MonitoringError, LookupError):
     """No alert with that id; ``fraud alerts list`` shows the alerts."""
 
@@ -33,6 +37,7 @@ __all__ = [
     "AlertTransitionError",
     "MonitorConfigError",
     "MonitorInputError",
+    "MonitorSnapshotError",
     "MonitoringError",
     "MonitoringStoreError",
 ]

@@ -13,8 +13,10 @@ what it finds to the history (for the dashboard), and raises alerts (deduplicate
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,10 +29,9 @@ from monitoring.alerts import Alert, AlertCandidate, PerformanceRules, drift_can
 from monitoring.drift import DEFAULT_LEVEL, DEFAULT_WINDOWS, DriftMonitor, WindowSpec
 from monitoring.errors import MonitorInputError
 from monitoring.performance import DailyPerformance, PerformanceMonitor
+from monitoring.performance.days import NS_PER_DAY, day_text, epoch_ns
 from monitoring.services import MonitoringServices
 from monitoring.settings import MonitoringSettings
-
-_DAY = pd.Timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,12 @@ class MonitorConfig:
     windows: tuple[WindowSpec, ...] = DEFAULT_WINDOWS
     level: float = DEFAULT_LEVEL
     maturity_days: float = 45.0
-    buffer_rows: int = 1
+    label_grace_days: float = 7.0
+    #: Rows gathered before the monitors run. Part of their work is per run, whatever its size (each watched
+    #: column read and binned, the day bookkeeping): small batches are gathered up to this many rows...
+    buffer_rows: int = 1_000
+    #: ... or until the first of them has waited this many seconds (checked when rows come, and by flush).
+    buffer_seconds: float = 5.0
     include_time_dependent: bool = False
 
     @classmethod
@@ -49,7 +55,9 @@ class MonitorConfig:
             windows=tuple(WindowSpec.parse(text) for text in settings.drift_windows.split(",") if text.strip()),
             level=settings.drift_level,
             maturity_days=settings.label_maturity_days,
+            label_grace_days=settings.label_grace_days,
             buffer_rows=settings.monitor_buffer_rows,
+            buffer_seconds=settings.monitor_buffer_seconds,
         )
 
 
@@ -81,13 +89,16 @@ class ModelMonitor:
             columns=columns,
             include_time_dependent=config.include_time_dependent,
         )
-        self.performance = PerformanceMonitor(profile, maturity_days=config.maturity_days)
+        self.performance = PerformanceMonitor(
+            profile, maturity_days=config.maturity_days, label_grace_days=config.label_grace_days
+        )
         self.rules = rules or PerformanceRules.from_gate(GateThresholds.load(), profile.metrics)
         self._score_column = profile.column(SCORE)
-        self._score_counts: dict[str, npt.NDArray[np.int64]] = {}
+        self._score_counts: dict[int, npt.NDArray[np.int64]] = {}
         self._pending: list[pd.DataFrame] = []
         self._pending_rows = 0
-        self._estimated_days: set[str] = set()
+        self._pending_since = time.monotonic()
+        self._checked_day: int | None = None
         self._raised: tuple[Alert, ...] = ()
         self._lock = threading.Lock()
 
@@ -111,15 +122,18 @@ class ModelMonitor:
 
     def update(self, frame: pd.DataFrame) -> ModelMonitor:
         """Add a scored micro-batch (see the module docstring); runs the monitors once ``buffer_rows`` rows
-        have gathered."""
+        have gathered, or the first of them has waited ``buffer_seconds``."""
         absent = [c for c in self.required_columns if c not in frame.columns]
         if absent:
             raise MonitorInputError(f"the scored frame lacks {absent}; see ModelMonitor.required_columns")
         with self._lock:
             self._raised = ()
+            if not self._pending:
+                self._pending_since = time.monotonic()
             self._pending.append(frame)
             self._pending_rows += len(frame)
-            if self._pending_rows >= self.config.buffer_rows:
+            waited = time.monotonic() - self._pending_since
+            if self._pending_rows >= self.config.buffer_rows or waited >= self.config.buffer_seconds:
                 self._run()
         return self
 
@@ -139,8 +153,29 @@ class ModelMonitor:
             self._run()
             self.performance.deliver_labels(labels)
             raised = [*self._record_days(self.performance.finalise_mature_days())]
-            raised += self._record_days(self.performance.days(), alert=False)
+            raised += self._record_days(self.performance.take_changed(), alert=False)
             self._raised = tuple(raised)
+        return self
+
+    def save_state(self, path: Path) -> Path:
+        """Run the monitors on the rows gathered, write the score counts, and save the performance monitor's
+        state to ``path`` (:mod:`monitoring.performance.snapshot`); the path written. The drift windows are
+        not saved: after a restart they fill again from the stream."""
+        with self._lock:
+            self._raised = ()
+            self._run()
+            self._write_score_counts()
+            return self.performance.save(path)
+
+    def restore_state(self, path: Path) -> ModelMonitor:
+        """Resume the performance monitor from a snapshot written by :meth:`save_state` for this model."""
+        with self._lock:
+            self.performance = PerformanceMonitor.load(
+                path,
+                self.profile,
+                maturity_days=self.config.maturity_days,
+                label_grace_days=self.config.label_grace_days,
+            )
         return self
 
     def _run(self) -> None:
@@ -160,15 +195,11 @@ class ModelMonitor:
             raised += self._raise(drift_candidates(report, model=self.model))
         self.performance.update(frame)
         # Only the days the stream has just left are computed (their estimate is final): not every open day.
-        clock = self.performance.stream_clock
-        ended = [
-            day
-            for day in self.performance.open_days
-            if day not in self._estimated_days and clock is not None and pd.Timestamp(day, tz="UTC") + _DAY <= clock
-        ]
-        complete = [self.performance.day(day) for day in ended]
-        self._estimated_days.update(ended)
-        raised += self._record_days(complete)
+        raised += self._record_days(self.performance.take_completed())
+        if self.performance.stream_day != self._checked_day:
+            # Days close by the clocks' days: checking once per day of the stream is enough.
+            self._checked_day = self.performance.stream_day
+            raised += self._record_days(self.performance.finalise_mature_days())
         self._raised = (*self._raised, *raised)
 
     def _record_days(self, days: Sequence[DailyPerformance], *, alert: bool = True) -> list[Alert]:
@@ -184,13 +215,14 @@ class ModelMonitor:
 
     def _count_scores(self, frame: pd.DataFrame) -> None:
         bins = bin_indices(self._score_column, frame[SCORE].to_numpy(dtype=np.float64))
-        days = pd.to_datetime(frame["timestamp"], utc=True).dt.date.to_numpy()
-        for day in pd.unique(days):
-            counts = np.bincount(bins[days == day], minlength=self._score_column.bins).astype(np.int64)
-            key = str(day)
-            self._score_counts[key] = self._score_counts.get(key, 0) + counts
+        days = epoch_ns(frame["timestamp"], "scored frame") // NS_PER_DAY
+        first, last = int(days.min()), int(days.max())
+        parts = [(first, bins)] if first == last else [(d, bins[days == d]) for d in np.unique(days).tolist()]
+        for day, day_bins in parts:
+            counts = np.bincount(day_bins, minlength=self._score_column.bins).astype(np.int64)
+            self._score_counts[day] = self._score_counts.get(day, 0) + counts
 
     def _write_score_counts(self) -> None:
         for day, counts in self._score_counts.items():
-            self.services.history.add_score_counts(self.model, day, counts)
+            self.services.history.add_score_counts(self.model, day_text(day), counts)
         self._score_counts = {}

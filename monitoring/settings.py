@@ -26,8 +26,14 @@ class MonitoringSettings(BaseSettings):
     drift_level: float = Field(default=0.01, gt=0.0, lt=1.0)
     #: How long after a transaction its label may still arrive (the chargeback window), in days.
     label_maturity_days: float = Field(default=45.0, gt=0.0)
-    #: Rows gathered before the monitors run (1: every update at once). Amortises small API requests.
-    monitor_buffer_rows: int = Field(default=1, ge=1, le=1_000_000)
+    #: How much longer, in days, the stream may run ahead of the labels before a day is closed without them
+    #: (bounds the performance monitor's memory when the label feed stops).
+    label_grace_days: float = Field(default=7.0, ge=0.0)
+    #: Rows gathered before the monitors run (1: every update at once). Amortises the monitors' work per run
+    #: over small API requests and micro-batches.
+    monitor_buffer_rows: int = Field(default=1_000, ge=1, le=1_000_000)
+    #: ... or seconds the first gathered row may wait before they run anyway.
+    monitor_buffer_seconds: float = Field(default=5.0, ge=0.0, le=3_600.0)
     alert_webhook_url: SecretStr | None = None
     alert_webhook_min_severity: str = "warning"
     alert_webhook_timeout_s: float = Field(default=5.0, gt=0.0, le=60.0)

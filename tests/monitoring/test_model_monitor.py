@@ -4,13 +4,16 @@ minimum raising a performance alert."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
 from pydantic import SecretStr
 
-from monitoring import AlertState, MonitoringSettings, open_services
+from monitoring import AlertState, MonitoringServices, MonitoringSettings, open_services
 from monitoring.alerts import AlertKind, Severity
 from monitoring.errors import MonitorInputError
-from monitoring.model_monitor import ModelMonitor
+from monitoring.model_monitor import ModelMonitor, MonitorConfig
 from tests.monitoring.conftest import RecordingSink
 from tests.monitoring.streams import ScoredPool
 
@@ -42,3 +45,34 @@ def test_a_frame_without_the_model_inputs_is_refused(pool: ScoredPool, tmp_path:
             monitor.update(pool.stream.drop(columns=["card_mean_amount_7d"]).iloc[:10])
     finally:
         services.close()
+
+
+def test_small_batches_are_gathered_before_the_monitors_run(pool: ScoredPool, services: MonitoringServices) -> None:
+    config = MonitorConfig(buffer_rows=1_000, buffer_seconds=3_600)
+    monitor = ModelMonitor(pool.profile, services, model="m", config=config)
+    for start in range(0, 900, 300):
+        monitor.update(pool.stream.iloc[start : start + 300])
+    assert monitor.drift.rows_seen == 0
+    assert monitor.performance.stream_clock is None
+    monitor.update(pool.stream.iloc[900:1_200])
+    assert monitor.drift.rows_seen == 1_200
+    assert monitor.performance.stream_clock == pool.stream["timestamp"].iloc[:1_200].max()
+    impatient = ModelMonitor(pool.profile, services, model="m2", config=MonitorConfig(buffer_seconds=0))
+    assert impatient.update(pool.stream.iloc[:10]).drift.rows_seen == 10
+
+
+def test_a_restarted_monitor_resumes_its_open_days(
+    pool: ScoredPool, services: MonitoringServices, tmp_path: Path
+) -> None:
+    stream = pool.stream.iloc[:6_000]
+    before = ModelMonitor(pool.profile, services, model="m", config=MonitorConfig(maturity_days=30))
+    for start in range(0, len(stream), 1_000):
+        before.update(stream.iloc[start : start + 1_000])
+    path = before.save_state(tmp_path / "performance.npz")
+    after = ModelMonitor(pool.profile, services, model="m", config=MonitorConfig(maturity_days=30)).restore_state(path)
+    frauds = stream.loc[stream["is_fraud"], ["transaction_id", "timestamp"]]
+    labels = frauds.assign(is_fraud=True, reported_at=frauds["timestamp"] + pd.Timedelta(days=1))
+    for monitor in (before, after):
+        monitor.deliver_labels(labels.drop(columns=["timestamp"]))
+    assert after.performance.days() == before.performance.days()
+    assert sum(day.frauds for day in after.performance.days()) == len(frauds)
