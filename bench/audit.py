@@ -9,10 +9,7 @@ as it is, with no card-number screening, no hash chain and no signed head. The c
 :meth:`AuditLog.append <monitoring.audit.log.AuditLog.append>` with everything it does: screening, hashing,
 chaining, inserting and signing the new head, one transaction per batch.
 
-    python -m bench.audit --records 200000 --batch 2000 --json audit.json
-
-(As a module: run as a script, the folder bench/ comes first on the path and its monitoring.py hides the
-monitoring package.)
+    python bench/audit.py --records 200000 --batch 2000 --json audit.json
 """
 
 from __future__ import annotations
