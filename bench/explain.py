@@ -7,16 +7,22 @@ scoring (``score``) and explaining (``explain``: TreeSHAP in the engine's graph)
 batch, and the shap package's ``TreeExplainer`` (path-dependent, its C++ TreeSHAP) on the same rows when it is
 installed. Also reports compile time with and without the explanation graph and the artifact's size.
 
-    python -m bench.explain [--json FILE] [--batch 200] [--budget SECONDS]
+    python bench/explain.py [--json FILE] [--batch 200] [--budget SECONDS]
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # one thread everywhere (set before NumPy, BLAS, OpenMP and numba load)
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_var] = "1"
+# Run as a script, this folder comes first on the path: the repository root must be there for bench.engine_cpu.
+_here = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+sys.path.insert(0, str(_here.parent))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -25,7 +31,6 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from functools import partial  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
