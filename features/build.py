@@ -1,4 +1,8 @@
-"""Offline features for a Parquet dataset, kept beside the input columns (``fraud features build``)."""
+"""Offline features for a Parquet dataset, kept beside the input columns (``fraud features build``).
+
+The dataset is admitted first (:func:`ingest.validation.admit_batch`): features are computed only from rows
+that ``fraud validate`` accepts, and no column copied into the output may hold a card number.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from features.errors import FeatureInputError
 from features.offline import OfflineFeatureEngine
 from features.spec import FeatureSet
 from ingest.mappings import apply_mapping
+from ingest.validation.admission import admit_batch
 
 FEATURE_SETS = {"default": default_feature_set, "baseline": baseline_feature_set}
 
@@ -36,6 +41,11 @@ def build_features(
     (the handbook's ``TX_DURING_WEEKEND`` ... ``TERMINAL_ID_RISK_30DAY_WINDOW``).
     """
     transactions = apply_mapping(source, mapping) if mapping else source
+    unmapped = source.drop(columns=[c for c in source.columns if c in transactions.columns])
+    admit_batch(
+        pd.concat([transactions.reset_index(drop=True), unmapped.reset_index(drop=True)], axis=1),
+        source="the source",
+    )
     values = OfflineFeatureEngine(feature_set, label_delay=label_delay).compute(transactions)
     if mapping == "handbook":
         values = values.rename(columns=HANDBOOK_NAMES)

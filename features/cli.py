@@ -26,27 +26,28 @@ def build_command(
         str | None, typer.Option("--mapping", help="column mapping of the source onto the contract, e.g. handbook")
     ] = None,
     feature_set: Annotated[str, typer.Option("--feature-set", help="default or baseline")] = "default",
+    force: Annotated[bool, typer.Option("--force", help="replace the file at --out")] = False,
 ) -> None:
-    """Compute the offline (point-in-time) features of DATA and write them beside its columns."""
+    """Compute the offline (point-in-time) features of DATA and write them beside its columns.
+
+    DATA must pass the transaction contract (as ``fraud validate`` checks it); the output is written aside and
+    renamed into place, never over DATA, and over an existing file only with --force.
+    """
     import time
     from datetime import timedelta
 
     from features.build import build_features, feature_set_named
-    from features.errors import FeaturesError
     from features.settings import FeaturesSettings
-    from ingest.errors import IngestError
+    from ingest.outputs import atomic_output, check_output
     from ingest.sources import read_parquet_files
 
     settings = FeaturesSettings()
     started = time.perf_counter()
-    try:
-        chosen = feature_set_named(feature_set)
-        frame = build_features(read_parquet_files([data]), chosen, mapping, timedelta(days=settings.label_delay_days))
-    except (FeaturesError, IngestError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from error
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(out, index=False)
+    chosen = feature_set_named(feature_set)
+    check_output(out, inputs=[data], force=force)
+    frame = build_features(read_parquet_files([data]), chosen, mapping, timedelta(days=settings.label_delay_days))
+    with atomic_output(out) as partial:
+        frame.to_parquet(partial, index=False)
     typer.echo(
         f"{len(frame):,} transactions, {len(chosen)} features (version {chosen.version}) -> {out} "
         f"in {time.perf_counter() - started:.1f}s"

@@ -67,6 +67,17 @@ PAN_SEPARATORS: Final = re.compile(r"[ \-]")
 #: digit still gives away all the others.
 PAN_PATTERN: Final = rf"^[ \-]*(?:[0-9][ \-]*){{{MIN_PAN_DIGITS},{MAX_PAN_DIGITS}}}\Z"
 _PAN_REGEX: Final = re.compile(PAN_PATTERN)
+#: A card number anywhere inside a text: the shape of :data:`PAN_PATTERN`, bounded by non-digits instead of the
+#: ends. Columns outside the contract (free text, numbers written as text) are searched with it, and everything
+#: written out is masked with it (:mod:`ingest.validation.masking`).
+CARD_NUMBER_RUN_PATTERN: Final = (
+    rf"(?<![0-9])[0-9](?:[ \-]*[0-9]){{{MIN_PAN_DIGITS - 1},{MAX_PAN_DIGITS - 1}}}(?![0-9])"
+)
+_CARD_NUMBER_RUN: Final = re.compile(CARD_NUMBER_RUN_PATTERN)
+#: A number at least this large (and below 10**19) has a card number's 12 to 19 digits in its integer part: a
+#: card number typed into a numeric column. (The text of a float cannot be searched: 10.368000000000002 is no
+#: card number.)
+CARD_SIZED_NUMBER: Final = 10.0 ** (MIN_PAN_DIGITS - 1)
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,11 @@ def looks_like_pan(value: str) -> bool:
     return _PAN_REGEX.search(value) is not None
 
 
+def holds_card_number(text: str) -> bool:
+    """Whether ``text`` holds a run of digits shaped like a card number anywhere (:data:`CARD_NUMBER_RUN_PATTERN`)."""
+    return _CARD_NUMBER_RUN.search(text) is not None
+
+
 def _amount_is_a_number(value: Any) -> Any:
     # Booleans are ints in Python; an amount of True is a client bug, not one unit of currency.
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -148,20 +164,26 @@ def _amount_is_a_number(value: Any) -> Any:
 
 def _not_a_card_number(value: str) -> str:
     if looks_like_pan(value):
-        raise ValueError("card_token looks like a card number; tokenise it first (ingest.pan.CardTokenizer)")
+        raise ValueError("looks like a card number; tokenise card numbers first (ingest.pan.CardTokenizer)")
     return value
 
 
+#: The rule that a field never holds a card number in clear: every identifier and the device id carry it (a
+#: card number sent as a customer or terminal id leaks as surely as one sent as the card token), and the
+#: data-validation suite gives each field that carries it a ``not_card_number`` expectation.
+NO_CARD_NUMBER: Final = AfterValidator(_not_a_card_number)
+
 # The contract's field types, shared by every model of a transaction (here and at the edge, in ingest.pan), so
 # that a rule is written once. The data-validation suite reads its bounds and patterns from their metadata.
-Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[\x21-\x7e]+$")]
-CardToken = Annotated[Identifier, AfterValidator(_not_a_card_number)]
+Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[\x21-\x7e]+$"), NO_CARD_NUMBER]
+#: The card's keyed token (:mod:`ingest.pan`): an identifier like the others.
+CardToken = Identifier
 UtcTimestamp = Annotated[datetime, AfterValidator(sane_utc)]
 Amount = Annotated[float, Field(ge=0.0, le=MAX_AMOUNT, allow_inf_nan=False), BeforeValidator(_amount_is_a_number)]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 MerchantCategoryCode = Annotated[str, Field(pattern=r"^[0-9]{4}$")]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-DeviceId = Annotated[str, Field(max_length=MAX_ID_LENGTH)]
+DeviceId = Annotated[str, Field(max_length=MAX_ID_LENGTH), NO_CARD_NUMBER]
 
 
 class Transaction(BaseModel):

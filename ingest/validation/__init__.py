@@ -14,10 +14,12 @@ A stream worker loads the suite that ``fraud validate`` saved and checks each mi
 
 from __future__ import annotations
 
+from ingest.validation.admission import admit_batch
 from ingest.validation.checker import CompiledChecker, ExpectationOutcome, RecordVerdict, Verdict
 from ingest.validation.errors import (
     BatchReadError,
     DataValidationError,
+    InvalidBatchError,
     StatisticsFormatError,
     UnsupportedExpectationError,
     ValidationRunError,
@@ -42,12 +44,14 @@ __all__ = [
     "DataValidationError",
     "DatasetStatistics",
     "ExpectationOutcome",
+    "InvalidBatchError",
     "RecordVerdict",
     "ReferenceTolerance",
     "StatisticsFormatError",
     "UnsupportedExpectationError",
     "ValidationRunError",
     "Verdict",
+    "admit_batch",
     "build_suite",
     "daily_volume_frame",
     "daily_volume_suite",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from ingest.contract import TRANSACTION_COLUMNS, TRANSACTION_FIELDS
+from ingest.contract import TRANSACTION_COLUMNS, TRANSACTION_FIELDS, holds_card_number
 from ingest.mappings import apply_mapping
 from ingest.validation.errors import BatchReadError
 
@@ -35,9 +35,19 @@ def read_batch(path: Path, mapping: str | None = None) -> pd.DataFrame:
             raise BatchReadError(f"cannot read {path}: use a .parquet or .csv file")
     except (OSError, ValueError, pa.ArrowException) as error:
         raise BatchReadError(f"cannot read {path}: {error}") from error
+    refuse_card_numbers_in_names(frame, str(path))
     if mapping is not None:
         return apply_mapping(frame, mapping)
     return frame
+
+
+def refuse_card_numbers_in_names(frame: pd.DataFrame, source: str) -> None:
+    """Refuse a batch whose column names hold a card number: a name is copied into every report and output."""
+    named = sum(holds_card_number(str(column)) for column in frame.columns)
+    if named:
+        raise BatchReadError(
+            f"{named} column name(s) of {source} hold a card number in clear; rename those columns first"
+        )
 
 
 def contract_view(frame: pd.DataFrame) -> pd.DataFrame:

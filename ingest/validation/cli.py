@@ -7,6 +7,8 @@ Validating writes into DIR: ``data_docs/index.html`` (the great-expectations HTM
 ``statistics.json`` (the batch's statistics, same format as a reference), ``suite.json`` (the suite that was
 run), ``verdict.json`` (success and every expectation's result) and ``rejected.parquet`` (rows the compiled
 checker rejects, with their reason). It prints a summary and exits with status 1 when any expectation fails.
+Outputs appear whole or not at all (written aside, then renamed into place), never over an input, and never
+over an existing file or non-empty folder without ``--force``.
 
 Card numbers never appear in clear in any of these files nor in the summary: rejected rows keep only the
 contract's columns and show card numbers masked (BIN and last four), as do the report's samples of unexpected
@@ -34,29 +36,25 @@ def validate_command(
     learn: Annotated[
         Path | None, typer.Option("--learn", help="Learn reference statistics from this training set instead.")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace what is already at --out.")] = False,
 ) -> None:
     """Validate a batch of transactions against the contract (and a learned reference), or learn one."""
-    from ingest.errors import IngestError
-
     if (data is None) == (learn is None):
         raise typer.BadParameter("give either a DATA file to validate or --learn TRAIN to learn statistics")
-    try:
-        if learn is not None:
-            _learn(learn, mapping, out)
-            return
-        assert data is not None
-        success = _validate(data, mapping, reference, out)
-    except IngestError as error:  # unreadable files, unknown mappings, damaged statistics: said plainly
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
-    if not success:
+    if learn is not None:
+        _learn(learn, mapping, out, force)
+        return
+    assert data is not None
+    if not _validate(data, mapping, reference, out, force):
         raise typer.Exit(1)
 
 
-def _learn(path: Path, mapping: str | None, out: Path) -> None:
+def _learn(path: Path, mapping: str | None, out: Path, force: bool) -> None:
+    from ingest.outputs import check_output
     from ingest.validation.batches import contract_view, read_batch
     from ingest.validation.statistics import learn_statistics
 
+    check_output(out, inputs=[path], force=force)
     frame = contract_view(read_batch(path, mapping))
     statistics = learn_statistics(frame, source=str(path))
     statistics.save(out)
@@ -65,33 +63,43 @@ def _learn(path: Path, mapping: str | None, out: Path) -> None:
     typer.echo(f"learned statistics of {statistics.row_count} rows ({days}) -> {out}")
 
 
-def _validate(path: Path, mapping: str | None, reference_path: Path | None, out: Path) -> bool:
+def _validate(path: Path, mapping: str | None, reference_path: Path | None, out: Path, force: bool) -> bool:
     from rich.console import Console
     from rich.table import Table
 
+    from ingest.outputs import atomic_folder, check_output
     from ingest.validation.batches import contract_view, read_batch
     from ingest.validation.checker import CompiledChecker
     from ingest.validation.runner import GreatExpectationsRunner
     from ingest.validation.statistics import DatasetStatistics, learn_statistics
-    from ingest.validation.suite import build_suite, daily_volume_frame, daily_volume_suite, save_suite
+    from ingest.validation.suite import (
+        build_suite,
+        daily_volume_frame,
+        daily_volume_suite,
+        extra_columns,
+        save_suite,
+    )
 
+    inputs = [path] if reference_path is None else [path, reference_path]
+    check_output(out, inputs=inputs, force=force, folder=True)
     frame = read_batch(path, mapping)
     reference = DatasetStatistics.load(reference_path) if reference_path is not None else None
-    suite = build_suite(reference)
-    out.mkdir(parents=True, exist_ok=True)
-    runner = GreatExpectationsRunner(out / "data_docs")
-    results: list[SuiteResult] = [runner.validate(frame, suite, complete=False)]
-    daily_suite = daily_volume_suite(reference) if reference is not None else None
-    if daily_suite is not None and "timestamp" in frame.columns:
-        results.append(runner.validate(daily_volume_frame(frame), daily_suite, asset="daily_volume", complete=False))
-    report = runner.write_data_docs(*results)
-
-    learn_statistics(contract_view(frame), source=str(path)).save(out / "statistics.json")
-    save_suite(suite, out / "suite.json")
-    verdict = CompiledChecker.from_suite(suite).check(frame)
-    rejected = verdict.bad_rows()
-    rejected.to_parquet(out / "rejected.parquet")
-    _write_verdict(out, path, len(frame), len(rejected), results)
+    suite = build_suite(reference, extra_columns=extra_columns(frame))
+    with atomic_folder(out) as partial:
+        runner = GreatExpectationsRunner(partial / "data_docs")
+        results: list[SuiteResult] = [runner.validate(frame, suite, complete=False)]
+        daily_suite = daily_volume_suite(reference) if reference is not None else None
+        if daily_suite is not None and "timestamp" in frame.columns:
+            daily = daily_volume_frame(frame)
+            results.append(runner.validate(daily, daily_suite, asset="daily_volume", complete=False))
+        runner.write_data_docs(*results)
+        learn_statistics(contract_view(frame), source=str(path)).save(partial / "statistics.json")
+        save_suite(suite, partial / "suite.json")
+        verdict = CompiledChecker.from_suite(suite).check(frame)
+        rejected = verdict.bad_rows()
+        rejected.to_parquet(partial / "rejected.parquet")
+        _write_verdict(partial, path, len(frame), len(rejected), results)
+    report = out / "data_docs" / "index.html"
 
     table = Table(title=f"{path.name}: {len(frame)} rows")
     for heading in ("expectation", "severity", "result", "detail"):

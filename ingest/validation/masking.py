@@ -20,14 +20,19 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from ingest.contract import MAX_PAN_DIGITS, MIN_PAN_DIGITS, TRANSACTION_COLUMNS
+from ingest.contract import (
+    CARD_NUMBER_RUN_PATTERN,
+    CARD_SIZED_NUMBER,
+    MAX_PAN_DIGITS,
+    TRANSACTION_COLUMNS,
+    holds_card_number,
+)
 from ingest.pan import CardNumberError, mask_pan
 
 CARD_NUMBER_REMOVED: Final = "<card number removed>"
-# A card number anywhere in a text: the contract's shape, bounded by non-digits instead of the ends.
-_CARD_NUMBER_RUN: Final = re.compile(
-    rf"(?<![0-9])[0-9](?:[ \-]*[0-9]){{{MIN_PAN_DIGITS - 1},{MAX_PAN_DIGITS - 1}}}(?![0-9])"
-)
+_CARD_NUMBER_RUN: Final = re.compile(CARD_NUMBER_RUN_PATTERN)
+#: Numbers whose integer part has as many digits as a card number (12 to 19): their digits are one.
+_CARD_SIZED: Final = (CARD_SIZED_NUMBER, 10.0**MAX_PAN_DIGITS)
 
 
 def mask_card_numbers(text: str) -> str:
@@ -35,9 +40,12 @@ def mask_card_numbers(text: str) -> str:
     return _CARD_NUMBER_RUN.sub(_masked, text)
 
 
-def holds_card_number(text: str) -> bool:
-    """Whether ``text`` holds a run of digits shaped like a card number anywhere."""
-    return _CARD_NUMBER_RUN.search(text) is not None
+def card_sized(values: Any) -> Any:
+    """Where the numbers ``values`` (a number or an array) have a card number's digits in their integer part: a
+    card number typed into a numeric column (an amount of 4111111111111111.0) must not be written out."""
+    magnitude = np.abs(np.asarray(values, dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        return (magnitude >= _CARD_SIZED[0]) & (magnitude < _CARD_SIZED[1])
 
 
 def mask_value(value: Any) -> Any:
@@ -48,6 +56,8 @@ def mask_value(value: Any) -> Any:
     if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
         digits = str(value)
         return mask_card_numbers(digits) if holds_card_number(digits) else value
+    if isinstance(value, float | np.floating) and bool(card_sized(value)):
+        return mask_card_numbers(str(int(value)))
     if isinstance(value, list | tuple):
         return type(value)(mask_value(item) for item in value)
     if isinstance(value, dict):
@@ -57,18 +67,28 @@ def mask_value(value: Any) -> Any:
 
 def storable_rows(rows: pd.DataFrame, keep: Sequence[str] = ("reason",)) -> pd.DataFrame:
     """``rows`` as they may be stored or exported: the contract's columns (in contract order) and ``keep``,
-    nothing else (a source's extra ``pan`` column goes), with card numbers masked in every text or integer
-    column."""
+    nothing else (a source's extra ``pan`` column goes), with card numbers masked in every column: in text, in
+    integers shaped like one and in card-sized floats (such numeric columns become text)."""
     columns = [c for c in TRANSACTION_COLUMNS if c in rows.columns] + [c for c in keep if c in rows.columns]
     out = rows[columns].copy()
     for column in columns:
         values = out[column]
         if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
             out[column] = values.map(mask_value, na_action="ignore")
-        elif pd.api.types.is_integer_dtype(values.dtype) and values.astype(str).map(holds_card_number).any():
-            # Integers shaped like card numbers: the column becomes text so that they can be masked.
-            out[column] = values.astype(object).map(mask_value, na_action="ignore")
+        elif _numbers_hold_card_numbers(values):
+            # The column becomes text so that those numbers can be masked (and stored: one type per column).
+            out[column] = values.astype(object).map(lambda value: str(mask_value(value)), na_action="ignore")
     return out
+
+
+def _numbers_hold_card_numbers(values: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return False
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return bool(values.astype(str).map(holds_card_number).any())
+    if pd.api.types.is_float_dtype(values.dtype):
+        return bool(card_sized(values.to_numpy(dtype=np.float64, na_value=np.nan)).any())
+    return False
 
 
 def _masked(match: re.Match[str]) -> str:

@@ -147,7 +147,12 @@ def _between(name: str, column: str | None, severity: str, kwargs: Mapping[str, 
             return np.fromiter((value_expected(v) for v in values), dtype=bool, count=len(values))
         timestamps = isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(values.dtype)
         lo, hi = (time_low, time_high) if timestamps else (low, high)
-        return _within(values, lo, hi, strict_low, strict_high)
+        try:
+            return _within(values, lo, hi, strict_low, strict_high)
+        except TypeError:
+            # A column that cannot be compared with the bounds at all (times written as text, times without a
+            # zone against UTC bounds): every row is unexpected, as each is on its own in value_expected.
+            return np.zeros(len(values), dtype=bool)
 
     return Rule(
         name, "expect_column_values_to_be_between", column, severity, _mostly(kwargs), expected=expected,

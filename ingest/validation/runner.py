@@ -77,7 +77,12 @@ class GreatExpectationsRunner:
                 "report",
                 {
                     "class_name": "SiteBuilder",
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                    # great-expectations' site writer refuses a relative base directory: it gets the folder made
+                    # absolute against the working directory, so that `--out out` works from any folder.
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(docs_dir.absolute()),
+                    },
                     "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
                 },
             )

@@ -30,8 +30,9 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from ingest.outputs import atomic_output
 from ingest.validation.errors import StatisticsFormatError
-from ingest.validation.masking import mask_card_numbers
+from ingest.validation.masking import card_sized, mask_card_numbers
 
 STATISTICS_FORMAT: Final = "fraud-scoring/dataset-statistics"
 STATISTICS_VERSION: Final = 1
@@ -65,6 +66,9 @@ class NumericStatistics:
     max: float | None
     quantiles: tuple[float, ...]  # on QUANTILE_GRID; empty when the column has no finite value
     histogram: Histogram
+    #: Values with a card number's digits (see :func:`~ingest.validation.masking.card_sized`): left out of the
+    #: moments, quantiles, extremes and histogram, which would otherwise repeat them.
+    card_number_count: int = 0
 
     def quantile(self, probability: float) -> float:
         """The learned quantile at ``probability``, interpolated linearly on the 1 % grid."""
@@ -135,9 +139,11 @@ class DatasetStatistics:
         return {"format": STATISTICS_FORMAT, "version": STATISTICS_VERSION, **body}
 
     def save(self, path: Path) -> Path:
-        """Write the JSON document to ``path`` (parents created) and return the path."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        """Write the JSON document to ``path`` (parents created; written aside, then renamed over what was
+        there, so a reader never meets half a reference) and return the path."""
+        document = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+        with atomic_output(path) as partial:
+            partial.write_text(document, encoding="utf-8")
         return path
 
     @classmethod
@@ -208,8 +214,9 @@ def daily_counts(stamps: pd.Series) -> pd.Series:
 def _numeric_statistics(column: pd.Series) -> NumericStatistics:
     values = column.to_numpy(dtype="float64", na_value=np.nan)
     nulls = np.isnan(values)
-    finite = values[np.isfinite(values)]
-    infinite = int((~nulls).sum() - finite.size)
+    card_numbers = card_sized(values)
+    finite = values[np.isfinite(values) & ~card_numbers]
+    infinite = int(np.isinf(values).sum())
     if finite.size:
         quantiles = tuple(float(q) for q in np.quantile(finite, QUANTILE_GRID))
         counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
@@ -229,6 +236,7 @@ def _numeric_statistics(column: pd.Series) -> NumericStatistics:
         max=high,
         quantiles=quantiles,
         histogram=histogram,
+        card_number_count=int(card_numbers.sum()),
     )
 
 
@@ -302,6 +310,7 @@ def _numeric_from(body: dict[str, Any]) -> NumericStatistics:
         max=_optional_float(body["max"]),
         quantiles=tuple(float(q) for q in body["quantiles"]),
         histogram=Histogram(tuple(float(e) for e in histogram["edges"]), tuple(int(c) for c in histogram["counts"])),
+        card_number_count=int(body.get("card_number_count", 0)),
     )
 
 

@@ -4,12 +4,15 @@ Two sources feed one suite, and every expectation carries a stable name in ``met
 rejected record's reason shows) and its origin in ``meta["origin"]``:
 
 * **contract** (severity critical): every column exists, has its type, is never null; string lengths and
-  patterns, no card number in clear where the contract refuses one (``card_token``: a regex expectation
-  with :data:`~ingest.contract.PAN_PATTERN`, the contract's own rule), allowed sets, amount within
+  patterns, no card number in clear where the contract refuses one (every identifier and the device id: a
+  regex expectation with :data:`~ingest.contract.PAN_PATTERN`, the contract's own rule), allowed sets, amount within
   ``[0, MAX_AMOUNT]`` (which also refuses infinities), timestamps within
   ``[EARLIEST_TIMESTAMP, LATEST_TIMESTAMP)``, unique transaction ids. Patterns, lengths and amount bounds
   are read from the pydantic :class:`~ingest.contract.Transaction` model, allowed sets and maximum lengths
-  from :data:`~ingest.contract.TRANSACTION_FIELDS`, so the suite cannot drift from the contract.
+  from :data:`~ingest.contract.TRANSACTION_FIELDS`, so the suite cannot drift from the contract. Columns a
+  batch carries beside the contract's (:func:`extra_columns`: labels, a source's own columns) must hold no
+  card number: nowhere in their values as text (:data:`~ingest.contract.CARD_NUMBER_RUN_PATTERN`), and, in
+  numeric columns, no number of a card number's size (:data:`~ingest.contract.CARD_SIZED_NUMBER`).
 * **reference** (severity warning, learned with :func:`~ingest.validation.statistics.learn_statistics`):
   amount quantiles within a band of the learned quantile function, and code columns (currency, mcc,
   channel, entry mode, country) within the learned vocabulary for all but a tolerated share of rows.
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,11 +38,14 @@ import pandas as pd
 import pyarrow as pa
 
 from ingest.contract import (
+    CARD_NUMBER_RUN_PATTERN,
+    CARD_SIZED_NUMBER,
     EARLIEST_TIMESTAMP,
     LATEST_TIMESTAMP,
+    NO_CARD_NUMBER,
     PAN_PATTERN,
+    TRANSACTION_COLUMNS,
     TRANSACTION_FIELDS,
-    CardToken,
     FieldSpec,
     Transaction,
 )
@@ -51,9 +57,6 @@ if TYPE_CHECKING:
 CRITICAL: Final = "critical"
 WARNING: Final = "warning"
 DAILY_VOLUME_COLUMN: Final = "transactions"
-# The validator that makes a contract field refuse card numbers (the last metadata item of CardToken): a field
-# whose metadata holds it gets the expectation that none of its values looks like a card number.
-_CARD_NUMBER_CHECK: Final = typing.get_args(CardToken)[-1]
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,13 @@ def build_suite(
     reference: DatasetStatistics | None = None,
     tolerance: ReferenceTolerance = ReferenceTolerance(),
     name: str = "transactions",
+    extra_columns: Sequence[ExtraColumn] = (),
 ) -> gx.ExpectationSuite:
-    """The suite for transaction batches: the contract's expectations, plus the learned ones if a reference."""
+    """The suite for transaction batches: the contract's expectations (and no card number in the
+    ``extra_columns`` a batch carries beside the contract's), plus the learned ones if a reference."""
     import great_expectations as gx
 
-    expectations = contract_expectations()
+    expectations = contract_expectations() + extra_column_expectations(extra_columns)
     if reference is not None:
         expectations += reference_expectations(reference, tolerance)
     return gx.ExpectationSuite(name=name, expectations=expectations)
@@ -116,7 +121,7 @@ def contract_expectations() -> list[Any]:
                         column=column, regex=_whole_string(pattern), meta=_meta(column, "pattern")
                     )
                 )
-            if _CARD_NUMBER_CHECK in metadata:
+            if NO_CARD_NUMBER in metadata:
                 out.append(
                     E.ExpectColumnValuesToNotMatchRegex(
                         column=column, regex=PAN_PATTERN, meta=_meta(column, "not_card_number")
@@ -144,6 +149,49 @@ def contract_expectations() -> list[Any]:
                 )
             )
     out.append(E.ExpectColumnValuesToBeUnique(column="transaction_id", meta=_meta("transaction_id", "unique")))
+    return out
+
+
+@dataclass(frozen=True)
+class ExtraColumn:
+    """A column a batch carries beside the contract's, and whether it holds numbers (else it is read as text)."""
+
+    name: str
+    numeric: bool
+
+
+def extra_columns(frame: pd.DataFrame) -> tuple[ExtraColumn, ...]:
+    """The columns of ``frame`` outside the contract (labels, a source's own columns), in frame order."""
+    return tuple(
+        ExtraColumn(
+            str(column),
+            pd.api.types.is_numeric_dtype(frame[column].dtype) and not pd.api.types.is_bool_dtype(frame[column].dtype),
+        )
+        for column in frame.columns
+        if column not in TRANSACTION_COLUMNS
+    )
+
+
+def extra_column_expectations(columns: Sequence[ExtraColumn]) -> list[Any]:
+    """No card number in columns outside the contract: in numbers, none of a card number's size; elsewhere,
+    none anywhere in the value written as text."""
+    import great_expectations as gx
+
+    E: Any = gx.expectations
+    out = []
+    for column in columns:
+        meta = _meta(column.name, "not_card_number")
+        if column.numeric:
+            bound = CARD_SIZED_NUMBER
+            out.append(
+                E.ExpectColumnValuesToBeBetween(
+                    column=column.name, min_value=-bound, max_value=bound, strict_min=True, strict_max=True, meta=meta
+                )
+            )
+        else:
+            out.append(
+                E.ExpectColumnValuesToNotMatchRegex(column=column.name, regex=CARD_NUMBER_RUN_PATTERN, meta=meta)
+            )
     return out
 
 

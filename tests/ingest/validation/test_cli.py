@@ -98,3 +98,55 @@ def test_an_unknown_mapping_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(batch), "--mapping", "nope", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "unknown column mapping 'nope'" in result.output
+
+
+def test_relative_paths_work_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 12, point 1: `fraud validate tx.parquet --out out` crashed: the relative report folder reached
+    # great-expectations' site writer, which accepts absolute paths only.
+    monkeypatch.chdir(tmp_path)
+    records_to_frame(good_rows(50, seed=3)).to_parquet("tx.parquet")
+    result = runner.invoke(app, ["validate", "tx.parquet", "--out", "out"])
+    assert result.exit_code == 0, result.output
+    assert Path("out/data_docs/index.html").exists()
+    learned = runner.invoke(app, ["validate", "--learn", "tx.parquet", "--out", "stats.json"])
+    assert learned.exit_code == 0, learned.output
+
+
+def test_outputs_are_never_written_over_without_force(tmp_path: Path) -> None:
+    # Issue 12, point 8: the reference statistics were written in place, over whatever was there.
+    batch = tmp_path / "batch.parquet"
+    records_to_frame(good_rows(50, seed=3)).to_parquet(batch)
+    stats = tmp_path / "stats.json"
+    stats.write_text("a reference someone keeps")
+    refused = runner.invoke(app, ["validate", "--learn", str(batch), "--out", str(stats)])
+    assert refused.exit_code == 2
+    assert "pass --force" in refused.output
+    assert stats.read_text() == "a reference someone keeps"
+    over_input = runner.invoke(app, ["validate", "--learn", str(batch), "--out", str(batch), "--force"])
+    assert over_input.exit_code == 2
+    assert "also an input" in over_input.output
+    assert runner.invoke(app, ["validate", "--learn", str(batch), "--out", str(stats), "--force"]).exit_code == 0
+    assert DatasetStatistics.load(stats).row_count == 50
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["validate", str(batch), "--out", str(out)]).exit_code == 0
+    again = runner.invoke(app, ["validate", str(batch), "--out", str(out)])
+    assert again.exit_code == 2
+    assert "pass --force" in again.output
+    assert runner.invoke(app, ["validate", str(batch), "--out", str(out), "--force"]).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.parquet", "out", "stats.json"]
+
+
+@pytest.mark.parametrize("timestamps", ["text", "naive"])
+def test_the_compiled_checker_rejects_timestamps_it_cannot_compare(tmp_path: Path, timestamps: str) -> None:
+    # Issue 12, point 7: timestamps written as text, or without a time zone, raised a TypeError in the compiled
+    # checker, and rejected.parquet was not written.
+    frame = records_to_frame(good_rows(30, seed=4))
+    stamps = frame["timestamp"]
+    frame["timestamp"] = stamps.astype(str) if timestamps == "text" else stamps.dt.tz_localize(None)
+    batch = tmp_path / "batch.parquet"
+    frame.to_parquet(batch)
+    result = runner.invoke(app, ["validate", str(batch), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    rejected = pd.read_parquet(tmp_path / "out" / "rejected.parquet")
+    assert len(rejected) == 30
+    assert rejected["reason"].str.contains("timestamp.").all()
