@@ -4,14 +4,14 @@ from __future__ import annotations
 
 
 class FeaturesError(Exception):
-    """Root of every error raised by :mod:`features`."""
+    """Root of every error raised by :mod:`features`; those caused by the caller's input are also ValueErrors."""
 
 
-class FeatureSpecError(FeaturesError):
+class FeatureSpecError(FeaturesError, ValueError):
     """A feature declaration is inconsistent (unknown aggregate, negative window, duplicate name...)."""
 
 
-class FeatureInputError(FeaturesError):
+class FeatureInputError(FeaturesError, ValueError):
     """Transactions or labels handed to an engine lack a column or hold values the engines cannot use."""
 
 

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class FeaturesSettings(BaseSettings):
     """Which state store the online engine uses and how labels mature."""
 
-    model_config = SettingsConfigDict(env_prefix="FRAUD_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FRAUD_", env_file=None, extra="ignore", hide_input_in_errors=True)
 
     #: Empty: the embedded in-process store. ``redis://host:port/db``: the shared Redis store.
     redis_url: str = ""

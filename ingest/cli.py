@@ -34,18 +34,12 @@ def _local_broker() -> LocalKafkaBroker:
 @kafka_app.command("start")
 def kafka_start() -> None:
     """Start the broker and wait until it is ready; report the running one if it is already up."""
-    from ingest.kafka.errors import BrokerError
-
     broker = _local_broker()
     running = broker.status()
     if running is not None:
         typer.echo(f"Kafka broker already running: pid {running.pid}, bootstrap {running.bootstrap_servers}")
         return
-    try:
-        state = broker.start()
-    except BrokerError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
+    state = broker.start()
     typer.echo(f"Kafka broker started: pid {state.pid}, bootstrap {state.bootstrap_servers}, log {state.log_file}")
 
 

@@ -29,7 +29,7 @@ from ingest.errors import IngestError
 LABEL_COLUMNS: Final[tuple[str, ...]] = ("is_fraud", "fraud_scenario")
 
 
-class MappingError(IngestError):
+class MappingError(IngestError, ValueError):
     """A source does not have the columns its mapping needs."""
 
 

@@ -45,7 +45,7 @@ class CardNumberError(IngestError, ValueError):
     """A card number is malformed. The message says what is wrong and never contains the number."""
 
 
-class TokenKeyError(IngestError):
+class TokenKeyError(IngestError, ValueError):
     """The tokenisation key is missing or too short."""
 
 

@@ -30,7 +30,7 @@ class Environment(StrEnum):
 class IngestSettings(BaseSettings):
     """Where Kafka is, what the topics are called, and the key that turns card numbers into tokens."""
 
-    model_config = SettingsConfigDict(env_prefix="FRAUD_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FRAUD_", env_file=None, extra="ignore", hide_input_in_errors=True)
 
     environment: Environment = Environment.DEVELOPMENT
     kafka_bootstrap_servers: str = "127.0.0.1:9092"

@@ -33,7 +33,7 @@ NOT_TRANSACTIONS: Final = ("features-*", "*label*")
 LABEL_COLUMNS: Final = ("transaction_id", "is_fraud", "reported_at")
 
 
-class SourceError(IngestError):
+class SourceError(IngestError, ValueError):
     """A transaction or label source cannot be read (the message names the path and what to give instead)."""
 
 

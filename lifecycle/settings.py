@@ -23,7 +23,7 @@ class LifecycleSettings(BaseSettings):
     """The model registry (a SQLite file by default, or a ``postgresql://`` DSN), the folder where registered
     artifacts are kept, and the HMAC key that signs gate verdicts."""
 
-    model_config = SettingsConfigDict(env_prefix="FRAUD_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FRAUD_", env_file=None, extra="ignore", hide_input_in_errors=True)
 
     environment: Environment = Environment.DEVELOPMENT
     registry_url: str = "sqlite:///fraud-registry/registry.sqlite"

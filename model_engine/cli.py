@@ -1,11 +1,12 @@
-"""``fraud artifact compile|inspect|score``: the model engine on the command line.
+"""``fraud artifact compile|inspect``: the model engine on the command line.
 
 Heavy imports (scikit-learn, pandas, numba) stay inside the commands so ``fraud --help`` answers at once.
+``fraud artifact score`` (scoring a file of transactions' features) is the scoring service's and is added to
+this group by :mod:`scoring_api.cli`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,33 +17,24 @@ from model_engine.backends.triton import cli as triton_cli
 artifact_app = typer.Typer(help="Compile scikit-learn pipelines into graph artifacts, inspect and run them.",
                         no_args_is_help=True)  # fmt: skip
 
-BackendOption = Annotated[str, typer.Option("--backend", "-b", help="numpy | numba | triton")]
-
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root ``fraud`` application."""
     app.add_typer(artifact_app, name="artifact")
 
 
-def _read_table(path: Path, text_columns: Sequence[str] = ()) -> Any:
-    """A table from Parquet or CSV; ``text_columns`` (categorical features) are read from CSV as text, so codes
-    such as "0042" or "5411" keep the spelling their vocabulary has."""
+def _read_table(path: Path) -> Any:
+    """A table from Parquet or CSV (the golden sample); an unreadable one is a usage error."""
     import pandas as pd
+    import pyarrow as pa
 
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if path.suffix.lower() == ".csv":
-        return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
-    raise typer.BadParameter(f"{path}: use a .parquet or .csv file")
-
-
-def _write_table(frame: Any, path: Path) -> None:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    elif path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        raise typer.BadParameter(f"{path}: use a .parquet or .csv file")
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv"):
+        raise typer.BadParameter(f"{path}: use a .parquet or .csv file", param_hint="--golden")
+    try:
+        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise typer.BadParameter(f"cannot read {path}: {error}", param_hint="--golden") from None
 
 
 @artifact_app.command("compile")
@@ -73,8 +65,9 @@ def compile_pipeline(
     import joblib
 
     from model_engine import compile_model, save_model
+    from model_engine.artifacts.store import check_new_artifact_path
     from model_engine.compile import DTYPES, PRECISIONS
-    from model_engine.errors import ModelEngineError
+    from model_engine.errors import PipelineFileError
     from model_engine.passes.trees import STRATEGIES
 
     # checked before the (slow, code-running) joblib load, and as usage errors rather than tracebacks
@@ -86,21 +79,24 @@ def compile_pipeline(
         raise typer.BadParameter(
             f"{tree_strategy!r} is not one of {', '.join(STRATEGIES)}", param_hint="--tree-strategy"
         )
-    estimator = joblib.load(pipeline)
+    check_new_artifact_path(output)
+    try:
+        estimator = joblib.load(pipeline)
+    except Exception as error:  # unpickling foreign bytes can raise anything; each is the file's fault
+        raise PipelineFileError(
+            f"cannot load a fitted pipeline from {pipeline} ({type(error).__name__}: {error}); give a joblib file "
+            "written by joblib.dump(pipeline, path) with this environment's scikit-learn"
+        ) from error
     names = [f.strip() for f in features.split(",") if f.strip()] or [
         str(n) for n in getattr(estimator, "feature_names_in_", [])
     ]
     if not names:
         raise typer.BadParameter("the pipeline was fitted without column names: pass --features a,b,c")
-    try:
-        sample = _read_table(golden) if golden is not None else None
-        model = compile_model(
-            estimator, names, dtype=dtype, input_dtype=input_dtype, probe=sample, tree_strategy=tree_strategy
-        )
-        content_id = save_model(model, output, golden_input=sample, lineage={"source": str(pipeline.resolve())})
-    except ModelEngineError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    sample = _read_table(golden) if golden is not None else None
+    model = compile_model(
+        estimator, names, dtype=dtype, input_dtype=input_dtype, probe=sample, tree_strategy=tree_strategy
+    )
+    content_id = save_model(model, output, golden_input=sample, lineage={"source": str(pipeline.resolve())})
     typer.echo(f"compiled {type(estimator).__name__} -> {output}")
     typer.echo(f"precision {model.metadata['precision']['dtype']}: {model.metadata['precision']['reason']}")
     typer.echo(f"content id {content_id}")
@@ -113,19 +109,24 @@ def inspect_artifact(
     artifact: Annotated[Path, typer.Argument(help="an artifact directory")],
     graph: Annotated[bool, typer.Option("--graph/--no-graph", help="print the whole graph")] = True,
 ) -> None:
-    """Verify an artifact and print its signature, pass statistics and graph."""
+    """Check an artifact against accidental damage and print its signature, pass statistics and graph.
+
+    The manifest is a list of hashes, not a signature: whoever can write the files can rebuild a consistent
+    manifest and golden batch. That a model is the one the gate blessed is shown by its registry entry, whose
+    signed verdict fingerprints its files (``fraud models show``).
+    """
     from model_engine import load_model
     from model_engine.backends.plan import plan_memory
-    from model_engine.errors import ModelEngineError
 
-    try:
-        model = load_model(artifact, backend="numpy")
-    except ModelEngineError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    model = load_model(artifact, backend="numpy")
     meta = model.metadata
     sig = model.signature
-    typer.echo(f"artifact   {artifact}  ({meta.get('content_id')}, verified, golden batch reproduced)")
+    typer.echo(f"artifact   {artifact}  ({meta.get('content_id')})")
+    typer.echo(
+        "integrity  consistent: every file matches the manifest and the golden batch reproduces. This detects "
+        "accidental damage only: the manifest is unsigned, so it says nothing of who made the artifact; a "
+        "registered model's origin is its signed gate verdict (fraud models show)"
+    )
     typer.echo(f"estimator  {meta.get('estimator')}  lineage {meta.get('lineage')}")
     precision = meta.get("precision") or {"dtype": meta.get("dtype"), "reason": "not recorded (older artifact)"}
     typer.echo(f"precision  {precision['dtype']}: {precision['reason']}")
@@ -144,34 +145,6 @@ def inspect_artifact(
     typer.echo(f"memory     {plan_memory(model.graph, 16384).summary()}")
     if graph:
         typer.echo(str(model.graph))
-
-
-@artifact_app.command("score")
-def score_file(
-    artifact: Annotated[Path, typer.Argument(help="an artifact directory")],
-    input_path: Annotated[Path, typer.Argument(help=".parquet or .csv with the signature's columns", exists=True)],
-    output_path: Annotated[Path, typer.Argument(help=".parquet or .csv to write")],
-    backend: BackendOption = "numba",
-    id_column: Annotated[str, typer.Option(help="copied to the output when present")] = "transaction_id",
-) -> None:
-    """Score a file: one ``score`` (positive-class probability) per row, next to its id column."""
-    import pandas as pd
-
-    from model_engine import load_model
-    from model_engine.errors import ModelEngineError
-
-    try:
-        model = load_model(artifact, backend=backend)
-        frame = _read_table(input_path, list(model.signature.vocabularies))
-        scores = model.score(frame)
-    except ModelEngineError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    result = pd.DataFrame({"score": scores})
-    if id_column in frame.columns:
-        result.insert(0, id_column, frame[id_column].to_numpy())
-    _write_table(result, output_path)
-    typer.echo(f"scored {len(result)} rows with {backend} -> {output_path}")
 
 
 triton_cli.register(artifact_app)  # fraud artifact calibrate-device (GPU placement threshold)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 
 class ModelEngineError(Exception):
-    """Root of every error raised by :mod:`model_engine`."""
+    """Root of every error raised by :mod:`model_engine`; those caused by the caller's input (an estimator, data,
+    a path, a backend name) are also ValueErrors."""
 
 
-class MissingConverterError(ModelEngineError):
+class MissingConverterError(ModelEngineError, ValueError):
     """No converter is registered for an estimator type (the message lists the supported ones)."""
 
 
-class NotFittedError(ModelEngineError):
+class NotFittedError(ModelEngineError, ValueError):
     """An estimator was handed to the compiler before it was fitted."""
 
 
-class ConversionError(ModelEngineError):
+class ConversionError(ModelEngineError, ValueError):
     """A supported estimator uses a configuration the converter cannot express."""
 
 
@@ -39,12 +40,20 @@ class PassError(ModelEngineError):
     """A pass failed or left an invalid graph (the message names the pass)."""
 
 
-class SignatureError(ModelEngineError):
+class SignatureError(ModelEngineError, ValueError):
     """Input data does not match a model's signature (missing columns, wrong width, unknown category)."""
 
 
 class ArtifactError(ModelEngineError):
     """A model artifact directory cannot be written or read."""
+
+
+class ArtifactExistsError(ArtifactError, ValueError):
+    """An artifact was to be written where a file or a non-empty folder already is (artifacts are immutable)."""
+
+
+class PipelineFileError(ModelEngineError, ValueError):
+    """A file given as a fitted pipeline cannot be loaded (not a joblib file, truncated, or from other libraries)."""
 
 
 class TamperedArtifactError(ArtifactError):
@@ -55,7 +64,7 @@ class GoldenMismatchError(ArtifactError):
     """A loaded artifact does not reproduce its golden batch on this backend."""
 
 
-class BackendUnavailableError(ModelEngineError):
+class BackendUnavailableError(ModelEngineError, ValueError):
     """A backend was asked for that cannot run here (unknown name, missing library or device)."""
 
 
@@ -65,6 +74,7 @@ class ExplanationUnavailableError(ModelEngineError):
 
 __all__ = [
     "ArtifactError",
+    "ArtifactExistsError",
     "BackendUnavailableError",
     "ConversionError",
     "ExplanationUnavailableError",
@@ -75,6 +85,7 @@ __all__ = [
     "NotFittedError",
     "OpTypeError",
     "PassError",
+    "PipelineFileError",
     "SignatureError",
     "TamperedArtifactError",
     "UnknownOpError",

@@ -110,12 +110,24 @@ class CompiledModel:
 
     def prepare_input(self, X: Any, names: Sequence[str] | None = None) -> Array:
         """The graph's input matrix: the used columns, contiguous, in the graph's dtype (``names`` as for
-        :meth:`signature_matrix`)."""
+        :meth:`signature_matrix`).
+
+        Infinite values are refused, as scikit-learn refuses them (NaN stays: it is a missing value), and so
+        are values beyond the graph's dtype, which the cast would turn into infinities.
+        """
         X = self.signature_matrix(X, names)
         if self._columns is not None:
             X = X[:, self._columns]
         if X.dtype != self.input_dtype or not X.flags.c_contiguous:
-            X = np.ascontiguousarray(X, dtype=self.input_dtype)
+            with np.errstate(over="ignore"):  # an overflow becomes an infinity, refused just below
+                X = np.ascontiguousarray(X, dtype=self.input_dtype)
+        if np.isinf(X).any():
+            used = self.signature.graph_features
+            columns = [used[j] for j in np.flatnonzero(np.isinf(X).any(axis=0))]
+            raise SignatureError(
+                f"input holds infinite values (or values beyond {self.input_dtype}) in columns {columns}; "
+                "scikit-learn refuses them too: replace or drop those rows"
+            )
         prepared: Array = X
         return prepared
 

@@ -3,7 +3,8 @@
 Each package's ``cli`` module exposes ``register(app)``. The root loads a package's commands only when one of
 them runs: importing the packages (pandas, numba, pyarrow, great-expectations...) takes seconds, and ``fraud
 --help`` lists every command from :data:`COMMANDS` without importing any of them (a test holds the short help
-written here to the commands' own).
+written here to the commands' own). Whatever a command raises is reported in one line with exit status 2 (bad
+usage or input) or 1 (failure) by :mod:`scoring_api.command_errors`; ``fraud --debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Annotated, Any
 
 import typer
 import typer.main
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand
+
+from scoring_api.command_errors import ReportingGroup
 
 
 def _register_lifecycle(app: typer.Typer) -> None:
@@ -30,6 +33,17 @@ def _register_lifecycle(app: typer.Typer) -> None:
         audit_cli.register(typer.Typer())
 
 
+def _register_artifact(app: typer.Typer) -> None:
+    """``fraud artifact``: the engine's commands on artifact files, and scoring a file of feature rows with one,
+    which is the scoring service's (the scores carry the file's ids, which must hold no card number)."""
+    from model_engine import cli as model_engine_cli
+    from scoring_api.score_file import score_file
+
+    model_engine_cli.register(app)
+    if "score" not in {command.name for command in model_engine_cli.artifact_app.registered_commands}:
+        model_engine_cli.artifact_app.command("score")(score_file)
+
+
 def _register(module: str) -> Callable[[typer.Typer], None]:
     def register(app: typer.Typer) -> None:
         importlib.import_module(module).register(app)
@@ -41,7 +55,7 @@ def _register(module: str) -> Callable[[typer.Typer], None]:
 LOADERS: dict[str, Callable[[typer.Typer], None]] = {
     "ingest": _register("ingest.cli"),
     "features": _register("features.cli"),
-    "model_engine": _register("model_engine.cli"),
+    "model_engine": _register_artifact,
     "lifecycle": _register_lifecycle,
     "monitoring": _register("monitoring.cli"),
     "scoring_api": _register("scoring_api.service.cli"),
@@ -86,8 +100,9 @@ def load_commands(loader: str) -> dict[str, Any]:
     return dict(typer.main.get_group(scratch).commands)
 
 
-class LazyGroup(TyperGroup):
-    """The root group: lists every command at once, imports a package's commands when one of them runs."""
+class LazyGroup(ReportingGroup):
+    """The root group: lists every command at once, imports a package's commands when one of them runs, and
+    reports what a command raises in one line (:class:`~scoring_api.command_errors.ReportingGroup`)."""
 
     def list_commands(self, ctx: Any) -> list[str]:
         return [*COMMANDS, *(name for name in super().list_commands(ctx) if name not in COMMANDS)]
@@ -115,6 +130,15 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def fraud(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="let an error through with its traceback instead of one line")
+    ] = False,
+) -> None:
+    """Real-time card-fraud scoring: simulate, ingest, build features, train, compile, serve, monitor."""
 
 
 #: Where ``fraud demo`` keeps its training runs and model registry (git-ignored).

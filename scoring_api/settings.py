@@ -23,7 +23,9 @@ class ScoringSettings(BaseSettings):
     """``FRAUD_SCORING_MODEL_BACKEND=triton`` moves scoring onto the GPU; ``FRAUD_SCORING_WORKERS=2`` runs two
     processes (which needs the shared Redis feature state, ``FRAUD_REDIS_URL``)."""
 
-    model_config = SettingsConfigDict(env_prefix="FRAUD_SCORING_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FRAUD_SCORING_", env_file=None, extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = Field(
         default=Environment.DEVELOPMENT, validation_alias=AliasChoices("FRAUD_ENVIRONMENT", "environment")

@@ -17,7 +17,7 @@ class BrokerStartError(BrokerError):
     """The broker process did not become ready; the message quotes the end of its log."""
 
 
-class EncodeError(KafkaIngestError):
+class EncodeError(KafkaIngestError, ValueError):
     """Transactions could not be put on the wire (missing columns, invalid values)."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ingest.errors import IngestError
 
 
-class SimulatorError(IngestError):
+class SimulatorError(IngestError, ValueError):
     """The simulator cannot run with the settings it was given."""
 
 

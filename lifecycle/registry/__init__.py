@@ -7,7 +7,13 @@ registry stores versions with their typed :class:`Lineage` and signed verdicts, 
 from __future__ import annotations
 
 from lifecycle.registry.database import Database
-from lifecycle.registry.errors import DeploymentRefusedError, GateConfigError, RegistryError, UnknownModelError
+from lifecycle.registry.errors import (
+    DeploymentRefusedError,
+    GateConfigError,
+    RegistryConfigError,
+    RegistryError,
+    UnknownModelError,
+)
 from lifecycle.registry.events import RegistryEvent, RegistryEventKind, RegistryEventSink
 from lifecycle.registry.evidence import EvidenceFile
 from lifecycle.registry.gate import GateThresholds, change_checks, value_checks
@@ -42,6 +48,7 @@ __all__ = [
     "Lineage",
     "ModelRegistry",
     "ModelVersion",
+    "RegistryConfigError",
     "RegistryError",
     "RegistryEvent",
     "RegistryEventKind",

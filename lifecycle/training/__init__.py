@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lifecycle.training.errors import InvalidDataError, ParityError, SplitError, TrainingError
+from lifecycle.training.errors import InvalidDataError, ParityError, SplitError, TrainingError, TrainingInputError
 from lifecycle.training.split import TimeSplit, drop_known_compromised_cards, labels_known_at, training_rows
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ __all__ = [
     "TimeSplit",
     "TrainingConfig",
     "TrainingError",
+    "TrainingInputError",
     "TrainingResult",
     "drop_known_compromised_cards",
     "labels_known_at",

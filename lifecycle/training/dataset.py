@@ -20,7 +20,7 @@ import pandas as pd
 from features import FeatureSet, OfflineFeatureEngine, model_input, model_input_names
 from lifecycle.evaluation import EvaluationConfig, first_seen_times
 from lifecycle.registry import DataLineage, GateData, ValidationLineage, data_fingerprint
-from lifecycle.training.errors import TrainingError
+from lifecycle.training.errors import TrainingInputError
 from lifecycle.training.progress import Steps
 from lifecycle.training.split import TimeSplit, drop_known_compromised_cards, training_rows
 from lifecycle.training.validation import validate_transactions
@@ -99,8 +99,15 @@ def prepare(
     steps: Steps,
 ) -> TrainingData:
     """Validate, compute the model inputs, and split: ``periods`` is (train, label delay, test) in days."""
+    if transactions.empty:
+        raise TrainingInputError("the training data holds no transactions")
     if "is_fraud" not in transactions.columns:
-        raise TrainingError("the training data has no is_fraud column; join the labels first")
+        raise TrainingInputError("the training data has no is_fraud column; join the labels first")
+    if not transactions["is_fraud"].astype(bool).any():
+        raise TrainingInputError(
+            "the training data holds no fraud: a model cannot learn to find fraud without examples; "
+            "check the labels (--labels) and the period the data covers"
+        )
     frame = transactions.sort_values("timestamp", kind="mergesort").reset_index(drop=True)
     with steps.step("validate", f"validating {len(frame):,} transactions"):
         validation = validate_transactions(frame, run_dir / "validation", allow_invalid=allow_invalid)
@@ -135,5 +142,5 @@ def _split(
         frame, split.test_mask(frame["timestamp"]), label_delay_days=delay, history_start=split.train_start
     )
     if not test.any() or frame.loc[test, "is_fraud"].nunique() < 2:
-        raise TrainingError(f"the test period {split.test_start}..{split.test_end} needs frauds and genuine rows")
+        raise TrainingInputError(f"the test period {split.test_start}..{split.test_end} needs frauds and genuine rows")
     return split, train, y_known, test

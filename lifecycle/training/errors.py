@@ -9,7 +9,11 @@ class TrainingError(LifecycleError):
     """A training run cannot go on (the message says which step and what to change)."""
 
 
-class SplitError(TrainingError):
+class TrainingInputError(TrainingError, ValueError):
+    """The data, labels or options given to a training run cannot be used (the message says what to change)."""
+
+
+class SplitError(TrainingInputError):
     """A time split is impossible on the given data (periods empty, gap shorter than the label delay)."""
 
 
@@ -17,5 +21,5 @@ class ParityError(TrainingError):
     """A compiled artifact does not reproduce its scikit-learn model within the stated tolerance."""
 
 
-class InvalidDataError(TrainingError):
+class InvalidDataError(TrainingInputError):
     """The training data failed validation; fix the data or pass --allow-invalid to train anyway."""

@@ -18,7 +18,7 @@ from sklearn.base import clone
 from lifecycle.evaluation.metrics import average_precision, roc_auc
 from lifecycle.registry.lineage import Trial
 from lifecycle.training.candidates import CandidateFamily, Params, fit_balanced
-from lifecycle.training.errors import TrainingError
+from lifecycle.training.errors import TrainingInputError
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,8 @@ def search_family(
                 Trial(candidate.name, dict(params), float(np.mean(aps)), float(np.mean(aucs)), f"{len(aps)} folds")
             )
     if not trials:
-        raise TrainingError(f"no validation fold of the training period holds both classes to tune {candidate.name}")
+        raise TrainingInputError(
+            f"no validation fold of the training period holds both classes to tune {candidate.name}"
+        )
     best = max(trials, key=lambda t: (t.average_precision or 0.0, t.auc_roc or 0.0))
     return SearchResult(candidate.name, best.params, tuple(trials))

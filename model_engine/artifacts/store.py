@@ -23,7 +23,7 @@ from model_engine.artifacts.explanation import read_explanation, write_explanati
 from model_engine.artifacts.manifest import verify_manifest, write_manifest
 from model_engine.artifacts.tensors import read_npz, write_npz
 from model_engine.backends.numpy_backend import NumpyBackend
-from model_engine.errors import ArtifactError, GoldenMismatchError, GraphError, SignatureError
+from model_engine.errors import ArtifactError, ArtifactExistsError, GoldenMismatchError, GraphError, SignatureError
 from model_engine.ir.serialize import graph_from_json, graph_to_json
 from model_engine.model import OUTPUT, CompiledModel
 from model_engine.ops.groups import GroupOp
@@ -41,13 +41,18 @@ def synthetic_golden_input(model: CompiledModel, rows: int = GOLDEN_ROWS) -> Arr
     return model.signature.synthetic_batch(rows, missing=0.05 if has_trees else 0.0)
 
 
+def check_new_artifact_path(path: Path) -> None:
+    """Refuse to write an artifact where a file or a non-empty folder already is: artifacts are immutable."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ArtifactExistsError(f"{path} already exists and is not empty; artifacts are immutable, choose a new path")
+
+
 def save_model(
     model: CompiledModel, path: str | Path, *, golden_input: Any = None, lineage: Mapping[str, Any] | None = None
 ) -> str:
     """Write ``model`` to a new directory ``path`` (atomically) and return the artifact's content id."""
     path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ArtifactError(f"{path} already exists and is not empty; artifacts are immutable, choose a new path")
+    check_new_artifact_path(path)
     raw = synthetic_golden_input(model) if golden_input is None else golden_input
     x = model.prepare_input(raw)
     expected = NumpyBackend().prepare(model.graph).run(x)[list(model.graph.outputs).index(OUTPUT)]

@@ -58,14 +58,8 @@ def register(artifact_app: typer.Typer) -> None:
         max_rows: Annotated[int, typer.Option(help="The largest batch timed")] = DEFAULT_LADDER[-1],
     ) -> None:
         """Time the CPU backend and the GPU on one model over growing batches; store the crossover batch size."""
-        from model_engine.errors import ModelEngineError
-
         ladder = [rows for rows in DEFAULT_LADDER if rows <= max_rows] or [1]
-        try:
-            calibration = calibrate_artifact(artifact, cpu_backend=cpu_backend, ladder=ladder)
-        except ModelEngineError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=1) from exc
+        calibration = calibrate_artifact(artifact, cpu_backend=cpu_backend, ladder=ladder)
         path = save_calibration(calibration_dir, calibration)
         cpu_times = calibration.timings[calibration.cpu_backend]
         device_times = calibration.timings["triton"]
