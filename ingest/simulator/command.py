@@ -12,6 +12,8 @@ import typer
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ingest.simulator import SimulatorConfig
+
 
 def simulate_command(
     out: Annotated[
@@ -26,10 +28,16 @@ def simulate_command(
     rate: Annotated[float, typer.Option(min=0, help="With --kafka: transactions per second; 0 = unthrottled.")] = 0,
     bootstrap: Annotated[str | None, typer.Option(help="With --kafka: bootstrap servers (from settings).")] = None,
     topic: Annotated[str | None, typer.Option(help="With --kafka: topic (settings' transactions topic).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the files at --out and its labels file.")] = False,
 ) -> None:
     """Simulate card transactions with fraud scenarios and late labels; write them to Parquet (--out), produce
-    them to Kafka (--kafka), or both."""
-    from ingest.simulator import SimulatorConfig, SimulatorError, simulate
+    them to Kafka (--kafka), or both.
+
+    The size and the output files are checked before simulating: a run too large for this machine's memory,
+    or an --out that cannot be written (or that exists, without --force), stops at once.
+    """
+    from ingest.outputs import check_output
+    from ingest.simulator import SimulatorConfig, labels_path, simulate
 
     if out is None and not kafka:
         typer.echo("say where the transactions go: --out FILE.parquet, --kafka, or both", err=True)
@@ -40,11 +48,11 @@ def simulate_command(
         overrides["n_customers"] = customers
     if terminals is not None:
         overrides["n_terminals"] = terminals
-    try:
-        config = SimulatorConfig.preset(preset, **overrides)
-    except SimulatorError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+    config = SimulatorConfig.preset(preset, **overrides)
+    _refuse_too_large(config)
+    if out is not None:
+        check_output(out, force=force)
+        check_output(labels_path(out), force=force)
     began = time.perf_counter()
     data = simulate(config)
     elapsed = time.perf_counter() - began
@@ -66,8 +74,32 @@ def simulate_command(
         _produce(data.transactions, rate=rate or None, bootstrap=bootstrap, topic=topic)
 
 
+def _refuse_too_large(config: SimulatorConfig) -> None:
+    from ingest.simulator import SimulatorError
+    from ingest.simulator.simulation import estimated_memory, expected_transactions
+
+    needed, available = estimated_memory(config), _available_memory()
+    if available is not None and needed > available:
+        raise SimulatorError(
+            f"{config.days:,} days of {config.n_customers:,} customers and {config.n_terminals:,} terminals is about "
+            f"{expected_transactions(config):,} transactions, needing about {needed / 1e9:,.1f} GB of memory where "
+            f"{available / 1e9:,.1f} GB are available: simulate fewer days, customers or terminals"
+        )
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _produce(frame: pd.DataFrame, *, rate: float | None, bootstrap: str | None, topic: str | None) -> None:
-    from ingest.kafka import KafkaIngestError, TransactionProducer, ensure_topics, system_topics
+    from ingest.kafka import TransactionProducer, ensure_topics, system_topics
     from ingest.settings import IngestSettings
     from ingest.simulator.stream import send_at_rate
 
@@ -77,12 +109,8 @@ def _produce(frame: pd.DataFrame, *, rate: float | None, bootstrap: str | None, 
     if topic is not None and topic not in {t.name for t in topics}:
         topics.append(replace(topics[0], name=topic))
     target = topic or settings.topic_transactions
-    try:
-        ensure_topics(servers, topics)
-        with TransactionProducer(servers, target) as producer:
-            report = send_at_rate(frame, producer.send_frame, rate)
-            producer.flush()
-    except KafkaIngestError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
+    ensure_topics(servers, topics)
+    with TransactionProducer(servers, target) as producer:
+        report = send_at_rate(frame, producer.send_frame, rate)
+        producer.flush()
     typer.echo(f"produced {report.sent:,} transactions to {target!r} at {servers} ({report.rate:,.0f} tx/s)")

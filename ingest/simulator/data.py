@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.contract import LABEL_SCHEMA
+from ingest.outputs import atomic_output
 from ingest.simulator.config import SimulatorConfig
 from ingest.simulator.frame import SIMULATED_SCHEMA
 
@@ -37,14 +38,16 @@ class SimulatedData:
         """Write the transactions to ``path`` and the labels beside it (see :func:`labels_path`).
 
         The bytes depend only on the config (and the library versions): no timestamps or random names enter
-        the files, so the same seed gives identical files.
+        the files, so the same seed gives identical files. Both files are written whole under temporary names
+        first and then renamed into place one after the other, so a failure while writing leaves the previous
+        pair as it was (never new transactions beside old labels).
         """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         metadata = {CONFIG_METADATA_KEY: self.config.to_json().encode()}
-        _write(self.transactions, SIMULATED_SCHEMA, metadata, path)
         label_file = labels_path(path)
-        _write(self.labels, LABEL_SCHEMA, metadata, label_file)
+        with atomic_output(path) as transactions, atomic_output(label_file) as labels:
+            _write(self.transactions, SIMULATED_SCHEMA, metadata, transactions)
+            _write(self.labels, LABEL_SCHEMA, metadata, labels)
         return path, label_file
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ingest.simulator.batch import Batch
@@ -12,12 +14,28 @@ from ingest.simulator.genuine import draw_genuine
 from ingest.simulator.labels import draw_labels
 from ingest.simulator.merchants import device_names, draw_merchants, dress_genuine
 from ingest.simulator.patterns import account_takeovers, cnp_bursts
-from ingest.simulator.profiles import draw_profiles
+from ingest.simulator.profiles import GRID_SIZE, MAX_DAILY_RATE, draw_profiles
 from ingest.simulator.scenarios import apply_handbook_scenarios
 
 # One independent random stream per step, so that switching a step on or off (the realistic extras) leaves
 # the others' draws unchanged: the realistic preset has the same customers and genuine payments as the handbook.
 _STEPS = ("profiles", "genuine", "scenarios", "merchants", "devices", "bursts", "takeovers", "labels")
+#: Peak memory per simulated transaction (about 300 bytes measured at two million, doubled for headroom) and
+#: per customer-terminal pair within reach (the distance blocks and the arrays built from them).
+_BYTES_PER_TRANSACTION = 600
+_BYTES_PER_REACH_PAIR = 48
+
+
+def expected_transactions(config: SimulatorConfig) -> int:
+    """About how many genuine transactions ``config`` makes (customers' daily rates are uniform on [0, 4])."""
+    return int(config.n_customers * config.days * MAX_DAILY_RATE / 2)
+
+
+def estimated_memory(config: SimulatorConfig) -> int:
+    """About how many bytes of memory simulating ``config`` needs at its peak."""
+    reach_share = min(1.0, math.pi * config.radius**2 / GRID_SIZE**2)
+    pairs = config.n_customers * config.n_terminals * reach_share
+    return int(expected_transactions(config) * _BYTES_PER_TRANSACTION + pairs * _BYTES_PER_REACH_PAIR)
 
 
 def simulate(config: SimulatorConfig) -> SimulatedData:

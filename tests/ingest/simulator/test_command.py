@@ -112,3 +112,61 @@ def test_simulate_produces_every_transaction_to_kafka(kafka_broker: BrokerState,
     assert sorted(k for k, _ in keys) == sorted(expected["card_token"])
     ids = sorted(v.split(b'"transaction_id":"')[1].split(b'"')[0].decode() for _, v in keys)
     assert ids == sorted(expected["transaction_id"])
+
+
+def test_simulate_refuses_to_replace_a_stream_without_force(tmp_path: Path) -> None:
+    # Issue 12, point 8: --out replaced an existing file and its labels file without a word.
+    out = tmp_path / "sim.parquet"
+    args = ["simulate", *SMALL, "--out", str(out)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    before = out.read_bytes(), labels_path(out).read_bytes()
+    refused = CliRunner().invoke(app, [*args, "--seed", "5"])
+    assert refused.exit_code == 2, refused.output
+    assert "already exists; pass --force" in refused.output
+    assert (out.read_bytes(), labels_path(out).read_bytes()) == before
+    labels_path(out).unlink()  # the labels alone are in the way as well
+    (tmp_path / "sim.parquet").unlink()
+    labels_path(out).write_bytes(b"someone's labels")
+    assert CliRunner().invoke(app, [*args, "--seed", "5"]).exit_code == 2
+    replaced = CliRunner().invoke(app, [*args, "--seed", "5", "--force"])
+    assert replaced.exit_code == 0, replaced.output
+    assert pd.read_parquet(labels_path(out)).shape[0] > 0
+
+
+def test_a_failure_while_writing_leaves_the_previous_pair_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 12, point 8: the pair was written file by file, so a failure left new transactions beside old labels.
+    from ingest.simulator import data as simulated
+
+    out = tmp_path / "sim.parquet"
+    assert CliRunner().invoke(app, ["simulate", *SMALL, "--out", str(out)]).exit_code == 0
+    before = out.read_bytes(), labels_path(out).read_bytes()
+    real_write = simulated._write
+
+    def write_then_fail_on_labels(frame: pd.DataFrame, schema: object, metadata: object, path: Path) -> None:
+        if path.name.startswith(f".{labels_path(out).name}"):
+            raise OSError(28, "No space left on device")
+        real_write(frame, schema, metadata, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(simulated, "_write", write_then_fail_on_labels)
+    failed = CliRunner().invoke(app, ["simulate", *SMALL, "--seed", "9", "--out", str(out), "--force"])
+    assert failed.exit_code == 1, failed.output
+    assert "No space left on device" in failed.output
+    assert (out.read_bytes(), labels_path(out).read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, labels_path(out).name])
+
+
+def test_simulate_checks_its_size_and_its_output_before_simulating(tmp_path: Path) -> None:
+    # Issue 12, point 7: absurd sizes ended in a MemoryError, an unwritable --out was found after the simulation.
+    absurd = CliRunner().invoke(app, ["simulate", "--days", "100000", "--customers", "1000000", "--out", "x.parquet"])
+    assert absurd.exit_code == 2, absurd.output
+    assert "GB of memory" in absurd.output
+    assert "simulate fewer days, customers or terminals" in absurd.output
+    (tmp_path / "file").write_text("")
+    unwritable = CliRunner().invoke(app, ["simulate", *SMALL, "--out", str(tmp_path / "file" / "x.parquet")])
+    assert unwritable.exit_code == 2, unwritable.output
+    assert "nothing can be written under it" in unwritable.output
+    assert "transactions over" not in unwritable.output  # refused before simulating
+    for result in (absurd, unwritable):
+        assert "Traceback" not in result.output
