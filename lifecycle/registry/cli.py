@@ -63,26 +63,21 @@ def open_registry(url: str | None, store: Path | None) -> ModelRegistry:
 
 @contextmanager
 def _registry(url: str | None, store: Path | None) -> Iterator[ModelRegistry]:
-    """:func:`open_registry`; its errors become one line on stderr and exit status 1."""
-    from lifecycle.errors import LifecycleError
-
-    try:
-        registry = open_registry(url, store)
-    except LifecycleError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
+    """:func:`open_registry`, closed at the end (errors are reported by the ``fraud`` command's one error path)."""
+    registry = open_registry(url, store)
     try:
         yield registry
-    except LifecycleError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
     finally:
         registry.close()
 
 
 @models_app.command("list")
 def list_models(registry_url: RegistryUrl = None, model_store: ModelStore = None) -> None:
-    """Every registered version, newest first, with its aliases and headline metrics."""
+    """Every registered version, newest first, with its aliases and headline metrics.
+
+    The blessed column is what the registry can vouch for (the signed verdict checked, the files unchanged):
+    "unverified: ..." where the stored flag, the verdict or the files do not bear each other out.
+    """
     from rich.table import Table
 
     table = Table("content id", "name", "registered", "blessed", "aliases", "AUC ROC", "AP")
@@ -94,7 +89,7 @@ def list_models(registry_url: RegistryUrl = None, model_store: ModelStore = None
                 s["content_id"],
                 s["name"],
                 s["registered_at"],
-                "yes" if s["blessed"] else "no",
+                registry.blessing(version),
                 ",".join(s["aliases"]),
                 "-" if auc is None else f"{auc:.4f}",
                 "-" if ap is None else f"{ap:.4f}",
@@ -108,13 +103,17 @@ def show_model(
     registry_url: RegistryUrl = None,
     model_store: ModelStore = None,
 ) -> None:
-    """One version: where it is stored, its verdict and every gate check."""
+    """One version: where it is stored, its verdict and every gate check; ``blessed`` is true only when the
+    signed verdict says so and holds up (``blessing`` says what was checked)."""
     from lifecycle.records import to_document
 
     with _registry(registry_url, model_store) as registry:
         version = registry.get(ref)
+        blessing = registry.blessing(version)
         doc = {
             **version.summary(),
+            "blessed": blessing == "blessed",
+            "blessing": blessing,
             "artifact_path": str(version.artifact_path),
             "registered_by": version.registered_by,
             "verdict": None if version.verdict is None else to_document(version.verdict),

@@ -94,6 +94,25 @@ def engine_content_id(path: Path) -> str:
     return str(load_model(path, backend="numpy").metadata["content_id"])
 
 
+def _changed_files(artifact_path: Path, verdict: Verdict) -> list[str]:
+    """The files of the stored artifact that differ from those the verdict fingerprinted (added or removed too)."""
+    current, blessed = folder_digest(artifact_path), verdict.artifact_files
+    return sorted(name for name in set(current) | set(blessed) if current.get(name) != blessed.get(name))
+
+
+def _check_judged_against(version: ModelVersion, champion: str | None) -> None:
+    """Refuse to make ``version`` champion unless its gate verdict compared it with ``champion``, the current
+    one: a verdict reached against an earlier champion (or before there was one) says nothing about whether
+    it is worse than today's, and promoting on it would bypass the gate's change checks."""
+    judged = None if version.verdict is None else version.verdict.champion_content_id
+    if judged != champion:
+        raise DeploymentRefusedError(
+            f"model {version.content_id} was judged against champion {judged or '(none: there was no champion)'} "
+            f"but the champion is now {champion or '(none)'}; its comparison is out of date: judge it again "
+            "against the current champion (fraud train) before promoting it"
+        )
+
+
 @dataclass(frozen=True)
 class ModelVersion:
     """One registered model version (the row, with its lineage and verdict read back as typed records)."""
@@ -236,19 +255,27 @@ class ModelRegistry:
         reason: str = "",
         ticket: str | None = None,
     ) -> ModelVersion:
-        """Point ``alias`` at a version after re-checking that it is blessed and unchanged since blessing."""
+        """Point ``alias`` at a version after re-checking that it is blessed and unchanged since blessing, and,
+        for the champion, that its verdict was reached against the current champion.
+
+        The alias is locked from the moment its current target is read until the move commits, so concurrent
+        deployments take turns: each records the target it really replaced, and of two candidates judged
+        against the same champion only the first is promoted (the second's verdict is then out of date).
+        """
         if alias not in ALIASES:
-            raise RegistryError(f"unknown alias {alias!r}; aliases are {list(ALIASES)}")
+            raise UnknownModelError(f"unknown alias {alias!r}; aliases are {list(ALIASES)}")
         version = self.get(ref)
         who, reason, ticket = _masked(actor or getpass.getuser(), reason, ticket)
         try:
             self.check_deployable(version)
+            previous, moved = self._move_alias(
+                alias, version, who, "deploy", reason, ticket, judged_against_current=alias == "champion"
+            )
         except DeploymentRefusedError as refusal:
             self._publish(
                 RegistryEventKind.REFUSED, version.content_id, who, alias=alias, reason=str(refusal), ticket=ticket
             )
             raise
-        previous, moved = self._move_alias(alias, version.content_id, who, "deploy", reason, ticket)
         if not moved:
             return version  # it already pointed there: nothing changed, nothing to record
         kind = RegistryEventKind.DEPLOYED
@@ -280,27 +307,51 @@ class ModelRegistry:
         who, reason, ticket = _masked(actor or getpass.getuser(), reason, ticket)
         try:
             self.check_deployable(version)
+            # A rollback returns to the version the alias held just before (a deliberate act with a reason,
+            # which the gate let through against its own predecessor): it is not judged against the current
+            # one, but it is refused if the alias moved again since the history was read.
+            self._move_alias(alias, version, who, "rollback", reason, ticket, expected_current=current)
         except DeploymentRefusedError as refusal:
             self._publish(RegistryEventKind.REFUSED, earlier, who, alias=alias, reason=str(refusal), ticket=ticket)
             raise
-        self._move_alias(alias, earlier, who, "rollback", reason, ticket)
         kind = RegistryEventKind.ROLLED_BACK
         self._publish(kind, earlier, who, alias=alias, previous_content_id=current, reason=reason, ticket=ticket)
         return self.get(earlier)
 
     def _move_alias(
-        self, alias: str, content_id: str, who: str, action: str, reason: str | None, ticket: str | None
+        self,
+        alias: str,
+        version: ModelVersion,
+        who: str,
+        action: str,
+        reason: str | None,
+        ticket: str | None,
+        *,
+        judged_against_current: bool = False,
+        expected_current: str | None = None,
     ) -> tuple[str | None, bool]:
-        """Point ``alias`` at ``content_id`` and record the move, with why and under which ticket: the version it
-        pointed at before, if any, and whether it moved (pointing it where it already points changes nothing)."""
-        now = _now()
+        """Point ``alias`` at ``version`` and record the move, with why and under which ticket: the version it
+        pointed at before, if any, and whether it moved (pointing it where it already points changes nothing).
+
+        The alias is locked from the moment its current target is read until the move commits, so concurrent
+        moves take turns: each records the target it really replaced, and (``judged_against_current``) of two
+        candidates judged against the same champion only the first is promoted, the second's verdict being
+        out of date by then.
+        """
+        content_id = version.content_id
         with self._db.transaction() as tx:
-            # The previous target is read with the writes that move the alias, on the same cursor and transaction
-            # (not through a separate query and commit), so the history records what this change replaced.
+            tx.query_for_update("SELECT alias FROM alias_locks WHERE alias = ?", [alias])
             rows = tx.query("SELECT content_id FROM aliases WHERE alias = ?", [alias])
             previous = str(rows[0][0]) if rows else None
             if previous == content_id:
                 return previous, False
+            if judged_against_current:
+                _check_judged_against(version, previous)
+            if expected_current is not None and previous != expected_current:
+                raise DeploymentRefusedError(
+                    f"{alias} moved to {previous} meanwhile; look at `fraud models list` and decide again"
+                )
+            now = _now()  # taken under the lock: the history's times follow the order of the changes
             tx.execute("DELETE FROM aliases WHERE alias = ?", [alias])
             tx.execute(
                 "INSERT INTO aliases (alias, content_id, updated_at, updated_by) VALUES (?, ?, ?, ?)",
@@ -337,20 +388,14 @@ class ModelRegistry:
         cid = version.content_id
         if version.verdict is None or version.verdict_signature is None:
             raise DeploymentRefusedError(f"model {cid} has no gate verdict; run the gate (fraud train) first")
-        if not signature_matches(to_document(version.verdict), version.verdict_signature, self._key):
-            raise DeploymentRefusedError(f"model {cid}: the gate verdict's signature does not match; it was altered")
-        problems = verdict_problems(version.verdict)
-        if problems:
-            raise DeploymentRefusedError(f"model {cid}: the gate verdict contradicts its checks: {'; '.join(problems)}")
+        trouble = self._verdict_trouble(version.verdict, version.verdict_signature)
+        if trouble:
+            raise DeploymentRefusedError(f"model {cid}: {trouble}")
         if not version.blessed or not version.verdict.blessed:
             failed = list(version.verdict.failed_checks)
             raise DeploymentRefusedError(f"model {cid} is not blessed: the gate refused it (failed checks: {failed})")
-        current = folder_digest(version.artifact_path)
-        if current != version.verdict.artifact_files:
-            blessed_files = version.verdict.artifact_files
-            changed = sorted(
-                name for name in set(current) | set(blessed_files) if current.get(name) != blessed_files.get(name)
-            )
+        changed = _changed_files(version.artifact_path, version.verdict)
+        if changed:
             raise DeploymentRefusedError(f"model {cid}: files changed after blessing: {changed}; re-register, re-gate")
         try:
             loaded_id = self._verify_artifact(version.artifact_path)
@@ -358,6 +403,36 @@ class ModelRegistry:
             raise DeploymentRefusedError(f"model {cid} no longer loads through the engine: {error}") from error
         if loaded_id != cid:
             raise DeploymentRefusedError(f"model {cid}: the artifact now has content id {loaded_id}")
+
+    def blessing(self, version: ModelVersion) -> str:
+        """What the registry vouches for about ``version``: ``blessed`` or ``refused`` (its signed verdict says
+        so and holds up), ``not judged``, or ``unverified: WHY`` when the row's blessed flag, the verdict and the
+        stored files do not bear each other out (something was altered outside the registry). Listings show
+        this, never the bare ``blessed`` column, which anyone with write access to the database can set."""
+        verdict, signature = version.verdict, version.verdict_signature
+        if verdict is None or signature is None:
+            return "unverified: marked blessed without a signed verdict" if version.blessed else "not judged"
+        trouble = self._verdict_trouble(verdict, signature)
+        if trouble:
+            return f"unverified: {trouble}"
+        if version.blessed != verdict.blessed:
+            return "unverified: the blessed flag disagrees with the signed verdict"
+        if not verdict.blessed:
+            return "refused"
+        try:
+            changed = _changed_files(version.artifact_path, verdict)
+        except RegistryError as error:
+            return f"unverified: {error}"
+        return f"unverified: files changed after blessing: {changed}" if changed else "blessed"
+
+    def _verdict_trouble(self, verdict: Verdict, signature: str) -> str | None:
+        """Why a stored verdict cannot be relied on (its signature, its coherence), or None."""
+        if not signature_matches(to_document(verdict), signature, self._key):
+            return "the gate verdict's signature does not match; it was altered"
+        problems = verdict_problems(verdict)
+        if problems:
+            return f"the gate verdict contradicts its checks: {'; '.join(problems)}"
+        return None
 
     # -- reading ---------------------------------------------------------------------------------------------
 

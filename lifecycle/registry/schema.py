@@ -42,6 +42,11 @@ SCHEMA: Final = (
         added_at TEXT NOT NULL,
         PRIMARY KEY (content_id, name)
     )""",
+    # One row per alias, always there, that a move of the alias locks (PostgreSQL's row lock needs a row even
+    # before the alias first points anywhere; see ModelRegistry._move_alias).
+    "CREATE TABLE IF NOT EXISTS alias_locks (alias TEXT PRIMARY KEY)",
+    "INSERT INTO alias_locks (alias) VALUES ('champion') ON CONFLICT DO NOTHING",
+    "INSERT INTO alias_locks (alias) VALUES ('challenger') ON CONFLICT DO NOTHING",
 )
 #: Columns added to a table after its first release, created in registries made before them.
 ADDED_COLUMNS: Final = {

@@ -117,25 +117,31 @@ def lineage(world: World, name: str) -> Lineage:
     )
 
 
-def judge(registry: ModelRegistry, content_id: str, world: World, inputs: np.ndarray | None = None) -> None:
-    """The real gate's verdict on a version (judged on the history, latency budgets relaxed), recorded.
-    ``inputs`` replace the world's model input (for models that read other columns)."""
+def judge(
+    registry: ModelRegistry, content_id: str, world: World, inputs: np.ndarray | None = None, *, champion: bool = False
+) -> None:
+    """The real gate's verdict on a version (judged on the history, latency budgets relaxed), recorded; with
+    ``champion``, against the current champion (as a promotion over it requires). ``inputs`` replace the world's
+    model input (for models that read other columns)."""
     version = registry.get(content_id)
     X = world.X if inputs is None else inputs
     data = GateData(X, tuple(version.lineage.feature_names), world.history, EVALUATION)
-    registry.record_verdict(version.content_id, lifecycle_judge(version, None, data, THRESHOLDS))
+    against = registry.find_alias("champion") if champion else None
+    registry.record_verdict(version.content_id, lifecycle_judge(version, against, data, THRESHOLDS))
 
 
 def _bless_all(root: Path, world: World) -> dict[str, str]:
-    """Register and judge every model of the world once, with the forest as champion (the template registry)."""
+    """Register and judge every model of the world once, with the forest as champion (the template registry): the
+    forest first, promoted; forest_b, which tests promote over it, judged against it (as a promotion requires)."""
     registry = registry_support.make_registry(root)
     ids: dict[str, str] = {}
     try:
-        for name, path in world.artifacts.items():
-            version = registry.register(path, name=name, lineage=lineage(world, name))
-            judge(registry, version.content_id, world)
+        for name in sorted(world.artifacts, key=lambda name: name != "forest"):
+            version = registry.register(world.artifacts[name], name=name, lineage=lineage(world, name))
+            judge(registry, version.content_id, world, champion=name == "forest_b")
             ids[name] = version.content_id
-        registry.promote(ids["forest"])
+            if name == "forest":
+                registry.promote(ids["forest"])
     finally:
         registry.close()
     return ids

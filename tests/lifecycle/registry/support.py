@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,10 +111,37 @@ def make_registry(tmp_path: Path) -> ModelRegistry:
 
 
 def judge_and_record(
-    registry: ModelRegistry, ref: str, data: tuple[np.ndarray, np.ndarray], *, good: bool = True
+    registry: ModelRegistry,
+    ref: str,
+    data: tuple[np.ndarray, np.ndarray],
+    *,
+    good: bool = True,
+    champion: str | None = None,
 ) -> Verdict:
-    """The real gate's verdict on ``ref`` (no champion), recorded in the registry."""
+    """The real gate's verdict on ``ref`` against ``champion`` (a content id; none by default), recorded in the
+    registry."""
     version = registry.get(ref)
-    verdict = judge(version, None, gate_data(data, good=good), THRESHOLDS)
+    judged_against = None if champion is None else registry.get(champion)
+    verdict = judge(version, judged_against, gate_data(data, good=good), THRESHOLDS)
     registry.record_verdict(version.content_id, verdict)
     return verdict
+
+
+def deploy_repeatedly(
+    url: str, store: Path, refs: list[str], alias: str, start: Any, outcomes: Any, rounds: int = 1
+) -> None:
+    """Run in a separate process: open the registry, wait at ``start`` (a barrier) for the other processes, then
+    deploy ``refs`` in turn to ``alias`` ``rounds`` times, putting "ok" or the refusal's message on ``outcomes``."""
+    from lifecycle.registry.errors import DeploymentRefusedError
+
+    registry = ModelRegistry(url, store, signing_key=KEY)
+    try:
+        start.wait(timeout=120)
+        for index in range(rounds * len(refs)):
+            try:
+                registry.deploy(refs[index % len(refs)], alias, actor=f"process-{refs[0][:12]}")
+                outcomes.put("ok")
+            except DeploymentRefusedError as error:
+                outcomes.put(str(error))
+    finally:
+        registry.close()

@@ -34,16 +34,20 @@ def _registry(root: Path, sink: Recorder | None = None) -> ModelRegistry:
     return ModelRegistry(f"sqlite:///{root}/registry.sqlite", root / "store", signing_key=support.KEY, events=sink)
 
 
-def _blessed(registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray], seed: int) -> str:
+def _blessed(
+    registry: ModelRegistry, tmp_path: Path, data: tuple[np.ndarray, np.ndarray], seed: int, champion: str | None = None
+) -> str:
+    """A registered forest, blessed by the gate against ``champion`` (a promotion requires the current one)."""
     artifact = support.forest_artifact(tmp_path / f"artifact{seed}", data, seed=seed)
     version = registry.register(artifact, name="rf", lineage=support.lineage())
-    support.judge_and_record(registry, version.content_id, data)
+    support.judge_and_record(registry, version.content_id, data, champion=champion)
     return version.content_id
 
 
 def test_history_keeps_action_reason_and_ticket(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
     registry = _registry(tmp_path)
-    one, two = _blessed(registry, tmp_path, data, 1), _blessed(registry, tmp_path, data, 2)
+    one = _blessed(registry, tmp_path, data, 1)
+    two = _blessed(registry, tmp_path, data, 2, champion=one)
     registry.promote(one, actor="alice", reason="first champion", ticket="CHG-1")
     registry.promote(two, actor="bob", reason="customer 4111 1111 1111 1111 complained", ticket="4111111111111111")
     registry.rollback(actor="carol", reason="incident", ticket="INC-9")

@@ -58,9 +58,9 @@ def test_blessed_model_deploys_and_aliases_move(
 ) -> None:
     one = registry.register(support.forest_artifact(tmp_path / "a", data, seed=1), name="rf", lineage=support.lineage())
     two = registry.register(support.forest_artifact(tmp_path / "b", data, seed=2), name="rf", lineage=support.lineage())
-    for version in (one, two):
-        support.judge_and_record(registry, version.content_id, data)
+    support.judge_and_record(registry, one.content_id, data)
     registry.promote(one.content_id)
+    support.judge_and_record(registry, two.content_id, data, champion=one.content_id)
     registry.deploy(two.content_id, "challenger")
     assert registry.get("champion").content_id == one.content_id
     registry.promote(two.content_id)
@@ -211,9 +211,10 @@ def test_every_registry_event_reaches_the_sink_with_actor_reason_and_ticket(
     two = registry.register(support.forest_artifact(tmp_path / "b", data, seed=2), name="rf", lineage=support.lineage())
     bad = registry.register(support.forest_artifact(tmp_path / "c", data, seed=3), name="rf", lineage=support.lineage())
     support.judge_and_record(registry, one.content_id, data)
-    support.judge_and_record(registry, two.content_id, data)
-    support.judge_and_record(registry, bad.content_id, data, good=False)
     registry.promote(one.content_id, actor="ana", reason="first model", ticket="CHG-1")
+    # Later candidates are judged against the champion of the day, as a promotion requires.
+    support.judge_and_record(registry, two.content_id, data, champion=one.content_id)
+    support.judge_and_record(registry, bad.content_id, data, good=False, champion=one.content_id)
     registry.promote(two.content_id, actor="ana", reason="retrained", ticket="CHG-2")
     with pytest.raises(DeploymentRefusedError):
         registry.promote(bad.content_id, actor="bob", ticket="CHG-3")
@@ -224,8 +225,9 @@ def test_every_registry_event_reaches_the_sink_with_actor_reason_and_ticket(
     kinds = [e.kind for e in sink.events]
     assert kinds == [
         *[RegistryEventKind.REGISTERED] * 3,
-        *[RegistryEventKind.VERDICT] * 3,
+        RegistryEventKind.VERDICT,
         RegistryEventKind.DEPLOYED,
+        *[RegistryEventKind.VERDICT] * 2,
         RegistryEventKind.DEPLOYED,
         RegistryEventKind.REFUSED,
         RegistryEventKind.ROLLED_BACK,
@@ -250,3 +252,49 @@ def test_every_registry_event_reaches_the_sink_with_actor_reason_and_ticket(
 def test_rollback_needs_an_earlier_version(registry: ModelRegistry) -> None:
     with pytest.raises(RegistryError, match="no earlier version"):
         registry.rollback("champion", reason="nothing to go back to")
+
+
+def test_listings_show_only_a_blessing_the_registry_can_vouch_for(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    # Issue 12, point 10: `fraud models list|show` displayed the database's blessed column as if it were verified;
+    # anyone with write access to the database could set it.
+    from typer.testing import CliRunner
+
+    from scoring_api.cli import app
+
+    url = f"sqlite:///{tmp_path}/registry.sqlite"
+    registry = ModelRegistry(url, tmp_path / "store", signing_key=support.KEY)
+    versions = {}
+    for name, seed, good in (("good", 1, True), ("flag", 2, False), ("edited", 3, False), ("changed", 4, True)):
+        artifact = support.forest_artifact(tmp_path / name, data, seed=seed)
+        versions[name] = registry.register(artifact, name=name, lineage=support.lineage()).content_id
+        support.judge_and_record(registry, versions[name], data, good=good)
+    registry._db.execute("UPDATE model_versions SET blessed = 1 WHERE content_id = ?", [versions["flag"]])
+    edited = registry.get(versions["edited"]).verdict
+    assert edited is not None
+    document = {**to_document(edited), "blessed": True, "failed_checks": []}
+    registry._db.execute(
+        "UPDATE model_versions SET verdict = ?, blessed = 1 WHERE content_id = ?",
+        [json.dumps(document), versions["edited"]],
+    )
+    metadata = registry.get(versions["changed"]).artifact_path / "metadata.json"
+    metadata.write_text(metadata.read_text().replace("{", '{"note": "edited", ', 1))
+    expected = {
+        "good": "blessed",
+        "flag": "unverified: the blessed flag disagrees with the signed verdict",
+        "edited": "unverified: the gate verdict's signature does not match",
+        "changed": "unverified: files changed after blessing: ['metadata.json']",
+    }
+    where = ["--registry", url, "--model-store", str(tmp_path / "store")]
+    env = {"FRAUD_MODEL_SIGNING_KEY": support.KEY.get_secret_value()}
+    listed = CliRunner().invoke(app, ["models", "list", *where], env=env)
+    assert listed.exit_code == 0, listed.output
+    for name, blessing in expected.items():
+        row = next(line for line in listed.output.splitlines() if versions[name][:40] in line)
+        assert f" {blessing.split(':')[0]}" in row, row
+        shown = CliRunner().invoke(app, ["models", "show", versions[name], *where], env=env)
+        assert shown.exit_code == 0, shown.output
+        document = json.loads(shown.output[shown.output.index("{") :])
+        assert document["blessing"].startswith(blessing), document["blessing"]
+        assert document["blessed"] is (name == "good")

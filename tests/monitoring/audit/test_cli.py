@@ -44,7 +44,9 @@ def models(tmp_path: Path) -> tuple[str, str, str]:
     for seed, good in ((1, True), (2, True), (3, False)):
         artifact = registry_support.forest_artifact(tmp_path / f"a{seed}", data, seed=seed)
         version = registry.register(artifact, name="rf", lineage=registry_support.lineage())
-        registry_support.judge_and_record(registry, version.content_id, data, good=good)
+        # Judged against the first, which is champion by the time the others are promoted.
+        champion = ids[0] if ids else None
+        registry_support.judge_and_record(registry, version.content_id, data, good=good, champion=champion)
         ids.append(version.content_id)
     registry.close()
     return ids[0], ids[1], ids[2]

@@ -43,7 +43,9 @@ def test_registry_changes_are_recorded(audit_url: str, tmp_path: Path, data: tup
         for seed, good in ((1, True), (2, True), (3, False)):
             artifact = registry_support.forest_artifact(tmp_path / f"a{seed}", data, seed=seed)
             version = registry.register(artifact, name="rf", lineage=registry_support.lineage(), actor="trainer")
-            registry_support.judge_and_record(registry, version.content_id, data, good=good)
+            # Judged against the first, which is champion by the time the others are promoted.
+            champion = ids[0] if ids else None
+            registry_support.judge_and_record(registry, version.content_id, data, good=good, champion=champion)
             ids.append(version.content_id)
         (tmp_path / "report.html").write_text("<h1>report</h1>")
         registry.attach_evidence(ids[0], {"report.html": tmp_path / "report.html"}, actor="trainer")

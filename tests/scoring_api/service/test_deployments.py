@@ -148,14 +148,15 @@ def test_a_slow_canary_is_rolled_back_automatically(service: Service, world: Wor
 def test_a_promotion_in_the_registry_is_followed_and_swapped_in(service: Service, world: World) -> None:
     registry = _registry(service)
     try:
-        registry.promote(service.ids["linear"], actor="someone else")
+        # forest_b, judged against the champion forest (a model judged before it would be refused).
+        registry.promote(service.ids["forest_b"], actor="someone else")
     finally:
         registry.close()
     assert {d["model_version"] for d in _batch(service, world, 0, 5)} == {service.ids["forest"]}
     service.services.follow()  # what the maintenance thread does every watch interval
-    assert {d["model_version"] for d in _batch(service, world, 5, 5)} == {service.ids["linear"]}
+    assert {d["model_version"] for d in _batch(service, world, 5, 5)} == {service.ids["forest_b"]}
     loaded = [e for e in service.sink.deployments if e.action is DeploymentAction.CHAMPION_LOADED]
-    assert loaded[-1].content_id == service.ids["linear"]
+    assert loaded[-1].content_id == service.ids["forest_b"]
 
 
 def test_what_may_not_deploy_is_refused(service: Service, world: World, tmp_path: Path) -> None:

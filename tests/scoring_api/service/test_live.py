@@ -148,7 +148,8 @@ def test_models_change_under_concurrent_load_and_no_request_fails(live: Live, wo
             ("rollback", lambda: deployments.rollback("test", "load test")),
             ("canary", lambda: deployments.start_canary(ids["linear"], 0.3, "test")),
             ("canary rollback", lambda: deployments.rollback_canary("test")),
-            ("registry promotion", lambda: services.registry.promote(ids["linear"], actor="elsewhere")),
+            # forest_b was judged against the champion forest: a model judged before it would be refused.
+            ("registry promotion", lambda: services.registry.promote(ids["forest_b"], actor="elsewhere")),
         )
         for name, step in steps:
             time.sleep(0.3)

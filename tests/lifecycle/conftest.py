@@ -1,4 +1,4 @@
-"""Fixtures of the registry tests: the small dataset the support forests learn, and a fresh registry."""
+"""Fixtures of the lifecycle tests: the small dataset the registry support forests learn, and a fresh registry."""
 
 from __future__ import annotations
 
