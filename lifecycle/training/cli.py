@@ -31,62 +31,67 @@ def train(
     ),
     fast: Annotated[bool, typer.Option("--fast", help="tiny search, small models (tests, demos)")] = False,
     allow_invalid: Annotated[bool, typer.Option("--allow-invalid", help="train although validation failed")] = False,
-    run_dir: Annotated[Path, typer.Option(help="where the report, plots and artifacts go")] = Path("fraud-runs/latest"),
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(help="a new folder for the report, plots and artifacts [default: fraud-runs/<UTC time>]"),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace a previous run in --run-dir")] = False,
     promote: Annotated[bool, typer.Option("--promote", help="make the model champion if the gate blesses it")] = False,
     alert_rate: Annotated[float, typer.Option(help="the bank's review budget, a share of transactions")] = 0.005,
     seed: Annotated[int, typer.Option(help="random seed of the models")] = 0,
     registry_url: RegistryUrl = None,
     model_store: ModelStore = None,
 ) -> None:
-    """Validate, build features, split by time, train candidates, compile, evaluate, register and gate."""
+    """Validate, build features, split by time, train candidates, compile, evaluate, register and gate.
+
+    Each run writes into a folder of its own: a new one under fraud-runs/ by default; an existing --run-dir
+    holding a previous run is replaced only with --force.
+    """
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ingest.errors import IngestError
     from ingest.settings import IngestSettings
     from ingest.sources import attach_labels, read_labels, read_transactions, replay_kafka
-    from lifecycle.errors import LifecycleError
     from lifecycle.evaluation import EvaluationConfig
     from lifecycle.settings import LifecycleSettings
-    from lifecycle.training.pipeline import TrainingConfig, run_training
-    from model_engine.errors import ModelEngineError
+    from lifecycle.training.pipeline import (
+        TrainingConfig,
+        check_run_dir,
+        clear_previous_run,
+        new_run_dir,
+        run_training,
+    )
 
     console = Console()
     if (data is None) == (kafka_topic is None):
         raise typer.BadParameter("give either --data (Parquet) or --kafka-topic (replay)")
-    try:
-        label_frame = read_labels(labels) if labels is not None else None
-        if kafka_topic is not None:
-            frame = replay_kafka(IngestSettings().kafka_bootstrap_servers, kafka_topic)
-            source = f"kafka:{kafka_topic}"
-        else:
-            frame = read_transactions(data or [], mapping)
-            source = "parquet:" + ",".join(str(p) for p in data or [])
-        if "is_fraud" not in frame.columns:
-            if label_frame is None:
-                raise typer.BadParameter("the source carries no is_fraud column: pass --labels")
-            frame = attach_labels(frame, label_frame)
-        config = TrainingConfig(
-            train_days=train_days,
-            test_days=test_days,
-            label_delay_days=label_delay_days,
-            families=tuple(f.strip() for f in families.split(",") if f.strip()),
-            fast=fast,
-            allow_invalid=allow_invalid,
-            seed=seed,
-            source=source,
-            evaluation=EvaluationConfig(alert_rate=alert_rate),
-            actor=LifecycleSettings().actor_name(),
-        )
-    except (IngestError, LifecycleError, ModelEngineError) as error:
-        # Bad sources, label files and options stop the command with one line, as a failed run does.
-        console.print(f"[red]training stopped:[/] {error}")
-        raise typer.Exit(1) from None
-    try:
-        registry = open_registry(registry_url, model_store)
-    except LifecycleError as error:
-        console.print(f"[red]training stopped:[/] {error}")
-        raise typer.Exit(1) from None
+    # Options and the run folder are checked before any data is read, so that a mistake costs nothing.
+    config = TrainingConfig(
+        train_days=train_days,
+        test_days=test_days,
+        label_delay_days=label_delay_days,
+        families=tuple(f.strip() for f in families.split(",") if f.strip()),
+        fast=fast,
+        allow_invalid=allow_invalid,
+        seed=seed,
+        source=f"kafka:{kafka_topic}" if kafka_topic is not None else "parquet:" + ",".join(map(str, data or [])),
+        evaluation=EvaluationConfig(alert_rate=alert_rate),
+        actor=LifecycleSettings().actor_name(),
+    )
+    run_dir = new_run_dir(Path("fraud-runs")) if run_dir is None else run_dir
+    if force:
+        clear_previous_run(run_dir)
+    check_run_dir(run_dir)
+    label_frame = read_labels(labels) if labels is not None else None
+    if kafka_topic is not None:
+        frame = replay_kafka(IngestSettings().kafka_bootstrap_servers, kafka_topic)
+    else:
+        frame = read_transactions(data or [], mapping)
+    if "is_fraud" not in frame.columns:
+        if label_frame is None:
+            raise typer.BadParameter("the source carries no is_fraud column: pass --labels")
+        frame = attach_labels(frame, label_frame)
+    registry = open_registry(registry_url, model_store)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("starting", total=None)
 
@@ -94,11 +99,7 @@ def train(
             bar.update(task, description=f"[bold]{step}[/]: {message}")
             bar.console.log(f"{step}: {message}")
 
-        try:
-            result = run_training(frame, registry, run_dir, config, labels=label_frame, progress=progress)
-        except (LifecycleError, ModelEngineError) as error:
-            console.print(f"[red]training stopped:[/] {error}")
-            raise typer.Exit(1) from None
+        result = run_training(frame, registry, run_dir, config, labels=label_frame, progress=progress)
     overall = result.reports[result.chosen].overall
     console.print(
         f"chosen {result.chosen}: AUC {overall.auc_roc:.4f}, AP {overall.average_precision:.4f}, "

@@ -8,8 +8,12 @@ carries what the steps produced, and the run folder holds the HTML report, its p
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -22,7 +26,7 @@ from lifecycle.registry import code_version as current_code_version
 from lifecycle.training.candidates import FAMILIES
 from lifecycle.training.compilation import CompiledCandidate, compile_candidates
 from lifecycle.training.dataset import TrainingData, prepare
-from lifecycle.training.errors import TrainingError
+from lifecycle.training.errors import TrainingInputError
 from lifecycle.training.fitting import train_candidates
 from lifecycle.training.progress import Progress, Steps, no_progress
 from lifecycle.training.registration import register_best
@@ -34,6 +38,8 @@ SELECTION_RULE = (
     "each family's hyper-parameters: highest mean average precision on time-ordered folds of the training period "
     "(AUC breaks ties); the family: highest average precision on the test period (AUC breaks ties)"
 )
+#: What a run writes into its folder; a folder holding anything else is not a previous run.
+RUN_FOLDER_ENTRIES: Final = frozenset({"validation", "artifacts", "plots", "report.html"})
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class TrainingConfig:
         known = [f.name for f in FAMILIES]
         unknown = [name for name in self.families if name not in known]
         if unknown or not self.families:
-            raise TrainingError(f"unknown candidate families {unknown or '(none given)'}; known: {known}")
+            raise TrainingInputError(f"unknown candidate families {unknown or '(none given)'}; known: {known}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,35 @@ class TrainingResult:
     selection: Selection
 
 
+def new_run_dir(root: Path) -> Path:
+    """A fresh folder under ``root`` for one run, named by its UTC start time (and a random suffix)."""
+    return root / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Refuse a run folder that already holds files: a run never writes over another run's report and
+    artifacts (reusing one made the best candidate's artifact folder exist already, and a worse one win)."""
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise TrainingInputError(
+            f"{run_dir} already holds a previous run; give a new --run-dir, or pass --force to replace it"
+        )
+
+
+def clear_previous_run(run_dir: Path) -> None:
+    """Remove a previous run from ``run_dir``; a folder holding anything a run does not write is refused."""
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise TrainingInputError(f"{run_dir} is a file, not a run folder; choose another --run-dir")
+    foreign = sorted(entry.name for entry in run_dir.iterdir() if entry.name not in RUN_FOLDER_ENTRIES)
+    if foreign:
+        raise TrainingInputError(
+            f"{run_dir} holds {foreign[:5]}, which no training run writes; --force replaces a previous run only: "
+            "choose another --run-dir"
+        )
+    shutil.rmtree(run_dir)
+
+
 def run_training(
     transactions: pd.DataFrame,
     registry: ModelRegistry,
@@ -86,8 +121,10 @@ def run_training(
     labels: pd.DataFrame | None = None,
     progress: Progress = no_progress,
 ) -> TrainingResult:
-    """Train, compile, evaluate, register and gate a model on ``transactions`` (contract columns + ``is_fraud``)."""
+    """Train, compile, evaluate, register and gate a model on ``transactions`` (contract columns + ``is_fraud``),
+    writing the report, plots and artifacts into ``run_dir`` (new or empty: see :func:`check_run_dir`)."""
     config = config or TrainingConfig()
+    check_run_dir(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     steps = Steps(progress)
     feature_set = config.feature_set or default_feature_set()

@@ -1,5 +1,7 @@
 """The register step: the best candidate saved as an artifact with its lineage and registered; when its
-artifact does not round-trip, the next best is tried."""
+artifact does not load back through the engine, the next best is tried. A failure to write the artifact (a
+folder already there, a full disk) stops the run instead: it says nothing about the candidate, and taking it
+for one would register a worse model in the best one's place."""
 
 from __future__ import annotations
 
@@ -35,10 +37,10 @@ def register_best(
         for candidate in ranking:
             lineage = lineage_of(candidate)
             path = artifacts_dir / candidate.family
+            save_model(candidate.model, path, golden_input=data.test_inputs[:GOLDEN_ROWS], lineage=to_document(lineage))
             try:
-                save_model(
-                    candidate.model, path, golden_input=data.test_inputs[:GOLDEN_ROWS], lineage=to_document(lineage)
-                )
+                # Registration loads the artifact through the engine (manifest, golden batch): only that failing
+                # is the candidate's fault.
                 return candidate, registry.register(path, name=candidate.family, lineage=lineage, actor=actor)
             except ArtifactError as error:
                 excluded[candidate.family] = f"{type(error).__name__}: {error}"
