@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from model_engine.backends import numba_kernels as nk
+from model_engine.backends import numba_trees as nt
 from model_engine.backends.base import DEFAULT_TILE_ROWS, Array, check_inputs, row_tiles
 from model_engine.backends.numba_tree_shap import tree_shap_step
 from model_engine.backends.plan import MemoryPlan, plan_memory
@@ -32,8 +33,9 @@ ROW_BLOCK = 512  # rows that pass through one tree before the next: the tree's n
 class _Compiler:
     """Turns nodes into steps over slot indices."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, tree_layout: str = "auto") -> None:
         self.graph = graph
+        self.tree_layout = tree_layout
         self.slots: dict[str, int] = {}
         for name in (
             [v.name for v in graph.inputs] + list(graph.constants) + [v.name for n in graph.nodes for v in n.outputs]
@@ -163,24 +165,34 @@ class _Compiler:
         x, feature, threshold, missing_left, leaf_value = ins
         depth = int(node.attrs["depth"])  # type: ignore[arg-type]
         n_trees = self.graph.constants[node.inputs[1]].shape[0]
-        divisor, base, post = nk.finish_args(node.attrs, n_trees, node.output.type.dtype.numpy)
+        divisor, base, post = nt.finish_args(node.attrs, n_trees, node.output.type.dtype.numpy)
 
         def run(s: list[Any]) -> None:
-            nk.perfect_trees(s[x], s[feature], s[threshold], s[missing_left], s[leaf_value], depth, ROW_BLOCK,
+            nt.perfect_trees(s[x], s[feature], s[threshold], s[missing_left], s[leaf_value], depth, ROW_BLOCK,
                              divisor, base, post, s[out])  # fmt: skip
 
         return run
 
     def _compact(self, node: Node, ins: list[int], out: int) -> Step:
         x = ins[0]
-        feature, threshold, left, right, value, missing_left, roots = [self.graph.constants[n] for n in node.inputs[1:]]
-        records, value, roots, depths = nk.pack_records(feature, threshold, left, right, missing_left, value, roots)
-        divisor, base, post = nk.finish_args(node.attrs, roots.shape[0], node.output.type.dtype.numpy)
+        tables = [self.graph.constants[n] for n in node.inputs[1:]]
+        feature, threshold, left = tables[:3]
+        n_features = int(self.graph.type_of(node.inputs[0]).shape[1] or 0)
+        divisor, base, post = nt.finish_args(node.attrs, tables[-1].shape[0], node.output.type.dtype.numpy)
+        if nt.choose_layout(feature, threshold, left, n_features, self.tree_layout) == "records":
+            records, value, roots, depths = nt.pack_records(*tables)
 
-        def run(s: list[Any]) -> None:
-            nk.compact_trees(s[x], records, value, roots, depths, ROW_BLOCK, divisor, base, post, s[out])
+            def run_records(s: list[Any]) -> None:
+                nt.compact_trees(s[x], records, value, roots, depths, ROW_BLOCK, divisor, base, post, s[out])
 
-        return run
+            return run_records
+        b = nt.pack_binned(*tables[:7], n_features=n_features)
+
+        def run_binned(s: list[Any]) -> None:
+            nt.binned_trees(s[x], b.edges, b.starts, b.nodes, b.value, b.roots, b.depths, b.bins_like, ROW_BLOCK,
+                            divisor, base, post, s[out])  # fmt: skip
+
+        return run_binned
 
     def _concat(self, ins: list[int], out: int) -> Step:
         widths = [int(self.graph.type_of(n).shape[1] or 0) for n in self._names(ins)]
@@ -202,11 +214,11 @@ class _Compiler:
 class NumbaExecutable:
     """A graph compiled to a list of steps over slots; intermediates live in a per-thread arena."""
 
-    def __init__(self, graph: Graph, tile_rows: int) -> None:
+    def __init__(self, graph: Graph, tile_rows: int, tree_layout: str = "auto") -> None:
         verify_graph(graph)
         self.graph = graph
         self.tile_rows = tile_rows
-        compiler = _Compiler(graph)
+        compiler = _Compiler(graph, tree_layout)
         self._slots = compiler.slots
         self._steps = compiler.steps()
         self.plan: MemoryPlan = plan_memory(graph, tile_rows)
@@ -294,6 +306,9 @@ class NumbaExecutable:
 class NumbaBackend:
     """Compiled CPU execution (single-threaded kernels; run tiles in parallel threads if you need more).
 
+    ``tree_layout`` lays out tree ensembles' nodes: "auto" (binned where it holds the ensemble, else float
+    records), "binned" or "records" (see :mod:`model_engine.backends.numba_trees`); every layout is exact.
+
     >>> from model_engine.ir import DType
     >>> from model_engine.ops import GraphBuilder
     >>> b = GraphBuilder()
@@ -305,5 +320,10 @@ class NumbaBackend:
 
     name = "numba"
 
+    def __init__(self, tree_layout: str = "auto") -> None:
+        if tree_layout not in nt.LAYOUTS:
+            raise ValueError(f"tree_layout must be one of {nt.LAYOUTS}, got {tree_layout!r}")
+        self.tree_layout = tree_layout
+
     def prepare(self, graph: Graph, *, tile_rows: int = DEFAULT_TILE_ROWS) -> NumbaExecutable:
-        return NumbaExecutable(graph, tile_rows)
+        return NumbaExecutable(graph, tile_rows, self.tree_layout)

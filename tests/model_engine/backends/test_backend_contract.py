@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from model_engine.backends import get_backend
-from model_engine.backends.numba_kernels import pack_records
+from model_engine.backends.numba_trees import pack_records
 from model_engine.backends.numpy_backend import run_graph
 from model_engine.backends.plan import plan_memory
 from model_engine.errors import BackendUnavailableError, SignatureError
