@@ -13,7 +13,11 @@ hour on a busy 2-core machine): both are done once and kept in ``--cache`` (fitt
 compiled libraries beside them), outside every timing.
 
     python bench/engine_cpu.py [--json FILE] [--batches 1,100,10000,100000] [--budget SECONDS]
-                               [--models NAME,...] [--peers onnxruntime,tl2cgen,native] [--cache DIR]
+                               [--models NAME,...] [--peers onnxruntime,tl2cgen,native] [--cache DIR] [--quick]
+
+``--quick`` bounds the run to a few minutes on a shared 2-core machine: the large ensembles only, batches 1 and
+10,000, 0.2 s a cell, and tl2cgen only where its compiled library is already in the cache (it compiles no C).
+Explicit ``--models``, ``--batches`` and ``--budget`` still override it.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ N_FEATURES = 30
 Array = np.ndarray[Any, Any]
 Predict = Callable[[Array], Any]
 PEERS = ("onnxruntime", "tl2cgen", "native")
+LARGE_MODELS = ("random_forest_500x20", "hist_gb_1000x255", "lightgbm_1000x255", "xgboost_1000x255")
+QUICK = {"models": ",".join(LARGE_MODELS), "batches": "1,10000", "budget": 0.2}
 
 
 @dataclass(frozen=True)
@@ -180,8 +186,9 @@ def _run_session(session: ort.InferenceSession, input_name: str, output: str, x:
     return session.run([output], {input_name: x})[0]
 
 
-def tl2cgen_predict(name: str, model: Any, library: str, cache: Path) -> Predict | None:
-    """treelite's model compiled to C by tl2cgen (gcc), once per model, kept beside the fitted model."""
+def tl2cgen_predict(name: str, model: Any, library: str, cache: Path, *, compile_c: bool = True) -> Predict | None:
+    """treelite's model compiled to C by tl2cgen (gcc), once per model, kept beside the fitted model; None where
+    treelite cannot import the model, or where the library is not cached and ``compile_c`` is false."""
     import tl2cgen
     import treelite
 
@@ -196,6 +203,9 @@ def tl2cgen_predict(name: str, model: Any, library: str, cache: Path) -> Predict
     key = hashlib.sha256(tree_model.dump_as_json(pretty_print=False).encode()).hexdigest()[:12]
     path = cache / f"{name}-{key}.so"
     if not path.exists():
+        if not compile_c:
+            print(f"{name}: tl2cgen not timed (no compiled library in {cache}; the quick form compiles no C)")
+            return None
         started = time.perf_counter()
         cache.mkdir(parents=True, exist_ok=True)
         tl2cgen.export_lib(tree_model, toolchain="gcc", libpath=str(path), params={"parallel_comp": 16}, nthread=2)
@@ -231,12 +241,17 @@ def positive(p: Any) -> Array:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write the figures to this JSON file")
-    parser.add_argument("--batches", default="1,100,10000,100000")
-    parser.add_argument("--budget", type=float, default=1.0, help="seconds of timing per cell")
-    parser.add_argument("--models", default="", help="comma-separated subset of the model names")
+    parser.add_argument("--batches", help="comma-separated batch sizes (default 1,100,10000,100000)")
+    parser.add_argument("--budget", type=float, help="seconds of timing per cell (default 1.0)")
+    parser.add_argument("--models", help="comma-separated subset of the model names (default all)")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of " + ", ".join(PEERS))
     parser.add_argument("--cache", default=".bench-cache/engine_cpu", help="fitted models and compiled libraries")
+    parser.add_argument("--quick", action="store_true", help="the large ensembles, bounded to a few minutes")
     args = parser.parse_args()
+    defaults = QUICK if args.quick else {"models": "", "batches": "1,100,10000,100000", "budget": 1.0}
+    for option, value in defaults.items():
+        if getattr(args, option) is None:
+            setattr(args, option, value)
     batches = [int(b) for b in args.batches.split(",")]
     peers = [p for p in args.peers.split(",") if p]
     unknown = sorted(set(peers) - set(PEERS))
@@ -264,7 +279,7 @@ def main() -> None:
             if peer == "onnxruntime":
                 predictors[peer] = onnx_predict(model, bench.library)
             elif peer == "tl2cgen":
-                compiled_c = tl2cgen_predict(name, model, bench.library, cache)
+                compiled_c = tl2cgen_predict(name, model, bench.library, cache, compile_c=not args.quick)
                 if compiled_c is not None:
                     predictors[peer] = compiled_c
             else:
@@ -298,7 +313,8 @@ def main() -> None:
               + f"; engine {compiled.metadata['precision']['dtype']}, graph {compiled.graph.op_counts()}")  # fmt: skip
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"rows": rows, "batches": batches, "threads": 1, "peers": peers}, handle, indent=1)
+            json.dump({"rows": rows, "batches": batches, "threads": 1, "peers": peers, "budget_s": args.budget,
+                       "load_average_at_end": os.getloadavg()}, handle, indent=1)  # fmt: skip
 
 
 if __name__ == "__main__":
