@@ -72,9 +72,15 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # Autocommit mode: transactions are begun explicitly (BEGIN IMMEDIATE, see transaction()), and a
             # writer waits up to the timeout for another to finish instead of failing at once.
-            connection = sqlite3.connect(
-                path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
+            try:
+                connection = sqlite3.connect(
+                    path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+                )
+            except sqlite3.Error as error:  # a folder, or a file SQLite may not open
+                raise RegistryConfigError(
+                    f"cannot open {path} as a SQLite registry database ({error}); point FRAUD_REGISTRY_URL at a "
+                    "registry file or at a new path"
+                ) from None
             try:
                 connection.execute("PRAGMA foreign_keys = ON")
                 connection.execute("SELECT count(*) FROM sqlite_master").fetchall()

@@ -131,6 +131,10 @@ CASES: dict[str, tuple[Case, str]] = {
         lambda f, t: ["models", "list", "--registry", f"sqlite:///{f / 'garbage.sqlite'}"],
         "is not a SQLite registry database",
     ),
+    "registry, a folder": (
+        lambda f, t: ["models", "list", "--registry", f"sqlite:///{f}"],
+        "as a SQLite registry database",
+    ),
     "registry, unknown scheme": (
         lambda f, t: ["models", "list", "--registry", "mysql://db/registry"],
         "unsupported registry URL scheme 'mysql'",
