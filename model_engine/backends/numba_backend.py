@@ -3,7 +3,8 @@
 ``prepare`` resolves every node once into a step that reads and writes preallocated buffers (slots), so a call
 does no graph walking, no dictionary lookups and no allocation besides its outputs: batch-1 latency stays close
 to the kernels' own cost. Trees and fused elementwise programs run as numba loops; matrix products use NumPy's
-BLAS; the remaining ops (cheap reshaping ones) use their NumPy reference kernels.
+sum of products, row by row (:func:`~model_engine.ops.linalg.matmul_rows`: BLAS would round a row differently
+in another batch); the remaining ops (cheap reshaping ones) use their NumPy reference kernels.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from model_engine.errors import SignatureError
 from model_engine.ir.graph import Graph, Node
 from model_engine.ops.fused import parse_program
 from model_engine.ops.groups import GroupOp
+from model_engine.ops.linalg import matmul_rows
 from model_engine.ops.registry import get_op
 from model_engine.ops.verify import verify_graph
 
@@ -89,7 +91,7 @@ class _Compiler:
         op = node.op
         if op == "matmul":
             a, b = ins
-            return lambda s: np.matmul(s[a], s[b], out=s[out])
+            return lambda s: matmul_rows(s[a], s[b], out=s[out])
         if op in GroupOp.UFUNC and len(node.outputs) == 1:
             ufunc = GroupOp.UFUNC[op]
             if len(ins) == 1:

@@ -26,6 +26,7 @@ import numpy as np
 from model_engine.errors import OpTypeError
 from model_engine.ir.types import DType, TensorType
 from model_engine.ops.elementwise import sigmoid
+from model_engine.ops.linalg import matmul_rows
 from model_engine.ops.reductions import softmax
 from model_engine.ops.registry import Array, Attrs, InferFn, OpDef, OpKind, register
 
@@ -269,8 +270,9 @@ def _gemm_infer(attrs: Attrs, types: Sequence[TensorType]) -> tuple[TensorType, 
 def _gemm_ref(attrs: Attrs, x: Array, feature: Array, threshold: Array, missing_left: Array, path: Array,
               left_counts: Array, leaf_value: Array) -> tuple[Array, ...]:  # fmt: skip
     conditions = _go_left(x[:, feature], threshold, missing_left).astype(x.dtype)
+    # Counts of 0/1 terms are exact in any order (BLAS is fine); the leaf values' sum is added row by row.
     reached = (conditions @ path == left_counts).astype(x.dtype)
-    return (finish(attrs, reached @ leaf_value, int(attrs["n_trees"])),)  # type: ignore[arg-type]
+    return (finish(attrs, matmul_rows(reached, leaf_value), int(attrs["n_trees"])),)  # type: ignore[arg-type]
 
 
 register(

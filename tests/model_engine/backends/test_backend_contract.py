@@ -67,19 +67,23 @@ def test_backend_matches_reference(backend: str, graph_name: str, dtype: str) ->
         np.testing.assert_allclose(part, got[:rows], rtol=0, atol=TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("graph_name", list(GRAPHS))
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("graph_name", ["one_hot_mlp", "forest_compact"])
-def test_row_tiles_agree_and_repeated_runs_are_bit_identical(backend: str, graph_name: str) -> None:
-    _, graph, _ = _compiled(graph_name, "float32")
+def test_a_row_scores_bit_for_bit_the_same_alone_in_tiles_and_in_any_batch(
+    backend: str, graph_name: str, dtype: str
+) -> None:
+    """The per-row promise an audited decision's replay rests on: no row's result depends on its batch."""
+    _, graph, _ = _compiled(graph_name, dtype)
     width = graph.inputs[0].type.shape[1] or 0
-    x = random_input(width, n_rows=101, seed=2).astype(np.float32)
-    whole = get_backend(backend).prepare(graph).run(x)[0]
-    tiled = get_backend(backend).prepare(graph, tile_rows=7)
-    # BLAS may block a product differently for another row count, so tiles agree to rounding; trees exactly
-    np.testing.assert_allclose(tiled.run(x)[0], whole, rtol=0, atol=1e-6)
-    if graph_name.startswith("forest"):
-        np.testing.assert_array_equal(tiled.run(x)[0], whole)
-    np.testing.assert_array_equal(tiled.run(x)[0], tiled.run(x.copy())[0])
+    x = random_input(width, n_rows=101, seed=2).astype(np.float32).astype(graph.inputs[0].type.dtype.numpy)
+    executable = get_backend(backend).prepare(graph)
+    whole = executable.run(x)[0]
+    np.testing.assert_array_equal(get_backend(backend).prepare(graph, tile_rows=7).run(x)[0], whole)
+    alone = np.concatenate([executable.run(x[i : i + 1])[0] for i in range(len(x))])
+    np.testing.assert_array_equal(alone, whole)
+    np.testing.assert_array_equal(executable.run(x[37:90])[0], whole[37:90])
+    np.testing.assert_array_equal(executable.run(x.copy())[0], whole)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
