@@ -91,6 +91,8 @@ class AlertService:
         actor = _text(actor, "actor")
         if note is not None:
             note = _text(note, "note")
+        if assignee is not None:
+            assignee = _text(assignee, "assignee")
         self.store.apply(alert_id, action, actor=actor, at=self._clock(), emit=self._emit, note=note, assignee=assignee)
         return self.store.get(alert_id)
 

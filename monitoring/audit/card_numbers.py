@@ -93,7 +93,7 @@ def _mask(value: Any, changed: list[int]) -> Any:
     from ingest.validation.masking import mask_value
 
     if isinstance(value, str):
-        masked_text = _mask_text(value)
+        masked_text = mask_text(value)
         changed[0] += masked_text != value
         return masked_text
     if isinstance(value, dict):
@@ -108,7 +108,7 @@ def _mask(value: Any, changed: list[int]) -> Any:
     return masked
 
 
-def _mask_text(text: str) -> str:
+def mask_text(text: str) -> str:
     """``text`` with card numbers masked outside its hexadecimal words."""
     from ingest.validation.masking import mask_card_numbers
 

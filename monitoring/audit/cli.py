@@ -66,19 +66,20 @@ def _command_sink() -> AuditSink:
     return AuditSink(open_log=lambda: AuditLog.from_settings(AuditSettings()))
 
 
-def _actor() -> str:
+def operator() -> str:
     from lifecycle.settings import LifecycleSettings
 
     return LifecycleSettings().actor_name()
 
 
-def _record_access(log: AuditLog, event_type: str, resource: str, success: bool, detail: str | None = None) -> None:
+def record_access(log: AuditLog, event_type: str, resource: str, success: bool, detail: str | None = None) -> None:
+    """Record that the operator (``FRAUD_ACTOR``) read or exported the trail from the command line."""
     import socket
 
     from monitoring.audit import AccessEvent
 
     event = AccessEvent(
-        key_id=_actor(),
+        key_id=operator(),
         role="operator",
         event_type=event_type,
         success=success,
@@ -116,7 +117,7 @@ def verify_log(as_json: Annotated[bool, typer.Option("--json", help="the report 
     """Check the whole chain (archive segments, main store, signed head); exit 1 and say where if altered."""
     with open_log() as log:
         report = log.verify()
-        _record_access(log, "audit_verify", "audit log", report.ok, None if report.ok else report.summary())
+        record_access(log, "audit_verify", "audit log", report.ok, None if report.ok else report.summary())
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         if not report.ok:
@@ -152,11 +153,11 @@ def export_log(
                 subject=subject,
                 card_token=card_token,
             )
-            result = export_bundle(log, out, where=where, formats=parse_formats(formats), actor=_actor())
+            result = export_bundle(log, out, where=where, formats=parse_formats(formats), actor=operator())
         except AuditError as error:
-            _record_access(log, "audit_export", str(out), False, str(error))
+            record_access(log, "audit_export", str(out), False, str(error))
             raise
-        _record_access(log, "audit_export", str(out), True)
+        record_access(log, "audit_export", str(out), True)
     chain = result.manifest["chain"]
     typer.echo(f"exported {result.records} records to {out} (last record hash {chain['last_record_hash']})")
 
@@ -194,7 +195,7 @@ def apply_log_retention(
             now=datetime.now(UTC),
             hot_months=settings.audit_hot_months,
             retention_months=settings.audit_retention_months,
-            actor=_actor(),
+            actor=operator(),
             reason=reason,
         )
     typer.echo(f"archived: {', '.join(result.archived) or 'none'}; deleted: {', '.join(result.deleted) or 'none'}")
@@ -208,7 +209,7 @@ def show_records(
     """The records filed under a subject, oldest first, as JSON lines (cards by token only)."""
     with open_log() as log:
         records = log.find(subject, kind)
-        _record_access(log, "audit_read", subject, True)
+        record_access(log, "audit_read", subject, True)
     for record in records:
         typer.echo(json.dumps({**record.as_dict(), "payload": json.loads(record.payload)}))
     if not records:
@@ -241,12 +242,12 @@ def export_model_evidence(
         try:
             registry = open_registry(registry_url, model_store)
             try:
-                manifest = export_evidence(registry, ref, out, signer=log.signer, actor=_actor())
+                manifest = export_evidence(registry, ref, out, signer=log.signer, actor=operator())
             finally:
                 registry.close()
         except (LifecycleError, AuditError) as error:
-            _record_access(log, "evidence_export", ref, False, str(error))
+            record_access(log, "evidence_export", ref, False, str(error))
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(1) from None
-        _record_access(log, "evidence_export", manifest["content_id"], True)
+        record_access(log, "evidence_export", manifest["content_id"], True)
     typer.echo(f"evidence of {manifest['content_id']} ({len(manifest['files'])} files) written to {out}")

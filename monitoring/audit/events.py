@@ -173,6 +173,9 @@ class DeploymentEvent(ActorEvent):
     refusal: str | None = None
     #: Whether a guardrail moved it (an automatic rollback) rather than a person.
     automatic: bool = False
+    #: What else the change carried: a canary's share of cards, the guardrail figures that rolled it back, the
+    #: process and backend that loaded a champion.
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

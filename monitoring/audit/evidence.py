@@ -18,6 +18,7 @@ import orjson
 from lifecycle.records import to_document
 from lifecycle.registry.registry import ModelRegistry
 from monitoring.audit.bundle import EVIDENCE_FORMAT, new_bundle_folder, sign_bundle
+from monitoring.audit.card_numbers import mask_text
 from monitoring.audit.events import utc_now
 from monitoring.audit.records import format_time
 from monitoring.audit.signing import Signer
@@ -54,7 +55,7 @@ def export_evidence(registry: ModelRegistry, ref: str, out: Path, *, signer: Sig
         manifest = {
             "format": EVIDENCE_FORMAT,
             "created_at": format_time(utc_now()),
-            "created_by": actor,
+            "created_by": mask_text(actor),  # typed by a person: a pasted card number is masked
             "content_id": version.content_id,
             "name": version.name,
             "blessed": version.blessed,

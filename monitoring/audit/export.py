@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from monitoring.audit.bundle import EXPORT_FORMAT, RecordsDigest, new_bundle_folder, sign_bundle
+from monitoring.audit.card_numbers import mask_text
 from monitoring.audit.errors import ExportError
 from monitoring.audit.events import utc_now
 from monitoring.audit.filters import AuditFilter
@@ -73,8 +74,9 @@ def export_bundle(
         manifest = {
             "format": EXPORT_FORMAT,
             "created_at": format_time(utc_now()),
-            "created_by": actor,
-            "filter": where.describe(),
+            # Who exported and what they filtered on are typed by a person: a pasted card number is masked.
+            "created_by": mask_text(actor),
+            "filter": {k: mask_text(v) if isinstance(v, str) else v for k, v in where.describe().items()},
             "records": sum(kinds.values()),
             "kinds": dict(sorted(kinds.items())),
             "range": {

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from importlib import resources
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -37,6 +37,9 @@ _ASSETS: Final = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"
 Model = Annotated[str | None, Query(max_length=200)]
 Day = Annotated[date | None, Query()]
 Window = Annotated[str | None, Query(max_length=64)]
+#: Alert ids and offsets are 64-bit integers in the database: larger numbers are refused, not overflowed.
+MAX_ID: Final = 2**63 - 1
+AlertId = Annotated[int, Path(ge=0, le=MAX_ID)]
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,13 @@ def dashboard_router(sources: DashboardSources) -> APIRouter:
         if until is None:
             latest = history.latest_day(model)
             until = date.fromisoformat(latest) if latest and latest != "unknown" else date.today()
-        since = since or until - timedelta(days=DEFAULT_DAYS - 1)
+        if since is None:
+            # the default range ends at ``until``; near the first representable date it starts there
+            since = (
+                until - timedelta(days=DEFAULT_DAYS - 1)
+                if until > date.min + timedelta(days=DEFAULT_DAYS)
+                else date.min
+            )
         if since > until or (until - since).days >= MAX_DAYS:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"give since <= until, at most {MAX_DAYS} days")
         return since.isoformat(), until.isoformat()
@@ -181,34 +190,34 @@ def dashboard_router(sources: DashboardSources) -> APIRouter:
         state: Annotated[list[AlertState] | None, Query()] = None,
         kind: AlertKind | None = None,
         limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     ) -> dict[str, Any]:
         found = alerts.list_alerts(state or (), kind=kind, limit=limit, offset=offset)
         return {"alerts": [a.to_dict() for a in found]}
 
     @router.get("/alerts/{alert_id}")
-    def get_alert(alert_id: int) -> dict[str, Any]:
+    def get_alert(alert_id: AlertId) -> dict[str, Any]:
         with _Answers():
             alert, events = alerts.get(alert_id), alerts.history(alert_id)
         return {**alert.to_dict(), "history": [e.to_dict() for e in events]}
 
     @router.post("/alerts/{alert_id}/acknowledge")
-    def acknowledge_alert(alert_id: int, body: AcknowledgeBody, analyst: Analyst) -> dict[str, Any]:
+    def acknowledge_alert(alert_id: AlertId, body: AcknowledgeBody, analyst: Analyst) -> dict[str, Any]:
         with _Answers():
             return alerts.acknowledge(alert_id, actor=analyst.name, note=body.note, assignee=body.assignee).to_dict()
 
     @router.post("/alerts/{alert_id}/resolve")
-    def resolve_alert(alert_id: int, body: ResolveBody, analyst: Analyst) -> dict[str, Any]:
+    def resolve_alert(alert_id: AlertId, body: ResolveBody, analyst: Analyst) -> dict[str, Any]:
         with _Answers():
             return alerts.resolve(alert_id, actor=analyst.name, note=body.note).to_dict()
 
     @router.post("/alerts/{alert_id}/assign")
-    def assign_alert(alert_id: int, body: AssignBody, analyst: Analyst) -> dict[str, Any]:
+    def assign_alert(alert_id: AlertId, body: AssignBody, analyst: Analyst) -> dict[str, Any]:
         with _Answers():
             return alerts.assign(alert_id, actor=analyst.name, assignee=body.assignee, note=body.note).to_dict()
 
     @router.post("/alerts/{alert_id}/notes")
-    def add_alert_note(alert_id: int, body: NoteBody, analyst: Analyst) -> dict[str, Any]:
+    def add_alert_note(alert_id: AlertId, body: NoteBody, analyst: Analyst) -> dict[str, Any]:
         with _Answers():
             return alerts.add_note(alert_id, actor=analyst.name, note=body.note).to_dict()
 

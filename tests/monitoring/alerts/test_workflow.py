@@ -147,3 +147,10 @@ def test_new_and_escalated_alerts_are_paged_and_failures_recorded(
     assert "503" in (last.note or "")
     assert url not in (last.note or "")
     assert "**********" in repr(pager)
+
+
+def test_an_assignee_given_on_acknowledgement_is_masked_like_a_note(services: MonitoringServices) -> None:
+    alert = services.alerts.raise_alert(_candidate())
+    acknowledged = services.alerts.acknowledge(alert.id, actor="ana", assignee="desk 5555-5555-5555-4444")
+    assert acknowledged.assignee == "desk 555555******4444"
+    assert [e.assignee for e in services.alerts.history(alert.id)][-1] == "desk 555555******4444"

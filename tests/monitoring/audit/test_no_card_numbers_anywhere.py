@@ -131,8 +131,9 @@ def test_no_card_number_in_clear_anywhere(audit_url: str, tmp_path: Path) -> Non
                 ticket=TEST_CARDS[2],
             )
             apply_retention(log, now=clock.now, hot_months=2, retention_months=4, actor="ops")
-            export_bundle(log, tmp_path / "export", actor="examiner")
-            export_evidence(registry, "champion", tmp_path / "evidence", signer=log.signer, actor="examiner")
+            examiner = f"examiner {TEST_CARDS[3]}"
+            export_bundle(log, tmp_path / "export", actor=examiner)
+            export_evidence(registry, "champion", tmp_path / "evidence", signer=log.signer, actor=examiner)
             registry.close()
             assert log.verify().ok
             dump = postgres_dump(audit_url) if audit_url.startswith("postgresql") else b""

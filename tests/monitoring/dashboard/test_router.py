@@ -93,3 +93,15 @@ def test_months_of_history_come_back_as_one_row_per_column_and_day(
     rows = client.get(f"{PREFIX}/drift/daily", params=params, headers=ANALYST).json()["rows"]
     assert len(rows) == 180 * 30
     assert {r["windows"] for r in rows} == {2}
+
+
+def test_out_of_range_parameters_are_refused_or_bounded_never_a_server_error(
+    dashboard_app: tuple[FastAPI, MonitoringServices],
+) -> None:
+    client = TestClient(dashboard_app[0])
+    earliest = client.get(f"{PREFIX}/scores", params={"until": "0001-01-01"}, headers=ANALYST)
+    assert earliest.status_code == 200
+    assert earliest.json()["since"] == "0001-01-01"
+    assert client.get(f"{PREFIX}/alerts", params={"offset": 2**63}, headers=ANALYST).status_code == 422
+    assert client.get(f"{PREFIX}/alerts/{2**63}", headers=ANALYST).status_code == 422
+    assert client.post(f"{PREFIX}/alerts/{2**64}/resolve", json={"note": "x"}, headers=ANALYST).status_code == 422
