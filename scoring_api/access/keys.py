@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
+from ingest.validation.masking import mask_card_numbers
 from lifecycle.registry.database import Database
 from scoring_api.errors import AccessError
 from scoring_api.sinks import utc_now
@@ -68,6 +69,15 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _new_key_id() -> str:
+    """A key id of 12 hexadecimal digits with at least one letter: twelve decimal digits would read as a card
+    number to the audit trail, which masks them (and would no longer name the key)."""
+    while True:
+        key_id = secrets.token_hex(_ID_HEX // 2)
+        if not key_id.isdigit():
+            return key_id
+
+
 def split_key(key: str) -> tuple[str, str] | None:
     """(key id, secret) of a well-formed key, else None."""
     prefix, _, rest = key.partition("_")
@@ -108,12 +118,12 @@ class KeyStore:
 
     def create(self, role: Role, name: str, actor: str) -> tuple[ApiKey, str]:
         """A new key for ``role``: the stored record and the key itself (shown once, never stored)."""
-        key_id, secret = secrets.token_hex(_ID_HEX // 2), secrets.token_urlsafe(32)
+        key_id, secret = _new_key_id(), secrets.token_urlsafe(32)
         now = utc_now()
         self._db.execute(
             "INSERT INTO api_keys (key_id, role, name, secret_sha256, created_at, created_by) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [key_id, Role(role).value, name, _digest(secret), now.isoformat(), actor],
+            [key_id, Role(role).value, mask_card_numbers(name), _digest(secret), now.isoformat(), actor],
         )
         self.refresh()
         return self.get(key_id), f"{KEY_PREFIX}_{key_id}_{secret}"

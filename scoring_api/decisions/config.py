@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ingest.contract import (
     MAX_AMOUNT,
@@ -26,13 +26,30 @@ from ingest.contract import (
     DeviceId,
     Identifier,
     MerchantCategoryCode,
+    looks_like_pan,
 )
+from ingest.validation.masking import mask_card_numbers
 from scoring_api.records import Outcome
 
 RuleName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["blocked_country"])]
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
 #: Longest allow or deny list one rule holds (longer lists belong in a dedicated list service).
 MAX_LIST = 10_000
+
+
+def _no_card_number(value: str) -> str:
+    # A configuration is stored, recorded in the audit trail and shown to analysts: a card number in clear has no
+    # place in it (a card is listed by its token, under card_tokens).
+    if looks_like_pan(value):
+        raise ValueError("this value looks like a card number; list cards by their token under card_tokens")
+    return value
+
+
+#: Identifiers a rule lists, never a card number in clear.
+ListedId = Annotated[Identifier, AfterValidator(_no_card_number)]
+ListedDevice = Annotated[DeviceId, AfterValidator(_no_card_number)]
+#: Free text (descriptions, notes): a pasted card number is kept masked.
+Note = Annotated[str, AfterValidator(mask_card_numbers)]
 
 
 class _Strict(BaseModel):
@@ -43,9 +60,9 @@ class RuleMatch(_Strict):
     """What a rule matches: every condition given must hold (lists match any of their values)."""
 
     card_tokens: list[CardToken] | None = Field(default=None, max_length=MAX_LIST)
-    customer_ids: list[Identifier] | None = Field(default=None, max_length=MAX_LIST)
-    terminal_ids: list[Identifier] | None = Field(default=None, max_length=MAX_LIST)
-    device_ids: list[DeviceId] | None = Field(default=None, max_length=MAX_LIST)
+    customer_ids: list[ListedId] | None = Field(default=None, max_length=MAX_LIST)
+    terminal_ids: list[ListedId] | None = Field(default=None, max_length=MAX_LIST)
+    device_ids: list[ListedDevice] | None = Field(default=None, max_length=MAX_LIST)
     countries: list[CountryCode] | None = Field(default=None, max_length=300)
     channels: list[Channel] | None = None
     mccs: list[MerchantCategoryCode] | None = Field(default=None, max_length=MAX_LIST)
@@ -69,7 +86,7 @@ class Rule(_Strict):
     name: RuleName
     action: Outcome
     match: RuleMatch
-    description: str = Field(default="", max_length=500)
+    description: Note = Field(default="", max_length=500)
 
 
 class Thresholds(_Strict):
@@ -107,7 +124,7 @@ class DecisionConfig(_Strict):
     rules: list[Rule] = Field(default_factory=list, max_length=1_000)
     thresholds: Thresholds = Thresholds()
     segments: list[Segment] = Field(default_factory=list, max_length=1_000)
-    note: str = Field(default="", max_length=2_000)
+    note: Note = Field(default="", max_length=2_000)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Self:
