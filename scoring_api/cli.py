@@ -44,6 +44,17 @@ def _register_artifact(app: typer.Typer) -> None:
         model_engine_cli.artifact_app.command("score")(score_file)
 
 
+def _register_monitoring(app: typer.Typer) -> None:
+    """``fraud alerts`` and ``fraud audit``, with ``fraud audit replay`` (added to the audit group by the scoring
+    service's recording commands: replaying a decision needs the scorer's decisions)."""
+    from monitoring import cli as monitoring_cli
+    from monitoring.audit.cli import audit_app
+    from scoring_api.recording import cli as recording_cli
+
+    monitoring_cli.register(app)
+    recording_cli.register(audit_app)
+
+
 def _register(module: str) -> Callable[[typer.Typer], None]:
     def register(app: typer.Typer) -> None:
         importlib.import_module(module).register(app)
@@ -57,7 +68,7 @@ LOADERS: dict[str, Callable[[typer.Typer], None]] = {
     "features": _register("features.cli"),
     "model_engine": _register_artifact,
     "lifecycle": _register_lifecycle,
-    "monitoring": _register("monitoring.cli"),
+    "monitoring": _register_monitoring,
     "scoring_api": _register("scoring_api.service.cli"),
 }
 

@@ -31,6 +31,11 @@ class AccessError(ScoringError):
     """An API key cannot be created, found or revoked."""
 
 
+class ReplayError(ScoringError):
+    """A recorded decision cannot be replayed: its model or its decision configuration cannot be found (the
+    message says which), or the model's files are not the ones recorded."""
+
+
 class ServiceConfigError(ScoringError):
     """The service's settings cannot run as given (placeholder secrets in production, embedded state with
     several worker processes...)."""

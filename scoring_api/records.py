@@ -9,11 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from features.model_input import ModelInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ingest.contract import Transaction
 
 
 class Outcome(StrEnum):
@@ -109,6 +115,10 @@ class ScoredBatch:
     model_input: ModelInput
     scored_positions: NDArray[np.int64]
     shadow: ShadowScores | None = None
+    #: The contract fields of the same newly scored transactions, row k for row k: the frame the batch path
+    #: scored, or the one transaction of the single-transaction path (None when nothing was newly scored). The
+    #: audit trail records them with each decision; the monitors watch them.
+    scored: pd.DataFrame | Transaction | None = None
 
     @property
     def decisions(self) -> tuple[Decision, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.settings import Environment
@@ -57,6 +57,15 @@ class ScoringSettings(BaseSettings):
     evict_lateness_s: float = Field(default=86_400.0, ge=0)
     #: Serve ``POST /v1/noop`` (authenticated, does nothing): the framework's ceiling for the benchmark.
     expose_noop: bool = False
+    #: Record every decision, access and change in the audit trail (``FRAUD_AUDIT_*``), answering only once
+    #: recorded. Off only to measure what it costs (refused in production).
+    audit: bool = True
+    #: Watch the served models (drift, performance as labels arrive, alerts) into ``FRAUD_MONITORING_URL``, and
+    #: serve the analysts' dashboard under ``/v1/monitoring``.
+    monitoring: bool = True
+    #: Names this process's monitors (``<model content id>#<tag>``) when several processes or replicas monitor
+    #: into one database, each its own share of the traffic; with several workers and no tag, host and pid.
+    monitor_tag: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9._-]*$")
 
     # -- canary guardrails: the canary is rolled back automatically when one breaks ------------------------
     canary_min_rows: int = Field(default=200, ge=1)
@@ -66,6 +75,12 @@ class ScoringSettings(BaseSettings):
     #: transactions (0: identical distributions, 1: disjoint).
     canary_max_score_shift: float = Field(default=0.3, gt=0, le=1)
     canary_window_rows: int = Field(default=5_000, ge=10)
+
+    @model_validator(mode="after")
+    def _audited_in_production(self) -> ScoringSettings:
+        if not self.audit and self.environment is Environment.PRODUCTION:
+            raise ValueError("FRAUD_SCORING_AUDIT=false leaves decisions unrecorded; production records every decision")
+        return self
 
 
 #: The variable prometheus-client reads for its multiprocess mode (several worker processes, one /metrics).

@@ -66,6 +66,8 @@ class DeploymentChanged:
     reason: str = ""
     automatic: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    #: The change ticket the admin gave, if any.
+    ticket: str | None = None
 
 
 class DecisionConfigAction(StrEnum):
@@ -83,6 +85,8 @@ class DecisionConfigChanged:
     previous_active_version: int | None
     actor: str
     document: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    ticket: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ class AccessEvent:
     role: str | None = None
     origin: str | None = None
     reason: str = ""
+    #: The path as requested (``path`` is the route's template): the affected resource, e.g. which decision.
+    resource: str | None = None
 
 
 class DecisionSink(Protocol):
@@ -199,6 +205,7 @@ class LogSink:
             "previous_content_id": event.previous_content_id,
             "actor": event.actor,
             "reason": event.reason,
+            "ticket": event.ticket,
             "automatic": event.automatic,
             "details": event.details,
         }
@@ -210,6 +217,8 @@ class LogSink:
             "version": event.version,
             "previous_active_version": event.previous_active_version,
             "actor": event.actor,
+            "reason": event.reason,
+            "ticket": event.ticket,
             "document": event.document,
         }
         self._emit(logging.INFO, "decision_config_changed", event.at, fields)
@@ -220,6 +229,7 @@ class LogSink:
             "status": event.status,
             "method": event.method,
             "path": event.path,
+            "resource": event.resource,
             "key_id": event.key_id,
             "role": event.role,
             "origin": event.origin,

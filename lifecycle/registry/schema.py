@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from lifecycle.registry.database import Database
@@ -59,11 +60,16 @@ def create_schema(db: Database) -> None:
     for statement in SCHEMA:
         db.execute(statement)
     for table, columns in ADDED_COLUMNS.items():
-        if db.dialect == "sqlite":
-            present = {str(row[1]) for row in db.query(f"PRAGMA table_info({table})")}
-        else:
-            rows = db.query("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])
-            present = {str(row[0]) for row in rows}
-        for name, declaration in columns:
-            if name not in present:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+        add_missing_columns(db, table, columns)
+
+
+def add_missing_columns(db: Database, table: str, columns: Sequence[tuple[str, str]]) -> None:
+    """Add the ``(name, declaration)`` columns that ``table`` lacks (a table made before they existed)."""
+    if db.dialect == "sqlite":
+        present = {str(row[1]) for row in db.query(f"PRAGMA table_info({table})")}
+    else:
+        rows = db.query("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])
+        present = {str(row[0]) for row in rows}
+    for name, declaration in columns:
+        if name not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")

@@ -18,6 +18,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
+from ingest.validation.masking import mask_card_numbers
 from lifecycle.registry.database import Database
 from scoring_api.decisions.config import DecisionConfig
 from scoring_api.decisions.policy import DecisionPolicy
@@ -107,12 +108,23 @@ class DecisionConfigStore:
             )
         return _row(rows[0])
 
+    def document(self, version: int) -> DecisionConfig | None:
+        """The configuration of ``version`` (the built-in default for version 0), or None when none is stored."""
+        if version == DEFAULT_VERSION:
+            return DecisionConfig()
+        try:
+            return self.get(version).config
+        except UnknownDecisionConfigError:
+            return None
+
     def versions(self) -> list[ConfigVersion]:
         """Every stored version, newest first."""
         rows = self._db.query(f"SELECT {_COLUMNS} FROM decision_configs ORDER BY version DESC")
         return [_row(row) for row in rows]
 
-    def draft(self, config: DecisionConfig, actor: str) -> ConfigVersion:
+    def draft(
+        self, config: DecisionConfig, actor: str, *, reason: str = "", ticket: str | None = None
+    ) -> ConfigVersion:
         """Store a configuration as the next version, in draft (it decides nothing until activated)."""
         now = utc_now()
         document = config.model_dump_json()
@@ -126,12 +138,18 @@ class DecisionConfigStore:
             )
         self._sink.decision_config_changed(
             DecisionConfigChanged(
-                now, DecisionConfigAction.DRAFTED, number, self._active.version, actor, json.loads(document)
+                now,
+                DecisionConfigAction.DRAFTED,
+                number,
+                self._active.version,
+                actor,
+                json.loads(document),
+                *_masked(reason, ticket),
             )
         )
         return self.get(number)
 
-    def activate(self, version: int, actor: str) -> ConfigVersion:
+    def activate(self, version: int, actor: str, *, reason: str = "", ticket: str | None = None) -> ConfigVersion:
         """Make a stored version the active one (a draft, or a retired one to go back to it)."""
         now = utc_now()
         with self._db.transaction() as tx:
@@ -162,6 +180,12 @@ class DecisionConfigStore:
                 int(previous[0][0]) if previous else None,
                 actor,
                 activated.config.model_dump(mode="json"),
+                *_masked(reason, ticket),
             )
         )
         return activated
+
+
+def _masked(reason: str, ticket: str | None) -> tuple[str, str | None]:
+    """What an admin typed, with any pasted card number masked."""
+    return mask_card_numbers(reason), None if ticket is None else mask_card_numbers(ticket)

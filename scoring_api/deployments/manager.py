@@ -23,6 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from features.spec import FeatureSet
+from ingest.validation.masking import mask_card_numbers
 from lifecycle.registry.registry import ModelRegistry
 from scoring_api.deployments.guardrails import CanaryWatch, Guardrails
 from scoring_api.deployments.served import ServedModel, load_served_model
@@ -140,7 +141,7 @@ class DeploymentManager:
 
     # -- admin changes -----------------------------------------------------------------------------------
 
-    def start_shadow(self, ref: str, actor: str) -> Deployment:
+    def start_shadow(self, ref: str, actor: str, *, reason: str = "", ticket: str | None = None) -> Deployment:
         """Score every transaction with ``ref`` too, on the side: recorded, never answered with."""
         with self._change_lock:
             current = self.current
@@ -149,10 +150,12 @@ class DeploymentManager:
             if self.store is not None:
                 self.store.fill(Slot.SHADOW, model.content_id, 1.0, utc_now(), actor)
             self._swap(replace(current, shadow=model, revision=current.revision + 1))
-        self._report(DeploymentAction.SHADOW_STARTED, model.content_id, _id(current.shadow), actor)
+        self._report(
+            DeploymentAction.SHADOW_STARTED, model.content_id, _id(current.shadow), actor, reason, ticket=ticket
+        )
         return self.current
 
-    def stop_shadow(self, actor: str) -> Deployment:
+    def stop_shadow(self, actor: str, *, reason: str = "", ticket: str | None = None) -> Deployment:
         with self._change_lock:
             current = self.current
             if current.shadow is None:
@@ -160,10 +163,12 @@ class DeploymentManager:
             if self.store is not None:
                 self.store.empty(Slot.SHADOW)
             self._swap(replace(current, shadow=None, revision=current.revision + 1))
-        self._report(DeploymentAction.SHADOW_STOPPED, None, current.shadow.content_id, actor)
+        self._report(DeploymentAction.SHADOW_STOPPED, None, current.shadow.content_id, actor, reason, ticket=ticket)
         return self.current
 
-    def start_canary(self, ref: str, share: float, actor: str) -> Deployment:
+    def start_canary(
+        self, ref: str, share: float, actor: str, *, reason: str = "", ticket: str | None = None
+    ) -> Deployment:
         """Answer for a sticky ``share`` of cards with ``ref``, under the guardrails."""
         if not 0.0 < share <= 1.0:
             raise DeploymentError(f"a canary's share of cards lies in (0, 1], got {share}")
@@ -176,12 +181,23 @@ class DeploymentManager:
             self._dropped.discard(model.content_id)
             self._swap(replace(current, canary=model, canary_share=share, revision=current.revision + 1))
         self._report(
-            DeploymentAction.CANARY_STARTED, model.content_id, _id(current.canary), actor, details={"share": share}
+            DeploymentAction.CANARY_STARTED,
+            model.content_id,
+            _id(current.canary),
+            actor,
+            reason,
+            details={"share": share},
+            ticket=ticket,
         )
         return self.current
 
     def rollback_canary(
-        self, actor: str, reason: str = "rolled back by an admin", automatic: bool = False
+        self,
+        actor: str,
+        reason: str = "rolled back by an admin",
+        automatic: bool = False,
+        *,
+        ticket: str | None = None,
     ) -> Deployment:
         """Stop the canary: the champion answers for every card again."""
         with self._change_lock:
@@ -194,24 +210,35 @@ class DeploymentManager:
                 self.store.empty(Slot.CANARY, canary.content_id)
             self._swap(replace(current, canary=None, canary_share=0.0, revision=current.revision + 1))
         self.rollbacks += 1
-        self._report(DeploymentAction.CANARY_ROLLED_BACK, None, canary.content_id, actor, reason, automatic, details)
+        self._report(
+            DeploymentAction.CANARY_ROLLED_BACK,
+            None,
+            canary.content_id,
+            actor,
+            reason,
+            automatic,
+            details,
+            ticket=ticket,
+        )
         return self.current
 
-    def promote_canary(self, actor: str) -> Deployment:
+    def promote_canary(self, actor: str, *, reason: str = "", ticket: str | None = None) -> Deployment:
         """Make the canary the champion (in the registry, for every process) and answer with it for every card."""
         with self._change_lock:
             current = self.current
             canary = current.canary
             if canary is None:
                 raise DeploymentError("no canary to promote; start one with POST /v1/deployments/canary")
-            self.registry.promote(canary.content_id, actor=actor)
+            self.registry.promote(canary.content_id, actor=actor, reason=reason, ticket=ticket)
             if self.store is not None:
                 self.store.empty(Slot.CANARY, canary.content_id)
             self._swap(Deployment(champion=canary, shadow=current.shadow, revision=current.revision + 1))
-        self._report(DeploymentAction.PROMOTED, canary.content_id, current.champion.content_id, actor)
+        self._report(
+            DeploymentAction.PROMOTED, canary.content_id, current.champion.content_id, actor, reason, ticket=ticket
+        )
         return self.current
 
-    def rollback(self, actor: str, reason: str = "rolled back by an admin") -> Deployment:
+    def rollback(self, actor: str, reason: str = "rolled back by an admin", *, ticket: str | None = None) -> Deployment:
         """Give the champion alias back to the model it had before the current champion."""
         with self._change_lock:
             current = self.current
@@ -223,11 +250,11 @@ class DeploymentManager:
             if not previous_id:
                 raise DeploymentError(f"the champion {champion_id} has no previous champion to roll back to")
             previous = self.load(str(previous_id))  # loaded and warmed before the alias moves
-            self.registry.rollback("champion", actor=actor, reason=reason)
+            self.registry.rollback("champion", actor=actor, reason=reason, ticket=ticket)
             canary = None if current.canary is previous else current.canary
             self._swap(replace(current, champion=previous, canary=canary, revision=current.revision + 1))
         self.rollbacks += 1
-        self._report(DeploymentAction.ROLLED_BACK, previous.content_id, champion_id, actor, reason)
+        self._report(DeploymentAction.ROLLED_BACK, previous.content_id, champion_id, actor, reason, ticket=ticket)
         return self.current
 
     # -- guardrails --------------------------------------------------------------------------------------
@@ -278,8 +305,20 @@ class DeploymentManager:
         automatic: bool = False,
         details: dict[str, Any] | None = None,
         store: bool = True,
+        ticket: str | None = None,
     ) -> None:
-        event = DeploymentChanged(utc_now(), action, content_id, previous, actor, reason, automatic, details or {})
+        # What an admin typed (a reason, a ticket) may hold a pasted card number: stored and reported masked.
+        event = DeploymentChanged(
+            utc_now(),
+            action,
+            content_id,
+            previous,
+            actor,
+            mask_card_numbers(reason),
+            automatic,
+            details or {},
+            None if ticket is None else mask_card_numbers(ticket),
+        )
         if store and self.store is not None:
             self.store.record(event)
         self.sink.deployment_changed(event)

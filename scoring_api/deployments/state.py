@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from lifecycle.registry.database import Database
+from lifecycle.registry.schema import add_missing_columns
 from scoring_api.sinks import DeploymentAction, DeploymentChanged
 
 _SCHEMA: Final = (
@@ -61,6 +62,7 @@ class DeploymentStore:
         self._db = database
         for statement in _SCHEMA:
             self._db.execute(statement)
+        add_missing_columns(self._db, "deployment_events", [("ticket", "TEXT")])
 
     def slots(self) -> dict[Slot, SlotState]:
         rows = self._db.query("SELECT slot, content_id, share, started_at, started_by FROM deployment_slots")
@@ -91,7 +93,7 @@ class DeploymentStore:
     def record(self, event: DeploymentChanged) -> None:
         self._db.execute(
             "INSERT INTO deployment_events (at, action, content_id, previous_content_id, actor, reason, automatic, "
-            "details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "details, ticket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 event.at.isoformat(),
                 event.action.value,
@@ -101,18 +103,19 @@ class DeploymentStore:
                 event.reason,
                 int(event.automatic),
                 json.dumps(event.details),
+                event.ticket,
             ],
         )
 
     def history(self, limit: int = 100) -> list[DeploymentChanged]:
         """The latest changes, newest first."""
         rows = self._db.query(
-            "SELECT at, action, content_id, previous_content_id, actor, reason, automatic, details "
+            "SELECT at, action, content_id, previous_content_id, actor, reason, automatic, details, ticket "
             "FROM deployment_events ORDER BY at DESC LIMIT ?",
             [limit],
         )
         out = []
-        for at, action, cid, previous, actor, reason, automatic, details in rows:
+        for at, action, cid, previous, actor, reason, automatic, details, ticket in rows:
             parsed: dict[str, Any] = json.loads(str(details))
             out.append(
                 DeploymentChanged(
@@ -124,6 +127,7 @@ class DeploymentStore:
                     reason=str(reason),
                     automatic=bool(automatic),
                     details=parsed,
+                    ticket=None if ticket is None else str(ticket),
                 )
             )
         return out

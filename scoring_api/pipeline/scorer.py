@@ -72,14 +72,17 @@ class FixedPolicy:
 
 
 class _DecisionIds:
-    """Unique, cheap decision ids: a random prefix per process and a counter."""
+    """Unique, cheap decision ids: a random prefix per process and a counter, 32 hexadecimal digits in all.
+
+    A shorter id whose counter happens to be all decimal digits would read as a card number to the audit trail's
+    screen (12 to 19 digits), which masks it; a hexadecimal word of 32 digits is a digest to it, kept as is."""
 
     def __init__(self) -> None:
-        self._prefix = os.urandom(6).hex()
+        self._prefix = os.urandom(8).hex()
         self._counter = itertools.count()
 
     def take(self, n: int) -> list[str]:
-        return [f"{self._prefix}{next(self._counter):012x}" for _ in range(n)]
+        return [f"{self._prefix}{next(self._counter):016x}" for _ in range(n)]
 
 
 class Scorer:
@@ -165,6 +168,7 @@ class Scorer:
             [fingerprints[k] for k in fresh],
             decision_inputs(new_rows),
             inputs,
+            new_rows,
         )
 
     def apply_labels(self, labels: pd.DataFrame) -> int:
@@ -201,7 +205,7 @@ class Scorer:
                 raise
         inputs = ModelInput(self.input_names, model_input({"amount": tx.amount}, row[np.newaxis, :], self.feature_set))
         return self._complete(
-            results, np.zeros(1, dtype=np.int64), [tx.transaction_id], [fp], transaction_inputs(tx), inputs
+            results, np.zeros(1, dtype=np.int64), [tx.transaction_id], [fp], transaction_inputs(tx), inputs, tx
         )
 
     def _apply_due_labels(self, until: datetime) -> None:
@@ -234,6 +238,7 @@ class Scorer:
         fingerprints: list[str],
         inputs: DecisionInputs,
         named: ModelInput,
+        scored: pd.DataFrame | Transaction,
     ) -> ScoredBatch:
         if not ids:
             return self._empty(results)
@@ -277,7 +282,7 @@ class Scorer:
             raise
         for position, decision in zip(positions.tolist(), decisions, strict=True):
             results[position] = decision
-        batch = ScoredBatch(_filled(results), named, positions.astype(np.int64), shadow)
+        batch = ScoredBatch(_filled(results), named, positions.astype(np.int64), shadow, scored)
         self.sink.batch_scored(BatchScored(now, self.source, batch))
         return batch
 

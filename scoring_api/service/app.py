@@ -10,33 +10,50 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic.json_schema import models_json_schema
 
 from lifecycle.registry.errors import DeploymentRefusedError, UnknownModelError
+from monitoring.audit.errors import ExportError, UnknownRecordError
+from monitoring.dashboard import DashboardSources, Principal, current_principal, dashboard_router
+from scoring_api.access.keys import ApiKey, Role
 from scoring_api.errors import (
     AccessError,
     DecisionConfigError,
     DeploymentError,
     ModelMismatchError,
     NoModelLoadedError,
+    ReplayError,
     UnknownDecisionConfigError,
 )
+from scoring_api.service.deps import actor_of, require
 from scoring_api.service.middleware import BodyTooLargeError, ServiceMiddleware, record_too_large
 from scoring_api.service.responses import OrjsonResponse, validation_errors
-from scoring_api.service.routes import decision_configs, decisions, deployments, health, models, noop, score
-from scoring_api.service.schemas import BatchScoreRequest, ScoreRequest
+from scoring_api.service.routes import (
+    audit,
+    decision_configs,
+    decisions,
+    deployments,
+    health,
+    labels,
+    models,
+    noop,
+    score,
+)
+from scoring_api.service.schemas import BatchScoreRequest, InputProblem, Problem, ScoreRequest
 from scoring_api.service.services import Services
 
 logger = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
 DESCRIPTION = """Real-time card-fraud scoring: one transaction or a batch in, a decision with its score, risk band,
-reason codes and the rules that fired out. Keys per role (`X-API-Key`): `scorer` (bank systems) scores,
-`analyst` and `compliance` read decisions, configurations and deployments, `admin` changes them.
+reason codes and the rules that fired out. Keys per role (`X-API-Key`): `scorer` (bank systems) scores and
+delivers labels, `analyst` reads decisions and works the monitoring alerts and dashboard (`/v1/monitoring`),
+`compliance` verifies, exports and replays the audit trail (`/v1/audit`), `admin` changes configurations and
+deployments. Every decision, access and change is recorded in the audit trail before it is answered.
 A card number may be sent as `pan`: it is tokenised on arrival and never stored, logged or returned."""
 
 #: Exceptions of the layers below, as HTTP statuses (the message says what to do next).
@@ -44,7 +61,10 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NoModelLoadedError, 503),
     (UnknownModelError, 404),
     (UnknownDecisionConfigError, 404),
+    (UnknownRecordError, 404),
     (AccessError, 404),
+    (ExportError, 422),
+    (ReplayError, 409),
     (DeploymentRefusedError, 409),
     (ModelMismatchError, 409),
     (DeploymentError, 409),
@@ -111,12 +131,45 @@ def create_app(services: Services, *, maintenance: bool = True) -> FastAPI:
     app.state.services = services
     app.add_middleware(ServiceMiddleware)
     _add_handlers(app)
-    for module in (health, score, decisions, decision_configs, deployments, models):
+    for module in (health, score, decisions, decision_configs, deployments, models, labels):
         app.include_router(module.router)
+    if services.audit is not None:
+        app.include_router(audit.router)
+    if services.monitors is not None:
+        _mount_monitoring(app, services)
     if services.settings.expose_noop:
         app.include_router(noop.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+#: The analysts' key, as the monitoring routes' principal (recorded as the actor of every alert action).
+AnalystKey = Annotated[ApiKey, Depends(require(Role.ANALYST))]
+
+
+async def analyst_principal(key: AnalystKey) -> Principal:
+    return Principal(actor_of(key), frozenset({key.role.value}))
+
+
+def _mount_monitoring(app: FastAPI, services: Services) -> None:
+    """The analysts' dashboard and alert routes under ``/v1/monitoring``, behind the service's own keys."""
+    monitors = services.monitors
+    assert monitors is not None
+
+    def current_model() -> str | None:
+        champion = services.deployments.champion_version
+        return None if champion is None else monitors.name_of(champion)
+
+    sources = DashboardSources(services=monitors.services, reference=monitors.reference, current_model=current_model)
+    refusals: dict[int | str, dict[str, Any]] = {
+        401: {"model": Problem, "description": "missing or invalid API key"},
+        403: {"model": Problem, "description": "the key is not an analyst's"},
+        404: {"model": Problem, "description": "no such alert, or nothing monitored yet"},
+        409: {"model": Problem, "description": "the alert cannot take that step"},
+        422: {"model": InputProblem, "description": "bad parameters or body, or a range out of bounds"},
+    }
+    app.include_router(dashboard_router(sources), prefix="/v1/monitoring", responses=refusals)
+    app.dependency_overrides[current_principal] = analyst_principal
 
 
 def app_from_environment() -> FastAPI:
@@ -124,14 +177,19 @@ def app_from_environment() -> FastAPI:
     from features.settings import FeaturesSettings
     from ingest.settings import IngestSettings
     from lifecycle.settings import LifecycleSettings
+    from monitoring.audit.settings import AuditSettings
+    from monitoring.settings import MonitoringSettings
     from scoring_api.service.services import build_services
     from scoring_api.settings import ScoringSettings, metrics_directory
 
+    settings = ScoringSettings()
     services = build_services(
-        ScoringSettings(),
+        settings,
         ingest=IngestSettings(),
         lifecycle=LifecycleSettings(),
         features=FeaturesSettings(),
+        audit=AuditSettings() if settings.audit else None,
+        monitoring=MonitoringSettings() if settings.monitoring else None,
         multiprocess_dir=metrics_directory(),
     )
     return create_app(services)

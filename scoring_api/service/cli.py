@@ -42,6 +42,8 @@ def serve(
     from features.settings import FeaturesSettings
     from ingest.settings import IngestSettings
     from lifecycle.settings import LifecycleSettings
+    from monitoring.audit.settings import AuditSettings
+    from monitoring.settings import MonitoringSettings
     from scoring_api.errors import ServiceConfigError
     from scoring_api.service.services import check_deployment_settings
     from scoring_api.settings import ScoringSettings, export_to_workers
@@ -52,6 +54,10 @@ def serve(
         # Loaded here so that a placeholder secret outside development stops the service before it starts.
         IngestSettings()
         LifecycleSettings()
+        if settings.audit:
+            AuditSettings()
+        if settings.monitoring:
+            MonitoringSettings()
         check_deployment_settings(settings, FeaturesSettings())
     except ValidationError as error:
         problems = "; ".join(str(e["msg"]) for e in error.errors())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security
+from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
 from scoring_api.access.keys import ApiKey, Role
@@ -68,6 +68,7 @@ def _record(services: Services, request: Request, status: int, key: ApiKey | Non
             role=None if key is None else key.role.value,
             origin=_origin(request),
             reason=reason,
+            resource=request.url.path,
         )
     )
 
@@ -76,3 +77,16 @@ ScorerKey = Annotated[ApiKey, Depends(require(Role.SCORER))]
 ReaderKey = Annotated[ApiKey, Depends(require(Role.ANALYST, Role.COMPLIANCE, Role.ADMIN))]
 AuditorKey = Annotated[ApiKey, Depends(require(Role.COMPLIANCE, Role.ADMIN))]
 AdminKey = Annotated[ApiKey, Depends(require(Role.ADMIN))]
+ComplianceKey = Annotated[ApiKey, Depends(require(Role.COMPLIANCE))]
+#: Labels (chargebacks, confirmed frauds) come from the bank's systems, which hold scorer keys; admins backfill.
+LabelKey = Annotated[ApiKey, Depends(require(Role.SCORER, Role.ADMIN))]
+
+
+def actor_of(key: ApiKey) -> str:
+    """How a key is named as the actor of a change (the key's id: never the key)."""
+    return f"key:{key.key_id}"
+
+
+#: What an admin may say about a change (recorded with it, card numbers masked): why, and the change ticket.
+Reason = Annotated[str, Query(max_length=500, description="why the change is made (recorded with it)")]
+Ticket = Annotated[str | None, Query(max_length=100, description="the change ticket, e.g. CHG-1234 (recorded)")]

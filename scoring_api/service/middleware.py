@@ -1,20 +1,36 @@
-"""One ASGI middleware around every request: the body size limit, and the request metrics.
+"""One ASGI middleware around every request: the recording scope, the body size limit, and the request metrics.
 
-Written against ASGI directly (no per-request objects): it runs on every scoring request. A body announced
-larger than the limit is refused with 413 before it is read; a body that grows past the limit while it is read
-(no Content-Length) ends the request with 413 too (:class:`BodyTooLargeError`, turned into the response by the
-application's handler). Both refusals are recorded as denied accesses.
+Written against ASGI directly (no per-request objects): it runs on every scoring request. Each request runs in
+a :mod:`recording scope <scoring_api.recording.scope>`: the audit records it causes (its access, its decisions,
+the changes it makes) are committed in groups with other requests' by the audit writer, and the response is
+held until they are; when they cannot be, the response becomes a 503 saying so (fail closed: nothing is
+answered that is not on record). A body announced larger than the limit is refused with 413 before it is read; a
+body that grows past the limit while it is read (no Content-Length) ends the request with 413 too
+(:class:`BodyTooLargeError`, turned into the response by the application's handler). Both refusals are recorded
+as denied accesses.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scoring_api.recording.scope import RecordingScope, recording_scope
 from scoring_api.sinks import AccessEvent, utc_now
+
+logger = logging.getLogger(__name__)
+
+#: How long a response waits for its audit records before it is refused.
+COMMIT_TIMEOUT_S: Final = 30.0
+_UNRECORDED: Final = (
+    "the request's audit record could not be written ({error}), so it is not answered; the service keeps the "
+    "record and writes it once the audit trail is back: retry later (a transaction already scored gets its "
+    "recorded decision)"
+)
 
 
 class BodyTooLargeError(Exception):
@@ -46,50 +62,56 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         services: Any = scope["app"].state.services
+        with recording_scope() as recording:
+            try:
+                await self._handle(scope, receive, send, services, recording)
+            finally:
+                await _settle(recording, services)  # records made after the answer started (streamed bodies)
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, services: Any, recording: RecordingScope
+    ) -> None:
         limit: int = services.settings.max_body_bytes
         started = time.perf_counter()
         status = 500
+        withheld = False
+
+        async def send_recorded(message: Message) -> None:
+            nonlocal status, withheld
+            if message["type"] == "http.response.start":
+                problem = await _committed(recording, services)
+                if problem is not None:
+                    withheld, status = True, 503
+                    await _send_json(send, 503, {"detail": problem})
+                    return
+                status = message["status"]
+            elif withheld:
+                return  # the answer that was not recorded is never sent
+            await send(message)
+
         length = _content_length(scope)
         if length is not None and length > limit:
-            await self._refuse(scope, send, services, limit)
-            status = 413
-        else:
-            received = 0
-
-            async def limited_receive() -> Message:
-                nonlocal received
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > limit:
-                        raise BodyTooLargeError(limit)
-                return message
-
-            async def send_status(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
-
-            try:
-                await self.app(scope, limited_receive, send_status)
-            finally:
-                self._measure(scope, services, status, started)
+            record_too_large(services, scope, limit)
+            await _send_json(
+                send_recorded, 413, {"detail": f"the request body exceeds {limit} bytes; send smaller batches"}
+            )
+            self._measure(scope, services, status, started)
             return
-        self._measure(scope, services, status, started)
+        received = 0
 
-    @staticmethod
-    async def _refuse(scope: Scope, send: Send, services: Any, limit: int) -> None:
-        body = orjson.dumps({"detail": f"the request body exceeds {limit} bytes; send smaller batches"})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-        record_too_large(services, scope, limit)
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_recorded)
+        finally:
+            self._measure(scope, services, status, started)
 
     @staticmethod
     def _measure(scope: Scope, services: Any, status: int, started: float) -> None:
@@ -115,3 +137,35 @@ def record_too_large(services: Any, scope: Scope, limit: int) -> None:
             reason=f"request body over {limit} bytes",
         )
     )
+
+
+async def _send_json(send: Send, status: int, document: dict[str, Any]) -> None:
+    body = orjson.dumps(document)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _committed(recording: RecordingScope, services: Any) -> str | None:
+    """Wait for the request's audit records; None once committed, else why the answer must be withheld."""
+    if not recording.pending:
+        return None
+    try:
+        await recording.committed(COMMIT_TIMEOUT_S)
+    except Exception as error:  # the answer becomes a 503 naming the failure (never the records' content)
+        services.metrics.errors.labels("audit").inc()
+        logger.error("an answer was withheld: its audit records were not committed (%s)", type(error).__name__)
+        return _UNRECORDED.format(error=type(error).__name__)
+    return None
+
+
+async def _settle(recording: RecordingScope, services: Any) -> None:
+    """Wait for records made after the response started; a failure is logged and counted (the recorder keeps
+    the events and submits them again)."""
+    if recording.pending:
+        await _committed(recording, services)

@@ -29,7 +29,7 @@ from ingest.contract import (
     Transaction,
     UtcTimestamp,
 )
-from ingest.pan import CardTokenizer, normalize_pan
+from ingest.pan import CardTokenizer, mask_pan, normalize_pan
 from scoring_api.decisions.config import DecisionConfig
 from scoring_api.pipeline.frames import transactions_frame_from_columns
 from scoring_api.records import ModelRole, Outcome, RiskBand
@@ -98,11 +98,12 @@ class ScoreRequest(BaseModel):
             raise ValueError("send the card either as card_token or as pan (exactly one of them)")
         return self
 
-    def to_transaction(self, tokenizer: CardTokenizer) -> Transaction:
-        """The contract transaction: the card number, if sent, replaced by its token."""
+    def to_transaction(self, tokenizer: CardTokenizer, displays: dict[str, str] | None = None) -> Transaction:
+        """The contract transaction: the card number, if sent, replaced by its token (and its display form,
+        BIN and last four, kept in ``displays`` by token)."""
         fields = self.model_dump(exclude={"pan", "card_token"})
         if self.pan is not None:
-            token = tokenizer.tokenize(self.pan.get_secret_value())
+            token = _tokenize(self.pan, tokenizer, displays)
         else:
             assert self.card_token is not None  # exactly one of them (checked on validation)
             token = self.card_token
@@ -144,6 +145,13 @@ class Problem(BaseModel):
     detail: str
 
 
+class InputProblem(BaseModel):
+    """Bad input: the documented body or parameters broken (a list of errors), or a value out of range (a
+    sentence)."""
+
+    detail: str | list[ItemError]
+
+
 class ReasonCodeOut(BaseModel):
     feature: str
     value: float
@@ -163,7 +171,7 @@ class DecisionOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "decision_id": "4f1a9c2be3d0000000000017",
+                    "decision_id": "4f1a9c2be3d07a6b0000000000000017",
                     "transaction_id": "tx-2026-000123",
                     "score": 0.0731,
                     "risk_band": "medium",
@@ -285,6 +293,7 @@ class DeploymentEventOut(BaseModel):
     reason: str
     automatic: bool
     details: dict[str, Any]
+    ticket: str | None = None
 
 
 class ConfigVersionOut(BaseModel):
@@ -299,12 +308,23 @@ class ConfigVersionOut(BaseModel):
     activated_by: str | None
 
 
-def requests_frame(requests: Sequence[ScoreRequest], tokenizer: CardTokenizer) -> pd.DataFrame:
-    """The contract frame of validated requests (card numbers tokenised): the scorer's batch input."""
+def requests_frame(
+    requests: Sequence[ScoreRequest], tokenizer: CardTokenizer, displays: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """The contract frame of validated requests (card numbers tokenised, their display forms kept in
+    ``displays``): the scorer's batch input."""
     columns: dict[str, list[Any]] = {name: [] for name in TRANSACTION_COLUMNS}
     for request in requests:
         for name in TRANSACTION_COLUMNS:
             columns[name].append(getattr(request, name))
         if request.pan is not None:
-            columns["card_token"][-1] = tokenizer.tokenize(request.pan.get_secret_value())
+            columns["card_token"][-1] = _tokenize(request.pan, tokenizer, displays)
     return transactions_frame_from_columns(columns)
+
+
+def _tokenize(pan: SecretStr, tokenizer: CardTokenizer, displays: dict[str, str] | None) -> str:
+    number = pan.get_secret_value()
+    token = tokenizer.tokenize(number)
+    if displays is not None:
+        displays[token] = mask_pan(number)
+    return token

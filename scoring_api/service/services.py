@@ -1,10 +1,13 @@
-"""Everything one service process holds: the stores, the deployments, the scorer, the tokenizer, the metrics, and
-the maintenance thread that follows the shared state and keeps the feature state bounded.
+"""Everything one service process holds: the stores, the deployments, the scorer, the tokenizer, the metrics, the
+audit trail and the monitors it records to, and the maintenance thread that follows the shared state and keeps
+the feature state bounded.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,6 +19,9 @@ from ingest.settings import IngestSettings
 from lifecycle.registry.database import Database
 from lifecycle.registry.registry import ModelRegistry
 from lifecycle.settings import LifecycleSettings
+from monitoring.alerts import AlertActionSink
+from monitoring.audit.settings import AuditSettings
+from monitoring.settings import MonitoringSettings
 from scoring_api.access.keys import KeyStore
 from scoring_api.decisions.store import DecisionConfigStore
 from scoring_api.deployments.guardrails import Guardrails
@@ -25,6 +31,7 @@ from scoring_api.errors import ServiceConfigError
 from scoring_api.pipeline.checks import load_checker
 from scoring_api.pipeline.idempotency import DecisionLog, InMemoryDecisionLog
 from scoring_api.pipeline.scorer import Scorer
+from scoring_api.recording import AuditRecording, MonitorFeed, Replayer, open_audit, open_monitoring, recorded_config
 from scoring_api.service.metrics import MetricsSink, ServiceMetrics
 from scoring_api.settings import ScoringSettings
 from scoring_api.sinks import DecisionSink, LogSink, Sinks
@@ -56,6 +63,11 @@ class Services:
     tokenizer: CardTokenizer
     sink: DecisionSink
     metrics: ServiceMetrics
+    #: The audit trail every decision, access and change is recorded in (None only when switched off).
+    audit: AuditRecording | None = None
+    #: The served models' monitors (None when monitoring is switched off).
+    monitors: MonitorFeed | None = None
+    replayer: Replayer | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -89,8 +101,14 @@ class Services:
             self._thread.join(timeout=30)
             self._thread = None
 
+    def audit_problem(self) -> str | None:
+        """None while every event reached the audit trail, else what waits to be recorded and why."""
+        return None if self.audit is None else self.audit.recorder.problem()
+
     def follow(self) -> None:
         """One round of following the shared state (what the maintenance thread does every interval)."""
+        if self.audit is not None and self.audit.recorder.problem() is not None:
+            self.audit.recorder.retry()
         self.keys.refresh()
         self.configs.refresh()
         try:
@@ -120,8 +138,14 @@ class Services:
 
     def close(self) -> None:
         self.stop_maintenance()
-        self.registry.close()
-        self.database.close()
+        try:
+            if self.monitors is not None:
+                self.monitors.close()
+        finally:
+            if self.audit is not None:
+                self.audit.close()
+            self.registry.close()
+            self.database.close()
 
 
 def _decision_log(scoring: ScoringSettings, features: FeaturesSettings) -> DecisionLog:
@@ -139,22 +163,71 @@ def build_services(
     ingest: IngestSettings,
     lifecycle: LifecycleSettings,
     features: FeaturesSettings,
+    audit: AuditSettings | None = None,
+    monitoring: MonitoringSettings | None = None,
     sink: DecisionSink | None = None,
     multiprocess_dir: str | None = None,
 ) -> Services:
-    """Every part of a service process, from its settings; the champion is loaded when the registry has one."""
+    """Every part of a service process, from its settings; the champion is loaded when the registry has one.
+
+    With ``scoring.audit`` (the default) every decision, access, deployment and configuration change is recorded
+    in the audit trail ``audit`` names, and the registry records its own changes there; with
+    ``scoring.monitoring`` the served models are watched into the database ``monitoring`` names. ``sink``
+    receives every event too (tests; the structured log when the audit trail is off)."""
     check_deployment_settings(scoring, features)
+    if scoring.audit and audit is None:
+        raise ServiceConfigError("the service records its decisions: give it the audit trail's settings")
+    if scoring.monitoring and monitoring is None:
+        raise ServiceConfigError("the service monitors its models: give it the monitoring settings")
     metrics = ServiceMetrics(multiprocess_dir)
-    sink = Sinks([MetricsSink(metrics), sink if sink is not None else LogSink()])
+    recording = open_audit(audit, backend=scoring.model_backend) if scoring.audit and audit is not None else None
+    try:
+        return _build(scoring, ingest, lifecycle, features, monitoring, sink, metrics, recording)
+    except BaseException:
+        if recording is not None:
+            recording.close()
+        raise
+
+
+def _build(
+    scoring: ScoringSettings,
+    ingest: IngestSettings,
+    lifecycle: LifecycleSettings,
+    features: FeaturesSettings,
+    monitoring: MonitoringSettings | None,
+    sink: DecisionSink | None,
+    metrics: ServiceMetrics,
+    recording: AuditRecording | None,
+) -> Services:
+    registry = ModelRegistry.from_settings(lifecycle, events=None if recording is None else recording.sink)
+    monitors = None
+    if scoring.monitoring and monitoring is not None:
+        tag = scoring.monitor_tag or (f"{socket.gethostname()}-{os.getpid()}" if scoring.workers > 1 else "")
+        monitors = open_monitoring(
+            monitoring,
+            lineage_of=lambda content_id: registry.get(content_id).lineage,
+            alert_sink=recording.sink if recording is not None else _logged_alert_actions(),
+            process_tag=tag,
+            on_error=lambda error: metrics.errors.labels("monitoring").inc(),
+        )
+    sinks: list[DecisionSink] = [MetricsSink(metrics)]
+    if recording is not None:
+        sinks.append(recording.recorder)
+    if monitors is not None:
+        sinks.append(monitors)
+    if sink is not None:
+        sinks.append(sink)
+    elif recording is None:
+        sinks.append(LogSink())
+    combined = Sinks(sinks)
     database = Database(scoring.database_url)
-    registry = ModelRegistry.from_settings(lifecycle)
     feature_set = default_feature_set()
     deployments = DeploymentManager(
         registry,
         feature_set=feature_set,
         backend=scoring.model_backend,
         warmup_rows=scoring.warmup_rows,
-        sink=sink,
+        sink=combined,
         store=DeploymentStore(database),
         guardrails=Guardrails(
             min_rows=scoring.canary_min_rows,
@@ -164,7 +237,7 @@ def build_services(
             window_rows=scoring.canary_window_rows,
         ),
     )
-    configs = DecisionConfigStore(database, sink)
+    configs = DecisionConfigStore(database, combined)
     engine = OnlineFeatureEngine(feature_set, state_store_from_settings(features, feature_set.version))
     scorer = Scorer(
         feature_engine=engine,
@@ -172,9 +245,15 @@ def build_services(
         models=deployments,
         policies=configs,
         log=_decision_log(scoring, features),
-        sink=sink,
+        sink=combined,
         source="api",
     )
+    replayer = None
+    if recording is not None:
+        log = recording.log
+        replayer = Replayer(
+            registry, config_of=lambda version: recorded_config(log, version), stored_config_of=configs.document
+        )
     services = Services(
         settings=scoring,
         database=database,
@@ -184,8 +263,11 @@ def build_services(
         deployments=deployments,
         scorer=scorer,
         tokenizer=CardTokenizer.from_settings(ingest),
-        sink=sink,
+        sink=combined,
         metrics=metrics,
+        audit=recording,
+        monitors=monitors,
+        replayer=replayer,
     )
     try:
         deployments.refresh()
@@ -194,3 +276,10 @@ def build_services(
         services.load_error = f"{type(error).__name__}: {error}"
         logger.warning("no champion is served yet: %s", services.load_error)
     return services
+
+
+def _logged_alert_actions() -> AlertActionSink:
+    """Where alert actions go when the audit trail is off: the log."""
+    from monitoring.alerts import LoggingSink
+
+    return LoggingSink()

@@ -21,6 +21,7 @@ from features import (
     ModelInput,
     OfflineFeatureEngine,
     OnlineFeatureEngine,
+    TimeFlag,
     default_feature_set,
     model_input,
     model_input_names,
@@ -29,6 +30,7 @@ from ingest.contract import TRANSACTION_COLUMNS, Transaction
 from ingest.simulator import SimulatorConfig, simulate
 from lifecycle.evaluation import EvaluationConfig, evaluate
 from lifecycle.evaluation.metrics import alert_threshold
+from lifecycle.reference import build_reference_profile
 from lifecycle.registry import GateData, Lineage, ModelRegistry
 from lifecycle.registry import judge as lifecycle_judge
 from model_engine import compile_model, load_model, save_model
@@ -106,14 +108,26 @@ def build_world(root: Path, seed: int = 0) -> World:
 
 
 def lineage(world: World, name: str) -> Lineage:
-    """Complete lineage for a world model: the feature set it reads, and its evaluation on the history at the
-    alert rate (whose threshold becomes its default review threshold)."""
+    """Complete lineage for a world model: the feature set it reads, its evaluation on the history at the alert
+    rate (whose threshold becomes its default review threshold), and the history's reference profile (raw
+    fields, model inputs, scores) that monitoring compares the served traffic with, built as training does."""
     scores = load_model(world.artifacts[name], backend="numpy").score(world.X)
+    names = model_input_names(world.feature_set)
+    inputs = pd.DataFrame(world.X, columns=list(names))
+    frame = pd.concat([world.history, inputs[[c for c in names if c not in world.history.columns]]], axis=1)
+    reference = build_reference_profile(
+        frame,
+        scores=scores,
+        inputs=names,
+        labels=world.history["is_fraud"].to_numpy(),
+        time_dependent=[f.name for f in world.feature_set.features if isinstance(f, TimeFlag)],
+    )
     return registry_support.lineage(
         feature_spec_version=world.feature_set.version,
-        feature_names=model_input_names(world.feature_set),
+        feature_names=names,
         family=name,
         metrics=evaluate(scores, world.history, EVALUATION),
+        reference=reference.to_dict(),
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, status
 
 from scoring_api.decisions.config import DecisionConfig
 from scoring_api.decisions.store import DEFAULT_VERSION, ConfigVersion
-from scoring_api.service.deps import AdminKey, ReaderKey, ServicesDep
+from scoring_api.service.deps import AdminKey, ReaderKey, Reason, ServicesDep, Ticket, actor_of
 from scoring_api.service.schemas import ConfigVersionOut, Problem, Responses
 
 router = APIRouter(prefix="/v1/decision-configs", tags=["decision configuration"])
@@ -60,15 +60,19 @@ def read_decision_config(version: _VERSION, services: ServicesDep, key: ReaderKe
     "", response_model=ConfigVersionOut, status_code=status.HTTP_201_CREATED, responses=_READ,
     summary="Draft a new configuration version",
 )  # fmt: skip
-def create_decision_config(config: DecisionConfig, services: ServicesDep, key: AdminKey) -> ConfigVersionOut:
+def create_decision_config(
+    config: DecisionConfig, services: ServicesDep, key: AdminKey, reason: Reason = "", ticket: Ticket = None
+) -> ConfigVersionOut:
     """Store a configuration as the next version, in draft: it decides nothing until activated."""
-    return _out(services.configs.draft(config, actor=f"key:{key.key_id}"))
+    return _out(services.configs.draft(config, actor=actor_of(key), reason=reason, ticket=ticket))
 
 
 @router.post(
     "/{version}/activate", response_model=ConfigVersionOut,
     responses={**_READ, 404: {"model": Problem}, 409: {"model": Problem}}, summary="Activate a configuration version",
 )  # fmt: skip
-def activate_decision_config(version: _VERSION, services: ServicesDep, key: AdminKey) -> ConfigVersionOut:
+def activate_decision_config(
+    version: _VERSION, services: ServicesDep, key: AdminKey, reason: Reason = "", ticket: Ticket = None
+) -> ConfigVersionOut:
     """Make a version the active one (the previous active version is retired; activating it again goes back)."""
-    return _out(services.configs.activate(version, actor=f"key:{key.key_id}"))
+    return _out(services.configs.activate(version, actor=actor_of(key), reason=reason, ticket=ticket))

@@ -20,7 +20,8 @@ async def read_health() -> OrjsonResponse:
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}}, summary="Readiness")
 def read_readiness(services: ServicesDep) -> OrjsonResponse:
-    """Ready when a champion is loaded and warmed and the online feature state answers."""
+    """Ready when a champion is loaded and warmed, the online feature state answers, and every event reached
+    the audit trail."""
     deployments = services.deployments
     model_ok = deployments.loaded
     model_detail = (
@@ -34,6 +35,9 @@ def read_readiness(services: ServicesDep) -> OrjsonResponse:
         "feature_state": {"ok": store_problem is None, "detail": store_problem or "reachable"},
         "decision_config": {"ok": True, "detail": f"version {services.configs.active.version} active"},
     }
+    if services.audit is not None:
+        audit_problem = services.audit_problem()
+        checks["audit"] = {"ok": audit_problem is None, "detail": audit_problem or "every event recorded"}
     ready = all(c["ok"] for c in checks.values())
     return OrjsonResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 

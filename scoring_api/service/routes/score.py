@@ -13,6 +13,7 @@ import orjson
 from fastapi import APIRouter, Request
 from pydantic import TypeAdapter, ValidationError
 
+from scoring_api.recording.scope import current_scope
 from scoring_api.records import Decision, Rejection
 from scoring_api.service.deps import ScorerKey, ServicesDep
 from scoring_api.service.responses import OrjsonResponse, decision_body, rejection_errors, validation_errors
@@ -62,7 +63,7 @@ async def score_transaction(request: Request, services: ServicesDep, key: Scorer
         parsed = ScoreRequest.model_validate_json(await request.body())
     except ValidationError as error:
         return OrjsonResponse({"detail": validation_errors(error.errors())}, status_code=422)
-    batch = services.scorer.score_transactions([parsed.to_transaction(services.tokenizer)])
+    batch = services.scorer.score_transactions([parsed.to_transaction(services.tokenizer, _displays())])
     result = batch.results[0]
     if isinstance(result, Decision):
         return OrjsonResponse(decision_body(result))
@@ -98,7 +99,7 @@ async def score_batch(request: Request, services: ServicesDep, key: ScorerKey) -
     out: list[dict[str, Any]] = [{}] * len(items)
     parsed, positions = _validate(items, out)
     if parsed:
-        frame = requests_frame(parsed, services.tokenizer)
+        frame = requests_frame(parsed, services.tokenizer, _displays())
         batch = services.scorer.score_frame(frame)
         checker = services.scorer.checker
         for index, result in zip(positions, batch.results, strict=True):
@@ -114,6 +115,12 @@ async def score_batch(request: Request, services: ServicesDep, key: ScorerKey) -
         else:
             rejected += 1
     return OrjsonResponse({"items": out, "scored": scored, "rejected": rejected})
+
+
+def _displays() -> dict[str, str] | None:
+    """Where the request keeps its cards' display forms for the audit trail (BIN and last four, by token)."""
+    scope = current_scope()
+    return None if scope is None else scope.card_displays
 
 
 def _validate(items: list[Any], out: list[dict[str, Any]]) -> tuple[list[ScoreRequest], list[int]]:

@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from features.settings import FeaturesSettings
 from ingest.settings import IngestSettings
 from lifecycle.settings import LifecycleSettings
+from monitoring.audit.settings import AuditSettings
+from monitoring.settings import MonitoringSettings
 from scoring_api.access.keys import Role
 from scoring_api.service.app import create_app
 from scoring_api.service.deps import API_KEY_HEADER
@@ -44,9 +47,23 @@ class Service:
         return self.client.get(path, headers=self.headers(role), **kwargs)
 
 
+def audit_settings(root: Path) -> AuditSettings:
+    return AuditSettings(audit_url=f"sqlite:///{root}/audit/audit.sqlite", audit_archive_dir=root / "audit" / "archive")
+
+
+def monitoring_settings(root: Path, **values: Any) -> MonitoringSettings:
+    return MonitoringSettings(monitoring_url=SecretStr(f"sqlite:///{root}/monitoring/monitoring.sqlite"), **values)
+
+
 def make_services(
-    root: Path, sink: RecordingSink | None = None, store: Path | None = None, **settings: Any
+    root: Path,
+    sink: RecordingSink | None = None,
+    store: Path | None = None,
+    monitoring: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> Services:
+    """A service over the registry under ``root`` (models in ``store``), its audit trail and monitoring under
+    ``root`` too (``monitoring``: monitoring settings)."""
     return build_services(
         ScoringSettings(**{"database_url": f"sqlite:///{root}/service.sqlite", "watch_interval_s": 0.2, **settings}),
         ingest=IngestSettings(),
@@ -56,6 +73,8 @@ def make_services(
             model_signing_key=registry_support.KEY,
         ),
         features=FeaturesSettings(),
+        audit=audit_settings(root),
+        monitoring=monitoring_settings(root, **(monitoring or {})),
         sink=sink if sink is not None else RecordingSink(),
     )
 

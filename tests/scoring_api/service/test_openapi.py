@@ -40,10 +40,12 @@ def keys_and_app(tmp_path: Path, world: World) -> Iterator[tuple[dict[Role, str]
 
 
 def _role(path: str) -> Role:
-    if path.startswith("/v1/score"):
+    if path.startswith(("/v1/score", "/v1/labels")):
         return Role.SCORER
-    if path.startswith("/v1/decisions/"):
+    if path.startswith(("/v1/decisions/", "/v1/monitoring")):
         return Role.ANALYST
+    if path.startswith("/v1/audit"):
+        return Role.COMPLIANCE
     return Role.ADMIN
 
 

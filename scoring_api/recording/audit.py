@@ -1,0 +1,291 @@
+"""The audit trail as the scoring service's and the stream worker's :class:`~scoring_api.sinks.DecisionSink`.
+
+:class:`AuditRecorder` turns each event into the audit trail's own records and hands them to an
+:class:`~monitoring.audit.writer.AuditWriter`, which commits what many request threads and handlers submitted
+in one transaction:
+
+* a scored batch: one :class:`~monitoring.audit.DecisionEvent` per newly taken decision (a replayed answer
+  was recorded when it was taken), with the raw contract fields as scored, the model input by name (the exact
+  float32 values), the answering model, backend and role, the decision configuration's version, the score,
+  outcome, rules and reason codes, and the card as BIN and last four when it came as a number;
+* an access, granted or denied: an :class:`~monitoring.audit.AccessEvent` with the PCI DSS 10.2.2 fields;
+* a deployment change: a :class:`~monitoring.audit.DeploymentEvent` (moves of the champion alias, promotion and
+  rollback, are recorded by the registry itself through its audit sink, with the same actor, reason and ticket,
+  so they are not recorded twice);
+* a decision-configuration change: a :class:`~monitoring.audit.DecisionConfigEvent` with the whole document.
+
+Fail closed: inside a request's :mod:`recording scope <scoring_api.recording.scope>` the commit is awaited
+before the answer goes out; elsewhere :meth:`AuditRecorder.batch_scored` and the others return only once the
+records are committed, and raise when they cannot be. Events whose commit failed for a reason that may pass
+(the database unreachable, a lock timeout) are kept and submitted again ahead of the next ones (and by
+:meth:`AuditRecorder.retry`), so a decision that was refused an answer still reaches the trail, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Final
+
+import pandas as pd
+
+from ingest.contract import TRANSACTION_COLUMNS, Transaction
+from monitoring.audit.errors import AuditError, AuditStoreError
+from monitoring.audit.events import AccessEvent, AuditEvent, DecisionConfigEvent, DecisionEvent, DeploymentEvent, Reason
+from monitoring.audit.log import AppendResult
+from monitoring.audit.writer import AuditWriter
+from scoring_api.recording.scope import current_scope
+from scoring_api.sinks import (
+    AccessEvent as ServiceAccess,
+)
+from scoring_api.sinks import (
+    BatchScored,
+    DecisionConfigAction,
+    DecisionConfigChanged,
+    DeploymentAction,
+    DeploymentChanged,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Alias moves the registry records itself (through its audit sink), so the service does not record them again.
+REGISTRY_RECORDED: Final = frozenset({DeploymentAction.PROMOTED, DeploymentAction.ROLLED_BACK})
+_ALIAS: Final = {
+    DeploymentAction.CHAMPION_LOADED: "champion",
+    DeploymentAction.PROMOTED: "champion",
+    DeploymentAction.ROLLED_BACK: "champion",
+    DeploymentAction.CANARY_STARTED: "canary",
+    DeploymentAction.CANARY_STOPPED: "canary",
+    DeploymentAction.CANARY_ROLLED_BACK: "canary",
+    DeploymentAction.SHADOW_STARTED: "shadow",
+    DeploymentAction.SHADOW_STOPPED: "shadow",
+}
+_CONFIG_ACTION: Final = {DecisionConfigAction.DRAFTED: "created", DecisionConfigAction.ACTIVATED: "activated"}
+#: Events kept for a second try at most (beyond, the oldest are reported lost in the log, loudly).
+MAX_UNRECORDED: Final = 1_000_000
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _scalar(value: Any) -> str | int | float | bool | None:
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, datetime):
+        return _iso(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def contract_rows(scored: pd.DataFrame | Transaction | None) -> list[dict[str, str | int | float | bool | None]]:
+    """The contract fields of the newly scored transactions as JSON values (times in ISO 8601, UTC), row by row,
+    the same for the single-transaction path and the batch path."""
+    if scored is None:
+        return []
+    if isinstance(scored, Transaction):
+        return [{column: _scalar(getattr(scored, column)) for column in TRANSACTION_COLUMNS}]
+    columns: dict[str, list[Any]] = {}
+    for column in TRANSACTION_COLUMNS:
+        series = scored[column]
+        if column == "timestamp":
+            columns[column] = [_iso(t.to_pydatetime()) for t in series]
+        elif column == "amount":
+            columns[column] = series.to_numpy(dtype="float64").tolist()
+        else:
+            columns[column] = [_scalar(v) for v in series.tolist()]
+    return [dict(zip(TRANSACTION_COLUMNS, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def decision_events(
+    event: BatchScored, *, backend: str, card_displays: Mapping[str, str] | None = None
+) -> list[DecisionEvent]:
+    """One audit record per decision the batch took (replayed answers were recorded when first taken)."""
+    batch = event.batch
+    decisions = batch.new_decisions
+    if not decisions:
+        return []
+    rows = contract_rows(batch.scored)
+    names = batch.model_input.names
+    values = batch.model_input.values.tolist()  # float32 -> Python float: exact
+    displays = card_displays or {}
+    out = []
+    for k, decision in enumerate(decisions):
+        out.append(
+            DecisionEvent(
+                occurred_at=decision.decided_at,
+                decision_id=decision.decision_id,
+                transaction_id=decision.transaction_id,
+                card_token=decision.card_token,
+                input=rows[k],
+                features=dict(zip(names, values[k], strict=True)),
+                model_content_id=decision.model_version,
+                decision_config_version=str(decision.decision_config_version),
+                score=decision.score,
+                decision=decision.outcome.value,
+                reasons=tuple(
+                    Reason(code=r.feature, feature=r.feature, contribution=r.contribution, text=r.text)
+                    for r in decision.reasons
+                ),
+                rules=decision.rules_fired,
+                backend=backend,
+                deployment=decision.model_role.value,
+                source=event.source,
+                card_display=displays.get(decision.card_token),
+            )
+        )
+    return out
+
+
+def access_event(event: ServiceAccess) -> AccessEvent:
+    """The PCI DSS 10.2.2 record of one access: who (the key's id, never the key), what kind of event, when,
+    whether it succeeded, from where, and the resource."""
+    if event.granted:
+        kind = "read" if event.method in ("GET", "HEAD") else "write"
+    else:
+        kind = {401: "authentication_failure", 403: "authorization_failure"}.get(event.status, "refused")
+    return AccessEvent(
+        occurred_at=event.at,
+        key_id=event.key_id,
+        event_type=kind,
+        success=event.granted,
+        origin=event.origin or "unknown",
+        resource=f"{event.method} {event.resource or event.path}",
+        role=event.role,
+        status=event.status,
+        detail=event.reason or None,
+    )
+
+
+def deployment_event(event: DeploymentChanged) -> DeploymentEvent:
+    """The audit record of a deployment change (the model it concerns: the new one, or the one that left)."""
+    content_id = event.content_id or event.previous_content_id or ""
+    return DeploymentEvent(
+        occurred_at=event.at,
+        actor=event.actor,
+        reason=event.reason or None,
+        ticket=event.ticket,
+        action=event.action.value,
+        alias=_ALIAS[event.action],
+        content_id=content_id,
+        previous_content_id=event.previous_content_id if event.content_id else None,
+        automatic=event.automatic,
+        details=dict(event.details),
+    )
+
+
+def decision_config_event(event: DecisionConfigChanged) -> DecisionConfigEvent:
+    """The audit record of a drafted or activated configuration, with its whole document (what a replay of a
+    decision taken under that version applies)."""
+    previous = event.previous_active_version
+    return DecisionConfigEvent(
+        occurred_at=event.at,
+        actor=event.actor,
+        reason=event.reason or None,
+        ticket=event.ticket,
+        config_version=str(event.version),
+        action=_CONFIG_ACTION[event.action],
+        configuration=dict(event.document),
+        previous_version=None if previous is None else str(previous),
+    )
+
+
+def _may_pass(error: BaseException) -> bool:
+    """Whether a failed commit may succeed later (the store), rather than never (an event it cannot record)."""
+    return isinstance(error, AuditStoreError) or not isinstance(error, AuditError)
+
+
+class AuditRecorder:
+    """A :class:`~scoring_api.sinks.DecisionSink` that records every event in the audit trail (see the module
+    docstring). ``backend`` is the engine backend the service scores on (a replay uses the same)."""
+
+    def __init__(self, writer: AuditWriter, *, backend: str, timeout_s: float = 30.0) -> None:
+        self.writer = writer
+        self.backend = backend
+        self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self._unrecorded: list[AuditEvent] = []
+        self._last_error: str | None = None
+
+    # -- the sink --------------------------------------------------------------------------------------------
+
+    def batch_scored(self, event: BatchScored) -> None:
+        scope = current_scope()
+        displays = None if scope is None else scope.card_displays
+        self.record(decision_events(event, backend=self.backend, card_displays=displays))
+
+    def deployment_changed(self, event: DeploymentChanged) -> None:
+        if event.action not in REGISTRY_RECORDED:
+            self.record([deployment_event(event)])
+
+    def decision_config_changed(self, event: DecisionConfigChanged) -> None:
+        self.record([decision_config_event(event)])
+
+    def access(self, event: ServiceAccess) -> None:
+        self.record([access_event(event)])
+
+    # -- recording -------------------------------------------------------------------------------------------
+
+    def record(self, events: Sequence[AuditEvent]) -> None:
+        """Submit ``events``; inside a request's scope its answer waits for them, elsewhere this call does."""
+        if not events:
+            return
+        future = self._submit(list(events))
+        scope = current_scope()
+        if scope is None:
+            future.result(timeout=self.timeout_s)
+        else:
+            scope.defer(future)
+
+    def retry(self) -> int:
+        """Submit the events whose commit failed again (the maintenance round calls it); how many were waiting.
+        Raises when they still cannot be recorded."""
+        with self._lock:
+            waiting = len(self._unrecorded)
+        if waiting:
+            self._submit([]).result(timeout=self.timeout_s)
+        return waiting
+
+    def problem(self) -> str | None:
+        """None while every event reached the trail, else how many wait for a second try, and why."""
+        with self._lock:
+            if not self._unrecorded:
+                return None
+            return f"{len(self._unrecorded)} audit events wait to be recorded: {self._last_error}"
+
+    def close(self) -> None:
+        """Record what waits (one last try), then stop the writer."""
+        try:
+            self.retry()
+        except Exception:  # reported, with how many events are lost, and the writer is stopped anyway
+            logger.exception("%s audit events could not be recorded before shutdown", len(self._unrecorded))
+        self.writer.close(self.timeout_s)
+
+    def _submit(self, events: list[AuditEvent]) -> Future[AppendResult]:
+        with self._lock:
+            batch, self._unrecorded = [*self._unrecorded, *events], []
+        future = self.writer.submit(batch)
+        future.add_done_callback(lambda done: self._settled(done, batch))
+        return future
+
+    def _settled(self, future: Future[AppendResult], batch: list[AuditEvent]) -> None:
+        error = future.exception()
+        if error is None:
+            return
+        if not _may_pass(error):
+            logger.error("audit events could not be recorded and will not be retried: %s", error)
+            return
+        with self._lock:
+            self._last_error = f"{type(error).__name__}: {error}"
+            self._unrecorded[:0] = batch
+            overflow = len(self._unrecorded) - MAX_UNRECORDED
+            if overflow > 0:
+                del self._unrecorded[:overflow]
+        logger.error("recording %d audit events failed (%s); they will be submitted again", len(batch), error)
+        if overflow > 0:
+            logger.critical("%d audit events were lost: the audit store has been failing for too long", overflow)

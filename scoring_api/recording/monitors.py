@@ -1,0 +1,319 @@
+"""Monitoring of the served models, fed by every scored batch: a :class:`~scoring_api.sinks.DecisionSink`.
+
+:class:`MonitorFeed` keeps one :class:`~monitoring.model_monitor.ModelMonitor` per model version that answers
+(the champion, and the canary for its cards), built from the version's reference profile in its lineage. Each
+scored batch hands the feed the newly decided rows (contract fields, the model input by name, the answering
+score) and returns at once: a background thread gathers rows (a single-transaction request adds one row; the
+monitors run on at least ``min_rows`` rows, or what ``max_delay_s`` gathered) and updates the monitors, so the
+drift tests never run on a request's time. A model that stops answering (a new champion, a canary rolled back)
+has its monitor flushed and retired. Labels (:meth:`MonitorFeed.deliver_labels`) go through the same thread, in
+order with the rows.
+
+Monitoring observes; it never refuses an answer. A failure is logged with its traceback and counted
+(``failures``, and the service's error metric through ``on_error``); rows that arrive while the thread is
+more than ``max_queue`` items behind are dropped and counted (``dropped_rows``) rather than slowing scoring.
+
+The stream worker uses the same feed: ``Sinks([audit_recorder, feed])`` as its scorer's sink.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ingest.contract import Transaction
+from lifecycle.errors import LifecycleError
+from lifecycle.reference import SCORE, ReferenceProfile
+from lifecycle.reference import ReferenceProfileError as _NoProfile
+from monitoring.model_monitor import ModelMonitor, MonitorConfig
+from monitoring.services import MonitoringServices
+from scoring_api.pipeline.frames import transactions_frame
+from scoring_api.sinks import (
+    AccessEvent,
+    BatchScored,
+    DecisionConfigChanged,
+    DeploymentAction,
+    DeploymentChanged,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Separates a model's content id from the process tag in a monitor's name (several processes, one database).
+PROCESS_SEPARATOR: Final = "#"
+_RETIRING: Final = {
+    DeploymentAction.CHAMPION_LOADED,
+    DeploymentAction.PROMOTED,
+    DeploymentAction.ROLLED_BACK,
+    DeploymentAction.CANARY_ROLLED_BACK,
+    DeploymentAction.CANARY_STOPPED,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class _Rows:
+    """Rows one model answered: their contract fields, model input (by the feed's names) and scores."""
+
+    content_id: str
+    fields: pd.DataFrame | list[Transaction]
+    inputs: NDArray[np.float32]
+    names: tuple[str, ...]
+    scores: NDArray[np.float32]
+
+
+@dataclass(frozen=True, eq=False)
+class _Labels:
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True, eq=False)
+class _Retire:
+    content_id: str
+
+
+@dataclass(frozen=True, eq=False)
+class _Flush:
+    done: Future[None]
+
+
+_Item = _Rows | _Labels | _Retire | _Flush
+_STOP: Final = object()
+
+
+def content_id_of(monitor_name: str) -> str:
+    """The model content id a monitor's name stands for (names may carry a process tag)."""
+    return monitor_name.split(PROCESS_SEPARATOR, 1)[0]
+
+
+class MonitorFeed:
+    """Scored rows to the monitor of the model that answered them (see the module docstring).
+
+    ``lineage_of`` gives a content id's lineage (``registry.get(id).lineage``); ``process_tag`` names this
+    process when several processes monitor into one database (each watches its own share of the traffic).
+    """
+
+    def __init__(
+        self,
+        services: MonitoringServices,
+        lineage_of: Callable[[str], Any],
+        *,
+        config: MonitorConfig | None = None,
+        process_tag: str = "",
+        min_rows: int = 512,
+        max_delay_s: float = 1.0,
+        max_queue: int = 100_000,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.services = services
+        self.lineage_of = lineage_of
+        self.config = config or MonitorConfig()
+        self.process_tag = process_tag
+        self.min_rows = min_rows
+        self.max_delay_s = max_delay_s
+        self.on_error = on_error
+        self.failures = 0
+        self.dropped_rows = 0
+        self._monitors: dict[str, ModelMonitor] = {}
+        self._profiles: dict[str, ReferenceProfile | None] = {}
+        self._profiles_lock = threading.Lock()
+        self._queue: queue.Queue[_Item | object] = queue.Queue(maxsize=max_queue)
+        self._pending: dict[str, list[_Rows]] = {}
+        self._pending_rows = 0
+        self._thread = threading.Thread(target=self._run, name="fraud-monitoring", daemon=True)
+        self._thread.start()
+
+    # -- naming and references -----------------------------------------------------------------------------
+
+    def name_of(self, content_id: str) -> str:
+        """The monitor's name of a model in this process (its content id, with the process tag if any)."""
+        return f"{content_id}{PROCESS_SEPARATOR}{self.process_tag}" if self.process_tag else content_id
+
+    def reference(self, monitor_name: str) -> ReferenceProfile | None:
+        """The reference profile behind a monitor's name, or None when the model has none (or is unknown)."""
+        content_id = content_id_of(monitor_name)
+        with self._profiles_lock:
+            if content_id in self._profiles:
+                return self._profiles[content_id]
+        try:
+            lineage = self.lineage_of(content_id)
+        except LifecycleError:  # not a registered model (a name asked for on the dashboard): nothing to show
+            return None
+        try:
+            profile: ReferenceProfile | None = ReferenceProfile.from_lineage(lineage)
+        except _NoProfile as error:
+            logger.warning("model %s is not monitored: %s", content_id, error)
+            profile = None
+        with self._profiles_lock:
+            self._profiles[content_id] = profile
+        return profile
+
+    @property
+    def monitors(self) -> dict[str, ModelMonitor]:
+        """The live monitors by model content id (read by tests and the dashboard's sources)."""
+        return dict(self._monitors)
+
+    # -- the sink --------------------------------------------------------------------------------------------
+
+    def batch_scored(self, event: BatchScored) -> None:
+        batch = event.batch
+        decisions = batch.new_decisions
+        if not decisions or batch.scored is None:
+            return
+        models = [d.model_version for d in decisions]
+        scores = np.fromiter((d.score for d in decisions), dtype=np.float32, count=len(decisions))
+        names, values = batch.model_input.names, batch.model_input.values
+        fields = batch.scored
+        for content_id in dict.fromkeys(models):
+            if len(set(models)) == 1:
+                rows = _Rows(content_id, _fields(fields, None), values, names, scores)
+            else:
+                mask = np.fromiter((m == content_id for m in models), dtype=np.bool_, count=len(models))
+                rows = _Rows(content_id, _fields(fields, mask), values[mask], names, scores[mask])
+            self._put(rows, len(rows.scores))
+
+    def deployment_changed(self, event: DeploymentChanged) -> None:
+        if event.action in _RETIRING and event.previous_content_id:
+            self._put(_Retire(event.previous_content_id), 0)
+
+    def decision_config_changed(self, event: DecisionConfigChanged) -> None:
+        """Configuration changes change no model's inputs or scores: nothing to watch."""
+
+    def access(self, event: AccessEvent) -> None:
+        """Accesses are the audit trail's."""
+
+    # -- labels, flushing, closing ---------------------------------------------------------------------------
+
+    def deliver_labels(self, labels: pd.DataFrame) -> None:
+        """Late labels (``transaction_id``, ``is_fraud``, ``reported_at``) for every live monitor."""
+        self._queue.put(_Labels(labels))
+
+    def flush(self, timeout_s: float = 60.0) -> None:
+        """Run the monitors on every row handed over so far and write what they hold; returns when done."""
+        done: Future[None] = Future()
+        self._queue.put(_Flush(done))
+        done.result(timeout=timeout_s)
+
+    def close(self, timeout_s: float = 60.0) -> None:
+        """Flush, stop the thread and close the monitoring database."""
+        if self._thread.is_alive():
+            try:
+                self.flush(timeout_s)
+            finally:
+                self._queue.put(_STOP)
+                self._thread.join(timeout_s)
+        self.services.close()
+
+    # -- the thread ------------------------------------------------------------------------------------------
+
+    def _put(self, item: _Item, rows: int) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.dropped_rows += rows
+            if self.dropped_rows == rows or self.dropped_rows % 100_000 < rows:
+                logger.error("monitoring is behind: %d scored rows dropped so far", self.dropped_rows)
+
+    def _run(self) -> None:
+        started: float | None = None
+        while True:
+            timeout = None if started is None else max(0.0, started + self.max_delay_s - time.monotonic())
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                return
+            try:
+                if isinstance(item, _Rows):
+                    self._pending.setdefault(item.content_id, []).append(item)
+                    self._pending_rows += len(item.scores)
+                    started = started if started is not None else time.monotonic()
+                    if self._pending_rows < self.min_rows and time.monotonic() - started < self.max_delay_s:
+                        continue
+                    self._update()
+                elif isinstance(item, _Labels):
+                    self._update()
+                    for monitor in self._monitors.values():
+                        monitor.deliver_labels(item.frame)
+                elif isinstance(item, _Retire):
+                    self._update()
+                    retired = self._monitors.pop(item.content_id, None)
+                    if retired is not None:
+                        retired.flush()
+                elif isinstance(item, _Flush):
+                    try:
+                        self._update()
+                        for monitor in self._monitors.values():
+                            monitor.flush()
+                    finally:
+                        item.done.set_result(None)
+                else:  # the gathering delay passed
+                    self._update()
+            except Exception as error:  # logged and counted; the feed goes on with the next rows
+                self._failed(error)
+            if not self._pending_rows:
+                started = None
+
+    def _update(self) -> None:
+        pending, self._pending, self._pending_rows = self._pending, {}, 0
+        for content_id, chunks in pending.items():
+            monitor = self._monitor(content_id)
+            if monitor is not None:
+                try:
+                    monitor.update(_frame(chunks))
+                except Exception as error:
+                    self._failed(error)
+
+    def _monitor(self, content_id: str) -> ModelMonitor | None:
+        monitor = self._monitors.get(content_id)
+        if monitor is None:
+            profile = self.reference(content_id)
+            if profile is None:
+                return None
+            monitor = ModelMonitor(profile, self.services, model=self.name_of(content_id), config=self.config)
+            self._monitors[content_id] = monitor
+        return monitor
+
+    def _failed(self, error: BaseException) -> None:
+        self.failures += 1
+        logger.error("monitoring failed: %s: %s", type(error).__name__, error, exc_info=error)
+        if self.on_error is not None:
+            self.on_error(error)
+
+
+def _fields(fields: pd.DataFrame | Transaction, mask: NDArray[np.bool_] | None) -> pd.DataFrame | list[Transaction]:
+    if isinstance(fields, Transaction):
+        return [fields]
+    frame = fields.reset_index(drop=True)
+    return frame if mask is None else frame.loc[mask].reset_index(drop=True)
+
+
+def _frame(chunks: list[_Rows]) -> pd.DataFrame:
+    """The scored frame a monitor reads, in stream order: contract fields, the model inputs they lack by name,
+    and the score (single transactions in a row are gathered into one frame, built once)."""
+    parts: list[pd.DataFrame] = []
+    run: list[Transaction] = []
+    for chunk in chunks:
+        if isinstance(chunk.fields, list):
+            run += chunk.fields
+            continue
+        if run:
+            parts.append(transactions_frame(run))
+            run = []
+        parts.append(chunk.fields)
+    if run:
+        parts.append(transactions_frame(run))
+    fields = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    inputs = np.concatenate([c.inputs for c in chunks])
+    scores = np.concatenate([c.scores for c in chunks])
+    extra = {name: inputs[:, j] for j, name in enumerate(chunks[0].names) if name not in fields.columns}
+    return fields.assign(**extra, **{SCORE: scores.astype(np.float64)})
