@@ -10,8 +10,13 @@ measures in the same run:
 * ``score``: ``POST /v1/score``, one transaction per request, each with its own id (replays would be cheaper);
 * ``batch``: ``POST /v1/score/batch`` with ``--batch`` transactions per request.
 
+The 1-worker service runs three times in the run: with nothing recorded (``FRAUD_SCORING_AUDIT=false``,
+``FRAUD_SCORING_MONITORING=false``), with the audit trail (every decision and access committed before the answer),
+and with the audit trail and monitoring (the default); the ratios to the first say what recording costs.
+
 Targets (issue 10, 2 workers): scoring reaches 0.6 of the no-op route's requests/s at 32 connections with p99
-under 10 ms; the batch route sustains 200,000 transactions/s. The machine is shared: wrk runs on the same cores.
+under 10 ms; the batch route sustains 200,000 transactions/s. Recording every decision costs at most 10 % of the
+throughput (issue 16). The machine is shared: wrk runs on the same cores.
 
     python bench/api.py --duration 10 --json bench-api.json
 """
@@ -206,19 +211,27 @@ def main() -> int:
         env, records = prepare(Path(folder), args.days)
         key = env.pop("BENCH_KEY")
         redis = _redis()
-        setups: list[tuple[str, int, str | None]] = [("1 worker, embedded state", 1, None)]
+        setups: list[tuple[str, int, str | None, dict[str, str]]] = [
+            (f"1 worker, embedded state, {label}", 1, None, recording) for label, recording in RECORDING.items()
+        ]
         if redis is not None:
-            setups.append(("2 workers, Redis state", 2, redis[1]))
+            setups.append(
+                ("2 workers, Redis state, audit and monitoring", 2, redis[1], RECORDING["audit and monitoring"])
+            )
         try:
-            for name, workers, url in setups:
-                service = Service(
-                    {**env, "FRAUD_SCORING_DATABASE_URL": env["FRAUD_SCORING_DATABASE_URL"]}, workers, url
-                )
+            for number, (name, workers, url, recording) in enumerate(setups):
+                stores = {
+                    "FRAUD_AUDIT_URL": f"sqlite:///{folder}/audit-{number}/audit.sqlite",
+                    "FRAUD_AUDIT_ARCHIVE_DIR": f"{folder}/audit-{number}/archive",
+                    "FRAUD_MONITORING_URL": f"sqlite:///{folder}/monitoring-{number}/monitoring.sqlite",
+                }
+                service = Service({**env, **stores, **recording}, workers, url)
                 try:
                     figures[name] = measure(service, key, records, args)
                 finally:
                     service.stop()
                 _print(name, figures[name])
+            _print_recording(figures)
         finally:
             if redis is not None:
                 redis[0].terminate()
@@ -226,6 +239,28 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+#: What the service records, per measured setup (the environment each run adds).
+RECORDING: dict[str, dict[str, str]] = {
+    "nothing recorded": {"FRAUD_SCORING_AUDIT": "false", "FRAUD_SCORING_MONITORING": "false"},
+    "audit": {"FRAUD_SCORING_AUDIT": "true", "FRAUD_SCORING_MONITORING": "false"},
+    "audit and monitoring": {"FRAUD_SCORING_AUDIT": "true", "FRAUD_SCORING_MONITORING": "true"},
+}
+
+
+def _print_recording(figures: dict[str, Any]) -> None:
+    """What recording costs: each recording setup's throughput over the same service recording nothing."""
+    base = figures["1 worker, embedded state, nothing recorded"]
+    print("\nrecording's cost (1 worker; throughput over the same service recording nothing, target >= 0.90):")
+    ratios: dict[str, dict[str, float]] = {}
+    for label in ("audit", "audit and monitoring"):
+        f = figures[f"1 worker, embedded state, {label}"]
+        ratios[label] = {
+            route: f[route]["requests_per_s"] / max(base[route]["requests_per_s"], 1e-9) for route in ("score", "batch")
+        }
+        print(f"  {label:<21} score {ratios[label]['score']:.2f}   batch {ratios[label]['batch']:.2f}")
+    figures["recording_over_nothing"] = ratios
 
 
 def _print(name: str, f: dict[str, Any]) -> None:

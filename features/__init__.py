@@ -11,7 +11,7 @@ from features.errors import (
     StateConflictError,
     StateStoreError,
 )
-from features.model_input import RAW_INPUTS, ModelInput, model_input, model_input_names
+from features.model_input import RAW_INPUTS, ModelInput, model_input, model_input_descriptions, model_input_names
 from features.offline import OfflineFeatureEngine
 from features.online import OnlineFeatureEngine
 from features.settings import FeaturesSettings
@@ -59,6 +59,7 @@ __all__ = [
     "baseline_feature_set",
     "default_feature_set",
     "model_input",
+    "model_input_descriptions",
     "model_input_names",
     "state_store_from_settings",
 ]

@@ -38,9 +38,18 @@ from features.spec import FeatureSet
 RAW_INPUTS: Final[tuple[str, ...]] = ("amount",)
 
 
+#: The raw inputs in words.
+RAW_INPUT_DESCRIPTIONS: Final[dict[str, str]] = {"amount": "amount of this payment"}
+
+
 def model_input_names(feature_set: FeatureSet) -> tuple[str, ...]:
     """The model's input columns, in order: :data:`RAW_INPUTS`, then the feature set's names."""
     return (*RAW_INPUTS, *feature_set.names)
+
+
+def model_input_descriptions(feature_set: FeatureSet) -> dict[str, str]:
+    """Each model input column, by name, in words (what a reason code tells an analyst)."""
+    return {**RAW_INPUT_DESCRIPTIONS, **{f.name: f.description for f in feature_set.features}}
 
 
 @dataclass(frozen=True, eq=False)

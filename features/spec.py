@@ -84,6 +84,35 @@ def format_duration(value: timedelta) -> str:
     return f"{int(value / timedelta(microseconds=1))}us"
 
 
+def spell_duration(value: timedelta) -> str:
+    """A duration in words: ``10 minutes``, ``1 hour``, ``7 days``."""
+    seconds = value.total_seconds()
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{int(value / timedelta(microseconds=1))} microseconds"
+
+
+#: How an entity's events read in a sentence ("payments by the card", "payments at the terminal").
+_ENTITY_WORDS: Final = {
+    "card": "by the card",
+    "terminal": "at the terminal",
+    "card_terminal": "by the card at this terminal",
+    "card_country": "by the card in this country",
+}
+_AGGREGATE_WORDS: Final = {
+    Aggregate.COUNT: "payments {who} in {span}",
+    Aggregate.SUM: "amount paid {who} in {span}",
+    Aggregate.MEAN: "mean amount paid {who} in {span}",
+    Aggregate.FRAUD_SHARE: "share of payments {who} found fraudulent in {span}",
+    Aggregate.RATIO_TO_MEAN: "amount against the mean paid {who} in {span}",
+    Aggregate.ZSCORE: "amount's z-score against the payments {who} in {span}",
+    Aggregate.SECONDS_SINCE_PREVIOUS: "seconds since the previous payment {who} (at most {window})",
+    Aggregate.IS_NEW: "first payment {who} in {window}",
+}
+
+
 @dataclass(frozen=True)
 class WindowAggregate:
     """An aggregate over an entity's events in ``(t - lag - window, t - lag]``."""
@@ -129,6 +158,17 @@ class WindowAggregate:
         """How far back an event can still matter to this feature."""
         return self.lag + self.window
 
+    @property
+    def description(self) -> str:
+        """What the feature measures, in words (reason codes quote it): "payments by the card in the last 1 hour"."""
+        who = _ENTITY_WORDS.get(self.entity.name, f"by the {self.entity.name.replace('_', ' ')}")
+        window = spell_duration(self.window)
+        span = f"the {window} up to {spell_duration(self.lag)} ago" if self.lag else f"the last {window}"
+        text = _AGGREGATE_WORDS[self.aggregate].format(who=who, window=window, span=span)
+        if not self.include_current and self.aggregate not in HISTORY_AGGREGATES:
+            text += ", before this payment"
+        return text
+
     def describe(self) -> dict[str, object]:
         """Every parameter, as plain data: what the feature set's version hashes."""
         return {
@@ -168,6 +208,13 @@ class TimeFlag:
     def name(self) -> str:
         """``is_weekend`` or ``is_night``."""
         return f"is_{Flag(self.flag).value}"
+
+    @property
+    def description(self) -> str:
+        """What the flag says, in words (reason codes quote it)."""
+        if Flag(self.flag) is Flag.WEEKEND:
+            return "paid on a weekend (UTC)"
+        return f"paid at night (before {self.night_last_hour + 1:02d}:00 UTC)"
 
     def describe(self) -> dict[str, object]:
         """Every parameter, as plain data: what the feature set's version hashes."""

@@ -58,6 +58,17 @@ class ReasonCode:
 
 
 @dataclass(frozen=True)
+class Explanation:
+    """How the answering model's margin (the logit of its score) splits into the reason codes: ``base_value``
+    plus every reason code's contribution is ``margin``; ``method`` is the engine's (``linear``, ``tree_shap``,
+    ``integrated_gradients``)."""
+
+    method: str
+    base_value: float
+    margin: float
+
+
+@dataclass(frozen=True)
 class Decision:
     """The decision on one transaction, as answered and as recorded (a replay returns the recorded one)."""
 
@@ -80,6 +91,8 @@ class Decision:
     decided_at: datetime
     #: True when this is the recorded decision returned again for a transaction id already scored.
     replayed: bool = False
+    #: The additive explanation the reason codes come from (None when not explained: an approval, by default).
+    explanation: Explanation | None = None
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,9 @@ class ScoringSettings(BaseSettings):
     evict_lateness_s: float = Field(default=86_400.0, ge=0)
     #: Serve ``POST /v1/noop`` (authenticated, does nothing): the framework's ceiling for the benchmark.
     expose_noop: bool = False
+    #: Reason codes for approvals too (every decision not approved is always explained; explaining costs about
+    #: a millisecond of CPU per row for a forest).
+    explain_approved: bool = False
     #: Record every decision, access and change in the audit trail (``FRAUD_AUDIT_*``), answering only once
     #: recorded. Off only to measure what it costs (refused in production).
     audit: bool = True

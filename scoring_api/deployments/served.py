@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from features.model_input import ModelInput, model_input_names
 from features.spec import FeatureSet
 from lifecycle.registry.registry import ModelRegistry, ModelVersion
-from model_engine import CompiledModel, load_model
+from model_engine import CompiledModel, Contributions, load_model
 from model_engine.errors import SignatureError
 from scoring_api.decisions.policy import ModelThresholds
 from scoring_api.errors import ModelMismatchError
@@ -38,6 +38,11 @@ class ServedModel:
     def score(self, model_input: ModelInput) -> NDArray[np.float32]:
         """Fraud probabilities [N]; a model input whose names differ from the signature is a SignatureError."""
         return np.asarray(self.model.score(model_input.values, names=model_input.names), dtype=np.float32)
+
+    def explain(self, model_input: ModelInput) -> Contributions:
+        """Each input's additive contribution to each row's margin (:class:`ExplanationUnavailableError` when
+        the model has no explanation graph)."""
+        return self.model.explain(model_input.values, names=model_input.names)
 
 
 def model_thresholds(version: ModelVersion) -> ModelThresholds:
@@ -86,5 +91,8 @@ def load_served_model(
     served = ServedModel(version, model, model_thresholds(version))
     width = len(model_input_names(feature_set))
     for rows in (warmup_rows, 1):
-        served.score(ModelInput(model_input_names(feature_set), np.zeros((rows, width), dtype=np.float32)))
+        zeros = ModelInput(model_input_names(feature_set), np.zeros((rows, width), dtype=np.float32))
+        served.score(zeros)
+        if model.explanation is not None:  # compiles the explanation's kernels before the first reason code
+            served.explain(zeros)
     return served

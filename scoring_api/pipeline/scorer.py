@@ -20,6 +20,7 @@ update), a batch the vectorised path; both give the same answers. Nothing here s
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 import time
@@ -36,7 +37,10 @@ from features.model_input import ModelInput, model_input, model_input_names
 from features.online import OnlineFeatureEngine
 from ingest.contract import TRANSACTION_COLUMNS, Transaction
 from ingest.validation.checker import CRITICAL, CompiledChecker
-from scoring_api.decisions.policy import DecisionInputs, DecisionPolicy, ModelThresholds
+from model_engine import ExplanationUnavailableError
+from scoring_api.decisions.policy import DecisionInputs, DecisionPolicy, ModelThresholds, Verdict
+from scoring_api.decisions.reasons import ReasonWriter
+from scoring_api.deployments.served import ServedModel
 from scoring_api.deployments.snapshot import CanaryObservation, Deployment, ModelSource
 from scoring_api.pipeline.frames import (
     decision_inputs,
@@ -47,10 +51,21 @@ from scoring_api.pipeline.frames import (
 )
 from scoring_api.pipeline.idempotency import DecisionLog, InMemoryDecisionLog, Refused
 from scoring_api.pipeline.labels import LabelSource
-from scoring_api.records import Decision, ModelRole, Rejection, Result, ScoredBatch, ShadowScores
+from scoring_api.records import (
+    Decision,
+    Explanation,
+    ModelRole,
+    Outcome,
+    ReasonCode,
+    Rejection,
+    Result,
+    ScoredBatch,
+    ShadowScores,
+)
 from scoring_api.sinks import BatchScored, DecisionSink, LogSink, utc_now
 
 _NO_ROWS: Final = np.zeros(0, dtype=np.int64)
+logger = logging.getLogger(__name__)
 
 
 class PolicySource(Protocol):
@@ -100,6 +115,7 @@ class Scorer:
         labels: LabelSource | None = None,
         source: str = "api",
         clock: Callable[[], datetime] = utc_now,
+        explain_approved: bool = False,
     ) -> None:
         self.feature_engine = feature_engine
         self.checker = checker
@@ -110,6 +126,10 @@ class Scorer:
         self.labels = labels
         self.source = source
         self.clock = clock
+        #: Reason codes for approvals too (by default only what is not approved is explained: it costs).
+        self.explain_approved = explain_approved
+        self._reasons = ReasonWriter(feature_engine.feature_set)
+        self._unexplained: set[str] = set()
         self._critical = frozenset(rule.name for rule in checker.rules if rule.severity == CRITICAL)
         self._ids = _DecisionIds()
         # One lock around what reads and updates the online state (labels, idempotency claims, features), so
@@ -252,11 +272,13 @@ class Scorer:
                 for k in np.flatnonzero(canary).tolist():
                     thresholds[k] = deployment.canary.thresholds
             verdicts = policy.decide(inputs, scores, thresholds)
+            explained = self._explain(deployment, named, verdicts, canary)
             now = self.clock()
             decisions = []
             for k, (decision_id, verdict) in enumerate(zip(self._ids.take(len(ids)), verdicts, strict=True)):
                 on_canary = canary is not None and bool(canary[k])
                 model = deployment.canary if on_canary and deployment.canary is not None else deployment.champion
+                reasons, explanation = explained.get(k, ((), None))
                 decisions.append(
                     Decision(
                         decision_id=decision_id,
@@ -267,13 +289,14 @@ class Scorer:
                         outcome=verdict.outcome,
                         decided_by=verdict.decided_by,
                         rules_fired=verdict.rules_fired,
-                        reasons=(),
+                        reasons=reasons,
                         review_threshold=verdict.review_threshold,
                         decline_threshold=verdict.decline_threshold,
                         model_version=model.content_id,
                         model_role=ModelRole.CANARY if on_canary else ModelRole.CHAMPION,
                         decision_config_version=policy.version,
                         decided_at=now,
+                        explanation=explanation,
                     )
                 )
             self.log.record(decisions, fingerprints)
@@ -285,6 +308,35 @@ class Scorer:
         batch = ScoredBatch(_filled(results), named, positions.astype(np.int64), shadow, scored)
         self.sink.batch_scored(BatchScored(now, self.source, batch))
         return batch
+
+    def _explain(
+        self,
+        deployment: Deployment,
+        named: ModelInput,
+        verdicts: Sequence[Verdict],
+        canary: NDArray[np.bool_] | None,
+    ) -> dict[int, tuple[tuple[ReasonCode, ...], Explanation]]:
+        """Reason codes of the rows to explain (every row not approved, or all), by the model that answered."""
+        wanted = [k for k, v in enumerate(verdicts) if self.explain_approved or v.outcome is not Outcome.APPROVE]
+        by_model: dict[int, tuple[ServedModel, list[int]]] = {}
+        for k in wanted:
+            on_canary = canary is not None and bool(canary[k]) and deployment.canary is not None
+            model = deployment.canary if on_canary and deployment.canary is not None else deployment.champion
+            by_model.setdefault(id(model), (model, []))[1].append(k)
+        out: dict[int, tuple[tuple[ReasonCode, ...], Explanation]] = {}
+        for model, rows in by_model.values():
+            chosen = named.take(np.asarray(rows, dtype=np.int64))
+            try:
+                contributions = model.explain(chosen)
+            except ExplanationUnavailableError as error:  # answered without reason codes; said once per model
+                if model.content_id not in self._unexplained:
+                    self._unexplained.add(model.content_id)
+                    logger.warning("model %s answers without reason codes: %s", model.content_id, error)
+                continue
+            for j, k in enumerate(rows):
+                reasons = self._reasons.reasons(contributions, j, chosen.values[j])
+                out[k] = (reasons, self._reasons.explanation(contributions, j))
+        return out
 
     def _score(
         self, deployment: Deployment, named: ModelInput, cards: Sequence[str]

@@ -35,9 +35,10 @@ import pandas as pd
 
 from ingest.contract import TRANSACTION_COLUMNS, Transaction
 from monitoring.audit.errors import AuditError, AuditStoreError
-from monitoring.audit.events import AccessEvent, AuditEvent, DecisionConfigEvent, DecisionEvent, DeploymentEvent, Reason
+from monitoring.audit.events import AccessEvent, AuditEvent, DecisionConfigEvent, DecisionEvent, DeploymentEvent
 from monitoring.audit.log import AppendResult
 from monitoring.audit.writer import AuditWriter
+from scoring_api.decisions.reasons import audit_reasons
 from scoring_api.recording.scope import current_scope
 from scoring_api.sinks import (
     AccessEvent as ServiceAccess,
@@ -128,10 +129,7 @@ def decision_events(
                 decision_config_version=str(decision.decision_config_version),
                 score=decision.score,
                 decision=decision.outcome.value,
-                reasons=tuple(
-                    Reason(code=r.feature, feature=r.feature, contribution=r.contribution, text=r.text)
-                    for r in decision.reasons
-                ),
+                reasons=audit_reasons(decision.reasons),
                 rules=decision.rules_fired,
                 backend=backend,
                 deployment=decision.model_role.value,

@@ -22,12 +22,14 @@ from typing import Any, Final
 
 import numpy as np
 
+from features import FeatureSet, default_feature_set
 from lifecycle.registry.registry import ModelRegistry
 from model_engine import CompiledModel, load_model
 from monitoring.audit.events import DecisionConfigEvent, DecisionEvent, Reason
 from monitoring.audit.log import AuditLog
 from scoring_api.decisions.config import DecisionConfig
 from scoring_api.decisions.policy import DecisionInputs, DecisionPolicy
+from scoring_api.decisions.reasons import ReasonWriter, audit_reasons
 from scoring_api.decisions.store import DEFAULT_VERSION
 from scoring_api.deployments.served import model_thresholds
 from scoring_api.errors import ReplayError
@@ -105,8 +107,10 @@ class Replayer:
         config_of: Callable[[int], DecisionConfig | None],
         *,
         stored_config_of: Callable[[int], DecisionConfig | None] | None = None,
+        feature_set: FeatureSet | None = None,
     ) -> None:
         self.registry = registry
+        self.reasons = ReasonWriter(feature_set or default_feature_set())
         self.config_of = config_of
         self.stored_config_of = stored_config_of
         self._models: OrderedDict[tuple[str, str], CompiledModel] = OrderedDict()
@@ -131,7 +135,10 @@ class Replayer:
             amount=[float(fields["amount"] or 0.0)],
         )
         (verdict,) = policy.decide(inputs, np.asarray([score], dtype=np.float32), [model_thresholds(version)])
-        reasons: tuple[Reason, ...] = ()  # reason codes: filled once the engine explains its scores
+        reasons: tuple[Reason, ...] = ()
+        if (recorded.reasons or verdict.outcome.value != "approve") and model.explanation is not None:
+            contributions = model.explain(row, names=names)
+            reasons = audit_reasons(self.reasons.reasons(contributions, 0, row[0]))
         if not _same_number(score, recorded.score):
             differences.append(f"score {score!r} ({score.hex()}) differs from the recorded {recorded.score!r}")
         if verdict.outcome.value != recorded.decision:
@@ -175,7 +182,8 @@ class Replayer:
 
 
 def _same_reasons(a: tuple[Reason, ...], b: tuple[Reason, ...]) -> bool:
+    """The same inputs, in the same order, with the same contributions bit for bit (the sentences are words built
+    from the catalogue's descriptions: a rewording is not a different decision)."""
     return len(a) == len(b) and all(
-        x.feature == y.feature and x.text == y.text and _same_number(x.contribution, y.contribution)
-        for x, y in zip(a, b, strict=True)
+        x.feature == y.feature and _same_number(x.contribution, y.contribution) for x, y in zip(a, b, strict=True)
     )

@@ -24,6 +24,7 @@ class OrjsonResponse(JSONResponse):
 
 
 def decision_body(decision: Decision) -> dict[str, Any]:
+    explanation = decision.explanation
     return {
         "decision_id": decision.decision_id,
         "transaction_id": decision.transaction_id,
@@ -42,6 +43,13 @@ def decision_body(decision: Decision) -> dict[str, Any]:
         "decision_config_version": decision.decision_config_version,
         "decided_at": decision.decided_at.isoformat().replace("+00:00", "Z"),
         "replayed": decision.replayed,
+        "explanation": None
+        if explanation is None
+        else {
+            "method": explanation.method,
+            "base_value": explanation.base_value,
+            "margin": explanation.margin,
+        },
     }
 
 

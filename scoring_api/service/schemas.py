@@ -153,10 +153,21 @@ class InputProblem(BaseModel):
 
 
 class ReasonCodeOut(BaseModel):
+    """An input that pushed the score: its value, its additive contribution to the margin, in words."""
+
     feature: str
     value: float
     contribution: float
     text: str
+
+
+class ExplanationOut(BaseModel):
+    """How the answering model's margin (the logit of the score) splits: ``base_value`` plus the reason codes'
+    contributions is ``margin``."""
+
+    method: Literal["linear", "tree_shap", "integrated_gradients"]
+    base_value: float
+    margin: float
 
 
 class ThresholdsOut(BaseModel):
@@ -204,6 +215,8 @@ class DecisionOut(BaseModel):
     decision_config_version: int
     decided_at: datetime
     replayed: bool
+    #: Present when the decision was explained (every decision not approved, by default).
+    explanation: ExplanationOut | None = None
 
 
 class BatchItemOut(BaseModel):

@@ -247,12 +247,16 @@ def _build(
         log=_decision_log(scoring, features),
         sink=combined,
         source="api",
+        explain_approved=scoring.explain_approved,
     )
     replayer = None
     if recording is not None:
         log = recording.log
         replayer = Replayer(
-            registry, config_of=lambda version: recorded_config(log, version), stored_config_of=configs.document
+            registry,
+            config_of=lambda version: recorded_config(log, version),
+            stored_config_of=configs.document,
+            feature_set=feature_set,
         )
     services = Services(
         settings=scoring,
