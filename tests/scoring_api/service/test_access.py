@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterable, Iterator
 
 import pytest
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from scoring_api.access.keys import Role
 from scoring_api.service import routes
@@ -75,7 +77,17 @@ def _routes(service: Service) -> set[tuple[str, str]]:
         router = importlib.import_module(f"{routes.__name__}.{info.name}").router
         found |= {(m, r.path) for r in router.routes if isinstance(r, APIRoute) for m in r.methods}
     served = service.client.app.routes  # type: ignore[attr-defined]
-    return found | {(m, r.path) for r in served if isinstance(r, APIRoute) for m in r.methods}
+    return found | {(m, path) for path, route in _api_routes(served) for m in route.methods}
+
+
+def _api_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every API route with its full path, inside included routers too (newer FastAPI keeps an included
+    router whole, behind its include prefix, instead of copying its routes into the application's list)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from _api_routes(included.routes, prefix + route.include_context.prefix)  # type: ignore[attr-defined]
 
 
 def test_the_policy_covers_every_route(service: Service) -> None:
