@@ -43,7 +43,7 @@ def replay_decision(
             replayer = Replayer(
                 registry, config_of=lambda version: recorded_config(log, version), stored_config_of=_stored_config
             )
-            replay = replayer.replay(log.decision(decision_id))
+            replay = replayer.replay_recorded(log, decision_id)
         except (AuditError, ScoringError) as error:
             record_access(log, "audit_replay", decision_id, False, str(error))
             typer.echo(f"error: {error}", err=True)

@@ -14,6 +14,7 @@ recorded one exactly, and the outcome, the rules that fired and the reason codes
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,6 +26,7 @@ import numpy as np
 from features import FeatureSet, default_feature_set
 from lifecycle.registry.registry import ModelRegistry
 from model_engine import CompiledModel, load_model
+from monitoring.audit.errors import UnknownRecordError
 from monitoring.audit.events import DecisionConfigEvent, DecisionEvent, Reason
 from monitoring.audit.log import AuditLog
 from scoring_api.decisions.config import DecisionConfig
@@ -115,6 +117,24 @@ class Replayer:
         self.stored_config_of = stored_config_of
         self._models: OrderedDict[tuple[str, str], CompiledModel] = OrderedDict()
         self._lock = threading.Lock()
+
+    def replay_recorded(self, log: AuditLog, decision_id: str) -> Replay:
+        """Replay the decision ``decision_id`` as the audit trail holds it; a record whose content no longer gives
+        its hash (altered after it was written) is reported among the differences, whatever the replay gives."""
+        records = log.find(decision_id, "decision")
+        if not records:
+            raise UnknownRecordError(f"no decision {decision_id!r} in the audit trail")
+        record = records[-1]
+        event = record.event()
+        assert isinstance(event, DecisionEvent)
+        replay = self.replay(event)
+        if record.intact():
+            return replay
+        altered = (
+            f"audit record {record.seq} was altered after it was written: its content no longer gives its hash "
+            "(fraud audit verify locates every change)"
+        )
+        return dataclasses.replace(replay, differences=(altered, *replay.differences))
 
     def replay(self, recorded: DecisionEvent) -> Replay:
         differences: list[str] = []

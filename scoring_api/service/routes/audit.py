@@ -172,8 +172,8 @@ def read_recorded_decision(decision_id: DecisionId, services: ServicesDep, key: 
 def replay_recorded_decision(decision_id: DecisionId, services: ServicesDep, key: ComplianceKey) -> dict[str, Any]:
     """Re-score the recorded input with the recorded model version and backend, decide it with the recorded
     configuration, and compare: ``identical`` is true when score (bit for bit), decision, rules and reasons
-    all equal the recorded ones; ``differences`` says what differs otherwise."""
+    all equal the recorded ones and the record is intact; ``differences`` says what differs otherwise."""
     replayer: Replayer | None = services.replayer
     if replayer is None:
         raise HTTPException(404, "this service records no audit trail (FRAUD_SCORING_AUDIT=false)")
-    return replayer.replay(_log(services).decision(decision_id)).to_dict()
+    return replayer.replay_recorded(_log(services), decision_id).to_dict()

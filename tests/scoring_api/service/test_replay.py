@@ -5,6 +5,8 @@ library, the compliance route and ``fraud audit replay``. A configuration altere
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -121,3 +123,36 @@ def test_fraud_audit_replay_shows_the_replay(service: Service, world: World, tmp
         (reviewed.decision_id, True),
         ("no-such-decision", False),
     ]
+
+
+def test_a_tampered_record_and_another_model_are_reported(service: Service, world: World, tmp_path: Path) -> None:
+    """A recorded score edited in the audit database, and a decision attributed to a model that did not make it,
+    both replay as different, and say why."""
+    recorded = _history(service, world)
+    replayer, audit = service.services.replayer, service.services.audit
+    assert replayer is not None
+    assert audit is not None
+    reviewed = next(e for e in recorded if e.decision == "review" and e.model_content_id == service.ids["forest"])
+    assert replayer.replay_recorded(audit.log, reviewed.decision_id).identical
+
+    other = dataclasses.replace(reviewed, model_content_id=service.ids["linear"])
+    wrong_model = replayer.replay(other)
+    assert not wrong_model.identical
+    assert any(d.startswith("score ") for d in wrong_model.differences), wrong_model.differences
+
+    edited = float(np.nextafter(reviewed.score, 1.0))  # the smallest possible edit
+    with sqlite3.connect(tmp_path / "audit" / "audit.sqlite") as connection:
+        (payload,) = connection.execute(
+            "SELECT payload FROM audit_records WHERE kind = 'decision' AND subject = ?", [reviewed.decision_id]
+        ).fetchone()
+        document = json.loads(payload)
+        document["score"] = edited
+        connection.execute(
+            "UPDATE audit_records SET payload = ? WHERE kind = 'decision' AND subject = ?",
+            [json.dumps(document), reviewed.decision_id],
+        )
+    answer = service.get(f"/v1/audit/decisions/{reviewed.decision_id}/replay", role=Role.COMPLIANCE).json()
+    assert answer["identical"] is False
+    assert answer["recorded"]["score"] == edited
+    assert any("altered after it was written" in d for d in answer["differences"]), answer["differences"]
+    assert any(d.startswith("score ") for d in answer["differences"]), answer["differences"]
