@@ -97,3 +97,17 @@ def test_events_are_recorded_masked_and_counted(tmp_path: Path, caplog: pytest.L
     assert "411111******1111" in stored[0].payload
     assert "masked" in caplog.text
     assert "4111111111111111" not in caplog.text
+
+
+def test_a_decision_id_stays_findable_when_its_record_is_masked(tmp_path: Path) -> None:
+    """A decision id is a 32-digit hexadecimal word, which may hold a Luhn-valid run of digits by chance; when
+    another field of its record is masked, the id keeps its column as it keeps its place in the payload, so the
+    decision is still found (and replayed) by its id."""
+    decision_id = "4016151f22c" + "4111111111111111" + "abcde"
+    event = support.decision(1, decision_id=decision_id, input={"transaction_id": "b123456789-1234", "amount": 10.0})
+    with support.open_log(f"sqlite:///{tmp_path}/a.sqlite", tmp_path / "archive") as log:
+        assert log.append([event]).masked_events == 1
+        (stored,) = log.records()
+        assert stored.subject == decision_id
+        assert log.decision(decision_id).decision_id == decision_id
+        assert "b123456789-1234" not in stored.payload
