@@ -20,7 +20,7 @@ import redis
 
 from ingest.validation.masking import mask_card_numbers
 from scoring_api.pipeline.idempotency import Claim, content_differs, in_progress
-from scoring_api.records import Decision, ModelRole, Outcome, ReasonCode, RiskBand
+from scoring_api.records import Decision, Explanation, ModelRole, Outcome, ReasonCode, RiskBand
 
 _PENDING: Final = b"P"
 _DONE: Final = b"D"
@@ -55,6 +55,7 @@ def decision_from_document(doc: dict[str, Any], transaction_id: str) -> Decision
             "reasons": tuple(ReasonCode(**r) for r in doc["reasons"]),
             "model_role": ModelRole(doc["model_role"]),
             "decided_at": datetime.fromisoformat(doc["decided_at"]),
+            "explanation": None if doc.get("explanation") is None else Explanation(**doc["explanation"]),
         }
     )
 

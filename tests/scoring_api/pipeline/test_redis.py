@@ -27,6 +27,7 @@ def _scorer(world: World, deployments: DeploymentManager, url: str, prefix: str)
         models=deployments,
         policies=FixedPolicy(),
         log=RedisDecisionLog.from_url(url, prefix=f"{prefix}:decisions"),
+        explain_approved=True,  # every decision carries reason codes and its explanation through the log
     )
 
 
@@ -50,6 +51,8 @@ def test_two_processes_share_state_and_decisions(world: World, deployments: Depl
     replayed = second.score_transactions([a]).results[0]
     assert isinstance(answered, Decision)
     assert isinstance(replayed, Decision)
+    assert answered.explanation is not None
+    assert answered.reasons
     assert replayed == replace(answered, replayed=True)
 
     column = world.feature_set.names.index("card_count_1d") + 1
