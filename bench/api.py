@@ -54,7 +54,7 @@ function setup(thread)
     thread:set("id", tostring(math.random(1, 1000000000)))
 end
 function init(args)
-    prefix = "b" .. id .. "-"
+    prefix = "b" .. id .. "t" -- letters around the digits: "123456789-1234" would read as a card number
 end
 function request()
     counter = counter + 1
