@@ -42,6 +42,7 @@ from scoring_api.service.routes import (
     models,
     noop,
     score,
+    session,
 )
 from scoring_api.service.schemas import BatchScoreRequest, InputProblem, Problem, ScoreRequest
 from scoring_api.service.services import Services
@@ -144,7 +145,7 @@ def create_app(services: Services, *, maintenance: bool = True) -> FastAPI:
 
 
 #: The analysts' key, as the monitoring routes' principal (recorded as the actor of every alert action).
-AnalystKey = Annotated[ApiKey, Depends(require(Role.ANALYST))]
+AnalystKey = Annotated[ApiKey, Depends(require(Role.ANALYST, session=True))]
 
 
 async def analyst_principal(key: AnalystKey) -> Principal:
@@ -169,6 +170,7 @@ def _mount_monitoring(app: FastAPI, services: Services) -> None:
         422: {"model": InputProblem, "description": "bad parameters or body, or a range out of bounds"},
     }
     app.include_router(dashboard_router(sources), prefix="/v1/monitoring", responses=refusals)
+    app.include_router(session.router)
     app.dependency_overrides[current_principal] = analyst_principal
 
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, Security
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyCookie, APIKeyHeader
 
 from scoring_api.access.keys import ApiKey, Role
 from scoring_api.service.services import Services
@@ -18,6 +18,12 @@ from scoring_api.sinks import AccessEvent, utc_now
 
 API_KEY_HEADER = "X-API-Key"
 api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="an API key: fsk_<id>_<secret>")
+#: The cookie a browser holds an analyst's key in once signed in to the dashboard (HttpOnly, SameSite=Strict,
+#: only sent to ``/v1/monitoring``): a browser cannot add the key header to a page, its scripts and its calls.
+SESSION_COOKIE = "fraud_analyst_key"
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="an analyst's key, set by POST /v1/monitoring/sign-in"
+)
 
 
 async def get_services(request: Request) -> Services:
@@ -32,27 +38,42 @@ def _origin(request: Request) -> str | None:
     return None if request.client is None else request.client.host
 
 
-def require(*roles: Role) -> Callable[..., Awaitable[ApiKey]]:
-    """A dependency that admits the keys of ``roles`` (the routes' allowed roles are read from it)."""
+def admit(request: Request, services: Services, presented: str | None, roles: tuple[Role, ...]) -> ApiKey:
+    """The key ``presented`` when it is valid and of one of ``roles``; 401 or 403 otherwise, each recorded."""
+    key = None if presented is None else services.keys.verify(presented)
+    if key is None:
+        reason = "missing API key" if presented is None else "unknown, malformed or revoked API key"
+        _record(services, request, 401, None, reason)
+        raise HTTPException(401, f"{reason}; send a valid key in the {API_KEY_HEADER} header",
+                            headers={"WWW-Authenticate": API_KEY_HEADER})  # fmt: skip
+    if key.role not in roles:
+        reason = f"role {key.role.value} may not {request.method} {request.url.path}"
+        _record(services, request, 403, key, reason)
+        raise HTTPException(403, f"{reason}; it needs one of the roles {[r.value for r in roles]}")
+    _record(services, request, 200, key, "")
+    return key
+
+
+def require(*roles: Role, session: bool = False) -> Callable[..., Awaitable[ApiKey]]:
+    """A dependency that admits the keys of ``roles`` (the routes' allowed roles are read from it); with
+    ``session``, a key held by the analysts' session cookie (:data:`SESSION_COOKIE`) too, for a browser."""
 
     async def api_key(
         request: Request, services: ServicesDep, presented: Annotated[str | None, Security(api_key_header)]
     ) -> ApiKey:
-        key = None if presented is None else services.keys.verify(presented)
-        if key is None:
-            reason = "missing API key" if presented is None else "unknown, malformed or revoked API key"
-            _record(services, request, 401, None, reason)
-            raise HTTPException(401, f"{reason}; send a valid key in the {API_KEY_HEADER} header",
-                                headers={"WWW-Authenticate": API_KEY_HEADER})  # fmt: skip
-        if key.role not in roles:
-            reason = f"role {key.role.value} may not {request.method} {request.url.path}"
-            _record(services, request, 403, key, reason)
-            raise HTTPException(403, f"{reason}; it needs one of the roles {[r.value for r in roles]}")
-        _record(services, request, 200, key, "")
-        return key
+        return admit(request, services, presented, roles)
 
-    api_key.roles = roles  # type: ignore[attr-defined]
-    return api_key
+    async def api_key_or_session(
+        request: Request,
+        services: ServicesDep,
+        presented: Annotated[str | None, Security(api_key_header)],
+        held: Annotated[str | None, Security(session_cookie)],
+    ) -> ApiKey:
+        return admit(request, services, presented if presented is not None else held, roles)
+
+    dependency: Callable[..., Awaitable[ApiKey]] = api_key_or_session if session else api_key
+    dependency.roles = roles  # type: ignore[attr-defined]
+    return dependency
 
 
 def _record(services: Services, request: Request, status: int, key: ApiKey | None, reason: str) -> None:

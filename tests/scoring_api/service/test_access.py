@@ -48,6 +48,9 @@ POLICY: dict[tuple[str, str], set[Role] | None] = {
     ("GET", "/v1/audit/public-key"): {COMPLIANCE},
     ("GET", "/v1/audit/decisions/{decision_id}"): {COMPLIANCE},
     ("GET", "/v1/audit/decisions/{decision_id}/replay"): {COMPLIANCE},
+    ("GET", "/v1/monitoring/sign-in"): None,
+    ("POST", "/v1/monitoring/sign-in"): {ANALYST},
+    ("POST", "/v1/monitoring/sign-out"): None,
     **{
         (method, f"/v1/monitoring{path}"): {ANALYST}
         for method, path in (
