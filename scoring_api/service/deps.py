@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader
 
 from scoring_api.access.keys import ApiKey, Role
+from scoring_api.service.middleware import route_template
 from scoring_api.service.services import Services
 from scoring_api.sinks import AccessEvent, utc_now
 
@@ -77,14 +78,13 @@ def require(*roles: Role, session: bool = False) -> Callable[..., Awaitable[ApiK
 
 
 def _record(services: Services, request: Request, status: int, key: ApiKey | None, reason: str) -> None:
-    route = request.scope.get("route")
     services.sink.access(
         AccessEvent(
             at=utc_now(),
             granted=status == 200,
             status=status,
             method=request.method,
-            path=getattr(route, "path", request.url.path),
+            path=route_template(request.scope) or request.url.path,
             key_id=None if key is None else key.key_id,
             role=None if key is None else key.role.value,
             origin=_origin(request),

@@ -115,12 +115,24 @@ class ServiceMiddleware:
 
     @staticmethod
     def _measure(scope: Scope, services: Any, status: int, started: float) -> None:
-        route = scope.get("route")
-        path = getattr(route, "path", "unmatched")
+        path = route_template(scope) or "unmatched"
         version = (services.deployments.champion_version or "")[:19]
         metrics = services.metrics
         metrics.requests.labels(path, scope["method"], str(status)).inc()
         metrics.latency.labels(path, version).observe(time.perf_counter() - started)
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path template with the prefix it was included under (``/v1/monitoring/alerts/{alert_id}``),
+    None when no route matched. Newer FastAPI keeps an included router whole: its routes' own paths then lack the
+    include prefix, which the scope names with the router the request went through."""
+    route = scope.get("route")
+    if getattr(route, "path", None) is None:
+        return None
+    path = str(route.path)  # type: ignore[union-attr]
+    included = scope.get("fastapi", {}).get("included_router")
+    prefix = str(getattr(getattr(included, "include_context", None), "prefix", "") or "")
+    return path if path.startswith(prefix) else prefix + path
 
 
 def record_too_large(services: Any, scope: Scope, limit: int) -> None:

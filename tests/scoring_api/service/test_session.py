@@ -42,6 +42,7 @@ def test_an_analyst_signs_in_and_the_cookie_opens_the_dashboard_only(service: Se
     assert browser.get("/v1/monitoring/dashboard").status_code == 200
     assert browser.get("/v1/monitoring/dashboard/assets/dashboard.js").status_code == 200
     assert browser.get("/v1/monitoring/alerts").status_code == 200
+    assert service.sink.accesses[-1].path == "/v1/monitoring/alerts", "recorded under the route's full path"
     # The cookie is the analyst's key for the monitoring routes only: elsewhere the header is still needed.
     assert browser.get("/v1/decision-configs", cookies={SESSION_COOKIE: service.keys[Role.ANALYST]}).status_code == 401
 
