@@ -33,6 +33,7 @@ from lifecycle.evaluation.metrics import alert_threshold
 from lifecycle.reference import build_reference_profile
 from lifecycle.registry import GateData, Lineage, ModelRegistry
 from lifecycle.registry import judge as lifecycle_judge
+from lifecycle.registry.gate import GateThresholds
 from model_engine import compile_model, load_model, save_model
 from scoring_api.deployments import DeploymentManager
 from scoring_api.pipeline import FixedPolicy, LabelFeed, Scorer
@@ -53,6 +54,10 @@ THRESHOLDS = replace(
     slice_value={**registry_support.THRESHOLDS.slice_value, "min_frauds": 10**9},
     slice_change={**registry_support.THRESHOLDS.slice_change, "min_frauds": 10**9},
 )
+
+#: The linear model is promoted over the forest by the tests that need a linear champion (reason codes, replay);
+#: it scores worse than the forest, so it is judged against it with the change checks opened.
+ANY_CHANGE = replace(THRESHOLDS, change=dict.fromkeys(THRESHOLDS.change, 1.0))
 
 
 @dataclass
@@ -132,7 +137,13 @@ def lineage(world: World, name: str) -> Lineage:
 
 
 def judge(
-    registry: ModelRegistry, content_id: str, world: World, inputs: np.ndarray | None = None, *, champion: bool = False
+    registry: ModelRegistry,
+    content_id: str,
+    world: World,
+    inputs: np.ndarray | None = None,
+    *,
+    champion: bool = False,
+    thresholds: GateThresholds = THRESHOLDS,
 ) -> None:
     """The real gate's verdict on a version (judged on the history, latency budgets relaxed), recorded; with
     ``champion``, against the current champion (as a promotion over it requires). ``inputs`` replace the world's
@@ -141,18 +152,20 @@ def judge(
     X = world.X if inputs is None else inputs
     data = GateData(X, tuple(version.lineage.feature_names), world.history, EVALUATION)
     against = registry.find_alias("champion") if champion else None
-    registry.record_verdict(version.content_id, lifecycle_judge(version, against, data, THRESHOLDS))
+    registry.record_verdict(version.content_id, lifecycle_judge(version, against, data, thresholds))
 
 
 def _bless_all(root: Path, world: World) -> dict[str, str]:
     """Register and judge every model of the world once, with the forest as champion (the template registry): the
-    forest first, promoted; forest_b, which tests promote over it, judged against it (as a promotion requires)."""
+    forest first, promoted; forest_b and linear, which tests promote over it, judged against it (as a promotion
+    requires)."""
     registry = registry_support.make_registry(root)
     ids: dict[str, str] = {}
     try:
         for name in sorted(world.artifacts, key=lambda name: name != "forest"):
             version = registry.register(world.artifacts[name], name=name, lineage=lineage(world, name))
-            judge(registry, version.content_id, world, champion=name == "forest_b")
+            thresholds = ANY_CHANGE if name == "linear" else THRESHOLDS
+            judge(registry, version.content_id, world, champion=name in ("forest_b", "linear"), thresholds=thresholds)
             ids[name] = version.content_id
             if name == "forest":
                 registry.promote(ids["forest"])

@@ -51,6 +51,7 @@ def _environment(root: Path, world: World, port: int) -> dict[str, str]:
         "FRAUD_AUDIT_ARCHIVE_DIR": str(root / "audit" / "archive"),
         "FRAUD_MONITORING_URL": f"sqlite:///{root}/monitoring/monitoring.sqlite",
         "FRAUD_DRIFT_WINDOWS": "tumbling-100",
+        "FRAUD_MONITOR_BUFFER_ROWS": "1",  # the monitors run on every batch (no later traffic flushes a buffer)
         "FRAUD_ACTOR": f"operator {VISA}",
     }
 
@@ -109,14 +110,10 @@ def _exercise(url: str, keys: dict[Role, str], world: World, answers: list[bytes
     ]
     for body in by_number:
         assert call("POST", "/v1/score", Role.SCORER, json=body).status_code == 200
-    odd = [
-        {**bodies[5], "customer_id": VISA},
-        {**bodies[6], "terminal_id": MASTERCARD, "device_id": _spaced(AMEX)},
-        {**bodies[7], "transaction_id": VISA19},  # the client's own id: answered back to it as sent
-    ]
-    for body in odd:
-        assert call("POST", "/v1/score", Role.SCORER, json=body).status_code == 200
     refused = [
+        {**bodies[5], "customer_id": VISA},  # identifiers refuse a card number (the contract's rule)
+        {**bodies[6], "terminal_id": MASTERCARD, "device_id": _spaced(AMEX)},
+        {**bodies[7], "transaction_id": VISA19},
         {**by_number[0], "pan": VISA[:-1] + "2"},  # fails its Luhn check
         {**bodies[8], "card_token": VISA},  # a card number where the token goes
         {**by_number[0], "card_token": bodies[0]["card_token"]},  # both
@@ -129,8 +126,8 @@ def _exercise(url: str, keys: dict[Role, str], world: World, answers: list[bytes
     assert call("POST", "/v1/score/batch", Role.SCORER, json={"transactions": shifted}).status_code == 200
     assert call("GET", f"/v1/decisions/{VISA}", Role.ANALYST).status_code == 404
     labels = {"labels": [{"transaction_id": VISA19, "is_fraud": True, "reported_at": "2026-03-20T10:00:00Z"}]}
-    assert call("POST", "/v1/labels", Role.SCORER, json=labels).status_code == 200
-    assert call("GET", f"/v1/decisions/{VISA19}", Role.ANALYST).status_code == 200
+    assert call("POST", "/v1/labels", Role.SCORER, json=labels).status_code == 422
+    assert call("GET", f"/v1/decisions/{VISA19}", Role.ANALYST).status_code == 404
 
     config = {
         "rules": [{"name": "big", "action": "review", "match": {"amount_above": 5000}, "description": f"card {VISA}"}],
@@ -146,8 +143,11 @@ def _exercise(url: str, keys: dict[Role, str], world: World, answers: list[bytes
     assert canary.status_code == 200, canary.text
     assert call("DELETE", f"/v1/deployments/canary?reason=card+{MASTERCARD}", Role.ADMIN).status_code == 200
 
-    time.sleep(2.5)  # the monitors run on what gathered within their delay
-    alerts = call("GET", "/v1/monitoring/alerts", Role.ANALYST).json()["alerts"]
+    deadline = time.monotonic() + 90  # the monitors run on what gathered within their delay, on a busy machine
+    while not (alerts := call("GET", "/v1/monitoring/alerts", Role.ANALYST).json()["alerts"]):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert alerts, "the shifted amounts raised an alert"
     note = {"note": f"customer called about {_spaced(VISA)}", "assignee": f"desk {MASTERCARD}"}
     assert (
@@ -212,13 +212,11 @@ def test_no_card_number_in_clear_in_anything_the_service_wrote_or_answered(tmp_p
         for form in forms(card)
         if form in data
     ]
-    # The answers: no card number sent as such (or in a config, a reason, a note...) comes back; the one the client
-    # chose as its transaction id is answered back to it as its id (and kept masked everywhere else).
+    # The answers: no card number sent (as such, as an identifier, in a config, a reason, a note...) comes back.
     found += [
         (f"answer {i}", card)
         for i, answer in enumerate(answers)
         for card in TEST_CARDS
-        if card != VISA19
         for form in forms(card)
         if form in answer
     ]
