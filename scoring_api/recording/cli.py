@@ -46,8 +46,7 @@ def replay_decision(
             replay = replayer.replay_recorded(log, decision_id)
         except (AuditError, ScoringError) as error:
             record_access(log, "audit_replay", decision_id, False, str(error))
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(1) from None
+            raise  # reported by the fraud command's one error path, once recorded
         finally:
             registry.close()
         record_access(log, "audit_replay", decision_id, True, None if replay.identical else "differs")
