@@ -1,9 +1,13 @@
 """Ranking and calibration metrics over one vector of scores and one of binary labels.
 
-The ranking metrics are written out (rather than delegated) so that their tie handling is stated here and
-checked against scikit-learn in the tests: AUC ROC is the Mann-Whitney statistic with tied scores counted
-half, average precision is the step-wise sum over distinct score thresholds (scikit-learn's definition, no
-interpolation).
+scikit-learn defines them and computes them here (imported on first use: reading stored reports must not pay
+for it): AUC ROC, average precision, the ROC and precision-recall
+curves, the Brier score and the reliability curve. This module adds clear refusals of inputs they cannot be
+computed on, and writes by hand only what no library has: recall within the bank's alert budget, the score at
+that budget, the expected calibration error (the count-weighted gap of the reliability curve), and the ranking
+areas from threshold counts whose labels may be probabilities (expected counts, which monitoring's label-free
+performance estimate needs and scikit-learn does not accept). Card
+precision@k, with the handbook's rules, is :mod:`lifecycle.evaluation.card_precision`.
 """
 
 from __future__ import annotations
@@ -64,40 +68,49 @@ def average_precision_of_counts(tps: FloatArray, fps: FloatArray) -> float:
     return float(np.sum(np.diff(recall, prepend=0.0) * precision))
 
 
-def roc_curve(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """False and true positive rates at every distinct threshold, starting from (0, 0)."""
+def _both_classes(y: FloatArray, what: str) -> None:
+    if y.sum() == 0 or y.sum() == y.size:
+        raise EvaluationError(f"{what} needs both frauds and genuine transactions in the evaluated set")
+
+
+def roc_curve(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """False and true positive rates, and the thresholds where they are reached (scikit-learn's ``roc_curve``)."""
     s, y = as_scores_and_labels(scores, labels)
-    positives, negatives = y.sum(), y.size - y.sum()
-    if positives == 0 or negatives == 0:
-        raise EvaluationError("ROC needs both frauds and genuine transactions in the evaluated set")
-    tps, fps = threshold_counts(s, y)
-    return np.concatenate([[0.0], fps / negatives]), np.concatenate([[0.0], tps / positives])
+    _both_classes(y, "ROC")
+    from sklearn.metrics import roc_curve as sklearn_roc_curve
+
+    fpr, tpr, thresholds = sklearn_roc_curve(y, s)
+    return fpr, tpr, thresholds
 
 
 def roc_auc(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
-    """Area under the ROC curve (trapezoids over distinct thresholds: ties count half)."""
+    """Area under the ROC curve (scikit-learn's ``roc_auc_score``: tied scores count half)."""
     s, y = as_scores_and_labels(scores, labels)
-    if y.sum() == 0 or y.sum() == y.size:
-        raise EvaluationError("ROC needs both frauds and genuine transactions in the evaluated set")
-    return roc_auc_of_counts(*threshold_counts(s, y))
+    _both_classes(y, "ROC AUC")
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, s))
 
 
-def precision_recall_curve(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Precision and recall at every distinct threshold, highest threshold first."""
-    s, y = as_scores_and_labels(scores, labels)
-    positives = y.sum()
-    if positives == 0:
-        raise EvaluationError("precision-recall needs at least one fraud in the evaluated set")
-    tps, fps = threshold_counts(s, y)
-    return tps / (tps + fps), tps / positives
-
-
-def average_precision(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
-    """Sum over thresholds of (recall gained) x (precision there): scikit-learn's non-interpolated AP."""
+def precision_recall_curve(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Precision, recall and thresholds (scikit-learn's ``precision_recall_curve``, lowest threshold first)."""
     s, y = as_scores_and_labels(scores, labels)
     if y.sum() == 0:
         raise EvaluationError("precision-recall needs at least one fraud in the evaluated set")
-    return average_precision_of_counts(*threshold_counts(s, y))
+    from sklearn.metrics import precision_recall_curve as sklearn_precision_recall_curve
+
+    precision, recall, thresholds = sklearn_precision_recall_curve(y, s)
+    return precision, recall, thresholds
+
+
+def average_precision(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
+    """Average precision, the step-wise sum over thresholds without interpolation (``average_precision_score``)."""
+    s, y = as_scores_and_labels(scores, labels)
+    if y.sum() == 0:
+        raise EvaluationError("average precision needs at least one fraud in the evaluated set")
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(y, s))
 
 
 def recall_at_alert_rate(scores: npt.ArrayLike, labels: npt.ArrayLike, alert_rate: float) -> float:
@@ -127,11 +140,13 @@ def alert_threshold(scores: npt.ArrayLike, alert_rate: float) -> float:
 
 
 def brier_score(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
-    """Mean squared difference between the predicted fraud probability and the outcome."""
+    """Mean squared difference between the predicted fraud probability and the outcome (``brier_score_loss``)."""
     s, y = as_scores_and_labels(scores, labels)
     if np.any((s < 0.0) | (s > 1.0)):
         raise EvaluationError("the Brier score needs probabilities in [0, 1]")
-    return float(np.mean((s - y) ** 2))
+    from sklearn.metrics import brier_score_loss
+
+    return float(brier_score_loss(y, s, pos_label=1.0))
 
 
 @dataclass(frozen=True)
@@ -160,14 +175,16 @@ def reliability_curve(scores: npt.ArrayLike, labels: npt.ArrayLike, n_bins: int 
     s, y = as_scores_and_labels(scores, labels)
     if np.any((s < 0.0) | (s > 1.0)):
         raise EvaluationError("a reliability curve needs probabilities in [0, 1]")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    bins = np.searchsorted(edges[1:-1], s, side="left")
+    from sklearn.calibration import calibration_curve
+
+    observed, predicted = calibration_curve(y, s, n_bins=n_bins, strategy="uniform", pos_label=1.0)
+    # The counts per bin, which calibration_curve does not return and the expected calibration error weighs by:
+    # the same uniform bins, each closed on the right, as calibration_curve places the scores.
+    bins = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], s, side="left")
     counts = np.bincount(bins, minlength=n_bins)
-    sums = np.bincount(bins, weights=s, minlength=n_bins)
-    hits = np.bincount(bins, weights=y, minlength=n_bins)
-    kept = counts > 0
+    counts = counts[counts > 0]
     return ReliabilityCurve(
-        mean_predicted=tuple(float(v) for v in sums[kept] / counts[kept]),
-        observed_rate=tuple(float(v) for v in hits[kept] / counts[kept]),
-        counts=tuple(int(v) for v in counts[kept]),
+        mean_predicted=tuple(float(v) for v in predicted),
+        observed_rate=tuple(float(v) for v in observed),
+        counts=tuple(int(v) for v in counts),
     )

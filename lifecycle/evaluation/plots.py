@@ -28,7 +28,7 @@ def plot_roc(curves: dict[str, tuple[npt.ArrayLike, npt.ArrayLike]], path: Path)
     figure = Figure(figsize=(5, 4.5))
     axes = figure.add_subplot()
     for name, (scores, labels) in curves.items():
-        fpr, tpr = roc_curve(scores, labels)
+        fpr, tpr, _ = roc_curve(scores, labels)
         axes.plot(fpr, tpr, label=name)
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
     axes.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
@@ -42,7 +42,7 @@ def plot_precision_recall(curves: dict[str, tuple[npt.ArrayLike, npt.ArrayLike]]
     axes = figure.add_subplot()
     base_rate = 0.0
     for name, (scores, labels) in curves.items():
-        precision, recall = precision_recall_curve(scores, labels)
+        precision, recall, _ = precision_recall_curve(scores, labels)
         axes.step(np.concatenate([[0.0], recall]), np.concatenate([[precision[0]], precision]), label=name)
         base_rate = float(np.mean(np.asarray(labels, dtype=np.float64)))
     axes.axhline(base_rate, linestyle=":", color="grey", label="fraud rate")
