@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sklearn.ensemble import GradientBoostingClassifier
@@ -13,6 +14,18 @@ from model_engine.ir import Value
 from model_engine.ops import GraphBuilder
 
 
+def emit_gradient_boosting(model: Any, builder: GraphBuilder, x: Value, *, raw: bool = False) -> Value:
+    """The booster's probabilities, or with ``raw`` its decision function (before the link)."""
+    params = gradient_boosting_params(model)
+    if not raw:
+        return emit_tree_ensemble(params, builder, x)
+    scores = emit_tree_ensemble(replace(params, post_transform="none"), builder, x)
+    if model.loss == "exponential":
+        # The tables hold twice the raw score (the exponential link is expit(2 * raw)); halving is exact.
+        scores = builder.op("mul", scores, builder.scalar(0.5, builder.type_of(scores).dtype))
+    return scores
+
+
 @register_converter(GradientBoostingClassifier)
 def convert_gradient_boosting(model: Any, builder: GraphBuilder, x: Value) -> Value:
-    return emit_tree_ensemble(gradient_boosting_params(model), builder, x)
+    return emit_gradient_boosting(model, builder, x)

@@ -6,6 +6,7 @@ Categorical splits read derived columns (see :mod:`.params.hist_trees`) computed
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -44,7 +45,15 @@ def hist_boosting_trees(model: Any, builder: GraphBuilder, x: Value) -> tuple[Tr
     return params.tables, builder.op("concat", x, *(_split_column(split, builder, x) for split in params.derived))
 
 
+def emit_hist_gradient_boosting(model: Any, builder: GraphBuilder, x: Value, *, raw: bool = False) -> Value:
+    """The booster's probabilities, or with ``raw`` its decision function (the summed leaves and baseline, before
+    the link: ``[N, 1]`` for two classes)."""
+    tables, inputs = hist_boosting_trees(model, builder, x)
+    if raw:
+        tables = replace(tables, post_transform="none")
+    return emit_tree_ensemble(tables, builder, inputs)
+
+
 @register_converter(HistGradientBoostingClassifier)
 def convert_hist_gradient_boosting(model: Any, builder: GraphBuilder, x: Value) -> Value:
-    tables, inputs = hist_boosting_trees(model, builder, x)
-    return emit_tree_ensemble(tables, builder, inputs)
+    return emit_hist_gradient_boosting(model, builder, x)

@@ -14,10 +14,15 @@ from model_engine.ir import Value
 from model_engine.ops import GraphBuilder
 
 
-def emit_linear_probabilities(params: LinearParams, builder: GraphBuilder, x: Value) -> Value:
+def emit_linear_scores(params: LinearParams, builder: GraphBuilder, x: Value) -> Value:
+    """The decision function ``x @ coef.T + intercept`` ([N, 1] for two classes)."""
     dtype = float_dtype(builder, x)
     z = builder.op("matmul", x, weights(builder, params.weight, dtype, "coef"))
-    z = builder.op("add", z, weights(builder, params.bias, dtype, "intercept"))
+    return builder.op("add", z, weights(builder, params.bias, dtype, "intercept"))
+
+
+def emit_linear_probabilities(params: LinearParams, builder: GraphBuilder, x: Value) -> Value:
+    z = emit_linear_scores(params, builder, x)
     if params.link == "sigmoid":
         return binary_probabilities(builder, z)
     return builder.op("softmax", z)

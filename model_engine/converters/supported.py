@@ -30,6 +30,12 @@ xgboost.XGBClassifier           (extra ``xgboost``) binary:logistic gbtree; NaN 
                                 splits; early-stopped models to their best iteration
 lightgbm.LGBMClassifier         (extra ``lightgbm``) binary objective, gbdt or rf; NaN and None missing types;
                                 categorical splits; early-stopped models to their best iteration
+VotingClassifier                soft voting, with or without weights ("drop" estimators skipped); hard refused
+CalibratedClassifierCV          binary; sigmoid and isotonic; cross-validated (the calibrated classifiers'
+                                mean) or around a FrozenEstimator; calibrates the decision function of
+                                LogisticRegression, (Hist)GradientBoostingClassifier and pipelines ending in one,
+                                the probabilities of the others; temperature refused
+FrozenEstimator                 the prefit estimator it wraps
 =============================== ==================================================================================
 
 To support a new estimator: write its parameter extraction in ``params/``, its converter module here (registered
@@ -38,13 +44,16 @@ with ``register_converter``), import the module below and add the class to :data
 
 from __future__ import annotations
 
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
     RandomForestClassifier,
+    VotingClassifier,
 )
+from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -63,6 +72,7 @@ from sklearn.tree import DecisionTreeClassifier
 from model_engine.converters import (  # noqa: F401  (imported to register their converters)
     boosters,
     boosting,
+    calibration,
     column_transformer,
     discretizer,
     encoder,
@@ -76,6 +86,7 @@ from model_engine.converters import (  # noqa: F401  (imported to register their
     pipeline,
     scaler,
     tree,
+    voting,
 )
 from model_engine.converters.registry import register_converter
 
@@ -100,6 +111,10 @@ SUPPORTED_ESTIMATORS: tuple[type, ...] = (
     ExtraTreesClassifier,
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
+    # ensembles and calibration
+    VotingClassifier,
+    CalibratedClassifierCV,
+    FrozenEstimator,
 )
 """Every estimator type :func:`~model_engine.converters.convert_estimator` compiles (exact types only); the
 optional libraries' classifiers are added below when they are installed."""

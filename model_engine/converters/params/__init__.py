@@ -7,6 +7,7 @@ parameters be tested against scikit-learn's own ``transform``/``predict_proba`` 
 
 from __future__ import annotations
 
+from model_engine.converters.params.calibration import CalibratedMember, CalibrationMap, calibrated_members
 from model_engine.converters.params.discretizer import BinningParams, binning_params
 from model_engine.converters.params.encoder import OneHotParams, one_hot_params
 from model_engine.converters.params.fitted import require_fitted
@@ -26,6 +27,8 @@ from model_engine.converters.params.trees import (
 __all__ = [
     "AffineParams",
     "BinningParams",
+    "CalibratedMember",
+    "CalibrationMap",
     "CategoricalSplitColumn",
     "HistBoostingParams",
     "ImputerParams",
@@ -34,6 +37,7 @@ __all__ = [
     "OneHotParams",
     "TreeEnsembleParams",
     "binning_params",
+    "calibrated_members",
     "decision_tree_params",
     "forest_params",
     "gradient_boosting_params",

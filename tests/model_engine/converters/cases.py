@@ -15,13 +15,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
     RandomForestClassifier,
+    VotingClassifier,
 )
+from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -246,6 +249,39 @@ CLASSIFIER_CASES: tuple[Case, ...] = (
         nan=True,
         multiclass=True,
         tags=TREES,
+    ),
+    # calibration (the decision function of linear models and boosting, the probabilities of the others) and soft
+    # voting
+    Case(
+        "calibrated_sigmoid_scaled_logreg",
+        lambda: CalibratedClassifierCV(make_pipeline(StandardScaler(), LogisticRegression()), method="sigmoid", cv=3),
+    ),
+    Case(
+        "calibrated_isotonic_forest",
+        lambda: CalibratedClassifierCV(RandomForestClassifier(5, max_depth=4, random_state=0), method="isotonic", cv=2),
+    ),
+    Case(
+        "calibrated_isotonic_frozen_hgb_nan",
+        lambda: CalibratedClassifierCV(FrozenEstimator(_fitted_by_id("hgb_nan")), method="isotonic"),
+        nan=True,
+    ),
+    Case(
+        "calibrated_sigmoid_gbm_exponential",
+        lambda: CalibratedClassifierCV(
+            GradientBoostingClassifier(n_estimators=5, loss="exponential", random_state=0), method="sigmoid", cv=2
+        ),
+    ),
+    Case(
+        "voting_soft_weighted",
+        lambda: VotingClassifier(
+            [
+                ("lr", make_pipeline(StandardScaler(), LogisticRegression())),
+                ("rf", RandomForestClassifier(4, max_depth=4, random_state=0)),
+                ("off", "drop"),
+            ],
+            voting="soft",
+            weights=[1.0, 2.0, 5.0],
+        ),
     ),
 )
 

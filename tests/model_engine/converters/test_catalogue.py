@@ -33,6 +33,11 @@ def _estimator_types(estimator: Any) -> set[type]:
     for _, child, _ in getattr(estimator, "transformers_", []):
         if not isinstance(child, str):
             found |= _estimator_types(child)
+    wrapped = getattr(estimator, "estimator", None)  # CalibratedClassifierCV, FrozenEstimator
+    if wrapped is not None:
+        found |= _estimator_types(wrapped)
+    for child in getattr(estimator, "estimators_", []):  # VotingClassifier
+        found |= _estimator_types(child)
     return found
 
 
