@@ -37,8 +37,8 @@ def infrastructure_checks(artifact: Path, X_warmup: npt.NDArray[Any], thresholds
         # The golden batch is the next check, with its gap recorded: loading only verifies the manifest.
         model = load_model(artifact, backend=backend, check_golden=False)
     except Exception as error:  # the verdict must name the failure rather than crash the gate
-        return [Check("infrastructure:load", None, "loads through the scoring path", False, f"{error}")]
-    checks = [Check("infrastructure:load", 1.0, f"loads through the scoring path ({backend})", True)]
+        return [Check.measured("infrastructure:load", None, "loads through the scoring path", False, f"{error}")]
+    checks = [Check.measured("infrastructure:load", 1.0, f"loads through the scoring path ({backend})", True)]
     atol = float(limits.get("golden_atol", 1e-6))
     rows = np.asarray(X_warmup, dtype=np.float64)
     stages: tuple[tuple[str, Callable[[], list[Check]]], ...] = (
@@ -50,7 +50,7 @@ def infrastructure_checks(artifact: Path, X_warmup: npt.NDArray[Any], thresholds
         try:
             checks.extend(run())
         except Exception as error:  # recorded as a failed check with the error: nothing is hidden
-            checks.append(Check(name, None, "runs without error", False, f"{type(error).__name__}: {error}"))
+            checks.append(Check.measured(name, None, "runs without error", False, f"{type(error).__name__}: {error}"))
     return checks
 
 
@@ -58,7 +58,7 @@ def _golden_check(model: CompiledModel, artifact: Path, backend: str, atol: floa
     from model_engine.artifacts.store import check_golden_batch
 
     gap = check_golden_batch(model, artifact, backend)
-    return Check("infrastructure:golden", gap, f"max |output - golden| <= {atol:g}", gap <= atol)
+    return Check.measured("infrastructure:golden", gap, f"max |output - golden| <= {atol:g}", gap <= atol)
 
 
 def _single_request_checks(
@@ -75,13 +75,15 @@ def _single_request_checks(
         answers[i] = float(np.asarray(answer, dtype=np.float64).ravel()[0])
     p99 = float(np.percentile(single[n // 5 :] or single, 99))  # the first fifth warms caches and JITs
     budget = float(limits.get("latency_p99_ms", 50.0))
-    checks = [Check("infrastructure:latency_single", p99, f"p99 ms per transaction <= {budget:g}", p99 <= budget)]
+    checks = [
+        Check.measured("infrastructure:latency_single", p99, f"p99 ms per transaction <= {budget:g}", p99 <= budget)
+    ]
     # A warm-up request must answer what the same transaction gets inside a batch: a single-row path that
     # scores differently (a backend's small-batch route, a shape bug) would pass every other check.
     expected = np.asarray(model.score(rows[np.arange(n) % len(rows)]), dtype=np.float64).ravel()
     drift = float(np.max(np.abs(answers - expected))) if n else 0.0
     rule = f"max |single-request score - batch score| <= {atol:g}"
-    checks.append(Check("infrastructure:warmup_outputs", drift, rule, drift <= atol))
+    checks.append(Check.measured("infrastructure:warmup_outputs", drift, rule, drift <= atol))
     return checks
 
 
@@ -97,6 +99,6 @@ def _batch_checks(model: CompiledModel, rows: npt.NDArray[np.float64], limits: M
     finite = bool(np.all(np.isfinite(scores)) and np.all((scores >= 0) & (scores <= 1)))
     rule = f"worst ms per {len(batch)}-row batch <= {batch_budget:g}"
     return [
-        Check("infrastructure:batch_outputs", float(finite), "batch scores are probabilities", finite),
-        Check("infrastructure:latency_batch", worst, rule, worst <= batch_budget),
+        Check.measured("infrastructure:batch_outputs", float(finite), "batch scores are probabilities", finite),
+        Check.measured("infrastructure:latency_batch", worst, rule, worst <= batch_budget),
     ]

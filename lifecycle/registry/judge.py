@@ -7,7 +7,7 @@ reads only inputs the data has; otherwise the champion's stored test metrics sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -61,10 +61,9 @@ def judge(
         report = None
         detail = f"{type(error).__name__}: {error}"
     if report is None:
-        measured = [Check("value:evaluation", None, "the candidate scores the gate's data", False, detail)]
+        measured = [Check.measured("value:evaluation", None, "the candidate scores the gate's data", False, detail)]
     else:
-        champion_report = None if champion is None else _champion_report(champion, data, thresholds)
-        measured = [*value_checks(report, thresholds), *change_checks(report, champion_report, thresholds)]
+        measured = [*value_checks(report, thresholds), *_against_champion(report, champion, data, thresholds)]
     return Verdict.decide(
         content_id=candidate.content_id,
         artifact_files=folder_digest(candidate.artifact_path),
@@ -97,8 +96,23 @@ def _rescored(version: ModelVersion, data: GateData, thresholds: GateThresholds)
     return evaluate(scores, data.transactions, data.evaluation, first_seen=data.first_seen)
 
 
-def _champion_report(champion: ModelVersion, data: GateData, thresholds: GateThresholds) -> EvaluationReport:
-    """The champion re-scored on the same data when it reads only inputs the data has, else its stored metrics."""
-    if set(champion.lineage.feature_names) <= set(data.input_names):
-        return _rescored(champion, data, thresholds)
-    return champion.lineage.metrics
+def _against_champion(
+    report: EvaluationReport, champion: ModelVersion | None, data: GateData, thresholds: GateThresholds
+) -> list[Check]:
+    """The change checks: against the champion re-scored on the same data when it reads only inputs the data has,
+    else against its stored metrics (from its own test period, which each check's detail says); a champion that
+    cannot be scored leaves every change check skipped with the error."""
+    if champion is None:
+        return change_checks(report, None, thresholds)
+    if not set(champion.lineage.feature_names) <= set(data.input_names):
+        note = (
+            f"against the champion's stored metrics of its own test period ({champion.lineage.data.split.test_start})"
+        )
+        checks = change_checks(report, champion.lineage.metrics, thresholds)
+        return [replace(c, detail=f"{c.detail}; {note}" if c.detail else note) for c in checks]
+    try:
+        rescored = _rescored(champion, data, thresholds)
+    except Exception as error:  # the champion's failure must not pass or fail the candidate: the checks say why
+        reason = f"the champion {champion.content_id} could not be scored: {type(error).__name__}: {error}"
+        return [Check.skipped(c.name, c.rule, reason) for c in change_checks(report, None, thresholds)]
+    return change_checks(report, rescored, thresholds)

@@ -1,4 +1,9 @@
-"""The gate's verdict: every check with its value and rule, and the conclusion they support.
+"""The gate's verdict: every check with its value, rule and outcome, and the conclusion they support.
+
+A check passes, fails, or is skipped with the reason it could not apply (no champion yet, a slice too small to
+judge); a skipped check is listed, never counted as passed. A blessing needs every check that ran to have
+passed, at least one value check and one infrastructure check that ran, and the change checks listed (run, or
+skipped with their reason): a verdict resting on skipped checks alone blesses nothing.
 
 A :class:`Verdict` is a typed record; the registry stores it as JSON (:mod:`lifecycle.records`) and signs that
 document, so any change to any value breaks the signature. :func:`verdict_problems` says why a verdict does not
@@ -10,29 +15,55 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Final
 
 from lifecycle.records import RECORD_CONFIG
 
-#: The kinds of check a blessing verdict must hold at least one of (the prefix of each check's name).
+#: The kinds of check a blessing verdict must hold (the prefix of each check's name): value and infrastructure
+#: checks that ran, and change checks that ran or were skipped with their reason (the first model has no champion).
 CHECK_KINDS: Final = ("value", "change", "infrastructure")
+_MUST_RUN: Final = ("value", "infrastructure")
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the check could not apply; ``detail`` says why
 
 
 @dataclass(frozen=True)
 class Check:
-    """One gate check: what was measured, the rule it had to meet, and whether it did."""
+    """One gate check: what was measured, the rule it had to meet, and the outcome (with why, when skipped or
+    failed on an error)."""
 
     __pydantic_config__ = RECORD_CONFIG
 
     name: str
     value: float | None
     rule: str
-    passed: bool
+    outcome: Outcome
     detail: str = ""
 
     def __post_init__(self) -> None:
         # Stored and signed as JSON: an int would read back as a float and no longer match its signature.
         object.__setattr__(self, "value", None if self.value is None else float(self.value))
+        if self.outcome is Outcome.SKIPPED and not self.detail:
+            raise ValueError(f"the skipped check {self.name} must say why it was skipped")
+
+    @classmethod
+    def measured(cls, name: str, value: float | None, rule: str, ok: bool, detail: str = "") -> Check:
+        """A check that ran: passed when ``ok``."""
+        return cls(name, value, rule, Outcome.PASSED if ok else Outcome.FAILED, detail)
+
+    @classmethod
+    def skipped(cls, name: str, rule: str, reason: str) -> Check:
+        """A check that could not apply, and why."""
+        return cls(name, None, rule, Outcome.SKIPPED, reason)
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome is Outcome.PASSED
 
     @property
     def kind(self) -> str:
@@ -50,6 +81,7 @@ class Verdict:
     content_id: str
     blessed: bool
     failed_checks: tuple[str, ...]
+    skipped_checks: tuple[str, ...]
     checks: tuple[Check, ...]
     thresholds_version: str
     thresholds_digest: str
@@ -70,12 +102,12 @@ class Verdict:
         champion_content_id: str | None,
         decided_by: str,
     ) -> Verdict:
-        """Blessed only if there are checks and every one passed."""
-        failed = tuple(c.name for c in checks if not c.passed)
+        """Blessed only if no check failed and the checks that ran are enough to bless (:func:`lacking_kinds`)."""
         return cls(
             content_id=content_id,
-            blessed=bool(checks) and not failed,
-            failed_checks=failed,
+            blessed=_blesses(checks),
+            failed_checks=_named(checks, Outcome.FAILED),
+            skipped_checks=_named(checks, Outcome.SKIPPED),
             checks=tuple(checks),
             thresholds_version=thresholds_version,
             thresholds_digest=thresholds_digest,
@@ -86,22 +118,44 @@ class Verdict:
         )
 
 
+def _named(checks: Sequence[Check], outcome: Outcome) -> tuple[str, ...]:
+    return tuple(c.name for c in checks if c.outcome is outcome)
+
+
+def lacking_kinds(checks: Sequence[Check]) -> list[str]:
+    """What the checks lack to support a blessing: a value and an infrastructure check that ran, change checks
+    listed (run or skipped with their reason)."""
+    ran = {c.kind for c in checks if c.outcome is not Outcome.SKIPPED}
+    listed = {c.kind for c in checks}
+    lacking = [f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} check that ran" for kind in _MUST_RUN if kind not in ran]
+    if "change" not in listed:
+        lacking.append("the change checks (run, or skipped with their reason)")
+    return lacking
+
+
+def _blesses(checks: Sequence[Check]) -> bool:
+    return not _named(checks, Outcome.FAILED) and not lacking_kinds(checks)
+
+
 def verdict_problems(verdict: Verdict) -> list[str]:
     """Why a verdict does not support its own conclusion (empty when it does).
 
-    ``blessed`` must be exactly "every check passed", ``failed_checks`` must name the failed ones, and a
-    blessing must rest on value, change and infrastructure checks alike: a verdict with its infrastructure
-    checks left out, or with ``blessed`` set over a failed check, is refused whoever signs it.
+    ``blessed`` must be exactly what the checks support, ``failed_checks`` and ``skipped_checks`` must name the
+    failed and skipped ones: a verdict with its infrastructure checks left out, resting on skipped checks, or
+    with ``blessed`` set over a failed check, is refused whoever signs it.
     """
-    failed = [c.name for c in verdict.checks if not c.passed]
     problems: list[str] = []
-    if verdict.blessed != (bool(verdict.checks) and not failed):
-        problems.append(f"blessed={verdict.blessed!r} disagrees with its checks (failed: {failed})")
-    if list(verdict.failed_checks) != failed:
-        problems.append(f"failed_checks {list(verdict.failed_checks)!r} does not list the failed checks {failed}")
-    if verdict.blessed:
-        kinds = {c.kind for c in verdict.checks}
-        lacking = [kind for kind in CHECK_KINDS if kind not in kinds]
-        if lacking:
-            problems.append(f"a blessing needs {list(CHECK_KINDS)} checks; this verdict has none of {lacking}")
+    failed, skipped = _named(verdict.checks, Outcome.FAILED), _named(verdict.checks, Outcome.SKIPPED)
+    if verdict.blessed and failed:
+        problems.append(f"blessed={verdict.blessed!r} disagrees with its checks (failed: {list(failed)})")
+    if verdict.blessed and lacking_kinds(verdict.checks):
+        problems.append(f"a blessing needs {'; '.join(lacking_kinds(verdict.checks))}")
+    if not verdict.blessed and _blesses(verdict.checks):
+        problems.append("blessed=False although every check that ran passed and the checks suffice")
+    if verdict.failed_checks != failed:
+        problems.append(f"failed_checks {list(verdict.failed_checks)!r} does not list the failed checks {list(failed)}")
+    if verdict.skipped_checks != skipped:
+        problems.append(
+            f"skipped_checks {list(verdict.skipped_checks)!r} does not list the skipped ones {list(skipped)}"
+        )
     return problems

@@ -27,7 +27,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d1d1f; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
-.pass { color: #1a7f37; } .fail { color: #cf222e; font-weight: bold; }
+.pass, .passed { color: #1a7f37; } .fail, .failed { color: #cf222e; font-weight: bold; } .skipped { color: #9a6700; }
 img { max-width: 32rem; margin: 0.3rem; border: 1px solid #eee; }
 """
 
@@ -52,16 +52,17 @@ def _metrics_table(rows: Mapping[str, Metrics], first_header: str) -> str:
 def _verdict_table(verdict: Verdict) -> str:
     rows = []
     for check in verdict.checks:
-        status = "pass" if check.passed else "fail"
+        status = check.outcome.value
         rows.append(
             f"<tr><td>{html.escape(check.name)}</td><td>{_cell(check.value)}</td>"
-            f"<td>{html.escape(check.rule)}</td><td class='{status}'>{status}</td></tr>"
+            f"<td>{html.escape(check.rule)}</td><td class='{status}'>{status}</td>"
+            f"<td>{html.escape(check.detail)}</td></tr>"
         )
     state = "blessed" if verdict.blessed else "refused"
     return (
         f"<p>Verdict: <b class='{'pass' if verdict.blessed else 'fail'}'>{state}</b> "
         f"(thresholds version {html.escape(verdict.thresholds_version)})</p>"
-        f"<table><tr><th>check</th><th>value</th><th>rule</th><th>result</th></tr>{''.join(rows)}</table>"
+        f"<table><tr><th>check</th><th>value</th><th>rule</th><th>result</th><th>why</th></tr>{''.join(rows)}</table>"
     )
 
 

@@ -111,19 +111,19 @@ def test_altered_verdict_fails_its_signature(
 
 
 def _forged(registry: ModelRegistry, ref: str, **changes: object) -> Verdict:
-    """A verdict for ``ref`` that blesses it on a single passing value check, then ``changes`` applied."""
+    """A verdict for ``ref`` that claims to bless it on a single passing value check, then ``changes`` applied."""
     version = registry.get(ref)
     thresholds = GateThresholds.load()
     verdict = Verdict.decide(
         content_id=version.content_id,
         artifact_files=folder_digest(version.artifact_path),
-        checks=[Check("value:auc_roc", 0.95, "auc_roc >= 0.8", True)],
+        checks=[Check.measured("value:auc_roc", 0.95, "auc_roc >= 0.8", True)],
         thresholds_version=thresholds.version,
         thresholds_digest=thresholds.digest,
         champion_content_id=None,
         decided_by="tester",
     )
-    return replace(verdict, **changes)  # type: ignore[arg-type]
+    return replace(verdict, **{"blessed": True, **changes})  # type: ignore[arg-type]
 
 
 def test_a_verdict_that_contradicts_its_checks_is_not_recorded(
@@ -131,10 +131,10 @@ def test_a_verdict_that_contradicts_its_checks_is_not_recorded(
 ) -> None:
     version = registry.register(support.forest_artifact(tmp_path / "a", data), name="rf", lineage=support.lineage())
     # Blessed on value checks alone: the change and infrastructure checks were left out.
-    with pytest.raises(RegistryError, match=r"needs .*checks.*\['change', 'infrastructure'\]"):
+    with pytest.raises(RegistryError, match=r"needs an infrastructure check that ran; the change checks"):
         registry.record_verdict(version.content_id, _forged(registry, version.content_id))
     # Blessed over a failed check.
-    failing = (Check("value:auc_roc", 0.5, "auc_roc >= 0.8", False),)
+    failing = (Check.measured("value:auc_roc", 0.5, "auc_roc >= 0.8", False),)
     with pytest.raises(RegistryError, match="disagrees with its checks"):
         registry.record_verdict(version.content_id, _forged(registry, version.content_id, checks=failing))
     with pytest.raises(DeploymentRefusedError, match="no gate verdict"):

@@ -28,7 +28,7 @@ def test_page_holds_candidates_verdict_and_plots(tmp_path: Path) -> None:
     verdict = Verdict.decide(
         content_id="sha256:abc",
         artifact_files={},
-        checks=[Check("value:auc_roc", 0.5, "auc_roc >= 0.8", False)],
+        checks=[Check.measured("value:auc_roc", 0.5, "auc_roc >= 0.8", False)],
         thresholds_version="1",
         thresholds_digest="0" * 64,
         champion_content_id=None,
