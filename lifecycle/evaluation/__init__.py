@@ -29,14 +29,18 @@ from lifecycle.evaluation.slices import SliceSpec, first_seen_times, slice_masks
 if TYPE_CHECKING:
     from lifecycle.evaluation.plots import (
         plot_calibration,
+        plot_card_precision,
         plot_precision_recall,
+        plot_reliability,
         plot_roc,
         plot_score_distributions,
     )
 
 _LAZY = {
     "plot_calibration": "plots",
+    "plot_card_precision": "plots",
     "plot_precision_recall": "plots",
+    "plot_reliability": "plots",
     "plot_roc": "plots",
     "plot_score_distributions": "plots",
 }
@@ -66,7 +70,9 @@ __all__ = [
     "evaluate",
     "first_seen_times",
     "plot_calibration",
+    "plot_card_precision",
     "plot_precision_recall",
+    "plot_reliability",
     "plot_roc",
     "plot_score_distributions",
     "precision_recall_curve",

@@ -18,8 +18,9 @@ from lifecycle.registry.events import RegistryEvent, RegistryEventKind, Registry
 from lifecycle.registry.evidence import EvidenceFile
 from lifecycle.registry.gate import GateThresholds, change_checks, value_checks
 from lifecycle.registry.infrastructure import infrastructure_checks
-from lifecycle.registry.judge import GateData, judge
+from lifecycle.registry.judge import GateData, judge, scores_on
 from lifecycle.registry.lineage import (
+    CalibrationLineage,
     DataLineage,
     Lineage,
     Selection,
@@ -37,6 +38,7 @@ from lifecycle.registry.verdict import CHECK_KINDS, Check, Verdict, verdict_prob
 __all__ = [
     "ALIASES",
     "CHECK_KINDS",
+    "CalibrationLineage",
     "Check",
     "DataLineage",
     "Database",
@@ -66,6 +68,7 @@ __all__ = [
     "infrastructure_checks",
     "judge",
     "missing_fields",
+    "scores_on",
     "sign",
     "signature_matches",
     "store_path",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from lifecycle.registry.events import RegistryEventSink
-    from lifecycle.registry.registry import ModelRegistry
+    from lifecycle.registry.registry import ModelRegistry, ModelVersion
 
 models_app = typer.Typer(help="Registered models: versions, lineage, verdicts, aliases.", no_args_is_help=True)
 
@@ -100,25 +100,78 @@ def list_models(registry_url: RegistryUrl = None, model_store: ModelStore = None
 @models_app.command("show")
 def show_model(
     ref: Annotated[str, typer.Argument(help="content id (or prefix) or alias")],
+    as_json: Annotated[bool, typer.Option("--json", help="the full record: summary, lineage and verdict")] = False,
     registry_url: RegistryUrl = None,
     model_store: ModelStore = None,
 ) -> None:
-    """One version: where it is stored, its verdict and every gate check; ``blessed`` is true only when the
-    signed verdict says so and holds up (``blessing`` says what was checked)."""
+    """One version: what it is, how good it was on its test period, how it was calibrated, and the gate's verdict
+    with every failed and skipped check (``--json``: the whole record); ``blessed`` is true only when the signed
+    verdict says so and holds up (``blessing`` says what was checked)."""
     from lifecycle.records import to_document
 
     with _registry(registry_url, model_store) as registry:
         version = registry.get(ref)
         blessing = registry.blessing(version)
+    if as_json:
         doc = {
             **version.summary(),
             "blessed": blessing == "blessed",
             "blessing": blessing,
             "artifact_path": str(version.artifact_path),
             "registered_by": version.registered_by,
+            "lineage": to_document(version.lineage),
             "verdict": None if version.verdict is None else to_document(version.verdict),
         }
-    typer.echo(json.dumps(doc, indent=2))
+        typer.echo(json.dumps(doc, indent=2))
+        return
+    typer.echo("\n".join(describe(version, blessing)))
+
+
+def describe(version: ModelVersion, blessing: str) -> list[str]:
+    """The readable summary of one version, line by line; ``blessing`` is what the registry vouches for."""
+    lineage, overall = version.lineage, version.lineage.metrics.overall
+    split = lineage.data.split
+
+    def figure(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4f}"
+
+    lines = [
+        f"{version.content_id}  {version.name}" + (f"  [{', '.join(version.aliases)}]" if version.aliases else ""),
+        f"  registered   {version.registered_at} by {version.registered_by}",
+        f"  stored at    {version.artifact_path}",
+        f"  trained      {split.train_start} .. {split.fit_end} on {lineage.data.source} (code {lineage.code_version})",
+        f"  chosen by    {lineage.selection.rule}",
+        f"  test period  {split.test_start} .. {split.test_end}: {overall.transactions:,} transactions, "
+        f"{overall.frauds:,} frauds",
+        f"  metrics      AUC {figure(overall.auc_roc)}  AP {figure(overall.average_precision)}  "
+        f"CP@{lineage.metrics.config.k} {figure(overall.card_precision_at_k)}  "
+        f"recall@{lineage.metrics.config.alert_rate:g} {figure(overall.recall_at_alert_rate)}  "
+        f"Brier {figure(overall.brier)}  ECE {figure(overall.ece)}",
+    ]
+    calibration = lineage.calibration
+    if calibration is None:
+        lines.append("  calibration  none: scores are not calibrated probabilities")
+    else:
+        lines.append(
+            f"  calibration  {calibration.method} on {calibration.slice_start} .. {calibration.slice_end} "
+            f"({calibration.rows:,} rows): ECE {calibration.before.expected_calibration_error:.4f} -> "
+            f"{calibration.after.expected_calibration_error:.4f}"
+        )
+    verdict = version.verdict
+    if verdict is None:
+        lines.append(f"  gate         no verdict yet ({blessing})")
+        return lines
+    lines.append(
+        f"  gate         {blessing} by {verdict.decided_by} at {verdict.decided_at} "
+        f"(thresholds {verdict.thresholds_version}); {len(verdict.checks)} checks: {len(verdict.failed_checks)} "
+        f"failed, {len(verdict.skipped_checks)} skipped"
+    )
+    for check in verdict.checks:
+        if not check.passed:
+            value = "" if check.value is None else f" = {check.value:.4g}"
+            reason = f": {check.detail}" if check.detail else ""
+            lines.append(f"    {check.outcome.value:<8} {check.name}{value} ({check.rule}){reason}")
+    return lines
 
 
 @models_app.command("lineage")

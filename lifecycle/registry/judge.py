@@ -87,12 +87,24 @@ def _columns_of(version: ModelVersion, data: GateData) -> npt.NDArray[Any]:
     return data.inputs if columns == list(range(len(data.input_names))) else data.inputs[:, columns]
 
 
-def _rescored(version: ModelVersion, data: GateData, thresholds: GateThresholds) -> EvaluationReport:
-    """The version's evaluation on ``data``, scored through its stored artifact."""
+def scores_on(version: ModelVersion, data: GateData, backend: str = "numpy") -> npt.NDArray[np.float64] | None:
+    """The version's scores on ``data`` through its stored artifact; None when it reads inputs the data lacks."""
+
+    if not set(version.lineage.feature_names) <= set(data.input_names):
+        return None
+    return _scores(version, data, backend)
+
+
+def _scores(version: ModelVersion, data: GateData, backend: str) -> npt.NDArray[np.float64]:
     from model_engine import load_model
 
-    backend = str(thresholds.infrastructure.get("backend", "numpy"))
-    scores = np.asarray(load_model(version.artifact_path, backend=backend).score(_columns_of(version, data)))
+    model = load_model(version.artifact_path, backend=backend)
+    return np.asarray(model.score(_columns_of(version, data)), dtype=np.float64)
+
+
+def _rescored(version: ModelVersion, data: GateData, thresholds: GateThresholds) -> EvaluationReport:
+    """The version's evaluation on ``data``, scored through its stored artifact."""
+    scores = _scores(version, data, str(thresholds.infrastructure.get("backend", "numpy")))
     return evaluate(scores, data.transactions, data.evaluation, first_seen=data.first_seen)
 
 

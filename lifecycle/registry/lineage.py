@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from lifecycle.evaluation.metrics import ReliabilityCurve
 from lifecycle.evaluation.report import EvaluationReport
 from lifecycle.records import RECORD_CONFIG
 
@@ -21,12 +22,13 @@ _REPOSITORY: Final = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class SplitLineage:
-    """The periods a model was trained and tested on (ISO times, UTC): train, then a gap as long as the label
-    delay, then test."""
+    """The periods a model was trained and tested on (ISO times, UTC): train (the model's fit up to ``fit_end``,
+    its calibration from there), then a gap as long as the label delay, then test."""
 
     __pydantic_config__ = RECORD_CONFIG
 
     train_start: str
+    fit_end: str
     train_end: str
     gap_days: float
     test_start: str
@@ -95,12 +97,33 @@ class Selection:
 
 
 @dataclass(frozen=True)
+class CalibrationLineage:
+    """How the model's scores were made probabilities: the method, chosen by the Brier score on the later half of
+    the calibration slice (each method fitted on the earlier half), then fitted on the whole slice; the weight of
+    the uncalibrated score that breaks the calibration's ties (so the ranking stays the model's); and the
+    reliability of the test-period scores before and after."""
+
+    __pydantic_config__ = RECORD_CONFIG
+
+    method: str
+    tie_break: float
+    slice_start: str
+    slice_end: str
+    rows: int
+    frauds: int
+    brier_by_method: dict[str, float]
+    before: ReliabilityCurve
+    after: ReliabilityCurve
+
+
+@dataclass(frozen=True)
 class Lineage:
     """One model version's lineage record (stored as JSON in the registry and in the artifact's metadata).
 
     ``parameters`` holds the chosen family's hyper-parameters as plain JSON values (they differ by family);
     ``metrics`` is the evaluation on the test period; ``parity_max_abs_diff`` the largest difference between
-    the compiled artifact and the scikit-learn model it came from on that period.
+    the compiled artifact and the scikit-learn model it came from on that period; ``calibration`` says how the
+    scores were calibrated (None for a model served uncalibrated).
     """
 
     __pydantic_config__ = RECORD_CONFIG
@@ -115,6 +138,7 @@ class Lineage:
     metrics: EvaluationReport
     parity_max_abs_diff: float
     timings: dict[str, float]
+    calibration: CalibrationLineage | None
     created_by: str = field(default_factory=getpass.getuser)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     #: The reference profile of the test period (:class:`lifecycle.reference.ReferenceProfile`, its JSON form):

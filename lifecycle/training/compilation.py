@@ -1,7 +1,7 @@
-"""Compiling candidates into engine artifacts, and holding them to their scikit-learn originals.
+"""The chosen candidate made servable: calibrated, compiled into an engine artifact, and held to its
+scikit-learn original; and every candidate's test-period evaluation for the report.
 
-Parity is checked on the whole test set: the engine computes in float32, so the tolerance is stated in
-probability units (``atol``); a model beyond it is not registered.
+Parity is checked on the whole test set, in probability units (``atol``); a model beyond it is not registered.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import numpy as np
 import numpy.typing as npt
 
 from lifecycle.evaluation import EvaluationConfig, EvaluationReport, evaluate
+from lifecycle.training.calibration import Calibration, calibrate, raw_scores
 from lifecycle.training.dataset import TrainingData
-from lifecycle.training.errors import ParityError, TrainingError
+from lifecycle.training.errors import ParityError
 from lifecycle.training.fitting import FittedCandidate
 from lifecycle.training.progress import Steps
 from model_engine import CompiledModel, compile_model, load_model
-from model_engine.errors import ModelEngineError
 
 
 def check_parity(
@@ -44,46 +44,64 @@ def score_with_artifact(path: Path, X: npt.NDArray[Any], backend: str = "numpy")
 
 
 @dataclass(frozen=True)
-class CompiledCandidate:
-    """A fitted candidate compiled for the engine, its parity with scikit-learn, and its test-period report."""
+class ServedCandidate:
+    """The chosen candidate as it will be served: calibrated (when a slice was kept for it), compiled, held to
+    scikit-learn, and evaluated on the test period through the engine; with the uncalibrated model's test scores
+    for the reliability before calibration."""
 
     fitted: FittedCandidate
+    calibration: Calibration | None
     model: CompiledModel
     parity: float
     report: EvaluationReport
+    test_scores: npt.NDArray[np.float64]
+    raw_test_scores: npt.NDArray[np.float64]
 
     @property
     def family(self) -> str:
         return self.fitted.family
 
 
-def compile_candidates(
-    fitted: Sequence[FittedCandidate],
+def evaluate_candidates(
+    fitted: Sequence[FittedCandidate], data: TrainingData, evaluation: EvaluationConfig, *, steps: Steps
+) -> dict[str, EvaluationReport]:
+    """Each fitted candidate's test-period evaluation (uncalibrated, scikit-learn scores), for the report's
+    side-by-side table; the choice was made before, on validation folds, and never reads these."""
+    reports: dict[str, EvaluationReport] = {}
+    with steps.step("evaluate:candidates", f"evaluating {len(fitted)} candidates on the test period"):
+        for candidate in fitted:
+            scores = raw_scores(candidate.estimator, data.test_inputs)
+            reports[candidate.family] = evaluate(scores, data.test_transactions, evaluation, first_seen=data.first_seen)
+    return reports
+
+
+def serve(
+    candidate: FittedCandidate,
     data: TrainingData,
     evaluation: EvaluationConfig,
     *,
     parity_atol: float,
     steps: Steps,
-) -> tuple[list[CompiledCandidate], dict[str, str]]:
-    """Compile each candidate, hold it to scikit-learn on the test period, and evaluate its engine scores there.
-
-    A candidate the engine cannot serve faithfully is left out, not the run: the reason is returned by family.
-    """
-    compiled: list[CompiledCandidate] = []
-    excluded: dict[str, str] = {}
-    for candidate in fitted:
-        name = candidate.family
-        with steps.step(f"compile:{name}", f"compiling {name} and checking parity with scikit-learn"):
-            try:
-                model = compile_model(candidate.estimator, list(data.input_names))
-                scores, gap = check_parity(model, candidate.estimator, data.test_inputs, atol=parity_atol)
-            except ModelEngineError as error:
-                excluded[name] = f"{type(error).__name__}: {error}"
-                steps.progress(f"compile:{name}", f"excluded: {error}")
-                continue
-        with steps.step(f"evaluate:{name}", f"evaluating {name}"):
-            report = evaluate(scores, data.test_transactions, evaluation, first_seen=data.first_seen)
-        compiled.append(CompiledCandidate(candidate, model, gap, report))
-    if not compiled:
-        raise TrainingError(f"no candidate compiled with parity: {excluded}")
-    return compiled, excluded
+) -> ServedCandidate:
+    """Calibrate on the calibration slice (when there is one), compile in float64 (the calibration map's steep
+    segments need its precision to match scikit-learn), check parity on the test period and evaluate there.
+    :class:`~model_engine.errors.ModelEngineError` when the engine cannot serve it faithfully."""
+    name = candidate.family
+    calibration: Calibration | None = None
+    served: Any = candidate.estimator
+    if data.calibration.any():
+        with steps.step(f"calibrate:{name}", f"calibrating {name} on the calibration slice"):
+            calibration = calibrate(
+                candidate.estimator, data.calibration_inputs, data.y_calibration, data.calibration_timestamps
+            )
+            served = calibration.model
+    with steps.step(f"compile:{name}", f"compiling {name} and checking parity with scikit-learn"):
+        # float32 inputs (the features are fitted and served as float32); an uncalibrated model keeps the engine's
+        # precision choice, a calibrated one computes in float64 (the map's steep segments need it for parity).
+        dtype = "auto" if calibration is None else "float64"
+        model = compile_model(served, list(data.input_names), dtype=dtype, input_dtype="float32")
+        scores, gap = check_parity(model, served, data.test_inputs, atol=parity_atol)
+    with steps.step(f"evaluate:{name}", f"evaluating the served {name} on the test period"):
+        report = evaluate(scores, data.test_transactions, evaluation, first_seen=data.first_seen)
+    raw = raw_scores(candidate.estimator, data.test_inputs)
+    return ServedCandidate(candidate, calibration, model, gap, report, scores, raw)

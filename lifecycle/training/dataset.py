@@ -29,9 +29,21 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
+class Periods:
+    """The split's lengths in days: the training period (its last ``calibration_days`` for calibration), the
+    label delay (the gap before the test period) and the test period."""
+
+    train_days: float
+    calibration_days: float
+    label_delay_days: float
+    test_days: float
+
+
+@dataclass(frozen=True)
 class TrainingData:
     """Everything the steps after the split read. ``inputs`` has one row per transaction (time order) and one
-    column per ``input_names``; ``train`` and ``test`` select rows of it."""
+    column per ``input_names``; ``fit``, ``calibration`` and ``test`` select rows of it (the first two: rows of the
+    training period whose labels had matured at the cutoff, ``known_labels`` holding those labels)."""
 
     transactions: pd.DataFrame
     labels: pd.DataFrame | None
@@ -39,22 +51,44 @@ class TrainingData:
     inputs: npt.NDArray[np.float32]
     input_names: tuple[str, ...]
     split: TimeSplit
-    train: BoolArray
-    y_train: npt.NDArray[np.int64]
+    fit: BoolArray
+    calibration: BoolArray
+    known_labels: npt.NDArray[np.int64]
     test: BoolArray
     validation: ValidationLineage
 
     @property
     def train_inputs(self) -> npt.NDArray[np.float32]:
-        return self.inputs[self.train]
+        """The model's fit rows."""
+        return self.inputs[self.fit]
+
+    @property
+    def y_train(self) -> npt.NDArray[np.int64]:
+        return self.known_labels[self.fit]
+
+    @property
+    def train_timestamps(self) -> pd.Series:
+        return self.transactions.loc[self.fit, "timestamp"]
+
+    @property
+    def calibration_inputs(self) -> npt.NDArray[np.float32]:
+        return self.inputs[self.calibration]
+
+    @property
+    def y_calibration(self) -> npt.NDArray[np.int64]:
+        return self.known_labels[self.calibration]
+
+    @property
+    def calibration_timestamps(self) -> pd.Series:
+        return self.transactions.loc[self.calibration, "timestamp"]
 
     @property
     def test_inputs(self) -> npt.NDArray[np.float32]:
         return self.inputs[self.test]
 
     @property
-    def train_timestamps(self) -> pd.Series:
-        return self.transactions.loc[self.train, "timestamp"]
+    def y_test(self) -> npt.NDArray[np.int64]:
+        return self.transactions.loc[self.test, "is_fraud"].to_numpy(dtype=np.int64)
 
     @property
     def test_transactions(self) -> pd.DataFrame:
@@ -76,8 +110,8 @@ class TrainingData:
             fingerprint=data_fingerprint(frame),
             source=source,
             rows=len(frame),
-            train_rows=int(self.train.sum()),
-            train_frauds=int(self.y_train.sum()),
+            train_rows=int((self.fit | self.calibration).sum()),
+            train_frauds=int(self.known_labels[self.fit | self.calibration].sum()),
             test_rows=int(self.test.sum()),
             test_frauds=int(frame.loc[self.test, "is_fraud"].sum()),
             first_timestamp=str(frame["timestamp"].min()),
@@ -93,12 +127,12 @@ def prepare(
     labels: pd.DataFrame | None,
     *,
     feature_set: FeatureSet,
-    periods: tuple[float, float, float],
+    periods: Periods,
     allow_invalid: bool,
     run_dir: Path,
     steps: Steps,
 ) -> TrainingData:
-    """Validate, compute the model inputs, and split: ``periods`` is (train, label delay, test) in days."""
+    """Validate, compute the model inputs, and split by ``periods``."""
     if transactions.empty:
         raise TrainingInputError("the training data holds no transactions")
     if "is_fraud" not in transactions.columns:
@@ -115,6 +149,7 @@ def prepare(
         inputs = model_input(frame, OfflineFeatureEngine(feature_set).compute(frame, labels), feature_set)
     with steps.step("split", "splitting by time with the label-delay gap"):
         split, train, y_known, test = _split(frame, labels, periods)
+    stamps = frame["timestamp"]
     return TrainingData(
         transactions=frame,
         labels=labels,
@@ -122,22 +157,28 @@ def prepare(
         inputs=inputs,
         input_names=model_input_names(feature_set),
         split=split,
-        train=train,
-        y_train=y_known[train].astype(np.int64),
+        fit=train & split.fit_mask(stamps),
+        calibration=train & split.calibration_mask(stamps),
+        known_labels=y_known.astype(np.int64),
         test=test,
         validation=validation,
     )
 
 
 def _split(
-    frame: pd.DataFrame, labels: pd.DataFrame | None, periods: tuple[float, float, float]
+    frame: pd.DataFrame, labels: pd.DataFrame | None, periods: Periods
 ) -> tuple[TimeSplit, BoolArray, npt.NDArray[Any], BoolArray]:
     """The latest split the data allows: its test period ends with the day of the last transaction."""
-    train_days, label_delay_days, test_days = periods
     end: datetime = pd.Timestamp(frame["timestamp"].max()).ceil("D").to_pydatetime()
-    split = TimeSplit.ending_at(end, train_days=train_days, gap_days=label_delay_days, test_days=test_days)
-    train, y_known = training_rows(frame, split, label_delay_days=label_delay_days, labels=labels)
-    delay = int(np.ceil(label_delay_days))
+    split = TimeSplit.ending_at(
+        end,
+        train_days=periods.train_days,
+        gap_days=periods.label_delay_days,
+        test_days=periods.test_days,
+        calibration_days=periods.calibration_days,
+    )
+    train, y_known = training_rows(frame, split, label_delay_days=periods.label_delay_days, labels=labels)
+    delay = int(np.ceil(periods.label_delay_days))
     test = drop_known_compromised_cards(
         frame, split.test_mask(frame["timestamp"]), label_delay_days=delay, history_start=split.train_start
     )

@@ -1,5 +1,5 @@
-"""The candidates step: each selected family searched on time-ordered folds of the training period, then
-fitted on all of it with balanced weights."""
+"""The candidates step: each selected family searched on time-ordered folds of the fit period, then fitted on
+all of it as its best configuration says (balanced weights or not)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 
-from lifecycle.training.candidates import FAMILIES, fit_balanced
+from lifecycle.registry import Trial
+from lifecycle.training.candidates import FAMILIES, fit_candidate
 from lifecycle.training.dataset import TrainingData
 from lifecycle.training.progress import Steps
 from lifecycle.training.search import SearchResult, search_family
@@ -17,12 +18,20 @@ from lifecycle.training.search import SearchResult, search_family
 
 @dataclass(frozen=True)
 class FittedCandidate:
-    """One family's best configuration, fitted on the training rows, and the search that chose it."""
+    """One family's best configuration, fitted on the fit rows, and the search that chose it (whose best trial
+    holds the fold scores the family is compared on)."""
 
     family: str
-    params: dict[str, Any]
     estimator: BaseEstimator
     search: SearchResult
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.search.best_params
+
+    @property
+    def validation(self) -> Trial:
+        return self.search.best
 
 
 def train_candidates(
@@ -35,6 +44,8 @@ def train_candidates(
             search = search_family(
                 family, data.train_inputs, data.y_train, data.train_timestamps, fast=fast, gap_days=gap_days, seed=seed
             )
-            estimator = fit_balanced(family.build(search.best_params, seed), data.train_inputs, data.y_train)
-            fitted.append(FittedCandidate(family.name, dict(search.best_params), estimator, search))
+            estimator = fit_candidate(
+                family.build(search.best_params, seed), data.train_inputs, data.y_train, search.best_params
+            )
+            fitted.append(FittedCandidate(family.name, estimator, search))
     return fitted

@@ -1,5 +1,7 @@
-"""One self-contained HTML page per training run: candidates side by side, the chosen model's slices, the
-gate's verdict when there is one, and the plots (written next to the page as PNG files)."""
+"""One self-contained HTML page per training run, for an analyst: the lineage (periods, data and label
+fingerprints, code version, thresholds digest, who and when, the calibration), how the model was chosen, the
+served model's slices (saying why a slice's metric is missing), the candidates side by side, every gate check
+with its outcome and reason, and the plots (written next to the page as PNG files)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle.evaluation.report import EvaluationReport, Metrics
+from lifecycle.registry.lineage import Lineage, Trial
 from lifecycle.registry.verdict import Verdict
 
 _COLUMNS = (
@@ -66,30 +69,99 @@ def _verdict_table(verdict: Verdict) -> str:
     )
 
 
+def _why_undefined(metrics: Metrics) -> str:
+    """Why a slice's ranking metrics are missing, in words (empty when they are not)."""
+    if metrics.frauds == metrics.transactions:
+        return "every transaction is a fraud: nothing to rank them against, AUC undefined"
+    if metrics.frauds == 0:
+        return "no fraud: AUC and AP undefined"
+    return ""
+
+
+def _slices_table(report: EvaluationReport) -> str:
+    rows = {"overall": report.overall, **report.slices}
+    table = _metrics_table(rows, "slice")
+    notes = [f"<li>{html.escape(name)}: {_why_undefined(m)}</li>" for name, m in rows.items() if _why_undefined(m)]
+    return table + (f"<ul>{''.join(notes)}</ul>" if notes else "")
+
+
+def _lineage_table(lineage: Lineage, verdict: Verdict | None) -> str:
+    data, split = lineage.data, lineage.data.split
+    facts: dict[str, Any] = {
+        "model": f"{lineage.family} {verdict.content_id if verdict else ''}",
+        "fit": f"{split.train_start} .. {split.fit_end}",
+        "calibration slice": f"{split.fit_end} .. {split.train_end}" if split.fit_end != split.train_end else "none",
+        "gap (label delay)": f"{split.gap_days:g} days",
+        "test": f"{split.test_start} .. {split.test_end}",
+        "source": data.source,
+        "rows (fit and calibration / test)": f"{data.rows:,} ({data.train_rows:,} / {data.test_rows:,})",
+        "data fingerprint": data.fingerprint,
+        "labels fingerprint": data.labels_fingerprint or "labels carried by the transactions",
+        "feature set version": lineage.feature_spec_version,
+        "code version": lineage.code_version,
+        "hyper-parameters": ", ".join(f"{k}={v}" for k, v in sorted(lineage.parameters.items())),
+        "selection rule": lineage.selection.rule,
+        "parity with scikit-learn (max abs diff)": f"{lineage.parity_max_abs_diff:.2e}",
+        "created by": f"{lineage.created_by} at {lineage.created_at}",
+    }
+    if lineage.calibration is not None:
+        cal = lineage.calibration
+        briers = ", ".join(f"{m} {b:.5f}" for m, b in sorted(cal.brier_by_method.items()))
+        facts["calibration"] = (
+            f"{cal.method}, chosen by the Brier score on the later half of the slice ({briers}); test ECE "
+            f"{cal.before.expected_calibration_error:.4f} before, {cal.after.expected_calibration_error:.4f} after"
+        )
+    if verdict is not None:
+        facts["gate thresholds"] = f"version {verdict.thresholds_version}, sha256 {verdict.thresholds_digest}"
+        facts["judged"] = f"by {verdict.decided_by} at {verdict.decided_at}"
+    items = "".join(f"<tr><td>{html.escape(k)}</td><td>{_cell(v)}</td></tr>" for k, v in facts.items())
+    return f"<table>{items}</table>"
+
+
+def _trials_table(lineage: Lineage) -> str:
+    def row(trial: Trial) -> str:
+        params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
+        return (
+            f"<tr><td>{html.escape(trial.family)}</td><td>{html.escape(params)}</td>"
+            f"<td>{_cell(trial.average_precision)}</td><td>{_cell(trial.auc_roc)}</td>"
+            f"<td>{html.escape(trial.note)}</td></tr>"
+        )
+
+    rows = "".join(row(t) for t in lineage.selection.trials)
+    excluded = "".join(
+        f"<li>{html.escape(name)}: {html.escape(why)}</li>" for name, why in lineage.selection.excluded.items()
+    )
+    return (
+        "<table><tr><th>family</th><th>configuration</th><th>validation AP</th><th>validation AUC</th>"
+        f"<th>folds</th></tr>{rows}</table>" + (f"<p>Left out:</p><ul>{excluded}</ul>" if excluded else "")
+    )
+
+
 def write_html_report(
     path: Path,
     *,
     title: str,
+    lineage: Lineage,
+    served: EvaluationReport,
     candidates: Mapping[str, EvaluationReport],
-    chosen: str,
-    plots: Sequence[Path] = (),
     verdict: Verdict | None = None,
-    facts: Mapping[str, Any] | None = None,
+    plots: Sequence[Path] = (),
 ) -> Path:
-    """Write the run's report to ``path``; plot paths are linked relative to the page's folder."""
-    chosen_report = candidates[chosen]
+    """Write the run's report to ``path``: lineage, how the model was chosen, the served model's slices, the
+    candidates' test figures for comparison, the gate's checks and the plots (linked relative to the page)."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
+        "<h2>Lineage</h2>",
+        _lineage_table(lineage, verdict),
+        "<h2>Selection (validation folds of the fit period)</h2>",
+        _trials_table(lineage),
+        f"<h2>Served model ({html.escape(lineage.family)}, calibrated, through the engine): test period</h2>",
+        _slices_table(served),
+        "<h2>Every candidate on the test period (uncalibrated; for comparison, not for choosing)</h2>",
+        _metrics_table({name: r.overall for name, r in candidates.items()}, "candidate"),
     ]
-    if facts:
-        items = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{_cell(v)}</td></tr>" for k, v in facts.items())
-        parts.append(f"<h2>Run</h2><table>{items}</table>")
-    parts.append("<h2>Candidates (test period)</h2>")
-    parts.append(_metrics_table({name: r.overall for name, r in candidates.items()}, "candidate"))
-    parts.append(f"<h2>Chosen: {html.escape(chosen)}, per slice</h2>")
-    parts.append(_metrics_table({"overall": chosen_report.overall, **chosen_report.slices}, "slice"))
     if verdict is not None:
         parts.append("<h2>Gate</h2>")
         parts.append(_verdict_table(verdict))

@@ -1,6 +1,7 @@
 """The training pipeline, end to end, as named steps: prepare (validate, features, time split) -> train
-candidates (search, fit) -> compile with parity and evaluate -> choose -> register with lineage -> gate (judge
-against the champion) -> report.
+candidates (each family searched on time-ordered folds of the fit period) -> choose a family on those folds ->
+calibrate it on a later slice, compile it with parity, evaluate it -> register with lineage -> gate (judge against
+the champion on the test period, which no choice has read) -> report.
 
 Each step reports to a ``progress`` callback (the command line draws it with rich) and is timed; the result
 carries what the steps produced, and the run folder holds the HTML report, its plots and the artifacts.
@@ -15,28 +16,38 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-import numpy as np
 import pandas as pd
 
 from features import FeatureSet, TimeFlag, default_feature_set
-from lifecycle.evaluation import EvaluationConfig, EvaluationReport
+from lifecycle.evaluation import EvaluationConfig, EvaluationReport, reliability_curve
 from lifecycle.reference import ReferenceProfile, build_reference_profile
-from lifecycle.registry import GateThresholds, Lineage, ModelRegistry, ModelVersion, Selection, Verdict, judge
+from lifecycle.registry import (
+    CalibrationLineage,
+    GateThresholds,
+    Lineage,
+    ModelRegistry,
+    ModelVersion,
+    Selection,
+    Verdict,
+    judge,
+)
 from lifecycle.registry import code_version as current_code_version
 from lifecycle.training.candidates import FAMILIES
-from lifecycle.training.compilation import CompiledCandidate, compile_candidates
-from lifecycle.training.dataset import TrainingData, prepare
-from lifecycle.training.errors import TrainingInputError
-from lifecycle.training.fitting import train_candidates
+from lifecycle.training.compilation import ServedCandidate, evaluate_candidates, serve
+from lifecycle.training.dataset import Periods, TrainingData, prepare
+from lifecycle.training.errors import TrainingError, TrainingInputError
+from lifecycle.training.fitting import FittedCandidate, train_candidates
 from lifecycle.training.progress import Progress, Steps, no_progress
-from lifecycle.training.registration import register_best
+from lifecycle.training.registration import register_served
 from lifecycle.training.reporting import keep_evidence, write_report
+from lifecycle.training.selection import RULE, Evaluated, PeriodScores, choose_on_validation
 from lifecycle.training.split import TimeSplit
+from model_engine.errors import ModelEngineError
 
-#: How the registered model is chosen among the compiled candidates, as the lineage and the report state it.
+#: How the registered model is chosen, as the lineage and the report state it.
 SELECTION_RULE = (
-    "each family's hyper-parameters: highest mean average precision on time-ordered folds of the training period "
-    "(AUC breaks ties); the family: highest average precision on the test period (AUC breaks ties)"
+    f"on time-ordered validation folds inside the fit period, for each family's configuration and then across "
+    f"families: {RULE}; the test period, after the label-delay gap, is read only by the gate and the report"
 )
 #: What a run writes into its folder; a folder holding anything else is not a previous run.
 RUN_FOLDER_ENTRIES: Final = frozenset({"validation", "artifacts", "plots", "report.html"})
@@ -47,6 +58,7 @@ class TrainingConfig:
     """What a training run does. Periods are in days; the gap is the label delay."""
 
     train_days: float = 21.0
+    calibration_days: float = 7.0
     test_days: float = 7.0
     label_delay_days: float = 7.0
     families: tuple[str, ...] = tuple(f.name for f in FAMILIES)
@@ -70,12 +82,14 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class TrainingResult:
-    """Everything a run produced."""
+    """Everything a run produced: ``reports`` holds every candidate's test-period evaluation (uncalibrated, for
+    comparison), ``report`` the served model's."""
 
     run_dir: Path
     split: TimeSplit
     reports: dict[str, EvaluationReport]
     chosen: str
+    report: EvaluationReport
     version: ModelVersion
     verdict: Verdict
     timings: dict[str, float]
@@ -121,19 +135,21 @@ def run_training(
     labels: pd.DataFrame | None = None,
     progress: Progress = no_progress,
 ) -> TrainingResult:
-    """Train, compile, evaluate, register and gate a model on ``transactions`` (contract columns + ``is_fraud``),
-    writing the report, plots and artifacts into ``run_dir`` (new or empty: see :func:`check_run_dir`)."""
+    """Train, calibrate, compile, evaluate, register and gate a model on ``transactions`` (contract columns +
+    ``is_fraud``), writing the report, plots and artifacts into ``run_dir`` (new or empty: see
+    :func:`check_run_dir`)."""
     config = config or TrainingConfig()
     check_run_dir(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     steps = Steps(progress)
     feature_set = config.feature_set or default_feature_set()
     thresholds = config.thresholds or GateThresholds.load()
+    periods = Periods(config.train_days, config.calibration_days, config.label_delay_days, config.test_days)
     data = prepare(
         transactions,
         labels,
         feature_set=feature_set,
-        periods=(config.train_days, config.label_delay_days, config.test_days),
+        periods=periods,
         allow_invalid=config.allow_invalid,
         run_dir=run_dir,
         steps=steps,
@@ -141,35 +157,36 @@ def run_training(
     fitted = train_candidates(
         data, config.families, fast=config.fast, gap_days=config.label_delay_days, seed=config.seed, steps=steps
     )
-    candidates, excluded = compile_candidates(
-        fitted, data, config.evaluation, parity_atol=config.parity_atol, steps=steps
-    )
-    ranking = sorted(candidates, key=_test_period_rank, reverse=True)
-    selection = Selection(
-        rule=SELECTION_RULE, trials=tuple(t for c in fitted for t in c.search.trials), excluded=excluded
-    )
-    chosen, version = register_best(
-        ranking,
-        data,
-        registry,
-        run_dir / "artifacts",
-        lambda candidate: _lineage(candidate, data, selection, config, steps),
-        actor=config.actor,
-        excluded=excluded,
-        steps=steps,
-    )
+    reports = evaluate_candidates(fitted, data, config.evaluation, steps=steps)
+    excluded: dict[str, str] = {}
+    selection = Selection(SELECTION_RULE, tuple(t for c in fitted for t in c.search.trials), excluded)
+    for candidate in _in_order_of_choice(fitted):
+        try:
+            served = serve(candidate, data, config.evaluation, parity_atol=config.parity_atol, steps=steps)
+            lineage = _lineage(served, data, selection, config, steps)
+            version = register_served(
+                served, lineage, data, registry, run_dir / "artifacts", actor=config.actor, steps=steps
+            )
+            break
+        except ModelEngineError as error:
+            # A candidate the engine cannot serve faithfully is left out, not the run: the next choice is tried.
+            excluded[candidate.family] = f"{type(error).__name__}: {error}"
+            progress(candidate.family, f"excluded: {error}")
+    else:
+        raise TrainingError(f"no candidate could be compiled with parity and saved as an artifact: {excluded}")
     with steps.step("gate", "judging the candidate against thresholds, champion and infrastructure"):
         verdict = judge(version, registry.find_alias("champion"), data.gate_data(config.evaluation), thresholds)
         version = registry.record_verdict(version.content_id, verdict)
     with steps.step("report", "writing plots and the HTML report"):
-        report_path = write_report(run_dir, candidates, chosen, data, verdict, version)
+        report_path = write_report(run_dir, reports, served, data, verdict, version, registry.find_alias("champion"))
     with steps.step("evidence", "keeping the report, plots and data validation with the model in the registry"):
-        keep_evidence(registry, version, run_dir, chosen)
+        keep_evidence(registry, version, run_dir, served)
     return TrainingResult(
         run_dir=run_dir,
         split=data.split,
-        reports={c.family: c.report for c in candidates},
-        chosen=chosen.family,
+        reports=reports,
+        chosen=served.family,
+        report=served.report,
         version=version,
         verdict=verdict,
         timings=steps.timings,
@@ -178,13 +195,26 @@ def run_training(
     )
 
 
-def _test_period_rank(candidate: CompiledCandidate) -> tuple[float, float]:
-    overall = candidate.report.overall
-    return overall.average_precision or 0.0, overall.auc_roc or 0.0
+def _in_order_of_choice(fitted: list[FittedCandidate]) -> list[FittedCandidate]:
+    """The candidates best first by the selection rule on their validation folds (the chosen one, then the
+    fall-backs should the engine not serve it)."""
+    remaining = list(fitted)
+    order = []
+    while remaining:
+        evaluated = [
+            Evaluated(
+                c.family, c.family, PeriodScores(c.validation.auc_roc or 0.0, c.validation.average_precision or 0.0)
+            )
+            for c in remaining
+        ]
+        best = choose_on_validation(evaluated).overall
+        order.append(next(c for c in remaining if c.family == best))
+        remaining = [c for c in remaining if c.family != best]
+    return order
 
 
 def _lineage(
-    candidate: CompiledCandidate, data: TrainingData, selection: Selection, config: TrainingConfig, steps: Steps
+    served: ServedCandidate, data: TrainingData, selection: Selection, config: TrainingConfig, steps: Steps
 ) -> Lineage:
     created_by = {} if config.actor is None else {"created_by": config.actor}
     return Lineage(
@@ -192,19 +222,39 @@ def _lineage(
         feature_spec_version=data.feature_set.version,
         feature_names=data.input_names,
         code_version=current_code_version(),
-        family=candidate.family,
-        parameters={**candidate.fitted.params, "seed": config.seed, "fast": config.fast},
+        family=served.family,
+        parameters={**served.fitted.params, "seed": config.seed, "fast": config.fast},
         selection=selection,
-        metrics=candidate.report,
-        parity_max_abs_diff=candidate.parity,
+        metrics=served.report,
+        parity_max_abs_diff=served.parity,
         timings=dict(steps.timings),
-        reference=_reference(candidate, data).to_dict(),
+        reference=_reference(served, data).to_dict(),
+        calibration=_calibration_lineage(served, data, config.evaluation),
         **created_by,
     )
 
 
-def _reference(candidate: CompiledCandidate, data: TrainingData) -> ReferenceProfile:
-    """The test period's reference profile for monitoring: raw fields, model inputs and the candidate's
+def _calibration_lineage(
+    served: ServedCandidate, data: TrainingData, evaluation: EvaluationConfig
+) -> CalibrationLineage | None:
+    if served.calibration is None:
+        return None
+    stamps = data.calibration_timestamps
+    return CalibrationLineage(
+        method=served.calibration.method,
+        tie_break=served.calibration.tie_break,
+        slice_start=str(stamps.min()),
+        slice_end=str(stamps.max()),
+        rows=int(data.calibration.sum()),
+        frauds=int(data.y_calibration.sum()),
+        brier_by_method=served.calibration.brier_by_method,
+        before=reliability_curve(served.raw_test_scores, data.y_test, n_bins=evaluation.calibration_bins),
+        after=served.report.reliability,
+    )
+
+
+def _reference(served: ServedCandidate, data: TrainingData) -> ReferenceProfile:
+    """The test period's reference profile for monitoring: raw fields, model inputs and the served model's
     engine scores, with the calibration maps fitted on the period's labels."""
     test = data.test_transactions.reset_index(drop=True)
     inputs = pd.DataFrame(data.test_inputs, columns=list(data.input_names))
@@ -212,7 +262,7 @@ def _reference(candidate: CompiledCandidate, data: TrainingData) -> ReferencePro
     clock = [f.name for f in data.feature_set.features if isinstance(f, TimeFlag)]
     return build_reference_profile(
         frame,
-        scores=np.asarray(candidate.model.score(data.test_inputs), dtype=np.float64),
+        scores=served.test_scores,
         inputs=data.input_names,
         labels=test["is_fraud"].to_numpy(),
         time_dependent=clock,

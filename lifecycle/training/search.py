@@ -1,8 +1,10 @@
-"""A small hyper-parameter search on time-ordered validation folds inside the training period.
+"""A small hyper-parameter search on time-ordered validation folds inside the fit period.
 
 Folds respect time: each validation block lies after the data its model is fitted on, with the label-delay
-gap in between when the training period is long enough to afford it. Configurations are ranked by mean
-average precision over the folds (the metric closest to what investigators experience), AUC breaking ties.
+gap in between when the period is long enough to afford it. Configurations are ranked by the selection rule
+(:mod:`lifecycle.training.selection`: mean average precision over the folds, the metric closest to what
+investigators experience, AUC breaking ties); the best configuration's fold scores are also what its family is
+compared with the other families on.
 """
 
 from __future__ import annotations
@@ -17,17 +19,22 @@ from sklearn.base import clone
 
 from lifecycle.evaluation.metrics import average_precision, roc_auc
 from lifecycle.registry.lineage import Trial
-from lifecycle.training.candidates import CandidateFamily, Params, fit_balanced
+from lifecycle.training.candidates import CandidateFamily, Params, fit_candidate
 from lifecycle.training.errors import TrainingInputError
+from lifecycle.training.selection import Evaluated, PeriodScores, choose_on_validation
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The chosen parameters of one family and every configuration's mean fold scores."""
+    """The chosen configuration of one family (with its mean fold scores) and every configuration tried."""
 
     family: str
-    best_params: dict[str, Any]
+    best: Trial
     trials: tuple[Trial, ...]
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return self.best.params
 
 
 def time_folds(
@@ -61,11 +68,9 @@ def search_family(
     gap_days: float,
     seed: int,
 ) -> SearchResult:
-    """Try each configuration of the family's grid on the folds and keep the best by mean AP."""
+    """Score each configuration of the family's grid on the folds (a single configuration too: its fold scores
+    are what the family is compared on) and keep the best by the selection rule."""
     grid: tuple[Params, ...] = candidate.fast_grid if fast else candidate.grid
-    if len(grid) == 1:
-        only = Trial(candidate.name, dict(grid[0]), None, None, note="single configuration: nothing to search")
-        return SearchResult(candidate.name, dict(grid[0]), (only,))
     folds = time_folds(timestamps, n_folds=1 if fast else 2, gap_days=gap_days)
     trials: list[Trial] = []
     for params in grid:
@@ -73,7 +78,7 @@ def search_family(
         for fit, val in folds:
             if y[fit].sum() == 0 or y[val].sum() == 0 or y[val].sum() == val.sum():
                 continue
-            model = fit_balanced(clone(candidate.build(params, seed)), X[fit], y[fit])
+            model = fit_candidate(clone(candidate.build(params, seed)), X[fit], y[fit], params)
             scores = model.predict_proba(X[val])[:, 1]
             aps.append(average_precision(scores, y[val]))
             aucs.append(roc_auc(scores, y[val]))
@@ -83,7 +88,11 @@ def search_family(
             )
     if not trials:
         raise TrainingInputError(
-            f"no validation fold of the training period holds both classes to tune {candidate.name}"
+            f"no validation fold of the fit period holds both classes to score {candidate.name}: train on more days"
         )
-    best = max(trials, key=lambda t: (t.average_precision or 0.0, t.auc_roc or 0.0))
-    return SearchResult(candidate.name, best.params, tuple(trials))
+    evaluated = [
+        Evaluated(str(i), t.family, PeriodScores(t.auc_roc or 0.0, t.average_precision or 0.0))
+        for i, t in enumerate(trials)
+    ]
+    best = trials[int(choose_on_validation(evaluated).overall)]
+    return SearchResult(candidate.name, best, tuple(trials))

@@ -3,12 +3,15 @@
 A model trained at time ``cutoff`` may only learn from what was known then. Transactions of the training
 period are at least ``gap`` old at the cutoff; the gap equals the label delay, so every training label has
 matured. Labels that were reported later (a chargeback after the cutoff) are not known at the cutoff and do
-not enter training. The test period starts at the cutoff.
+not enter training. The test period starts at the cutoff. The last ``calibration_days`` of the training period,
+when there are any, are kept from the model's fit: the calibrator learns there how the model's scores map to
+fraud rates on data the model has not seen.
 
 ::
 
-    |----- train -----|---- gap (label delay) ----|----- test -----|
-    train_start       train_end                   cutoff=test_start test_end
+    |------------- train --------------|---- gap (label delay) ----|----- test -----|
+    |------ fit ------|-- calibration --|
+    train_start       fit_end           train_end                  cutoff=test_start test_end
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class TimeSplit:
     train_days: float
     gap_days: float
     test_days: float
+    calibration_days: float = 0.0
 
     def __post_init__(self) -> None:
         if self.train_start.tzinfo is None:
@@ -48,10 +52,20 @@ class TimeSplit:
             raise SplitError("train_days and test_days must be positive")
         if self.gap_days < 0:
             raise SplitError("gap_days must not be negative")
+        if not 0 <= self.calibration_days < self.train_days:
+            raise SplitError(
+                f"calibration_days ({self.calibration_days}) must lie in [0, train_days={self.train_days}): the "
+                "model needs days of its own to fit on"
+            )
 
     @property
     def train_end(self) -> datetime:
         return self.train_start + timedelta(days=self.train_days)
+
+    @property
+    def fit_end(self) -> datetime:
+        """The end of the model's fit, where the calibration slice begins (``train_end`` without one)."""
+        return self.train_end - timedelta(days=self.calibration_days)
 
     @property
     def test_start(self) -> datetime:
@@ -63,14 +77,25 @@ class TimeSplit:
         return self.test_start + timedelta(days=self.test_days)
 
     @classmethod
-    def ending_at(cls, end: datetime, *, train_days: float, gap_days: float, test_days: float) -> TimeSplit:
+    def ending_at(
+        cls, end: datetime, *, train_days: float, gap_days: float, test_days: float, calibration_days: float = 0.0
+    ) -> TimeSplit:
         """The split whose test period ends at ``end`` (exclusive): the latest one a dataset allows."""
         start = end - timedelta(days=test_days + gap_days + train_days)
-        return cls(start, train_days=train_days, gap_days=gap_days, test_days=test_days)
+        return cls(start, train_days, gap_days, test_days, calibration_days)
 
     def train_mask(self, timestamps: pd.Series) -> BoolArray:
         stamps = _utc(timestamps)
         return ((stamps >= self.train_start) & (stamps < self.train_end)).to_numpy()
+
+    def fit_mask(self, timestamps: pd.Series) -> BoolArray:
+        """The training period before the calibration slice."""
+        stamps = _utc(timestamps)
+        return ((stamps >= self.train_start) & (stamps < self.fit_end)).to_numpy()
+
+    def calibration_mask(self, timestamps: pd.Series) -> BoolArray:
+        stamps = _utc(timestamps)
+        return ((stamps >= self.fit_end) & (stamps < self.train_end)).to_numpy()
 
     def test_mask(self, timestamps: pd.Series) -> BoolArray:
         stamps = _utc(timestamps)
@@ -80,6 +105,7 @@ class TimeSplit:
         """The periods as the lineage records them."""
         return SplitLineage(
             train_start=self.train_start.isoformat(),
+            fit_end=self.fit_end.isoformat(),
             train_end=self.train_end.isoformat(),
             gap_days=self.gap_days,
             test_start=self.test_start.isoformat(),

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 TEST_DAYS = 7
 LABEL_DELAY_DAYS = 7
 MIN_TRAIN_DAYS = 7
+#: The training period's last days kept to calibrate the model: none here. Two weeks of training history are too
+#: few to spare a slice (on the demo's data, keeping 4 days costs the forest AUC 0.835 -> 0.772), and the unweighted
+#: forest's scores are already probabilities (ECE 0.006): the gate's calibration check holds it to that.
+CALIBRATION_DAYS = 0
 
 
 def step_broker(context: DemoContext) -> StepResult:
@@ -87,6 +91,7 @@ def step_train(context: DemoContext) -> StepResult:
     context.registry = registry
     config = TrainingConfig(
         train_days=float(options.days - LABEL_DELAY_DAYS - TEST_DAYS),
+        calibration_days=float(CALIBRATION_DAYS),
         test_days=float(TEST_DAYS),
         label_delay_days=float(LABEL_DELAY_DAYS),
         families=("random_forest",),
@@ -99,7 +104,7 @@ def step_train(context: DemoContext) -> StepResult:
     result = run_training(context.history, registry, root / "training", config, labels=context.history_labels)
     elapsed = time.perf_counter() - start
     context.training = result
-    overall = result.reports[result.chosen].overall
+    overall = result.report.overall
     verdict = result.verdict
     if not verdict.blessed:
         raise DemoRefusedError(

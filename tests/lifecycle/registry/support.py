@@ -71,7 +71,7 @@ def gate_data(data: tuple[np.ndarray, np.ndarray], *, good: bool = True) -> Gate
 
 def lineage(**changes: object) -> Lineage:
     X, y = make_data()
-    split = SplitLineage("2024-01-01T00:00:00+00:00", "2024-01-08T00:00:00+00:00", 7.0, "2024-01-15", "2024-01-22")
+    split = SplitLineage("2024-01-01", "2024-01-05", "2024-01-08", 7.0, "2024-01-15", "2024-01-22")
     record = Lineage(
         data=DataLineage(
             fingerprint="f" * 64,
@@ -95,6 +95,7 @@ def lineage(**changes: object) -> Lineage:
         metrics=evaluate(1.0 / (1.0 + np.exp(-X[:, 0])), transactions(y), EVALUATION),
         parity_max_abs_diff=0.0,
         timings={"fit": 1.0},
+        calibration=None,
         created_by="tester",
         created_at="2026-01-01T00:00:00+00:00",
     )

@@ -45,6 +45,8 @@ def test_train_then_inspect_and_promote(tmp_path: Path) -> None:
         "random_forest",
         "--train-days",
         "14",
+        "--calibration-days",
+        "4",
         "--alert-rate",
         "0.05",
         *where,
@@ -64,8 +66,14 @@ def test_train_then_inspect_and_promote(tmp_path: Path) -> None:
     versions = list((tmp_path / "store" / "sha256").iterdir())
     assert len(versions) == 1
     content_id = f"sha256:{versions[0].name}"
-    shown = json.loads(runner.invoke(app, ["models", "show", content_id, *where], env=env).stdout)
+    summary = runner.invoke(app, ["models", "show", content_id, *where], env=env)
+    assert summary.exit_code == 0, summary.output
+    assert content_id in summary.stdout
+    assert "calibration" in summary.stdout
+    assert "skipped  change:auc_roc" in summary.stdout  # no champion yet: listed with its reason
+    shown = json.loads(runner.invoke(app, ["models", "show", content_id, "--json", *where], env=env).stdout)
     assert shown["verdict"]["checks"]
+    assert shown["lineage"]["calibration"]["method"] in ("isotonic", "sigmoid")
     lineage = json.loads(runner.invoke(app, ["models", "lineage", content_id, *where], env=env).stdout)
     assert lineage["feature_spec_version"]
     assert lineage["data"]["fingerprint"]
@@ -77,7 +85,9 @@ def test_train_then_inspect_and_promote(tmp_path: Path) -> None:
     if trained.exit_code == 0:
         assert promoted.exit_code == 0, promoted.output
         assert (
-            json.loads(runner.invoke(app, ["models", "show", "champion", *where], env=env).stdout)["content_id"]
+            json.loads(runner.invoke(app, ["models", "show", "champion", "--json", *where], env=env).stdout)[
+                "content_id"
+            ]
             == content_id
         )
     else:

@@ -25,9 +25,10 @@ pytestmark = pytest.mark.slow
 # Random forests compile and round-trip through artifacts exactly; the families are kept to one to hold the
 # suite's time budget on a 2-core machine.
 # The simulated fraud rate is about 5 %, so the alert budget is 5 % of transactions (the handbook's 0.5 % budget
-# suits its 0.8 % fraud rate).
+# suits its 0.8 % fraud rate). Of the 14 training days, the last 4 calibrate the chosen model.
 CONFIG = TrainingConfig(
     train_days=14,
+    calibration_days=4,
     test_days=7,
     fast=True,
     families=("random_forest",),
@@ -69,6 +70,15 @@ def test_good_model_is_blessed_with_complete_lineage_then_degraded_one_is_refuse
     assert lineage.data.validation.success is True
     assert lineage.feature_spec_version
     assert lineage.feature_names == model_input_names(default_feature_set())
+    # Chosen on validation folds of the fit period, calibrated on the slice after it: closer to probabilities.
+    assert "validation folds" in lineage.selection.rule
+    assert all(t.average_precision is not None for t in lineage.selection.trials)
+    assert lineage.calibration is not None
+    assert lineage.data.split.fit_end < lineage.data.split.train_end
+    assert lineage.calibration.after.expected_calibration_error < lineage.calibration.before.expected_calibration_error
+    # The first model has no champion: its change checks are listed as skipped, not passed.
+    assert {f"change:{m}" for m in CONFIG.thresholds.change} <= set(result.verdict.skipped_checks)  # type: ignore[union-attr]
+    assert (tmp_path / "good" / "plots" / "card_precision_per_day.png").exists()
     assert result.report_path.exists()
     assert (tmp_path / "good" / "plots" / "roc.png").exists()
     # The report, plots, evaluation figures and data validation stay with the model, under relative names.

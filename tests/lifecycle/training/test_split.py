@@ -89,3 +89,16 @@ def test_known_compromised_cards_are_dropped_per_test_day() -> None:
     # Card a's fraud (T - 8) is known on T: dropped. Card b's fraud (T - 7) is not yet known on T but is on
     # T + 1. Card c's own test-day fraud stays.
     assert kept.tolist() == [False, False, False, True, False, True]
+
+
+def test_the_calibration_slice_is_the_end_of_the_training_period() -> None:
+    frame = _stream()
+    split = TimeSplit(START, train_days=21, gap_days=7, test_days=7, calibration_days=7)
+    stamps = frame["timestamp"]
+    fit, calibration = split.fit_mask(stamps), split.calibration_mask(stamps)
+    assert not (fit & calibration).any()
+    assert ((fit | calibration) == split.train_mask(stamps)).all()
+    assert frame.loc[fit, "timestamp"].max() < split.fit_end <= frame.loc[calibration, "timestamp"].min()
+    assert split.fit_end == START + timedelta(days=14)
+    with pytest.raises(SplitError, match="calibration_days"):
+        TimeSplit(START, train_days=7, gap_days=7, test_days=7, calibration_days=7)
