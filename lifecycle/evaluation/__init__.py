@@ -24,7 +24,7 @@ from lifecycle.evaluation.metrics import (
     threshold_counts,
 )
 from lifecycle.evaluation.report import EvaluationConfig, EvaluationReport, Metrics, evaluate
-from lifecycle.evaluation.slices import SliceSpec, first_seen_times, slice_masks
+from lifecycle.evaluation.slices import Slices, SliceSpec, first_seen_times, slice_masks
 
 if TYPE_CHECKING:
     from lifecycle.evaluation.plots import (
@@ -63,6 +63,7 @@ __all__ = [
     "Metrics",
     "ReliabilityCurve",
     "SliceSpec",
+    "Slices",
     "average_precision",
     "average_precision_of_counts",
     "brier_score",

@@ -83,6 +83,8 @@ class EvaluationReport:
     card_precision: CardPrecision
     reliability: ReliabilityCurve
     threshold_at_alert_rate: float
+    #: Slices not cut, or cut short, and why (e.g. too little history to tell new cards from old ones).
+    slice_notes: dict[str, str] = field(default_factory=dict)
 
 
 def _alerts(s: npt.NDArray[np.float64], alert_rate: float) -> npt.NDArray[np.bool_]:
@@ -145,7 +147,8 @@ def evaluate(
     alerted = _alerts(s, config.alert_rate)
     overall, cp, curve = _metrics(s, y, cards, days, alerted, config)
     per_slice: dict[str, Metrics] = {}
-    for name, mask in slice_masks(frame, config.slices, first_seen).items():
+    slices = slice_masks(frame, config.slices, first_seen)
+    for name, mask in slices.masks.items():
         per_slice[name] = _metrics(s[mask], y[mask], cards[mask], days[mask], alerted[mask], config)[0]
     return EvaluationReport(
         config=config,
@@ -154,4 +157,5 @@ def evaluate(
         card_precision=cp,
         reliability=curve,
         threshold_at_alert_rate=threshold,
+        slice_notes=slices.notes,
     )

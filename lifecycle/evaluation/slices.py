@@ -3,7 +3,9 @@
 A slice is a name (``channel=ecom``, ``amount=100-250``, ``country=BE``, ``card=new``) and a boolean mask
 over the evaluated transactions. New cards are those first seen less than ``new_card_days`` before the
 transaction; when the caller knows when each card was first seen in the full history (training data
-included) it passes ``first_seen``, otherwise the evaluated set itself is the history.
+included) it passes ``first_seen``, otherwise the evaluated set itself is the history. Telling new from old
+needs that much history: a transaction less than ``new_card_days`` after the history's start belongs to neither
+card slice, and :class:`Slices` notes how many were left out and why.
 """
 
 from __future__ import annotations
@@ -48,11 +50,19 @@ def _band_name(low: float, high: float) -> str:
     return f"amount={fmt(low)}-{fmt(high)}"
 
 
+@dataclass(frozen=True)
+class Slices:
+    """Named boolean masks over the evaluated rows (non-empty ones), and notes on slices not cut or cut short."""
+
+    masks: dict[str, npt.NDArray[np.bool_]]
+    notes: dict[str, str]
+
+
 def slice_masks(
     frame: pd.DataFrame,
     spec: SliceSpec | None = None,
     first_seen: pd.Series | None = None,
-) -> dict[str, npt.NDArray[np.bool_]]:
+) -> Slices:
     """Named boolean masks over ``frame``'s rows; only non-empty slices are returned.
 
     ``frame`` needs ``amount`` and ``timestamp``, and ``channel``, ``country`` and ``card_token`` when
@@ -77,16 +87,30 @@ def slice_masks(
         for value in kept:
             masks[f"country={value}"] = (countries == value).to_numpy()
         masks["country=other"] = (~countries.isin(kept)).to_numpy()
+    notes: dict[str, str] = {}
     if "card_token" in frame.columns:
-        masks.update(_card_age_masks(frame, spec.new_card_days, first_seen))
-    return {name: mask for name, mask in masks.items() if mask.any()}
+        card_masks, note = _card_age_masks(frame, spec.new_card_days, first_seen)
+        masks.update(card_masks)
+        if note:
+            notes["card=new, card=established"] = note
+    return Slices({name: mask for name, mask in masks.items() if mask.any()}, notes)
 
 
 def _card_age_masks(
     frame: pd.DataFrame, new_card_days: float, first_seen: pd.Series | None
-) -> dict[str, npt.NDArray[np.bool_]]:
+) -> tuple[dict[str, npt.NDArray[np.bool_]], str]:
     cards = frame["card_token"].astype(str)
     stamps = pd.to_datetime(frame["timestamp"], utc=True)
+    history_start = stamps.min() if first_seen is None else pd.to_datetime(first_seen, utc=True).min()
+    judgeable = (stamps >= history_start + pd.Timedelta(days=new_card_days)).to_numpy()
+    note = ""
+    if not judgeable.all():
+        left_out = int((~judgeable).sum())
+        note = (
+            f"{left_out:,} of {len(judgeable):,} transactions are in neither card slice: they come less than "
+            f"{new_card_days:g} days after the history starts ({history_start}), too soon to tell a new card "
+            "from an old one"
+        )
     if first_seen is None:
         seen = stamps.groupby(cards).transform("min")
     else:
@@ -98,7 +122,7 @@ def _card_age_masks(
         seen = pd.to_datetime(seen, utc=True)
     age_days = (stamps - seen).dt.total_seconds().to_numpy() / 86_400.0
     new = age_days < new_card_days
-    return {"card=new": new, "card=established": ~new}
+    return {"card=new": judgeable & new, "card=established": judgeable & ~new}, note
 
 
 def first_seen_times(frames: Sequence[pd.DataFrame]) -> pd.Series:

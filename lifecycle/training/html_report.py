@@ -82,6 +82,7 @@ def _slices_table(report: EvaluationReport) -> str:
     rows = {"overall": report.overall, **report.slices}
     table = _metrics_table(rows, "slice")
     notes = [f"<li>{html.escape(name)}: {_why_undefined(m)}</li>" for name, m in rows.items() if _why_undefined(m)]
+    notes += [f"<li>{html.escape(name)}: {html.escape(why)}</li>" for name, why in report.slice_notes.items()]
     return table + (f"<ul>{''.join(notes)}</ul>" if notes else "")
 
 

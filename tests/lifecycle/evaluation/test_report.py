@@ -108,3 +108,19 @@ def test_recall_at_alert_rate_never_exceeds_the_budget_on_tied_scores() -> None:
     ecom, pos = report.slices["channel=ecom"], report.slices["channel=pos"]
     caught = (ecom.recall_at_alert_rate or 0.0) * ecom.frauds + (pos.recall_at_alert_rate or 0.0) * pos.frauds
     assert caught == pytest.approx(recall * report.overall.frauds)
+
+
+def test_card_age_slices_need_enough_history_to_tell_new_from_old() -> None:
+    frame, scores = _frame()  # five days of transactions, no earlier history
+    report = evaluate(scores, frame, EvaluationConfig(slices=SliceSpec(new_card_days=30.0)))
+    # Every transaction comes less than 30 days after the history starts: no card slice, and the report says why.
+    assert "card=new" not in report.slices
+    assert "card=established" not in report.slices
+    (note,) = report.slice_notes.values()
+    assert "3,000 of 3,000 transactions are in neither card slice" in note
+    short = evaluate(scores, frame, EvaluationConfig(slices=SliceSpec(new_card_days=2.0)))
+    judged = short.slices["card=new"].transactions + short.slices["card=established"].transactions
+    assert 0 < judged < len(frame)
+    history = frame.assign(timestamp=frame["timestamp"] - pd.Timedelta(days=60))
+    full = evaluate(scores, frame, EvaluationConfig(slices=SliceSpec(new_card_days=30.0)), first_seen_times([history]))
+    assert full.slice_notes == {}
