@@ -28,7 +28,6 @@ from lifecycle.evaluation.slices import Slices, SliceSpec, first_seen_times, sli
 
 if TYPE_CHECKING:
     from lifecycle.evaluation.plots import (
-        plot_calibration,
         plot_card_precision,
         plot_precision_recall,
         plot_reliability,
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    "plot_calibration": "plots",
     "plot_card_precision": "plots",
     "plot_precision_recall": "plots",
     "plot_reliability": "plots",
@@ -70,7 +68,6 @@ __all__ = [
     "card_precision_at_k",
     "evaluate",
     "first_seen_times",
-    "plot_calibration",
     "plot_card_precision",
     "plot_precision_recall",
     "plot_reliability",

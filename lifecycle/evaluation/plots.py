@@ -16,13 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from lifecycle.evaluation.card_precision import CardPrecision
-from lifecycle.evaluation.metrics import (
-    ReliabilityCurve,
-    as_scores_and_labels,
-    precision_recall_curve,
-    reliability_curve,
-    roc_curve,
-)
+from lifecycle.evaluation.metrics import ReliabilityCurve, as_scores_and_labels, precision_recall_curve, roc_curve
 
 Curves = Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]]
 
@@ -117,11 +111,6 @@ def plot_reliability(curves: Mapping[str, ReliabilityCurve], path: Path) -> Path
     )
     axes.legend(loc="upper left", fontsize="small")
     return _save(figure, path)
-
-
-def plot_calibration(scores: npt.ArrayLike, labels: npt.ArrayLike, path: Path, n_bins: int = 10) -> Path:
-    """The reliability diagram of one model's scores."""
-    return plot_reliability({"model": reliability_curve(scores, labels, n_bins=n_bins)}, path)
 
 
 def plot_score_distributions(scores: npt.ArrayLike, labels: npt.ArrayLike, path: Path) -> Path:

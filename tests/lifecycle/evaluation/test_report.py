@@ -16,11 +16,13 @@ from lifecycle.evaluation import (
     SliceSpec,
     evaluate,
     first_seen_times,
-    plot_calibration,
+    plot_card_precision,
     plot_precision_recall,
+    plot_reliability,
     plot_roc,
     plot_score_distributions,
     recall_at_alert_rate,
+    reliability_curve,
 )
 from lifecycle.evaluation.report import EvaluationReport
 from lifecycle.records import from_document, to_document
@@ -80,7 +82,8 @@ def test_plots_are_written(tmp_path: Path) -> None:
     plots = [
         plot_roc({"model": (scores, y)}, tmp_path / "roc.png"),
         plot_precision_recall({"model": (scores, y)}, tmp_path / "pr.png"),
-        plot_calibration(scores, y, tmp_path / "calibration.png"),
+        plot_reliability({"model": reliability_curve(scores, y)}, tmp_path / "calibration.png"),
+        plot_card_precision({"model": evaluate(scores, frame).card_precision}, tmp_path / "cp.png"),
         plot_score_distributions(scores, y, tmp_path / "scores.png"),
     ]
     for plot in plots:
