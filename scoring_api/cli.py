@@ -87,7 +87,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "features": ("features", "Feature definitions and the offline feature engine."),
     "train": (
         "lifecycle",
-        "Validate, build features, split by time, train candidates, compile, evaluate, register and gate.",
+        "Validate, build features, split by time, choose a model on validation folds, calibrate it, compile, "
+        "evaluate on the test period, register and gate.",
     ),
     "models": ("lifecycle", "Registered models: versions, lineage, verdicts, aliases."),
     "artifact": ("model_engine", "Compile scikit-learn pipelines into graph artifacts, inspect and run them."),
