@@ -1,15 +1,22 @@
 """The ULB/Worldline handbook's prequential benchmark, run with our features, models and engine.
 
-Protocol (restated from the handbook): blocks of 7 days, train 7 days, skip 7 days (labels not yet known),
-test 7 days; inputs standardised on the training week; on each test day T the cards with a known fraud on or
-before T - 8 days are dropped; AUC ROC and AP over the pooled test transactions, card precision@100 per test
-day (detected cards removed from later days), averaged; 4 folds, each shifted back one week. Hyper-parameters
-are chosen on the validation folds (by mean AP); the published figures are for the test folds (August to
-September 2018), which the shared data does not contain.
+Protocol (restated from the handbook, and kept fixed): blocks of 7 days, train, skip 7 days (labels not yet
+known), test 7 days; on each test day T the cards with a known fraud on or before T - 8 days since the training
+week's start are dropped; AUC ROC and AP over the pooled test transactions, card precision@100 per test day
+(detected cards removed from later days), averaged; 4 folds, each shifted back one week. What is ours: the
+features, the models, and how much history before the training week they learn from (``history_weeks``).
+
+Choosing honestly: one configuration per family and one overall are chosen on the validation folds alone
+(:func:`lifecycle.training.selection.choose_on_validation`: mean AP, then AUC, then CP@100), and only then
+reported on every fold that can run. The published figures are for the test folds (test weeks 2018-08-08 to
+09-04), which the shared data does not hold; with ``--folds all`` and those months present, the test folds run
+for the chosen configurations and the JSON's ``chosen`` carries both periods' means.
 
     python bench/handbook.py --data ../shared/data/ulb-handbook --folds validation --json handbook.json
 
-``--ceiling`` also prints, per fold, the CP@100 that label-informed scores reach (upper bounds, not models).
+``--calibration`` also trains the overall choice as ``fraud train`` serves it (its last training week kept to
+calibrate it) and reports the expected calibration error before and after. ``--ceiling`` prints, per fold, the
+CP@100 that label-informed scores reach (upper bounds, not models).
 """
 
 # ruff: noqa: E402  (the import path is fixed before the project packages are imported)
@@ -25,6 +32,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,7 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier, VotingClassifier
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -41,11 +50,14 @@ from sklearn.preprocessing import StandardScaler
 from features import OfflineFeatureEngine, default_feature_set, model_input, model_input_names
 from ingest.errors import IngestError
 from ingest.sources import read_transactions
-from lifecycle.evaluation import average_precision, card_precision_at_k, roc_auc
+from lifecycle.evaluation import average_precision, card_precision_at_k, reliability_curve, roc_auc
+from lifecycle.training.calibration import calibrate
+from lifecycle.training.selection import RULE, Evaluated, PeriodScores, choose_on_validation
 from lifecycle.training.split import TimeSplit, drop_known_compromised_cards
 
 VALIDATION_STARTS = ("2018-06-20", "2018-06-27", "2018-07-04", "2018-07-11")
 TEST_STARTS = ("2018-07-25", "2018-08-01", "2018-08-08", "2018-08-15")
+METRICS = ("auc_roc", "average_precision", "card_precision_at_100")
 PUBLISHED = {  # the handbook's test-fold results: AUC ROC, AP, CP@100
     "decision tree": (0.797, 0.579, 0.284),
     "logistic regression": (0.868, 0.623, 0.297),
@@ -53,53 +65,94 @@ PUBLISHED = {  # the handbook's test-fold results: AUC ROC, AP, CP@100
     "XGBoost": (0.869, 0.687, 0.303),
     "feed-forward neural net": (0.876, 0.675, 0.303),
 }
+BEST_PUBLISHED = tuple(max(row[i] for row in PUBLISHED.values()) for i in range(3))
 
 
 @dataclass(frozen=True)
 class Candidate:
+    """A configuration: a model built from a seed and fitted on ``history_weeks`` weeks ending with the fold's
+    training week, or (``members``) a soft vote of other configurations' fitted models."""
+
     family: str
     name: str
-    estimator: BaseEstimator
+    build: Callable[[int], BaseEstimator] | None = None
+    history_weeks: int = 1
+    members: tuple[str, ...] = ()
 
 
-def candidates(seed: int) -> list[Candidate]:
-    """A small grid per family (kept small: the machine is shared)."""
-    out = [
-        Candidate(
-            "logistic regression", f"lr C={c}", make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=500))
-        )
-        for c in (0.1, 1.0)
-    ]
-    out += [
-        Candidate(
-            "random forest",
-            f"rf depth={d}",
-            RandomForestClassifier(n_estimators=100, max_depth=d, min_samples_leaf=1, n_jobs=2, random_state=seed),
-        )
-        for d in (10, 20)
-    ]
-    out += [
-        Candidate(
-            "hist gradient boosting",
-            f"hgb lr={lr} leaves={leaves}",
-            HistGradientBoostingClassifier(
-                learning_rate=lr, max_iter=200, max_leaf_nodes=leaves, early_stopping=False, random_state=seed
-            ),
-        )
-        for lr, leaves in ((0.05, 15), (0.1, 31))
-    ]
+def _logistic(c: float) -> Callable[[int], BaseEstimator]:
+    return lambda seed: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=500))
+
+
+def _forest(depth: int) -> Callable[[int], BaseEstimator]:
+    return lambda seed: RandomForestClassifier(n_estimators=100, max_depth=depth, n_jobs=2, random_state=seed)
+
+
+def _boosting(rate: float, leaves: int) -> Callable[[int], BaseEstimator]:
+    return lambda seed: HistGradientBoostingClassifier(
+        learning_rate=rate, max_iter=200, max_leaf_nodes=leaves, early_stopping=False, random_state=seed
+    )
+
+
+def _xgboost() -> Callable[[int], BaseEstimator]:
+    from xgboost import XGBClassifier
+
+    return lambda seed: XGBClassifier(
+        n_estimators=300,
+        max_depth=6,
+        learning_rate=0.05,
+        subsample=0.8,
+        colsample_bytree=0.8,
+        tree_method="hist",
+        n_jobs=2,
+        random_state=seed,
+    )
+
+
+def _lightgbm() -> Callable[[int], BaseEstimator]:
+    from lightgbm import LGBMClassifier
+
+    return lambda seed: LGBMClassifier(
+        n_estimators=300,
+        num_leaves=31,
+        learning_rate=0.05,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        n_jobs=2,
+        random_state=seed,
+        verbose=-1,
+    )
+
+
+def candidates() -> list[Candidate]:
+    """A small grid per family (kept small: the machine is shared), unweighted (balanced weights cost the forest
+    AP: 0.699 against 0.724 on the validation folds). Left out to save the machine's time: the forest at depth 10
+    (beaten on the validation folds in an earlier run, AP 0.720 against 0.724) and the forest with 4 weeks of
+    history (four times the cost of the one-week forest; not measured)."""
+    out = [Candidate("logistic regression", f"lr C={c}", _logistic(c)) for c in (0.1, 1.0)]
+    out += [Candidate("random forest", "rf depth=20", _forest(20))]
+    out += [Candidate("hist gradient boosting", "hgb lr=0.05 leaves=15", _boosting(0.05, 15))]
+    out += [Candidate("hist gradient boosting", "hgb lr=0.05 leaves=15, 4 weeks", _boosting(0.05, 15), 4)]
     out += [
         Candidate(
             "neural net",
-            f"mlp {hidden}",
-            make_pipeline(
+            "mlp (64, 32)",
+            lambda seed: make_pipeline(
                 StandardScaler(),
-                MLPClassifier(
-                    hidden_layer_sizes=hidden, alpha=1e-4, max_iter=60, early_stopping=True, random_state=seed
-                ),
+                MLPClassifier((64, 32), alpha=1e-4, max_iter=60, early_stopping=True, random_state=seed),
             ),
         )
-        for hidden in ((64, 32),)
+    ]
+    out += [Candidate("XGBoost", "xgb depth=6 lr=0.05, 4 weeks", _xgboost(), history_weeks=4)]
+    out += [Candidate("LightGBM", "lgbm leaves=31 lr=0.05, 4 weeks", _lightgbm(), history_weeks=4)]
+    out += [
+        Candidate("soft vote", "vote rf + hgb 4 weeks", members=("rf depth=20", "hgb lr=0.05 leaves=15, 4 weeks")),
+        Candidate(
+            "soft vote",
+            "vote rf + xgb + lgbm 4 weeks",
+            members=("rf depth=20", "xgb depth=6 lr=0.05, 4 weeks", "lgbm leaves=31 lr=0.05, 4 weeks"),
+        ),
     ]
     return out
 
@@ -113,55 +166,145 @@ def load(data: Path) -> pd.DataFrame:
     return frame.sort_values("timestamp", kind="mergesort").reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class Fold:
+    """One fold of the protocol: its split (7-day training week), and the test rows after card removal."""
+
+    start: str
+    split: TimeSplit
+    test: np.ndarray
+
+    @classmethod
+    def at(cls, frame: pd.DataFrame, start: str) -> Fold:
+        split = TimeSplit(datetime.fromisoformat(start).replace(tzinfo=UTC), train_days=7, gap_days=7, test_days=7)
+        # The protocol's card removal counts frauds from its own training week on, whatever history a model uses.
+        test = drop_known_compromised_cards(
+            frame, split.test_mask(frame["timestamp"]), label_delay_days=7, history_start=split.train_start
+        )
+        return cls(start, split, test)
+
+    def history(self, frame: pd.DataFrame, weeks: int, *, until: datetime | None = None) -> np.ndarray:
+        """The rows of ``weeks`` weeks ending with the training week (or at ``until``)."""
+        stamps = frame["timestamp"]
+        begin = self.split.train_start - timedelta(weeks=weeks - 1)
+        end = until or self.split.train_end
+        return ((stamps >= begin) & (stamps < end)).to_numpy()
+
+
+def _scores(y: np.ndarray, scores: np.ndarray, cards: np.ndarray, days: np.ndarray) -> dict[str, float]:
+    return {
+        "auc_roc": roc_auc(scores, y),
+        "average_precision": average_precision(scores, y),
+        "card_precision_at_100": card_precision_at_k(scores, y, cards, days, k=100).mean,
+    }
+
+
 def engine_scores(estimator: BaseEstimator, names: list[str], X: np.ndarray, backend: str) -> np.ndarray:
     """Compile the fitted model and score through the engine (the serving code path)."""
     from model_engine.compile import compile_model
 
-    model = compile_model(estimator, names)
+    model = compile_model(estimator, names, dtype="float64")
     return np.asarray(model.score(X, backend=backend, names=names), dtype=np.float64)
 
 
 def run_fold(
-    frame: pd.DataFrame, X: np.ndarray, names: list[str], start: str, cands: list[Candidate], scorer: str, backend: str
+    frame: pd.DataFrame, X: np.ndarray, names: list[str], fold: Fold, cands: Sequence[Candidate], args: Any
 ) -> dict[str, dict[str, Any]]:
-    split = TimeSplit(datetime.fromisoformat(start).replace(tzinfo=UTC), train_days=7, gap_days=7, test_days=7)
-    stamps = frame["timestamp"]
-    train = split.train_mask(stamps)
-    test = drop_known_compromised_cards(
-        frame, split.test_mask(stamps), label_delay_days=7, history_start=split.train_start
-    )
-    y_train = frame.loc[train, "is_fraud"].to_numpy(dtype=np.int64)
-    y_test = frame.loc[test, "is_fraud"].to_numpy(dtype=np.int64)
-    days = stamps[test].dt.strftime("%Y-%m-%d").to_numpy()
+    y = frame["is_fraud"].to_numpy(dtype=np.int64)
+    test = fold.test
+    days = frame.loc[test, "timestamp"].dt.strftime("%Y-%m-%d").to_numpy()
     cards = frame.loc[test, "card_token"].to_numpy()
+    fitted: dict[str, BaseEstimator] = {}
     results: dict[str, dict[str, Any]] = {}
     for cand in cands:
         t0 = time.perf_counter()
-        model = clone(cand.estimator).fit(X[train], y_train)
+        if cand.members:
+            train = fold.history(frame, 1)
+            members = [(name, FrozenEstimator(fitted[name])) for name in cand.members]
+            model = VotingClassifier(members, voting="soft").fit(X[train], y[train])
+            history_rows = 0
+        else:
+            assert cand.build is not None
+            train = fold.history(frame, cand.history_weeks)
+            model = clone(cand.build(args.seed)).fit(X[train], y[train])
+            history_rows = int(train.sum())
+        fitted[cand.name] = model
         fit_s = time.perf_counter() - t0
         reference = model.predict_proba(X[test])[:, 1]
-        if scorer == "engine":
-            scores = engine_scores(model, names, X[test], backend)
+        if args.scorer == "engine":
+            scores = engine_scores(model, names, X[test], args.backend)
             parity = float(np.max(np.abs(scores - reference)))
         else:
             scores, parity = reference, 0.0
-        results[cand.name] = {
+        r = results[cand.name] = {
             "family": cand.family,
-            "auc_roc": roc_auc(scores, y_test),
-            "average_precision": average_precision(scores, y_test),
-            "card_precision_at_100": card_precision_at_k(scores, y_test, cards, days, k=100).mean,
+            **_scores(y[test], scores, cards, days),
+            "ece": reliability_curve(scores, y[test]).expected_calibration_error,
             "max_abs_diff_vs_sklearn": parity,
             "fit_seconds": fit_s,
-            "train_rows": int(train.sum()),
+            "train_rows": history_rows,
             "test_rows": int(test.sum()),
         }
-        r = results[cand.name]
         print(
-            f"  {start} {cand.name:<28} AUC {r['auc_roc']:.3f} AP {r['average_precision']:.3f} "
-            f"CP@100 {r['card_precision_at_100']:.3f} (fit {fit_s:.0f}s, engine-vs-sklearn {parity:.1e})",
+            f"  {fold.start} {cand.name:<34} AUC {r['auc_roc']:.4f} AP {r['average_precision']:.4f} "
+            f"CP@100 {r['card_precision_at_100']:.4f} ECE {r['ece']:.4f} (fit {fit_s:.0f}s, engine-vs-sklearn "
+            f"{parity:.1e})",
             flush=True,
         )
     return results
+
+
+def calibrated_fold(
+    frame: pd.DataFrame, X: np.ndarray, names: list[str], fold: Fold, cand: Candidate, args: Any, cands: list[Candidate]
+) -> dict[str, Any]:
+    """The candidate as ``fraud train`` serves it: fitted on as many weeks of history, but ending where the
+    training week begins, and calibrated on the training week (method by the Brier score), scored through the
+    engine; ECE before and after."""
+    y = frame["is_fraud"].to_numpy(dtype=np.int64)
+    until = fold.split.train_start
+    slice_rows = fold.history(frame, 1)
+
+    def fit(c: Candidate) -> BaseEstimator:
+        if c.members:
+            members = [(m, FrozenEstimator(fit(next(x for x in cands if x.name == m)))) for m in c.members]
+            return VotingClassifier(members, voting="soft").fit(X[slice_rows], y[slice_rows])
+        assert c.build is not None
+        rows = fold.history(frame, c.history_weeks + 1, until=until)
+        return clone(c.build(args.seed)).fit(X[rows], y[rows])
+
+    model = fit(cand)
+    calibration = calibrate(model, X[slice_rows], y[slice_rows], frame.loc[slice_rows, "timestamp"])
+    test = fold.test
+    days = frame.loc[test, "timestamp"].dt.strftime("%Y-%m-%d").to_numpy()
+    cards = frame.loc[test, "card_token"].to_numpy()
+    before = model.predict_proba(X[test])[:, 1]
+    after = engine_scores(calibration.model, names, X[test], args.backend)
+    out = {
+        **_scores(y[test], after, cards, days),
+        "method": calibration.method,
+        "ece_before": reliability_curve(before, y[test]).expected_calibration_error,
+        "ece_after": reliability_curve(after, y[test]).expected_calibration_error,
+    }
+    print(
+        f"  {fold.start} calibrated {cand.name} ({out['method']}): AUC {out['auc_roc']:.4f} "
+        f"AP {out['average_precision']:.4f} CP@100 {out['card_precision_at_100']:.4f} "
+        f"ECE {out['ece_before']:.4f} -> {out['ece_after']:.4f}",
+        flush=True,
+    )
+    return out
+
+
+def means(per_fold: dict[str, dict[str, dict[str, Any]]], name: str) -> PeriodScores:
+    values = {m: float(np.mean([per_fold[start][name][m] for start in per_fold])) for m in METRICS}
+    return PeriodScores(**values)
+
+
+def spread(per_fold: dict[str, dict[str, dict[str, Any]]], name: str) -> dict[str, list[float]]:
+    return {
+        m: [float(np.mean(v)), float(np.std(v))]
+        for m in (*METRICS, "ece")
+        for v in [[per_fold[start][name][m] for start in per_fold]]
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,9 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="numba", help="engine backend (numba, numpy)")
     parser.add_argument("--model", action="append", help="a candidate name to run (repeatable; default: all)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--ceiling", action="store_true", help="also print, per fold, the CP@100 ceilings that labels allow"
-    )
+    parser.add_argument("--calibration", action="store_true", help="also calibrate the overall choice and report ECE")
+    parser.add_argument("--ceiling", action="store_true", help="also print, per fold, the CP@100 ceilings")
     args = parser.parse_args(argv)
 
     frame = load(args.data)
@@ -186,38 +328,80 @@ def main(argv: list[str] | None = None) -> int:
     names = list(model_input_names(feature_set))
     print(f"{len(frame):,} transactions to {last:%Y-%m-%d}; {len(names)} inputs in {time.perf_counter() - t0:.1f}s")
 
-    wanted = {"validation": ("validation",), "test": ("test",), "all": ("validation", "test")}[args.folds]
-    cands = candidates(args.seed)
+    cands = candidates()
     if args.model:
-        wanted_names = set(args.model)
-        cands = [c for c in cands if c.name in wanted_names]
+        wanted = set(args.model)
+        needed = wanted | {m for c in cands if c.name in wanted for m in c.members}
+        cands = [c for c in cands if c.name in needed]
         if not cands:
-            raise SystemExit(f"no candidate named {sorted(wanted_names)}; names: {[c.name for c in candidates(0)]}")
+            raise SystemExit(f"no candidate named {sorted(wanted)}; names: {[c.name for c in candidates()]}")
     out: dict[str, Any] = {
         "feature_set_version": feature_set.version,
         "inputs": names,
         "scorer": args.scorer,
+        "rule": RULE,
         "folds": {},
+        "summary": {},
     }
-    for kind in wanted:
-        starts = VALIDATION_STARTS if kind == "validation" else TEST_STARTS
-        fold_end = max(datetime.fromisoformat(s).replace(tzinfo=UTC) for s in starts) + timedelta(days=21)
-        if fold_end > last + timedelta(days=1):
-            print(f"{kind} folds need data to {fold_end:%Y-%m-%d}; the data ends {last:%Y-%m-%d}: skipped")
-            out["folds"][kind] = {"skipped": f"data ends {last:%Y-%m-%d}, folds need {fold_end:%Y-%m-%d}"}
-            continue
-        print(f"{kind} folds:")
-        if args.ceiling:
-            out.setdefault("ceilings", {})[kind] = {start: ceilings(frame, X, names, start) for start in starts}
-        per_fold = {start: run_fold(frame, X, names, start, cands, args.scorer, args.backend) for start in starts}
-        out["folds"][kind] = per_fold
-        summarise(kind, per_fold, cands)
+
+    # The choice: validation folds only, whatever else runs.
+    validation = {
+        s: run_fold(frame, X, names, Fold.at(frame, s), cands, args)
+        for s in _runnable(VALIDATION_STARTS, last, out, "validation")
+    }
+    if not validation:
+        raise SystemExit("the validation folds cannot run on this data: nothing to choose on")
+    out["folds"]["validation"] = validation
+    choice = choose_on_validation([Evaluated(c.name, c.family, means(validation, c.name)) for c in cands])
+    out["choice"] = {"per_family": choice.per_family, "overall": choice.overall}
+    out["summary"]["validation"] = {c.name: spread(validation, c.name) for c in cands}
+    print(f"\nchosen on the validation folds ({RULE}): {choice.overall}; per family: {choice.per_family}")
+    summarise("validation", validation, choice.per_family, choice.overall)
+    chosen: dict[str, Any] = {
+        "model": choice.overall,
+        "validation": means(validation, choice.overall).__dict__,
+        "test": None,
+    }
+
+    if args.folds in ("test", "all"):
+        shown = set(choice.per_family.values())
+        run = [c for c in cands if c.name in shown or any(c.name in x.members for x in cands if x.name in shown)]
+        test = {
+            s: run_fold(frame, X, names, Fold.at(frame, s), run, args)
+            for s in _runnable(TEST_STARTS, last, out, "test")
+        }
+        if test:
+            out["folds"]["test"] = test
+            out["summary"]["test"] = {name: spread(test, name) for name in shown}
+            summarise("test", test, choice.per_family, choice.overall)
+            chosen["test"] = means(test, choice.overall).__dict__
+    out["chosen"] = chosen
+    if args.calibration:
+        cand = next(c for c in cands if c.name == choice.overall)
+        per_fold = {s: calibrated_fold(frame, X, names, Fold.at(frame, s), cand, args, cands) for s in validation}
+        out["calibration"] = {"model": cand.name, "validation": per_fold}
+        keys = (*METRICS, "ece_before", "ece_after")
+        summary = {k: float(np.mean([f[k] for f in per_fold.values()])) for k in keys}
+        out["calibration"]["means"] = summary
+        print(f"calibrated {cand.name}, validation means: " + ", ".join(f"{k} {v:.4f}" for k, v in summary.items()))
+    if args.ceiling:
+        out["ceilings"] = {s: ceilings(frame, X, names, Fold.at(frame, s)) for s in validation}
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0
 
 
-def ceilings(frame: pd.DataFrame, X: np.ndarray, names: list[str], start: str) -> dict[str, float]:
+def _runnable(starts: Sequence[str], last: pd.Timestamp, out: dict[str, Any], kind: str) -> list[str]:
+    fold_end = max(datetime.fromisoformat(s).replace(tzinfo=UTC) for s in starts) + timedelta(days=21)
+    if fold_end > last + timedelta(days=1):
+        print(f"{kind} folds need data to {fold_end:%Y-%m-%d}; the data ends {last:%Y-%m-%d}: skipped")
+        out["folds"][kind] = {"skipped": f"data ends {last:%Y-%m-%d}, folds need {fold_end:%Y-%m-%d}"}
+        return []
+    print(f"{kind} folds:")
+    return list(starts)
+
+
+def ceilings(frame: pd.DataFrame, X: np.ndarray, names: list[str], fold: Fold) -> dict[str, float]:
     """CP@100 of two label-informed scores, upper bounds for a model, not models.
 
     ``all frauds``: every fraudulent transaction first (what perfect knowledge finds). ``frauds with a cue``:
@@ -225,13 +409,9 @@ def ceilings(frame: pd.DataFrame, X: np.ndarray, names: list[str], start: str) -
     terminal (any terminal fraud share above 0), an amount at least 3 times the card's 30-day mean, or above
     220. Frauds at a terminal in the first week of its compromise carry none: their labels are not known yet.
     """
-    split = TimeSplit(datetime.fromisoformat(start).replace(tzinfo=UTC), train_days=7, gap_days=7, test_days=7)
-    stamps = frame["timestamp"]
-    test = drop_known_compromised_cards(
-        frame, split.test_mask(stamps), label_delay_days=7, history_start=split.train_start
-    )
+    test = fold.test
     y = frame.loc[test, "is_fraud"].to_numpy(dtype=np.int64)
-    days = stamps[test].dt.strftime("%Y-%m-%d").to_numpy()
+    days = frame.loc[test, "timestamp"].dt.strftime("%Y-%m-%d").to_numpy()
     cards = frame.loc[test, "card_token"].to_numpy()
     Xt = X[np.asarray(test)]
     col = {name: i for i, name in enumerate(names)}
@@ -241,35 +421,26 @@ def ceilings(frame: pd.DataFrame, X: np.ndarray, names: list[str], start: str) -
         "all frauds": card_precision_at_k(y.astype(np.float64), y, cards, days, k=100).mean,
         "frauds with a cue": card_precision_at_k((y * cue).astype(np.float64), y, cards, days, k=100).mean,
     }
-    print(f"  {start} CP@100 ceilings: " + ", ".join(f"{k} {v:.3f}" for k, v in out.items()), flush=True)
+    print(f"  {fold.start} CP@100 ceilings: " + ", ".join(f"{k} {v:.3f}" for k, v in out.items()), flush=True)
     return out
 
 
-def summarise(kind: str, per_fold: dict[str, dict[str, dict[str, Any]]], cands: list[Candidate]) -> None:
-    metrics = ("auc_roc", "average_precision", "card_precision_at_100")
-    table: dict[str, dict[str, tuple[float, float]]] = {}
-    for cand in cands:
-        table[cand.name] = {
-            m: (float(np.mean(v)), float(np.std(v)))
-            for m in metrics
-            for v in [[per_fold[s][cand.name][m] for s in per_fold]]
-        }
-    best_per_family: dict[str, str] = {}
-    for cand in cands:
-        current = best_per_family.get(cand.family)
-        if current is None or table[cand.name]["average_precision"][0] > table[current]["average_precision"][0]:
-            best_per_family[cand.family] = cand.name
-    print(f"\nours, {kind} folds (mean +- std over {len(per_fold)} folds; config chosen per family by mean AP):")
-    print(f"  {'model':<32} {'AUC ROC':>14} {'AP':>14} {'CP@100':>14}")
-    for family, name in best_per_family.items():
-        cells = " ".join(f"{table[name][m][0]:.3f} +- {table[name][m][1]:.3f}" for m in metrics)
-        print(f"  {family + ' (' + name + ')':<32} {cells}")
+def summarise(
+    kind: str, per_fold: dict[str, dict[str, dict[str, Any]]], per_family: dict[str, str], overall: str
+) -> None:
+    print(f"\n{kind} folds (mean +- std over {len(per_fold)} folds; configurations chosen on the validation folds):")
+    print(f"  {'model':<50} {'AUC ROC':>15} {'AP':>15} {'CP@100':>15} {'ECE':>8}")
+    for family, name in per_family.items():
+        s = spread(per_fold, name)
+        cells = " ".join(f"{s[m][0]:.4f} +- {s[m][1]:.3f}" for m in METRICS)
+        mark = " *" if name == overall else ""
+        print(f"  {family + ' (' + name + ')' + mark:<50} {cells} {s['ece'][0]:8.4f}")
     print("published (handbook, test folds):")
     for model, (auc, ap, cp) in PUBLISHED.items():
-        print(f"  {model:<32} {auc:>14.3f} {ap:>14.3f} {cp:>14.3f}")
-    best = max(best_per_family.values(), key=lambda n: table[n]["average_precision"][0])
-    ratios = [table[best][m][0] / ref for m, ref in zip(metrics, (0.876, 0.687, 0.303), strict=True)]
-    print(f"best ({best}) / best published: AUC x{ratios[0]:.3f}, AP x{ratios[1]:.3f}, CP@100 x{ratios[2]:.3f}\n")
+        print(f"  {model:<50} {auc:>15.3f} {ap:>15.3f} {cp:>15.3f}")
+    best = means(per_fold, overall)
+    ratios = [getattr(best, m) / ref for m, ref in zip(METRICS, BEST_PUBLISHED, strict=True)]
+    print(f"chosen ({overall}) / best published: AUC x{ratios[0]:.3f}, AP x{ratios[1]:.3f}, CP@100 x{ratios[2]:.3f}\n")
 
 
 if __name__ == "__main__":
