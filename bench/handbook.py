@@ -316,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="numba", help="engine backend (numba, numpy)")
     parser.add_argument("--model", action="append", help="a candidate name to run (repeatable; default: all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--fold", action="append", help="run only the folds training from these dates (repeatable; default: all)"
+    )
     parser.add_argument("--calibration", action="store_true", help="also calibrate the overall choice and report ECE")
     parser.add_argument("--ceiling", action="store_true", help="also print, per fold, the CP@100 ceilings")
     args = parser.parse_args(argv)
@@ -347,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     # The choice: validation folds only, whatever else runs.
     validation = {
         s: run_fold(frame, X, names, Fold.at(frame, s), cands, args)
-        for s in _runnable(VALIDATION_STARTS, last, out, "validation")
+        for s in _runnable(VALIDATION_STARTS, last, out, "validation", args.fold)
     }
     if not validation:
         raise SystemExit("the validation folds cannot run on this data: nothing to choose on")
@@ -368,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         run = [c for c in cands if c.name in shown or any(c.name in x.members for x in cands if x.name in shown)]
         test = {
             s: run_fold(frame, X, names, Fold.at(frame, s), run, args)
-            for s in _runnable(TEST_STARTS, last, out, "test")
+            for s in _runnable(TEST_STARTS, last, out, "test", args.fold)
         }
         if test:
             out["folds"]["test"] = test
@@ -391,7 +394,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _runnable(starts: Sequence[str], last: pd.Timestamp, out: dict[str, Any], kind: str) -> list[str]:
+def _runnable(
+    starts: Sequence[str], last: pd.Timestamp, out: dict[str, Any], kind: str, only: Sequence[str] | None
+) -> list[str]:
+    if only:
+        starts = [s for s in starts if s in only]
+        if not starts:
+            print(f"no {kind} fold trains from {sorted(only)}: skipped")
+            return []
     fold_end = max(datetime.fromisoformat(s).replace(tzinfo=UTC) for s in starts) + timedelta(days=21)
     if fold_end > last + timedelta(days=1):
         print(f"{kind} folds need data to {fold_end:%Y-%m-%d}; the data ends {last:%Y-%m-%d}: skipped")
