@@ -35,14 +35,13 @@ from lifecycle.registry import code_version as current_code_version
 from lifecycle.training.candidates import FAMILIES
 from lifecycle.training.compilation import ServedCandidate, evaluate_candidates, serve
 from lifecycle.training.dataset import Periods, TrainingData, prepare
-from lifecycle.training.errors import TrainingError, TrainingInputError
+from lifecycle.training.errors import TrainingInputError
 from lifecycle.training.fitting import FittedCandidate, train_candidates
 from lifecycle.training.progress import Progress, Steps, no_progress
-from lifecycle.training.registration import register_served
+from lifecycle.training.registration import register_first_servable
 from lifecycle.training.reporting import keep_evidence, write_report
 from lifecycle.training.selection import RULE, Evaluated, PeriodScores, choose_on_validation
 from lifecycle.training.split import TimeSplit
-from model_engine.errors import ModelEngineError
 
 #: How the registered model is chosen, as the lineage and the report state it.
 SELECTION_RULE = (
@@ -160,20 +159,16 @@ def run_training(
     reports = evaluate_candidates(fitted, data, config.evaluation, steps=steps)
     excluded: dict[str, str] = {}
     selection = Selection(SELECTION_RULE, tuple(t for c in fitted for t in c.search.trials), excluded)
-    for candidate in _in_order_of_choice(fitted):
-        try:
-            served = serve(candidate, data, config.evaluation, parity_atol=config.parity_atol, steps=steps)
-            lineage = _lineage(served, data, selection, config, steps)
-            version = register_served(
-                served, lineage, data, registry, run_dir / "artifacts", actor=config.actor, steps=steps
-            )
-            break
-        except ModelEngineError as error:
-            # A candidate the engine cannot serve faithfully is left out, not the run: the next choice is tried.
-            excluded[candidate.family] = f"{type(error).__name__}: {error}"
-            progress(candidate.family, f"excluded: {error}")
-    else:
-        raise TrainingError(f"no candidate could be compiled with parity and saved as an artifact: {excluded}")
+    served, version = register_first_servable(
+        _in_order_of_choice(fitted),
+        lambda candidate: _served_with_lineage(candidate, data, selection, config, steps),
+        data,
+        registry,
+        run_dir / "artifacts",
+        actor=config.actor,
+        excluded=excluded,
+        steps=steps,
+    )
     with steps.step("gate", "judging the candidate against thresholds, champion and infrastructure"):
         verdict = judge(version, registry.find_alias("champion"), data.gate_data(config.evaluation), thresholds)
         version = registry.record_verdict(version.content_id, verdict)
@@ -193,6 +188,13 @@ def run_training(
         report_path=report_path,
         selection=version.lineage.selection,
     )
+
+
+def _served_with_lineage(
+    candidate: FittedCandidate, data: TrainingData, selection: Selection, config: TrainingConfig, steps: Steps
+) -> tuple[ServedCandidate, Lineage]:
+    served = serve(candidate, data, config.evaluation, parity_atol=config.parity_atol, steps=steps)
+    return served, _lineage(served, data, selection, config, steps)
 
 
 def _in_order_of_choice(fitted: list[FittedCandidate]) -> list[FittedCandidate]:

@@ -4,14 +4,18 @@ failure to write it (a folder already there, a full disk) stops the run: it says
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lifecycle.records import to_document
 from lifecycle.registry import Lineage, ModelRegistry, ModelVersion
 from lifecycle.training.compilation import ServedCandidate
 from lifecycle.training.dataset import TrainingData
+from lifecycle.training.errors import TrainingError
+from lifecycle.training.fitting import FittedCandidate
 from lifecycle.training.progress import Steps
 from model_engine import save_model
+from model_engine.errors import ArtifactExistsError, ModelEngineError
 
 #: Real test rows stored as the golden batch: the gate's warm-up requests must reproduce them exactly.
 GOLDEN_ROWS = 256
@@ -33,3 +37,31 @@ def register_served(
         path = artifacts_dir / served.family
         save_model(served.model, path, golden_input=data.test_inputs[:GOLDEN_ROWS], lineage=to_document(lineage))
         return registry.register(path, name=served.family, lineage=lineage, actor=actor)
+
+
+def register_first_servable(
+    choices: Sequence[FittedCandidate],
+    serve: Callable[[FittedCandidate], tuple[ServedCandidate, Lineage]],
+    data: TrainingData,
+    registry: ModelRegistry,
+    artifacts_dir: Path,
+    *,
+    actor: str | None,
+    excluded: dict[str, str],
+    steps: Steps,
+) -> tuple[ServedCandidate, ModelVersion]:
+    """Serve and register the first of ``choices`` (best first) that the engine serves faithfully and whose
+    artifact loads back; the others tried join ``excluded`` with the reason. An artifact that cannot be written
+    (:class:`~model_engine.errors.ArtifactExistsError`, a full disk) stops the run instead."""
+    for choice in choices:
+        try:
+            served, lineage = serve(choice)
+            version = register_served(served, lineage, data, registry, artifacts_dir, actor=actor, steps=steps)
+        except ArtifactExistsError:
+            raise
+        except ModelEngineError as error:
+            excluded[choice.family] = f"{type(error).__name__}: {error}"
+            steps.progress(choice.family, f"excluded: {error}")
+            continue
+        return served, version
+    raise TrainingError(f"no candidate could be compiled with parity and saved as an artifact: {excluded}")

@@ -35,6 +35,6 @@ def test_the_command_line_takes_another_gate_policy_and_names_an_unreadable_one(
     env = {"FRAUD_REGISTRY_URL": f"sqlite:///{tmp_path}/registry.sqlite", "FRAUD_MODEL_STORE": str(tmp_path / "s")}
     args = ["train", "--data", str(source), "--gate-thresholds", str(tmp_path / "strict.toml")]
     result = CliRunner().invoke(app, args, env=env)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert "cannot read gate thresholds" in result.output
     assert "strict.toml" in result.output

@@ -18,7 +18,7 @@ from lifecycle.registry.registry import ModelRegistry, engine_content_id
 from lifecycle.training.errors import TrainingInputError
 from lifecycle.training.pipeline import check_run_dir, clear_previous_run
 from lifecycle.training.progress import Steps
-from lifecycle.training.registration import register_best
+from lifecycle.training.registration import register_first_servable
 from model_engine import compile_model
 from model_engine.errors import ArtifactExistsError, TamperedArtifactError
 from scoring_api.cli import app
@@ -84,12 +84,12 @@ def test_an_artifact_that_cannot_be_written_stops_the_run(
     (artifacts / "best").mkdir(parents=True)
     (artifacts / "best" / "manifest.json").write_text("{}")  # a previous run's leftovers
     with pytest.raises(ArtifactExistsError, match="already exists"):
-        register_best(
+        register_first_servable(
             _candidates(data),  # type: ignore[arg-type]
+            lambda candidate: (candidate, support.lineage()),  # type: ignore[arg-type,return-value]
             SimpleNamespace(test_inputs=data[0]),  # type: ignore[arg-type]
             registry,
             artifacts,
-            lambda candidate: support.lineage(),
             actor="tester",
             excluded={},
             steps=Steps(),
@@ -109,12 +109,12 @@ def test_an_artifact_that_does_not_load_back_passes_to_the_next_candidate(
         f"sqlite:///{tmp_path}/registry.sqlite", tmp_path / "store", signing_key=support.KEY, verify_artifact=verify
     )
     excluded: dict[str, str] = {}
-    chosen, version = register_best(
+    chosen, version = register_first_servable(
         _candidates(data),  # type: ignore[arg-type]
+        lambda candidate: (candidate, support.lineage()),  # type: ignore[arg-type,return-value]
         SimpleNamespace(test_inputs=data[0]),  # type: ignore[arg-type]
         registry,
         tmp_path / "artifacts",
-        lambda candidate: support.lineage(),
         actor="tester",
         excluded=excluded,
         steps=Steps(),
