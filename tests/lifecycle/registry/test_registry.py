@@ -293,7 +293,7 @@ def test_listings_show_only_a_blessing_the_registry_can_vouch_for(
     for name, blessing in expected.items():
         row = next(line for line in listed.output.splitlines() if versions[name][:40] in line)
         assert f" {blessing.split(':')[0]}" in row, row
-        shown = CliRunner().invoke(app, ["models", "show", versions[name], *where], env=env)
+        shown = CliRunner().invoke(app, ["models", "show", versions[name], "--json", *where], env=env)
         assert shown.exit_code == 0, shown.output
         document = json.loads(shown.output[shown.output.index("{") :])
         assert document["blessing"].startswith(blessing), document["blessing"]
