@@ -73,8 +73,13 @@ def draw_merchants(n_terminals: int, rng: np.random.Generator) -> Merchants:
 
 
 def device_names(count: int, rng: np.random.Generator) -> list[str]:
-    """``count`` distinct-looking device fingerprints ("dev-" and 16 hex digits)."""
-    return [f"dev-{int(x):016x}" for x in rng.integers(0, 2**63, size=count, dtype=np.int64)]
+    """``count`` distinct-looking device fingerprints ("dev-" and 16 hex digits, the first and the ninth letters, so
+    that no run of digits in a fingerprint is long enough to read as a card number and be masked downstream)."""
+    names = []
+    for x in rng.integers(0, 2**63, size=count, dtype=np.int64):
+        digits = f"{int(x):016x}"
+        names.append(f"dev-{'abcdef'[int(x) % 6]}{digits[1:8]}{'abcdef'[int(x) // 6 % 6]}{digits[9:]}")
+    return names
 
 
 def dress_genuine(batch: Batch, merchants: Merchants, rng: np.random.Generator) -> Batch:
