@@ -78,6 +78,9 @@ class OnlineFeatureEngine:
         self._key_getters = [_key_getter(plan.entity.columns) for plan in self._plan.entities]
         self.labels_applied = 0
         self.labels_ignored = 0
+        # Fraud labels held until the stream reaches their report time (schedule_labels), sorted by that time.
+        self._held_at: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._held_ids: list[str] = []
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -133,7 +136,53 @@ class OnlineFeatureEngine:
         strings: dict[str, list[str]] = {}
         keys = {plan.entity.name: entity_keys(frame, plan.entity, strings) for plan in self._plan.entities}
         tx_ids = frame["transaction_id"].astype(str).tolist()
-        return self._run(keys, timestamps_us(frame["timestamp"]), amounts(frame["amount"]), tx_ids)
+        ts, amount = timestamps_us(frame["timestamp"]), amounts(frame["amount"])
+        if not len(self._held_at):
+            return self._run(keys, ts, amount, tx_ids)
+        # Held labels split the batch: each is applied right before the first row at or after its report time.
+        reach = np.maximum.accumulate(ts)
+        due = int(np.searchsorted(self._held_at, reach[-1], side="right"))
+        points = np.searchsorted(reach, self._held_at[:due], side="left")
+        out = np.empty((len(ts), self._plan.n_features), dtype=np.float64)
+        start = 0
+        for point in [*np.unique(points).tolist(), len(ts)]:
+            if point > start:
+                part = {kind: values[start:point] for kind, values in keys.items()}
+                out[start:point] = self._run(part, ts[start:point], amount[start:point], tx_ids[start:point])
+                start = point
+            if point < len(ts):
+                at = np.flatnonzero(points == point)
+                self._apply([self._held_ids[i] for i in at.tolist()], [True] * len(at), self._held_at[at].tolist())
+        self._held_at, self._held_ids = self._held_at[due:], self._held_ids[due:]
+        return out
+
+    def schedule_labels(self, labels: pd.DataFrame) -> None:
+        """Hold fraud labels (transaction_id, is_fraud, reported_at) until the stream reaches them: each is applied
+        inside :meth:`update_and_read_batch`, right before the first transaction at or after its report time,
+        which is where a run that applied labels transaction by transaction would have applied it. A stream
+        worker schedules the labels due in a micro-batch and the batch is processed in one call. Genuine labels
+        change no feature and are not held."""
+        require_columns(labels, ["transaction_id", "is_fraud", "reported_at"], "labels")
+        frauds = labels[fraud_flags(labels["is_fraud"])]
+        self.labels_ignored += len(labels) - len(frauds)
+        if frauds.empty:
+            return
+        at = np.concatenate([self._held_at, timestamps_us(frauds["reported_at"])])
+        ids = [*self._held_ids, *frauds["transaction_id"].astype(str).tolist()]
+        order = np.argsort(at, kind="stable")
+        self._held_at, self._held_ids = at[order], [ids[i] for i in order.tolist()]
+
+    @property
+    def scheduled_labels(self) -> int:
+        """How many scheduled labels the stream has not reached yet."""
+        return len(self._held_ids)
+
+    def apply_scheduled_labels(self) -> int:
+        """Apply every scheduled label now (the stream will not reach them in this batch); returns how many
+        reached the state."""
+        ids, at = self._held_ids, self._held_at.tolist()
+        self._held_at, self._held_ids = np.zeros(0, dtype=np.int64), []
+        return self._apply(ids, [True] * len(ids), at) if ids else 0
 
     def _run(
         self, keys: dict[str, list[str]], ts: NDArray[np.int64], amount: NDArray[np.float64], tx_ids: list[str]

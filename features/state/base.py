@@ -75,3 +75,32 @@ class StateStore(ABC):
     @abstractmethod
     def entity_count(self, kind: str) -> int:
         """How many entities of ``kind`` hold state (for monitoring and tests)."""
+
+    # -- units: the state of several batches made durable together with the stream positions it reached --------
+    @abstractmethod
+    def begin_unit(self, watch_positions: Sequence[str] = ()) -> None:
+        """Hold the writes of the batches that follow back until :meth:`commit_unit` (or :meth:`abort_unit`).
+
+        A stream worker computes a micro-batch's features, commits its outputs to Kafka, and only then makes the
+        state durable with the input positions it reached, so that state and outputs follow one commit boundary.
+        ``watch_positions`` names positions that another worker must not change meanwhile (a replay of a batch
+        that two workers could both find unapplied): if one does, :meth:`commit_unit` raises
+        :class:`~features.errors.StateConflictError`.
+        """
+
+    @abstractmethod
+    def commit_unit(self, positions: Mapping[str, int]) -> None:
+        """Make the unit's state and ``positions`` (name -> stream position) durable together.
+
+        Raises :class:`~features.errors.StateConflictError` when another worker changed state this unit read
+        (shared stores): nothing of the unit is written, and its batches must be computed again.
+        """
+
+    @abstractmethod
+    def abort_unit(self) -> bool:
+        """Drop the unit's writes; False when they were already applied in place and cannot be undone (the
+        embedded store): the caller must then rebuild the state (restore a snapshot and replay)."""
+
+    @abstractmethod
+    def positions(self) -> dict[str, int]:
+        """The stream positions recorded with the state by :meth:`commit_unit` (empty when none)."""

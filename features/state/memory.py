@@ -36,6 +36,7 @@ class InMemoryStateStore(StateStore):
         self._slots: dict[str, dict[str, int]] = {}
         self._free: dict[str, list[int]] = {}
         self._routes = RouteLog()
+        self._positions: dict[str, int] = {}
         self.route_horizon_us: int | None = None
 
     def _kind(self, kind: str) -> tuple[Arena, dict[str, int]]:
@@ -91,6 +92,19 @@ class InMemoryStateStore(StateStore):
     def entity_count(self, kind: str) -> int:
         return len(self._slots.get(kind, {}))
 
+    # Units: the arenas change in place, so a unit commits by recording its positions and cannot be undone.
+    def begin_unit(self, watch_positions: Sequence[str] = ()) -> None:
+        """Nothing to hold back: one process owns this state, and batches change it in place."""
+
+    def commit_unit(self, positions: Mapping[str, int]) -> None:
+        self._positions.update(positions)
+
+    def abort_unit(self) -> bool:
+        return False
+
+    def positions(self) -> dict[str, int]:
+        return dict(self._positions)
+
     def evict_idle(self, kind: str, before_us: int) -> int:
         """Forget the entities of ``kind`` whose newest event is at or before ``before_us``; returns how many."""
         arena, slots = self._kind(kind)
@@ -106,7 +120,8 @@ class InMemoryStateStore(StateStore):
         return len(idle)
 
     def snapshot(self, path: Path, tag: str) -> None:
-        """Write the whole state to ``path`` (atomically: a crash leaves the previous snapshot intact)."""
+        """Write the whole state and its positions to ``path`` (atomically: a crash leaves the previous snapshot
+        intact)."""
         arrays: dict[str, np.ndarray] = {}
         meta: dict[str, object] = {"format": SNAPSHOT_FORMAT, "tag": tag, "kinds": {}}
         for kind, arena in self._arenas.items():
@@ -123,6 +138,7 @@ class InMemoryStateStore(StateStore):
         arrays["routes.event_ids"] = np.array(live.event_ids, dtype=np.int64)
         arrays["routes.ts_us"] = np.array(live.ts_us, dtype=np.int64)
         meta["route_horizon_us"] = self.route_horizon_us
+        meta["positions"] = self._positions
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,4 +198,5 @@ class InMemoryStateStore(StateStore):
             )
         )
         store.route_horizon_us = meta["route_horizon_us"]
+        store._positions = {str(name): int(value) for name, value in meta.get("positions", {}).items()}
         return store

@@ -6,6 +6,11 @@ keys, MGET them, then one MULTI/EXEC that writes the changed values and the batc
 worker changed one of the keys in between (two workers scoring transactions at the same terminal), EXEC fails
 and the engine recomputes the batch from fresh state: optimistic concurrency, no lost update.
 
+A stream worker groups the batches of one micro-batch in a *unit* (:meth:`RedisStateStore.begin_unit`): their
+reads WATCH the keys as usual and their writes are held in the unit, so that later batches of the unit read them,
+until :meth:`RedisStateStore.commit_unit` writes them with the stream positions they reached in one MULTI/EXEC,
+after the worker's Kafka transaction committed. Positions live under ``{prefix}:position:{name}``.
+
 Entity values expire ``entity_ttl_s`` after their last write, so that the cards and terminals that stopped
 transacting leave the server (each live entity's value holds only its horizon of events; an emptied one is
 deleted). Label routes live under ``{prefix}:route:{transaction_id}`` with an expiry (``route_ttl_s``), since Redis
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -36,6 +42,16 @@ DEFAULT_ROUTE_TTL_S: Final = 60 * 86_400
 DEFAULT_ENTITY_TTL_S: Final = 60 * 86_400
 
 
+@dataclass
+class _Unit:
+    """The batches of one unit: one WATCHing pipeline, the values read or written so far, the held writes."""
+
+    pipe: Any
+    values: dict[str, bytes | None] = field(default_factory=dict)
+    dirty: set[str] = field(default_factory=set)
+    routes: dict[str, bytes] = field(default_factory=dict)
+
+
 class RedisStateStore(StateStore):
     """Entity state in a Redis server (``redis.Redis`` client, binary responses)."""
 
@@ -54,6 +70,7 @@ class RedisStateStore(StateStore):
         self.route_ttl_s = route_ttl_s
         self.entity_ttl_s = entity_ttl_s
         self.initial_capacity = initial_capacity
+        self._unit: _Unit | None = None
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStateStore:
@@ -66,6 +83,9 @@ class RedisStateStore(StateStore):
     def _route_key(self, transaction_id: str) -> str:
         return f"{self.prefix}:route:{transaction_id}"
 
+    def _position_key(self, name: str) -> str:
+        return f"{self.prefix}:position:{name}"
+
     def begin(self, requests: Mapping[str, Sequence[str]]) -> StateBatch:
         uniques: dict[str, dict[str, int]] = {}
         slots: dict[str, NDArray[np.int64]] = {}
@@ -76,13 +96,17 @@ class RedisStateStore(StateStore):
         names = [self._key(kind, key) for kind, index in uniques.items() for key in index]
         if not names:  # a feature set of time flags only: no entity state to watch or read
             return StateBatch(arenas={}, slots=slots, handle=None)
-        pipe = self.client.pipeline(transaction=True)
-        try:
-            pipe.watch(*names)  # type: ignore[no-untyped-call]
-            blobs: list[Any] = pipe.mget(names)
-        except redis.RedisError as error:
-            pipe.reset()
-            raise StateStoreError(f"cannot read entity state from Redis: {error}; check FRAUD_REDIS_URL") from error
+        if self._unit is not None:
+            blobs = self._unit_read(self._unit, names)
+            pipe = None
+        else:
+            pipe = self.client.pipeline(transaction=True)
+            try:
+                pipe.watch(*names)  # type: ignore[no-untyped-call]
+                blobs = pipe.mget(names)
+            except redis.RedisError as error:
+                pipe.reset()
+                raise StateStoreError(f"cannot read entity state from Redis: {error}; check FRAUD_REDIS_URL") from error
         arenas: dict[str, Arena] = {}
         position = 0
         for kind, index in uniques.items():
@@ -93,7 +117,8 @@ class RedisStateStore(StateStore):
                     try:
                         arena.unpack(slot, blob)
                     except ValueError as error:
-                        pipe.reset()
+                        if pipe is not None:
+                            pipe.reset()
                         raise StateStoreError(f"corrupt state under {names[position + slot]!r}: {error}") from error
             position += len(index)
             arenas[kind] = arena
@@ -109,23 +134,17 @@ class RedisStateStore(StateStore):
         names: list[str]
         counts: list[int]
         pipe, names, counts = batch.handle  # type: ignore[misc]
+        values = self._packed(batch, names, counts)
+        routes = self._packed_routes(batch)
+        if pipe is None:  # inside a unit: held until commit_unit, and read back by the unit's next batches
+            assert self._unit is not None, "a batch begun inside a unit is committed inside it"
+            self._unit.values.update(values)
+            self._unit.dirty.update(values)
+            self._unit.routes.update(routes)
+            return
         try:
             pipe.multi()
-            position = 0
-            for arena, n in zip(batch.arenas.values(), counts, strict=True):
-                for slot in range(n):
-                    if arena.count[slot]:
-                        pipe.set(names[position + slot], arena.pack(slot), ex=self.entity_ttl_s)
-                    else:  # nothing held (a label for an entity already forgotten): no key, rather than an empty one
-                        pipe.delete(names[position + slot])
-                position += n
-            if batch.routes is not None:
-                routes = batch.routes
-                kinds = list(routes.keys)
-                for row, tx_id in enumerate(routes.transaction_ids):
-                    keys = _KIND_SEPARATOR.join(f"{kind}{_PAIR_SEPARATOR}{routes.keys[kind][row]}" for kind in kinds)
-                    value = _ROUTE_HEAD.pack(routes.event_ids[row], routes.ts_us[row]) + keys.encode()
-                    pipe.set(self._route_key(tx_id), value, ex=self.route_ttl_s)
+            self._queue_writes(pipe, values, routes)
             pipe.execute()
         except redis.WatchError:
             raise StateConflictError("entity state changed under this batch; recompute it") from None
@@ -137,15 +156,113 @@ class RedisStateStore(StateStore):
     def abort(self, batch: StateBatch) -> None:
         if batch.handle is not None:
             pipe: Any = batch.handle[0]  # type: ignore[index]
-            pipe.reset()
+            if pipe is not None:  # a batch of a unit holds nothing of its own
+                pipe.reset()
+
+    @staticmethod
+    def _packed(batch: StateBatch, names: list[str], counts: list[int]) -> dict[str, bytes | None]:
+        """Each entity's new value; None for an entity left without events (a key to delete)."""
+        out: dict[str, bytes | None] = {}
+        position = 0
+        for arena, n in zip(batch.arenas.values(), counts, strict=True):
+            for slot in range(n):
+                out[names[position + slot]] = arena.pack(slot) if arena.count[slot] else None
+            position += n
+        return out
+
+    def _packed_routes(self, batch: StateBatch) -> dict[str, bytes]:
+        if batch.routes is None:
+            return {}
+        routes = batch.routes
+        kinds = list(routes.keys)
+        out: dict[str, bytes] = {}
+        for row, tx_id in enumerate(routes.transaction_ids):
+            keys = _KIND_SEPARATOR.join(f"{kind}{_PAIR_SEPARATOR}{routes.keys[kind][row]}" for kind in kinds)
+            out[self._route_key(tx_id)] = _ROUTE_HEAD.pack(routes.event_ids[row], routes.ts_us[row]) + keys.encode()
+        return out
+
+    def _queue_writes(self, pipe: Any, values: Mapping[str, bytes | None], routes: Mapping[str, bytes]) -> None:
+        for name, value in values.items():
+            if value is not None:
+                pipe.set(name, value, ex=self.entity_ttl_s)
+            else:  # nothing held (a label for an entity already forgotten): no key, rather than an empty one
+                pipe.delete(name)
+        for name, route in routes.items():
+            pipe.set(name, route, ex=self.route_ttl_s)
+
+    # -- units -----------------------------------------------------------------------------------------------------
+    def begin_unit(self, watch_positions: Sequence[str] = ()) -> None:
+        if self._unit is not None:
+            raise StateStoreError("a unit is already open on this store; commit or abort it first")
+        pipe = self.client.pipeline(transaction=True)
+        if watch_positions:
+            try:
+                pipe.watch(*[self._position_key(name) for name in watch_positions])  # type: ignore[no-untyped-call]
+            except redis.RedisError as error:
+                pipe.reset()
+                raise StateStoreError(f"cannot reach Redis: {error}; check FRAUD_REDIS_URL") from error
+        self._unit = _Unit(pipe)
+
+    def _unit_read(self, unit: _Unit, names: list[str]) -> list[Any]:
+        """Values of ``names`` as the unit sees them: its own writes first, else Redis (read once and WATCHed)."""
+        missing = [name for name in dict.fromkeys(names) if name not in unit.values]
+        if missing:
+            try:
+                unit.pipe.watch(*missing)
+                blobs: list[Any] = unit.pipe.mget(missing)
+            except redis.RedisError as error:
+                raise StateStoreError(f"cannot read entity state from Redis: {error}; check FRAUD_REDIS_URL") from error
+            unit.values.update(zip(missing, blobs, strict=True))
+        return [unit.values[name] for name in names]
+
+    def commit_unit(self, positions: Mapping[str, int]) -> None:
+        unit = self._unit
+        if unit is None:
+            raise StateStoreError("no unit is open on this store; call begin_unit() first")
+        self._unit = None
+        try:
+            unit.pipe.multi()
+            self._queue_writes(unit.pipe, {name: unit.values[name] for name in unit.dirty}, unit.routes)
+            for name, value in positions.items():
+                unit.pipe.set(self._position_key(name), int(value))
+            unit.pipe.execute()
+        except redis.WatchError:
+            raise StateConflictError("entity state or positions changed under this unit; recompute it") from None
+        except redis.RedisError as error:
+            raise StateStoreError(f"cannot write entity state to Redis: {error}; check FRAUD_REDIS_URL") from error
+        finally:
+            unit.pipe.reset()
+
+    def abort_unit(self) -> bool:
+        if self._unit is not None:
+            self._unit.pipe.reset()
+            self._unit = None
+        return True
+
+    def positions(self) -> dict[str, int]:
+        prefix = self._position_key("")
+        try:
+            names = list(self.client.scan_iter(match=self._pattern("position"), count=10_000))
+            values: list[Any] = self.client.mget(names) if names else []
+        except redis.RedisError as error:
+            raise StateStoreError(f"cannot read positions from Redis: {error}; check FRAUD_REDIS_URL") from error
+        return {
+            name.decode()[len(prefix) :]: int(value)
+            for name, value in zip(names, values, strict=True)
+            if value is not None
+        }
 
     def routes(self, transaction_ids: Sequence[str]) -> list[Route | None]:
         if not transaction_ids:
             return []
+        names = [self._route_key(t) for t in transaction_ids]
         try:
-            values: list[Any] = self.client.mget([self._route_key(t) for t in transaction_ids])
+            values: list[Any] = self.client.mget(names)
         except redis.RedisError as error:
             raise StateStoreError(f"cannot read label routes from Redis: {error}; check FRAUD_REDIS_URL") from error
+        if self._unit is not None and self._unit.routes:  # routes of the unit's batches, not yet written
+            held = self._unit.routes
+            values = [held.get(name, value) for name, value in zip(names, values, strict=True)]
         out: list[Route | None] = []
         for value in values:
             if value is None:

@@ -117,3 +117,55 @@ def test_missing_keys_and_fraud_flags_are_refused() -> None:
     labels = delayed_labels(random_transactions(2, n=60))
     with pytest.raises(FeatureInputError, match="missing fraud flags"):
         engine.apply_labels(labels.assign(is_fraud=np.nan))
+
+
+def _one_by_one(engine: OnlineFeatureEngine, tx: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
+    """The reference: before each transaction, every label reported at or before its time is applied."""
+    reported = labels["reported_at"].to_numpy()
+    stamps = tx["timestamp"].to_numpy()
+    out, applied = [], 0
+    for row in range(len(tx)):
+        due = int(np.searchsorted(reported, stamps[row], side="right"))
+        if due > applied:
+            engine.apply_labels(labels.iloc[applied:due])
+            applied = due
+        out.append(engine.update_and_read_batch(tx.iloc[row : row + 1]))
+    return np.vstack(out)
+
+
+@pytest.mark.parametrize("batch_size", [1, 37, 400])
+def test_scheduled_labels_apply_where_the_stream_reaches_them(batch_size: int) -> None:
+    tx = random_transactions(13, n=400, days=30)
+    labels = delayed_labels(tx, delay=timedelta(days=1))  # many fall due inside a batch
+    expected = _one_by_one(OnlineFeatureEngine(default_feature_set()), tx, labels)
+    engine = OnlineFeatureEngine(default_feature_set())
+    reported = labels["reported_at"].to_numpy()
+    stamps = tx["timestamp"].to_numpy()
+    scheduled, out = 0, []
+    for start in range(0, len(tx), batch_size):
+        batch = tx.iloc[start : start + batch_size]
+        due = int(np.searchsorted(reported, stamps[min(start + batch_size, len(tx)) - 1], side="right"))
+        engine.schedule_labels(labels.iloc[scheduled:due])
+        scheduled = due
+        out.append(engine.update_and_read_batch(batch))
+        assert engine.scheduled_labels == 0, "every label due inside the batch was applied inside it"
+    np.testing.assert_array_equal(np.vstack(out), expected)
+    assert engine.labels_applied > 0
+
+
+def test_scheduled_labels_the_stream_does_not_reach_wait_or_apply_on_request() -> None:
+    engine = OnlineFeatureEngine(SHARE)
+    engine.update_and_read(_tx("a", T0))
+    later = pd.DataFrame(
+        {"transaction_id": ["a", "zz"], "is_fraud": [True, False], "reported_at": [T0 + timedelta(days=3)] * 2}
+    ).astype({"reported_at": "datetime64[us, UTC]"})
+    engine.schedule_labels(later)
+    assert engine.scheduled_labels == 1  # the genuine label changes nothing and is not held
+    batch = pd.DataFrame(
+        {"transaction_id": ["b"], "timestamp": [T0 + timedelta(days=1, hours=1)], "card_token": ["c1"],
+         "customer_id": ["c1"], "terminal_id": ["m1"], "amount": [5.0]}
+    ).astype({"timestamp": "datetime64[us, UTC]"})  # fmt: skip
+    engine.update_and_read_batch(batch)
+    assert engine.scheduled_labels == 1
+    assert engine.apply_scheduled_labels() == 1
+    assert engine.scheduled_labels == 0

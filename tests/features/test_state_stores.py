@@ -108,7 +108,45 @@ def test_an_engine_of_time_flags_only_needs_no_entity_state(store: StateStore) -
     np.testing.assert_array_equal(online, OfflineFeatureEngine(feature_set).compute_array(tx))
 
 
+def test_a_unit_commits_its_positions_with_its_state(store: StateStore) -> None:
+    assert store.positions() == {}
+    store.begin_unit()
+    _write(store, "card", "c1", [10, 20], [1.0, 2.0])
+    _write(store, "card", "c1", [10, 20, 30], [1.0, 2.0, 3.0])  # a later batch of the unit reads the first one's
+    store.commit_unit({"transactions/0": 120, "labels/0": 7})
+    assert store.positions() == {"transactions/0": 120, "labels/0": 7}
+    batch = store.begin({"card": ["c1"]})
+    assert batch.arenas["card"].count[int(batch.slots["card"][0])] == 3
+    store.abort(batch)
+    store.begin_unit()
+    store.commit_unit({"transactions/0": 250})
+    assert store.positions() == {"transactions/0": 250, "labels/0": 7}
+
+
+def test_routes_of_a_unit_are_found_before_it_commits(store: StateStore) -> None:
+    store.begin_unit()
+    batch = store.begin({"terminal": ["t1"]})
+    batch.routes = RouteBatch(["x1"], [7], [1_000], {"terminal": ["t1"]})
+    store.commit(batch)
+    (route,) = store.routes(["x1"])
+    assert route is not None
+    assert route.event_id == 7
+    store.commit_unit({})
+    assert store.routes(["x1"])[0] is not None
+
+
 # Embedded store
+
+
+def test_the_embedded_store_cannot_undo_a_unit_and_snapshots_its_positions(tmp_path: Path) -> None:
+    store = InMemoryStateStore()
+    store.begin_unit()
+    _write(store, "card", "c1", [1], [1.0])
+    assert store.abort_unit() is False, "the batch changed the arenas in place: the caller must rebuild"
+    store.begin_unit()
+    store.commit_unit({"transactions/3": 42})
+    store.snapshot(tmp_path / "s.npz", "v")
+    assert InMemoryStateStore.restore(tmp_path / "s.npz", "v").positions() == {"transactions/3": 42}
 
 
 def test_snapshot_restores_the_same_state(tmp_path: Path) -> None:
@@ -164,6 +202,42 @@ def test_a_concurrent_write_makes_the_commit_ask_for_a_retry(redis_url: str) -> 
     with pytest.raises(StateConflictError):
         first.commit(batch)
     first.clear()
+
+
+def test_a_unit_holds_its_writes_until_it_commits_and_drops_them_on_abort(redis_url: str) -> None:
+    store = RedisStateStore.from_url(redis_url, prefix="test-unit-held")
+    other = RedisStateStore.from_url(redis_url, prefix="test-unit-held")
+    store.clear()
+    store.begin_unit()
+    _write(store, "card", "c1", [5], [1.0])
+    assert other.entity_count("card") == 0, "nothing is written before commit_unit"
+    assert store.abort_unit() is True
+    assert other.entity_count("card") == 0
+    store.begin_unit()
+    _write(store, "card", "c1", [5], [1.0])
+    store.commit_unit({"transactions/1": 9})
+    assert other.entity_count("card") == 1
+    assert other.positions() == {"transactions/1": 9}
+    store.clear()
+
+
+def test_a_unit_that_read_what_another_worker_changed_asks_for_a_retry(redis_url: str) -> None:
+    store = RedisStateStore.from_url(redis_url, prefix="test-unit-conflict")
+    other = RedisStateStore.from_url(redis_url, prefix="test-unit-conflict")
+    store.clear()
+    store.begin_unit()
+    _write(store, "terminal", "t1", [5], [1.0])
+    _write(other, "terminal", "t1", [6], [2.0])
+    with pytest.raises(StateConflictError):
+        store.commit_unit({"transactions/0": 1})
+    assert other.positions() == {}
+    # Watched positions: a replay that another worker finished meanwhile is refused the same way.
+    store.begin_unit(watch_positions=["transactions/0"])
+    other.begin_unit()
+    other.commit_unit({"transactions/0": 5})
+    with pytest.raises(StateConflictError):
+        store.commit_unit({"transactions/0": 5})
+    store.clear()
 
 
 def test_a_corrupt_value_is_reported(redis_url: str) -> None:
