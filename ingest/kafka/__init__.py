@@ -1,7 +1,9 @@
-"""Kafka for ingest: the local broker, topic set-up, the wire format, and the transaction producer and consumer.
+"""Kafka for ingest: the local broker, topic set-up, the wire formats, producers and consumers.
 
-Wire format and delivery semantics are described in :mod:`ingest.kafka.codec` and :mod:`ingest.kafka.consumer`.
-kafka-python is imported lazily, inside the classes, so that the command line stays quick to answer.
+Wire formats: transactions in :mod:`ingest.kafka.codec`, labels in :mod:`ingest.kafka.labels`, dead letters in
+:mod:`ingest.kafka.dead_letters`. Delivery: :mod:`ingest.kafka.consumer` (micro-batches, at least once on its
+own, exactly once through the transactional producer of :mod:`ingest.kafka.transactions`). kafka-python is
+imported lazily, inside the classes, so that the command line stays quick to answer.
 """
 
 from __future__ import annotations
@@ -9,20 +11,26 @@ from __future__ import annotations
 from ingest.kafka.broker import BrokerState, LocalKafkaBroker
 from ingest.kafka.broker_config import BrokerConfig
 from ingest.kafka.codec import DecodedBatch, RejectedValue, decode_transaction, decode_values, encode_frame
-from ingest.kafka.consumer import MicroBatch, RejectedMessage, TransactionConsumer
+from ingest.kafka.consumer import MicroBatch, Partition, TransactionConsumer, micro_batch
+from ingest.kafka.dead_letters import DeadLetter, RejectedMessage, dead_letter
 from ingest.kafka.errors import (
     BrokerError,
     BrokerStartError,
     CommitFailedError,
     ConsumeError,
     EncodeError,
+    FencedError,
     KafkaIngestError,
     ProduceError,
     TopicSetupError,
+    TransactionAbortedError,
 )
 from ingest.kafka.group_offsets import start_group_at_end
+from ingest.kafka.labels import DecodedLabels, decode_labels, encode_labels
 from ingest.kafka.producer import TransactionProducer
+from ingest.kafka.ranges import RangeReader, committed_reader
 from ingest.kafka.topics import TopicSpec, ensure_topics, system_topics
+from ingest.kafka.transactions import TransactionalProducer
 
 __all__ = [
     "BrokerConfig",
@@ -31,22 +39,34 @@ __all__ = [
     "BrokerState",
     "CommitFailedError",
     "ConsumeError",
+    "DeadLetter",
     "DecodedBatch",
+    "DecodedLabels",
     "EncodeError",
+    "FencedError",
     "KafkaIngestError",
     "LocalKafkaBroker",
     "MicroBatch",
+    "Partition",
     "ProduceError",
+    "RangeReader",
     "RejectedMessage",
     "RejectedValue",
     "TopicSetupError",
     "TopicSpec",
+    "TransactionAbortedError",
     "TransactionConsumer",
     "TransactionProducer",
+    "TransactionalProducer",
+    "committed_reader",
+    "dead_letter",
+    "decode_labels",
     "decode_transaction",
     "decode_values",
     "encode_frame",
+    "encode_labels",
     "ensure_topics",
+    "micro_batch",
     "start_group_at_end",
     "system_topics",
 ]

@@ -10,9 +10,11 @@ One message is one transaction:
   ``amount`` a number in the currency's major unit. Label columns never travel with a transaction: labels
   arrive later on their own topic.
 
-Decoding is built for micro-batches: each message is parsed and its shape checked on its own (a bad message is
-rejected with a reason, never dropped silently), then the contract's bounds (amount range, time range, string
-lengths, allowed codes) are checked column-wise over the whole batch.
+Decoding does only what the wire format itself defines: each message must be a JSON object with the contract's
+field names and, per field, the wire type (text, integer microseconds, a number); a message that is not is
+rejected with a reason, never dropped silently. Whether the values respect the contract (amount range, time
+range, string lengths and patterns, allowed codes, no card number in clear) is the compiled checker's call
+(:mod:`ingest.validation.checker`), the one place that enforces the contract on batches.
 
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"transaction_id": ["t1"], "timestamp": [pd.Timestamp("2018-04-01 10:00", tz="UTC")],
@@ -27,7 +29,6 @@ lengths, allowed codes) are checked column-wise over the whole batch.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,18 +41,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.contract import (
-    EARLIEST_TIMESTAMP,
-    LATEST_TIMESTAMP,
-    MAX_AMOUNT,
     MIN_PAN_DIGITS,
     OPTIONAL_DEFAULTS,
     REQUIRED_COLUMNS,
     TRANSACTION_COLUMNS,
-    TRANSACTION_FIELDS,
     Transaction,
     looks_like_pan,
 )
 from ingest.kafka.errors import EncodeError
+from ingest.validation.masking import mask_card_numbers
 
 _STRING_COLUMNS: Final = tuple(c for c in TRANSACTION_COLUMNS if c not in ("timestamp", "amount"))
 _ALL_FIELDS: Final = frozenset(TRANSACTION_COLUMNS)
@@ -63,34 +61,9 @@ _STR: Final = frozenset({str})
 _INT: Final = frozenset({int})
 _NUMBER: Final = frozenset({int, float})
 _PAN_SHAPE: Final = rf"^[0-9 \-]{{{MIN_PAN_DIGITS},}}$"
-_EARLIEST_US: Final = (EARLIEST_TIMESTAMP - _EPOCH) // pd.Timedelta(microseconds=1)
-_LATEST_US: Final = (LATEST_TIMESTAMP - _EPOCH) // pd.Timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class _StringRule:
-    min_length: int
-    max_length: int | None
-    pattern: re.Pattern[str] | None
-    allowed: tuple[str, ...] | None
-
-
-def _string_rules() -> dict[str, _StringRule]:
-    """The contract's string constraints, read from the pydantic model so that both paths enforce the same ones."""
-    rules: dict[str, _StringRule] = {}
-    allowed = {spec.name: spec.allowed for spec in TRANSACTION_FIELDS}
-    for name in _STRING_COLUMNS:
-        info = Transaction.model_fields[name]
-        min_length, max_length, pattern = 0, None, None
-        for item in info.metadata:
-            min_length = getattr(item, "min_length", None) or min_length
-            max_length = getattr(item, "max_length", None) or max_length
-            pattern = getattr(item, "pattern", None) or pattern
-        rules[name] = _StringRule(min_length, max_length, re.compile(pattern) if pattern else None, allowed[name])
-    return rules
-
-
-_STRING_RULES: Final = _string_rules()
+#: The wire's integer microseconds are int64: a larger integer is not a timestamp the wire can carry.
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -131,7 +104,9 @@ def encode_transaction(tx: Transaction) -> tuple[bytes, bytes]:
 def encode_frame(frame: pd.DataFrame) -> tuple[list[bytes], list[bytes]]:
     """Keys and values of a DataFrame in contract columns (missing optional columns take their defaults).
 
-    Refuses, with the offending row count and an example, frames that would put invalid transactions on the wire.
+    Refuses, with the offending row count and the first row, frames the wire cannot carry faithfully (a missing
+    required column, naive or missing timestamps, amounts that are not finite numbers, missing text) and card
+    numbers in clear, which must never reach a topic. The contract's bounds are the consumer's checker's call.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
@@ -142,8 +117,8 @@ def encode_frame(frame: pd.DataFrame) -> tuple[list[bytes], list[bytes]]:
         raise EncodeError(f"column 'timestamp' must be timezone-aware (UTC), not {stamps.dtype}")
     micros = _micros(stamps)
     amount = frame["amount"].to_numpy(dtype="float64", na_value=np.nan)
-    _refuse(~np.isfinite(amount) | (amount < 0) | (amount > MAX_AMOUNT), frame, "amount", "finite, 0..MAX_AMOUNT")
-    _refuse(stamps.isna().to_numpy() | (micros < _EARLIEST_US) | (micros >= _LATEST_US), frame, "timestamp", "")
+    _refuse(~np.isfinite(amount), frame, "amount", "a finite number")
+    _refuse(stamps.isna().to_numpy(), frame, "timestamp", "a time")
     _refuse(_card_numbers(pa.array(frame["card_token"].astype(str).tolist(), pa.string())), frame, "card_token",
             "a token, not a card number in clear; tokenise it first (ingest.pan.CardTokenizer)")  # fmt: skip
     columns: list[list[Any]] = []
@@ -176,10 +151,11 @@ def _micros(stamps: pd.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
 def _refuse(bad: np.ndarray[Any, np.dtype[np.bool_]], frame: pd.DataFrame, column: str, expected: str) -> None:
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
-        what = f" (expected {expected})" if expected else " (outside the contract's bounds)"
+        # The value is quoted masked: the refused value may be the very card number that must not leak.
+        shown = mask_card_numbers(repr(frame[column].iloc[first]))
         raise EncodeError(
-            f"{int(bad.sum())} row(s) have an invalid {column!r}{what}; first at row {first}: "
-            f"{frame[column].iloc[first]!r}. Fix or drop them before producing."
+            f"{int(bad.sum())} row(s) have an invalid {column!r} (expected {expected}); first at row {first}: "
+            f"{shown}. Fix or drop them before producing."
         )
 
 
@@ -193,7 +169,8 @@ def decode_transaction(value: bytes) -> Transaction:
 
 
 def decode_values(values: Sequence[bytes | None]) -> DecodedBatch:
-    """Decode a micro-batch of message values into a contract DataFrame, rejecting invalid ones with a reason.
+    """Decode a micro-batch of message values into a contract DataFrame, rejecting the messages that do not have
+    the wire format's shape (see the module docstring) with a reason.
 
     Fast path: a JSON object with exactly as many fields as the contract goes straight to column building, where
     the field names and each column's Python types are checked in bulk; only when that check fails are the
@@ -233,17 +210,13 @@ def decode_values(values: Sequence[bytes | None]) -> DecodedBatch:
                 rejected.append(RejectedValue(index, reason))
         table = _to_table(kept, kept_positions)
         assert table is not None, "records that pass the shape check one by one pass it in bulk"
-    reasons = _bounds_problems(table)
-    bad = reasons != ""
-    if bad.any():
-        indices = table.column("batch_index").to_numpy()
-        rejected.extend(RejectedValue(int(i), str(r)) for i, r in zip(indices[bad], reasons[bad], strict=True))
-        table = table.filter(pa.array(~bad))
     rejected.sort(key=lambda r: r.index)
     return DecodedBatch(frame=table.to_pandas(), rejected=rejected)
 
 
 def _shape_problem(record: Any) -> str | None:
+    """Why ``record`` does not have the wire format's shape (None when it does). Reasons never quote values or
+    field names a sender chose: they end up in logs and on the dead-letter topic."""
     if type(record) is not dict:
         return f"not a JSON object but {type(record).__name__}"
     keys = record.keys()
@@ -251,17 +224,21 @@ def _shape_problem(record: Any) -> str | None:
         missing = sorted(_REQUIRED_FIELDS - keys)
         if missing:
             return f"missing required fields {missing}"
-        unknown = sorted(keys - _ALL_FIELDS)
+        unknown = keys - _ALL_FIELDS
         if unknown:
-            return f"unknown fields {unknown}"
+            return f"{len(unknown)} unknown field(s); the contract's fields are {list(TRANSACTION_COLUMNS)}"
         for name in _ALL_FIELDS - keys:
             record[name] = _DEFAULTS[name]
     stamp = record["timestamp"]
     if type(stamp) is not int:
         return f"timestamp must be integer epoch microseconds, got {type(stamp).__name__}"
+    if not _INT64_MIN <= stamp <= _INT64_MAX:
+        return "timestamp does not fit in 64 bits: not epoch microseconds"
     amount = record["amount"]
     if type(amount) is not float and type(amount) is not int:
         return f"amount must be a number, got {type(amount).__name__}"
+    if type(amount) is int and not -(2**1023) < amount < 2**1023:
+        return "amount is too large to be a number of the currency's major unit"
     for name in _STRING_COLUMNS:
         if type(record[name]) is not str:
             return f"{name} must be a string, got {type(record[name]).__name__}"
@@ -269,7 +246,8 @@ def _shape_problem(record: Any) -> str | None:
 
 
 def _to_table(records: list[dict[str, Any]], positions: list[int]) -> pa.Table | None:
-    """The records as an Arrow table, or None when a field is missing or a column holds a wrong Python type."""
+    """The records as an Arrow table, or None when a field is missing or a column holds a wrong Python type (or
+    an integer the wire's types cannot hold)."""
     try:
         columns = {name: [r[name] for r in records] for name in TRANSACTION_COLUMNS}
     except KeyError:
@@ -279,9 +257,12 @@ def _to_table(records: list[dict[str, Any]], positions: list[int]) -> pa.Table |
             return None
     if not set(map(type, columns["timestamp"])) <= _INT or not set(map(type, columns["amount"])) <= _NUMBER:
         return None
-    arrays = {name: pa.array(columns[name], pa.string()) for name in _STRING_COLUMNS}
-    arrays["timestamp"] = pa.array(columns["timestamp"], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
-    arrays["amount"] = pa.array(columns["amount"], pa.float64())
+    try:
+        arrays = {name: pa.array(columns[name], pa.string()) for name in _STRING_COLUMNS}
+        arrays["timestamp"] = pa.array(columns["timestamp"], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+        arrays["amount"] = pa.array(columns["amount"], pa.float64())
+    except (OverflowError, pa.ArrowException):
+        return None
     ordered = {name: arrays[name] for name in TRANSACTION_COLUMNS}
     return pa.table({**ordered, "batch_index": pa.array(positions, pa.int64())})
 
@@ -294,34 +275,3 @@ def _card_numbers(tokens: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtyp
     for index in np.flatnonzero(candidates):
         found[index] = looks_like_pan(str(tokens[int(index)].as_py()))
     return found
-
-
-def _bounds_problems(table: pa.Table) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """The first broken contract bound of each row ("" when none), checked column-wise in Arrow."""
-    reasons: np.ndarray[Any, np.dtype[np.object_]] = np.full(table.num_rows, "", dtype=object)
-    if table.num_rows == 0:
-        return reasons
-
-    def mark(bad: pa.Array | np.ndarray[Any, Any], text: str) -> None:
-        mask = bad.to_numpy(zero_copy_only=False) if isinstance(bad, pa.Array | pa.ChunkedArray) else bad
-        reasons[np.asarray(mask, dtype=bool) & (reasons == "")] = text
-
-    amount = table.column("amount").to_numpy()
-    mark(~np.isfinite(amount) | (amount < 0) | (amount > MAX_AMOUNT), f"amount outside 0..{MAX_AMOUNT:g}")
-    micros = table.column("timestamp").cast(pa.int64()).to_numpy()
-    mark((micros < _EARLIEST_US) | (micros >= _LATEST_US), "timestamp outside the accepted years")
-    mark(_card_numbers(table.column("card_token")), "card_token looks like a card number in clear")
-    for name, rule in _STRING_RULES.items():
-        column = table.column(name)
-        lengths = pc.utf8_length(column).to_numpy()
-        if rule.min_length:
-            mark(lengths < rule.min_length, f"{name} is empty")
-        if rule.max_length is not None:
-            mark(lengths > rule.max_length, f"{name} longer than {rule.max_length} characters")
-        if rule.allowed is not None:
-            known = pc.is_in(column, value_set=pa.array(rule.allowed))
-            mark(pc.invert(known), f"{name} not one of {list(rule.allowed)}")
-        if rule.pattern is not None:
-            matched = pc.match_substring_regex(column, pattern=rule.pattern.pattern)
-            mark(pc.invert(matched), f"{name} does not match {rule.pattern.pattern}")
-    return reasons

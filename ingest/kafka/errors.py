@@ -35,3 +35,11 @@ class ConsumeError(KafkaIngestError):
 
 class CommitFailedError(ConsumeError):
     """The group rebalanced before the commit: the batch's partitions moved and will be delivered again."""
+
+
+class FencedError(ProduceError):
+    """Another producer with the same transactional id took over (a restarted worker): this one must stop."""
+
+
+class TransactionAbortedError(ProduceError):
+    """A transaction could not commit; nothing of it is visible, and its batch must be processed again."""

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ingest.kafka import TransactionConsumer
+from ingest.kafka import MicroBatch, TransactionConsumer
 from scoring_api.demo.context import DemoContext, StepResult, StreamFigures
-from scoring_api.records import Decision
+from scoring_api.records import Decision, Rejection
 
 if TYPE_CHECKING:
     from features import OnlineFeatureEngine
@@ -53,10 +53,11 @@ class _Member(threading.Thread):
                 if batch is None:
                     continue
                 received = time.perf_counter()
-                self._process(batch.frame)
+                undecodable = len(batch.rejected)
+                self._process(batch)
                 # Undecodable messages, refused by the consumer itself, count as consumed and rejected.
-                self.consumed += len(batch.rejected)
-                self.rejected += len(batch.rejected)
+                self.consumed += undecodable
+                self.rejected += undecodable
                 self.dead_lettered += len(batch.rejected)  # written by commit() below, before the offsets
                 self.consumer.commit(batch)
                 self.latencies_s.append(time.perf_counter() - received)
@@ -66,7 +67,8 @@ class _Member(threading.Thread):
         finally:
             self.consumer.close()
 
-    def _process(self, frame: pd.DataFrame) -> None:
+    def _process(self, batch: MicroBatch) -> None:
+        frame = batch.frame
         self.consumed += len(frame)
         if frame.empty:
             return
@@ -74,6 +76,10 @@ class _Member(threading.Thread):
         # member's transactions; the scorer's lock keeps each micro-batch's read-and-update atomic.
         scored = self.scorer.score_frame(frame)
         self.rejected += len(scored.rejections)
+        refused = [k for k, result in enumerate(scored.results) if isinstance(result, Rejection)]
+        # Rows the scorer refuses go to the dead-letter topic too, with their original bytes.
+        reasons = ["; ".join(r.reasons) for r in scored.rejections]
+        batch.rejected.extend(batch.rejected_rows(frame.iloc[refused], reasons))
         for result in scored.results:
             if isinstance(result, Decision):
                 self.ids.append(result.transaction_id)

@@ -1,0 +1,177 @@
+"""A transactional producer: a micro-batch's outputs and its input offsets commit together, or not at all.
+
+The consume-transform-produce loop of a stream worker (:mod:`scoring_api.worker`) runs each micro-batch in one
+Kafka transaction: :meth:`TransactionalProducer.begin`, :meth:`send` its outputs (decisions, dead letters, a
+journal record), :meth:`send_offsets` the input offsets with the consumer's group metadata, :meth:`commit`.
+Readers with ``isolation_level="read_committed"`` see all of it or none of it.
+
+``transactional_id`` is stable per worker slot: a restarted worker calls :meth:`init`, which fences the previous
+instance (a zombie's later commits fail with :class:`~ingest.kafka.errors.FencedError`) and aborts the
+transaction it left open. The group metadata sent with the offsets lets the broker refuse the offsets of a member
+that a rebalance has replaced (KIP-447).
+
+>>> producer = TransactionalProducer("127.0.0.1:9092", "scorer-0")  # doctest: +SKIP
+>>> producer.init()  # doctest: +SKIP
+>>> producer.begin(); producer.send("scores", b"...", key=b"t1")  # doctest: +SKIP
+>>> producer.send_offsets(batch.offsets, consumer.group_metadata()); producer.commit()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from ingest.kafka.errors import FencedError, ProduceError, TransactionAbortedError
+
+#: Settings for transactions of a few thousand small records: idempotent, acknowledged by all replicas, batched.
+DEFAULT_TRANSACTIONAL_CONFIG: dict[str, Any] = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "linger_ms": 100,
+    "batch_size": 256 * 1024,
+    "max_in_flight_requests_per_connection": 5,
+    # The coordinator aborts a transaction left open this long (a worker that died mid-batch).
+    "transaction_timeout_ms": 60_000,
+}
+
+
+class TransactionalProducer:
+    """A Kafka producer with a ``transactional_id``; every send belongs to the open transaction."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        transactional_id: str,
+        *,
+        client_id: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        from kafka import KafkaProducer
+        from kafka.errors import KafkaError
+
+        self.transactional_id = transactional_id
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._first_failure: BaseException | None = None
+        config = {**DEFAULT_TRANSACTIONAL_CONFIG, **overrides}
+        try:
+            self._producer = KafkaProducer(
+                bootstrap_servers=bootstrap_servers,
+                client_id=client_id or transactional_id,
+                transactional_id=transactional_id,
+                **config,
+            )
+        except KafkaError as exc:
+            raise ProduceError(
+                f"cannot reach Kafka at {bootstrap_servers} ({exc}); start it with `fraud kafka start`"
+            ) from exc
+
+    def init(self) -> None:
+        """Register the transactional id: fence its previous instance and abort what that one left open."""
+        from kafka.errors import KafkaError
+
+        try:
+            self._producer.init_transactions()
+        except KafkaError as exc:
+            raise self._translate("initialising the transactions", exc) from exc
+
+    def begin(self) -> None:
+        """Open a transaction (call :meth:`init` once first)."""
+        from kafka.errors import KafkaError
+
+        with self._lock:
+            self._failures, self._first_failure = 0, None
+        try:
+            self._producer.begin_transaction()
+        except KafkaError as exc:
+            raise self._translate("beginning a transaction", exc) from exc
+
+    def send(
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: bytes | None = None,
+        headers: Sequence[tuple[str, bytes]] | None = None,
+    ) -> Any:
+        """Queue one record in the open transaction; returns its future (the record's metadata once written)."""
+        from kafka.errors import KafkaError
+
+        try:
+            future = self._producer.send(topic, value=value, key=key, headers=list(headers) if headers else None)
+        except KafkaError as exc:
+            raise self._translate(f"sending to {topic!r}", exc) from exc
+        return future.add_errback(self._on_failure)
+
+    def send_offsets(self, offsets: dict[Any, Any], group_metadata: Any) -> None:
+        """Add the consumed ``offsets`` (TopicPartition -> OffsetAndMetadata) to the open transaction."""
+        from kafka.errors import KafkaError
+
+        try:
+            self._producer.send_offsets_to_transaction(offsets, group_metadata)
+        except KafkaError as exc:
+            raise self._translate("adding the input offsets to the transaction", exc) from exc
+
+    def commit(self) -> None:
+        """Commit the open transaction: its records and offsets become visible to read_committed readers."""
+        from kafka.errors import KafkaError
+
+        try:
+            self._producer.commit_transaction()
+        except KafkaError as exc:
+            raise self._translate("committing the transaction", exc) from exc
+        with self._lock:
+            failures, first = self._failures, self._first_failure
+        if failures:  # a broker never lets a transaction with a failed record commit; say so if it ever did
+            raise TransactionAbortedError(f"{failures} record(s) of a committed transaction failed: {first!r}")
+
+    def abort(self) -> None:
+        """Abort the open transaction: none of its records or offsets will ever be visible."""
+        from kafka.errors import KafkaError
+
+        try:
+            self._producer.abort_transaction()
+        except KafkaError as exc:
+            raise self._translate("aborting the transaction", exc) from exc
+
+    def metrics(self) -> dict[str, Any]:
+        metrics: dict[str, Any] = self._producer.metrics()
+        return metrics
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Close the producer; an open transaction is left for the coordinator to abort."""
+        self._producer.close(timeout=timeout_s)
+
+    def _on_failure(self, exc: BaseException) -> None:
+        # Runs on the producer's I/O thread: record, never raise.
+        with self._lock:
+            self._failures += 1
+            if self._first_failure is None:
+                self._first_failure = exc
+
+    def _translate(self, doing: str, exc: Exception) -> Exception:
+        from kafka.errors import ProducerFencedError
+
+        fenced = isinstance(exc, ProducerFencedError) or type(exc).__name__ in {
+            "ProducerFencedError",
+            "InvalidProducerEpochError",
+            "TransactionalIdAuthorizationFailedError",
+        }
+        if fenced:
+            return FencedError(
+                f"another producer with transactional id {self.transactional_id!r} took over while {doing}; "
+                "this instance must stop (a worker restarted in the same slot fences the old one)"
+            )
+        return TransactionAbortedError(
+            f"{doing} failed ({exc!r}); the transaction is not committed: abort it and process the batch again"
+        )
+
+    def __enter__(self) -> TransactionalProducer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
