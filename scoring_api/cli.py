@@ -70,6 +70,7 @@ LOADERS: dict[str, Callable[[typer.Typer], None]] = {
     "lifecycle": _register_lifecycle,
     "monitoring": _register_monitoring,
     "scoring_api": _register("scoring_api.service.cli"),
+    "worker": _register("scoring_api.worker.cli"),
 }
 
 #: Commands registered by the loaders: name -> (loader, short help).
@@ -102,6 +103,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Serve the scoring API (FastAPI on uvicorn, with uvloop and httptools when installed).",
     ),
     "keys": ("scoring_api", "API keys of the scoring service (one role each, stored as hashes)."),
+    "worker": (
+        "worker",
+        "Score the transactions topic exactly once: decisions to scores, bad messages to the dead-letter topic.",
+    ),
 }
 
 
@@ -163,7 +168,7 @@ def run_demo(
     seed: int = typer.Option(0, help="simulator and training seed"),
     customers: int = typer.Option(2_000, min=10, help="simulated customers (realistic preset)"),
     terminals: int = typer.Option(4_000, min=10, help="simulated terminals"),
-    consumers: int = typer.Option(2, min=1, help="members of the consumer group"),
+    workers: int = typer.Option(1, min=1, max=16, help="stream workers (one gives the offline engine's features)"),
     backend: str = typer.Option("numba", help="engine backend the served model scores on: numba, numpy or triton"),
     run_dir: Annotated[Path, typer.Option(help="folder for the training runs and the model registry")] = DEMO_RUN_DIR,
     keep_broker: bool = typer.Option(False, help="leave a broker this run started running afterwards"),
@@ -178,7 +183,7 @@ def run_demo(
         seed=seed,
         customers=customers,
         terminals=terminals,
-        consumers=consumers,
+        workers=workers,
         backend=backend,  # type: ignore[arg-type]  # checked just above
         run_dir=run_dir,
         keep_broker=keep_broker,

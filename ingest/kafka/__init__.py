@@ -27,8 +27,8 @@ from ingest.kafka.errors import (
 )
 from ingest.kafka.group_offsets import start_group_at_end
 from ingest.kafka.labels import DecodedLabels, decode_labels, encode_labels
-from ingest.kafka.producer import TransactionProducer
-from ingest.kafka.ranges import RangeReader, committed_reader
+from ingest.kafka.producer import TransactionProducer, send_raw
+from ingest.kafka.ranges import RangeReader, committed_reader, end_offsets, read_topic
 from ingest.kafka.topics import TopicSpec, ensure_topics, system_topics
 from ingest.kafka.transactions import TransactionalProducer
 
@@ -65,8 +65,11 @@ __all__ = [
     "decode_values",
     "encode_frame",
     "encode_labels",
+    "end_offsets",
     "ensure_topics",
     "micro_batch",
+    "read_topic",
+    "send_raw",
     "start_group_at_end",
     "system_topics",
 ]

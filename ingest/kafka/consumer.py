@@ -29,6 +29,7 @@ Messages that do not decode into transactions are never dropped silently: they c
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ingest.kafka.alignment import TimeAligner
 from ingest.kafka.codec import decode_values
 from ingest.kafka.dead_letters import RejectedMessage, dead_letter
 from ingest.kafka.errors import CommitFailedError, ConsumeError
@@ -175,9 +177,10 @@ class TransactionConsumer:
         on_assigned: RebalanceHook | None = None,
         on_revoked: RebalanceHook | None = None,
         cooperative: bool = False,
+        align_wait_s: float | None = None,
         **overrides: Any,
     ) -> None:
-        from kafka import KafkaConsumer, KafkaProducer
+        from kafka import KafkaConsumer, KafkaProducer, TopicPartition
         from kafka.consumer.subscription_state import ConsumerRebalanceListener
         from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
         from kafka.errors import KafkaError
@@ -187,7 +190,16 @@ class TransactionConsumer:
         # kafka-python checks the listener's type; the log implements the interface without importing kafka at
         # module import time, so it is registered as a virtual subclass here.
         ConsumerRebalanceListener.register(_AssignmentLog)
-        self._log = _AssignmentLog(on_assigned, on_revoked)
+        self._aligner = None if align_wait_s is None else TimeAligner(align_wait_s)
+        self.max_poll_records = max_poll_records
+
+        def revoked(moved: frozenset[Partition]) -> None:
+            if self._aligner is not None:  # records buffered for a partition that moved are its new owner's
+                self._aligner.drop(TopicPartition(t, p) for t, p in moved)
+            if on_revoked is not None:
+                on_revoked(moved)
+
+        self._log = _AssignmentLog(on_assigned, revoked)
         config: dict[str, Any] = {
             "enable_auto_commit": False,
             "allow_auto_create_topics": False,  # topics are set up on purpose, never by a reader's typo
@@ -230,16 +242,46 @@ class TransactionConsumer:
 
     # -- reading -------------------------------------------------------------------------------------------------
     def poll_batch(self, timeout_s: float = 1.0, max_records: int | None = None) -> MicroBatch | None:
-        """The next micro-batch, or None when nothing arrived within ``timeout_s``."""
+        """The next micro-batch, or None when nothing arrived within ``timeout_s``. With ``align_wait_s`` set,
+        records come in the order they were produced across partitions (:mod:`ingest.kafka.alignment`)."""
         from kafka.errors import KafkaError
 
         try:
-            polled = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+            if self._aligner is None:
+                polled = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+            else:
+                polled = self._poll_aligned(timeout_s, max_records or self.max_poll_records)
         except KafkaError as exc:
             raise ConsumeError(f"polling group {self.group_id!r} failed: {exc}") from exc
         if not polled:
             return None
         return micro_batch(polled)
+
+    def _poll_aligned(self, timeout_s: float, max_records: int) -> dict[Any, list[Any]]:
+        aligner = self._aligner
+        assert aligner is not None
+        deadline = time.monotonic() + timeout_s
+        while True:
+            # Memory stays bounded: with several batches' worth buffered, nothing more is fetched until some goes
+            # (a partition whose records do not come is then waited for no longer than the aligner's wait).
+            if aligner.pending <= 4 * max_records:
+                remaining = max(0.0, deadline - time.monotonic())
+                # Records held back for a partition still being fetched: poll briefly for its records, then retry.
+                wait = min(remaining, 0.1) if aligner.pending else remaining
+                aligner.add(self._consumer.poll(timeout_ms=int(wait * 1000)))
+            else:
+                time.sleep(0.01)
+            owned = self._consumer.assignment()
+            released = aligner.release(max_records, {tp for tp in owned if self._behind(tp)})
+            if released or time.monotonic() >= deadline:
+                return released
+
+    def _behind(self, tp: Any) -> bool:
+        """Whether ``tp`` has records this member has not fetched yet (unknown before its first fetch: yes)."""
+        highwater = self._consumer.highwater(tp)
+        if highwater is None:
+            return True
+        return bool(self._consumer.position(tp) < highwater)
 
     # -- committing ----------------------------------------------------------------------------------------------
     def commit(self, batch: MicroBatch) -> None:
@@ -295,6 +337,8 @@ class TransactionConsumer:
             tp = TopicPartition(topic, partition)
             if tp in owned:
                 self._consumer.seek(tp, offset)
+                if self._aligner is not None:
+                    self._aligner.drop([tp])
 
     def end_offsets(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
         """The end of each partition as this member may read it (the last stable offset under read_committed)."""

@@ -1,4 +1,5 @@
-"""A producer of transactions: keyed by card token, orjson values (see :mod:`ingest.kafka.codec`).
+"""A producer of transactions (and of their labels): keyed by card token, orjson values (see
+:mod:`ingest.kafka.codec` and :mod:`ingest.kafka.labels`).
 
 Idempotent with ``acks=all`` (kafka-python 3.0's defaults, stated here so a config change cannot lose them):
 a retried batch is never written twice. Records are grouped in 64 KiB batches with a short linger, which is
@@ -13,6 +14,7 @@ counted and :meth:`TransactionProducer.flush` raises :class:`~ingest.kafka.error
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -21,6 +23,7 @@ import pandas as pd
 from ingest.contract import Transaction
 from ingest.kafka.codec import encode_frame, encode_transaction
 from ingest.kafka.errors import ProduceError
+from ingest.kafka.labels import encode_labels
 
 #: Producer settings tuned for throughput on small records (about 300 bytes each).
 DEFAULT_PRODUCER_CONFIG: dict[str, Any] = {
@@ -73,9 +76,15 @@ class TransactionProducer:
 
     def send_frame(self, frame: pd.DataFrame) -> int:
         """Queue every row of a contract DataFrame; returns the number queued. Invalid frames are refused whole."""
+        return self._send_encoded(*encode_frame(frame))
+
+    def send_labels(self, labels: pd.DataFrame) -> int:
+        """Queue labels (:mod:`ingest.kafka.labels`), keyed by card token like the transactions they label."""
+        return self._send_encoded(*encode_labels(labels))
+
+    def _send_encoded(self, keys: list[bytes], values: list[bytes]) -> int:
         from kafka.errors import KafkaTimeoutError
 
-        keys, values = encode_frame(frame)
         try:
             partitions = self._partitions_of(keys)
         except KafkaTimeoutError as exc:
@@ -157,3 +166,28 @@ class TransactionProducer:
     ) -> None:
         # When already failing, a close error is raised with the original one as its context.
         self.close(timeout_s=30.0 if exc_type is None else 5.0)
+
+
+def send_raw(
+    bootstrap_servers: str,
+    topic: str,
+    messages: Sequence[tuple[bytes | None, bytes | None]],
+    max_request_size: int = 1 << 20,
+) -> None:
+    """Bytes straight onto a topic, acknowledged: what a faulty upstream sends (the transaction producer refuses
+    to encode what breaks the wire format). For demonstrations and tests of the dead-letter path."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    try:
+        producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", max_request_size=max_request_size)
+    except KafkaError as exc:
+        raise ProduceError(f"cannot reach Kafka at {bootstrap_servers} ({exc})") from exc
+    try:
+        for key, value in messages:
+            producer.send(topic, key=key, value=value)
+        producer.flush(timeout=60)
+    except KafkaError as exc:
+        raise ProduceError(f"sending raw messages to {topic!r} failed: {exc}") from exc
+    finally:
+        producer.close(timeout=10)

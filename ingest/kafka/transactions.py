@@ -95,12 +95,16 @@ class TransactionalProducer:
         *,
         key: bytes | None = None,
         headers: Sequence[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
     ) -> Any:
-        """Queue one record in the open transaction; returns its future (the record's metadata once written)."""
+        """Queue one record in the open transaction (in ``partition``, else where its key hashes); returns its
+        future (the record's metadata once written)."""
         from kafka.errors import KafkaError
 
         try:
-            future = self._producer.send(topic, value=value, key=key, headers=list(headers) if headers else None)
+            future = self._producer.send(
+                topic, value=value, key=key, headers=list(headers) if headers else None, partition=partition
+            )
         except KafkaError as exc:
             raise self._translate(f"sending to {topic!r}", exc) from exc
         return future.add_errback(self._on_failure)

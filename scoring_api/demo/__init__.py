@@ -2,8 +2,9 @@
 
 Start (or reuse) the Kafka broker and its topics; simulate a history and the day after it (the realistic
 preset); train a model on the history, gate it and promote it when blessed; produce the next day to Kafka;
-consume it with a consumer group that validates, builds online features and scores every micro-batch with the
-served champion; then summarise the day: counts, throughput, latency, AUC and review load.
+score it with the stream worker (validation, online features warmed on the history, the served champion, decisions
+committed to ``scores`` exactly once); then summarise the day from what the worker committed: counts,
+throughput, latency, AUC and review load.
 """
 
 from __future__ import annotations

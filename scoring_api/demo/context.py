@@ -41,9 +41,12 @@ class DemoOptions:
     seed: int = 0
     customers: int = 2_000
     terminals: int = 4_000
-    consumers: int = 2
-    #: Most transactions one poll hands a member (one micro-batch).
-    batch_size: int = 250
+    #: Stream worker threads (one per slot, each with a copy of the warm state). One worker gives every
+    #: transaction exactly the features of the offline engine; several split the partitions, and a terminal's
+    #: most recent window then sees only its own worker's cards (the shared Redis store removes that).
+    workers: int = 1
+    #: Most transactions one poll hands a worker (one micro-batch, one Kafka transaction).
+    batch_size: int = 500
     #: Malformed messages mixed into the streamed day, to show them rejected and sent to the dead-letter topic.
     malformed: int = 6
     backend: Backend = "numba"
@@ -63,7 +66,7 @@ class StreamFigures:
     consumed: int = 0
     validated: int = 0
     rejected: int = 0
-    #: Of the rejected, the messages that failed decoding and were written to the dead-letter topic.
+    #: Messages the workers committed to the dead-letter topic (every rejected one, undecodable or refused).
     dead_lettered: int = 0
     scored: int = 0
     batches: int = 0
@@ -79,7 +82,7 @@ class StreamFigures:
     #: Fraud labels that reached the online features: before the day (warm-up) and as the stream passed them.
     labels_before: int = 0
     labels_during: int = 0
-    #: Streamed transactions neither scored nor rejected (0 when every one was processed exactly once).
+    #: Streamed transactions neither decided nor rejected (0 when every one was processed exactly once).
     unaccounted: int = 0
 
 
@@ -100,6 +103,8 @@ class DemoContext:
     labels: pd.DataFrame | None = None
     #: Messages sent to the transactions topic: the streamed day plus the malformed ones.
     produced: int = 0
+    #: Labels sent to the labels topic: those reported during the streamed day.
+    labels_produced: int = 0
     registry: ModelRegistry | None = None
     training: TrainingResult | None = None
     content_id: str = ""

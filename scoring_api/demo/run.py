@@ -22,9 +22,9 @@ STEPS: tuple[tuple[Step, str], ...] = (
     (step_broker, "starting the Kafka broker and creating the topics"),
     (step_simulate, "simulating the history and the next day"),
     (step_train, "training, evaluating and gating a model on the history"),
-    (step_place_group, "placing the consumer group at the end of the topic"),
-    (step_produce, "producing the next day to Kafka"),
-    (step_stream, "consuming, validating, building features and scoring"),
+    (step_place_group, "placing the worker group at the end of the topic and warming its state on the history"),
+    (step_produce, "producing the next day and its labels to Kafka"),
+    (step_stream, "the stream worker: validating, building features, scoring, committing exactly once"),
 )
 
 
@@ -71,8 +71,8 @@ def summary_table(context: DemoContext) -> Table:
         ("transactions consumed", f"{s.consumed:,}"),
         ("validated / rejected", f"{s.validated:,} / {s.rejected:,}"),
         ("written to the dead-letter topic", f"{s.dead_lettered:,}"),
-        ("scored", f"{s.scored:,}"),
-        ("unaccounted / scored twice", f"{s.unaccounted} / {s.duplicates}"),
+        ("decisions committed to the scores topic", f"{s.scored:,}"),
+        ("unaccounted / decided twice", f"{s.unaccounted} / {s.duplicates}"),
         ("stream throughput", f"{s.consumed / s.seconds if s.seconds else 0.0:,.0f} tx/s"),
         ("micro-batches / median latency", f"{s.batches} / {s.median_batch_latency_ms:.1f} ms"),
         ("frauds (simulated labels)", f"{s.frauds}"),

@@ -13,6 +13,7 @@ from ingest.kafka import (
     TransactionProducer,
     encode_frame,
     ensure_topics,
+    send_raw,
     start_group_at_end,
     system_topics,
 )
@@ -121,15 +122,25 @@ def step_train(context: DemoContext) -> StepResult:
 
 
 def step_place_group(context: DemoContext) -> StepResult:
+    """A fresh worker group at the end of the topics, its feature state warmed on the history (see stream)."""
+    from scoring_api.demo.stream import warm_state
+
     start = time.perf_counter()
     context.group_id = f"fraud-demo-{uuid.uuid4().hex[:8]}"
     offsets = start_group_at_end(context.bootstrap_servers, context.group_id, [context.settings.topic_transactions])
-    note = f"{context.group_id!r} placed at the end of the topic"
+    context.stream.labels_before = warm_state(context, offsets)
+    note = (
+        f"{context.group_id!r} placed at the end of the topic; its state warmed on the history, with the "
+        f"{context.stream.labels_before:,} fraud labels reported before the day"
+    )
     return StepResult("consumer group", len(offsets), time.perf_counter() - start, note, "partitions")
 
 
 def step_produce(context: DemoContext) -> StepResult:
+    """The next day to ``transactions`` (keyed by card token), malformed messages among it, and the labels
+    reported during the day to ``labels``."""
     assert context.stream_day is not None, "the simulate step runs first"
+    assert context.labels is not None
     topic = context.settings.topic_transactions
     start = time.perf_counter()
     with TransactionProducer(context.bootstrap_servers, topic, client_id="fraud-demo") as producer:
@@ -137,9 +148,19 @@ def step_produce(context: DemoContext) -> StepResult:
         producer.flush()
     malformed = malformed_messages(context.stream_day, context.options.malformed)
     if malformed:
-        _send_raw(context.bootstrap_servers, topic, malformed)
+        send_raw(context.bootstrap_servers, topic, malformed)
+    day_start = context.stream_day["timestamp"].min().normalize()
+    reported = context.labels["reported_at"]
+    during = context.labels[(reported >= day_start) & (reported < day_start + timedelta(days=1))]
+    with TransactionProducer(context.bootstrap_servers, context.settings.topic_labels, client_id="fraud-demo") as feed:
+        feed.send_labels(during)
+        feed.flush()
     context.produced = sent + len(malformed)
-    note = f"the next day to {topic!r}, keyed by card token, and {len(malformed)} malformed messages"
+    context.labels_produced = len(during)
+    note = (
+        f"the next day to {topic!r}, keyed by card token, {len(malformed)} malformed messages, and the "
+        f"{len(during):,} labels reported during the day to {context.settings.topic_labels!r}"
+    )
     return StepResult("produce", context.produced, time.perf_counter() - start, note, "transactions")
 
 
@@ -161,16 +182,3 @@ def malformed_messages(day: pd.DataFrame, count: int) -> list[tuple[bytes, bytes
             value = orjson.dumps({k: v for k, v in record.items() if k != "card_token"})
         out.append((keys[i % len(keys)], value))
     return out
-
-
-def _send_raw(bootstrap_servers: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    """Bytes straight onto the topic: the transaction producer refuses to encode what breaks the contract."""
-    from kafka import KafkaProducer
-
-    producer = KafkaProducer(bootstrap_servers=bootstrap_servers, client_id="fraud-demo-malformed", acks="all")
-    try:
-        for key, value in messages:
-            producer.send(topic, key=key, value=value)
-        producer.flush(timeout=30)
-    finally:
-        producer.close(timeout=10)

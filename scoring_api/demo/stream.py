@@ -1,203 +1,183 @@
-"""The stream step: a consumer group validates, builds online features and scores each micro-batch.
+"""The demo's stream: the stream worker (:mod:`scoring_api.worker`) scores the produced day exactly once.
 
-Every member polls a micro-batch (messages that fail decoding are rejected by the consumer and written to the
-dead-letter topic with their reason when the batch commits) and hands it to the one scorer that the API and the
-stream worker use (:class:`~scoring_api.pipeline.Scorer`): the compiled validation suite (rows it fails are
-counted as rejected), the online features (warmed on the history with the labels reported before the streamed
-day; later labels reach them as the stream's clock passes their report time), the model input by name, the
-served champion's score and the decision. Only then does the member commit the batch's offsets: a crash
-re-delivers what was not fully processed.
+Before the day is produced, the worker group is placed at the end of the topics and its feature state is warmed
+on the history (the labels reported before the day included) and written as the workers' snapshot, with the
+positions it stands for: the workers start from it as from their own last snapshot. The day's labels go to the
+``labels`` topic, from which the workers apply them as the stream reaches their report times. The figures of
+the summary are read back from what the workers committed: the decisions on ``scores`` and the dead letters.
 """
 
 from __future__ import annotations
 
-import threading
+import statistics
 import time
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from ingest.kafka import MicroBatch, TransactionConsumer
+from features import FeaturesSettings, InMemoryStateStore, OnlineFeatureEngine, default_feature_set
+from ingest.kafka import end_offsets, read_topic
 from scoring_api.demo.context import DemoContext, StepResult, StreamFigures
-from scoring_api.records import Decision, Rejection
+from scoring_api.worker import StreamWorker, WorkerConfig, WorkerSettings, build_worker, decode_decision, stream_scorer
+from scoring_api.worker.state import position_name, snapshot_path
 
 if TYPE_CHECKING:
-    from features import OnlineFeatureEngine
-    from scoring_api.pipeline import LabelFeed, Scorer
+    from scoring_api.worker import StreamDecision
 
 
-class _Member(threading.Thread):
-    """One group member: poll, score (validate, features, model, decision), commit, repeat."""
+def worker_config(context: DemoContext) -> WorkerConfig:
+    """The demo's workers: their own group, transactional ids and journal; the embedded state in the run folder."""
+    from lifecycle.settings import LifecycleSettings
+    from scoring_api.settings import ScoringSettings
 
-    def __init__(self, consumer: TransactionConsumer, scorer: Scorer, batch_size: int) -> None:
-        super().__init__(daemon=True)
-        self.consumer = consumer
-        self.scorer = scorer
-        self.batch_size = batch_size
-        self.ids: list[str] = []
-        self.scores: list[float] = []
-        self.consumed = 0
-        self.rejected = 0
-        self.dead_lettered = 0
-        self.batches = 0
-        self.latencies_s: list[float] = []
-        self.content_ids: set[str] = set()
-        self.error: BaseException | None = None
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        try:
-            while not self.stop.is_set():
-                batch = self.consumer.poll_batch(timeout_s=0.2, max_records=self.batch_size)
-                if batch is None:
-                    continue
-                received = time.perf_counter()
-                undecodable = len(batch.rejected)
-                self._process(batch)
-                # Undecodable messages, refused by the consumer itself, count as consumed and rejected.
-                self.consumed += undecodable
-                self.rejected += undecodable
-                self.dead_lettered += len(batch.rejected)  # written by commit() below, before the offsets
-                self.consumer.commit(batch)
-                self.latencies_s.append(time.perf_counter() - received)
-                self.batches += 1
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self.consumer.close()
-
-    def _process(self, batch: MicroBatch) -> None:
-        frame = batch.frame
-        self.consumed += len(frame)
-        if frame.empty:
-            return
-        # One scorer serves the whole group: terminals are shared across cards, so their windows see every
-        # member's transactions; the scorer's lock keeps each micro-batch's read-and-update atomic.
-        scored = self.scorer.score_frame(frame)
-        self.rejected += len(scored.rejections)
-        refused = [k for k, result in enumerate(scored.results) if isinstance(result, Rejection)]
-        # Rows the scorer refuses go to the dead-letter topic too, with their original bytes.
-        reasons = ["; ".join(r.reasons) for r in scored.rejections]
-        batch.rejected.extend(batch.rejected_rows(frame.iloc[refused], reasons))
-        for result in scored.results:
-            if isinstance(result, Decision):
-                self.ids.append(result.transaction_id)
-                self.scores.append(result.score)
-                self.content_ids.add(result.model_version)
+    options = context.options
+    worker = WorkerSettings(
+        group_id=context.group_id,
+        transactional_id_prefix=context.group_id,
+        topic_journal=f"{context.group_id}.journal",
+        state_dir=options.run_dir.resolve() / context.group_id,
+        max_batch=options.batch_size,
+        metrics_port=0,
+        snapshot_every=10_000,
+    )
+    ingest = context.settings.model_copy(update={"kafka_bootstrap_servers": context.bootstrap_servers})
+    return WorkerConfig(
+        ingest, worker, FeaturesSettings(redis_url=""), ScoringSettings(model_backend=options.backend),
+        LifecycleSettings(),
+    )  # fmt: skip
 
 
-def warm_engine(context: DemoContext) -> tuple[OnlineFeatureEngine, LabelFeed]:
-    """The online engine with the history applied and the labels reported before the streamed day; the feed of
-    the labels reported from the day's start on."""
-    from features import OnlineFeatureEngine, default_feature_set
-    from scoring_api.pipeline import LabelFeed
-
+def warm_state(context: DemoContext, start_offsets: dict[tuple[str, int], int]) -> int:
+    """Write each worker slot's snapshot: the history applied, the labels reported before the day, and the
+    positions that state stands for (the group's start, the labels topic's end); returns the labels applied."""
     assert context.history is not None
     assert context.labels is not None
     assert context.stream_day is not None
     engine = OnlineFeatureEngine(default_feature_set())
     engine.update_and_read_batch(context.history)
     before = context.labels["reported_at"] < context.stream_day["timestamp"].min().normalize()
-    context.stream.labels_before = engine.apply_labels(context.labels.loc[before])
-    return engine, LabelFeed(context.labels.loc[~before].reset_index(drop=True))
+    applied = engine.apply_labels(context.labels.loc[before])
+    store = engine.store
+    assert isinstance(store, InMemoryStateStore)
+    positions = {position_name(partition): offset for partition, offset in start_offsets.items()}
+    labels = context.settings.topic_labels
+    positions.update({position_name((labels, p)): o for p, o in end_offsets(context.bootstrap_servers, labels).items()})
+    store.begin_unit()
+    store.commit_unit(positions)
+    config = worker_config(context)
+    for slot in range(context.options.workers):
+        store.snapshot(snapshot_path(config.worker.state_dir, slot), engine.feature_set.version)
+    return applied
 
 
 def step_stream(context: DemoContext) -> StepResult:
-    """Consume the produced day with the group, process every micro-batch, and measure the scores."""
-    from lifecycle.evaluation import average_precision, roc_auc
-    from lifecycle.evaluation.metrics import alert_threshold
+    """Run the workers until they have consumed the produced day, then read their decisions back."""
     from scoring_api.deployments import DeploymentManager
-    from scoring_api.pipeline import FixedPolicy, Scorer
+    from scoring_api.pipeline import FixedPolicy
     from scoring_api.pipeline.checks import load_checker
+    from scoring_api.sinks import Sinks
 
     assert context.stream_day is not None, "the simulate step runs first"
     assert context.registry is not None, "the train step runs first"
-    day = context.stream_day
-    engine, feed = warm_engine(context)
-    deployments = DeploymentManager(context.registry, feature_set=engine.feature_set, backend=context.options.backend)
-    deployments.refresh()
-    version = deployments.current.champion.version
-    labels_before = engine.labels_applied
-    scorer = Scorer(
-        feature_engine=engine,
-        checker=load_checker(),
-        models=deployments,
-        policies=FixedPolicy(),
-        labels=feed,
-        source="demo",
+    config = worker_config(context)
+    deployments = DeploymentManager(
+        context.registry, feature_set=default_feature_set(), backend=context.options.backend, sink=Sinks([])
     )
-    topic = context.settings.topic_transactions
-    members = [
-        _Member(
-            TransactionConsumer(
-                context.bootstrap_servers,
-                context.group_id,
-                [topic],
-                dead_letter_topic=context.settings.topic_dead_letters,
-                client_id=f"fraud-demo-{i}",
-            ),
-            scorer,
-            context.options.batch_size,
-        )
-        for i in range(context.options.consumers)
+    deployments.refresh()
+    champion = deployments.current.champion.content_id
+    checker, policy = load_checker(), FixedPolicy()
+    scores_start = end_offsets(context.bootstrap_servers, context.settings.topic_scores)
+    letters_start = end_offsets(context.bootstrap_servers, context.settings.topic_dead_letters)
+    workers = [
+        build_worker(config, slot, make_scorer=lambda engine: stream_scorer(engine, checker, deployments, policy))
+        for slot in range(context.options.workers)
     ]
     start = time.perf_counter()
-    for member in members:
-        member.start()
-    deadline = start + context.options.timeout_s
-    try:
-        while sum(m.consumed for m in members) < context.produced:
-            for member in members:
-                if member.error is not None:
-                    raise member.error
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"consumed {sum(m.consumed for m in members)} of {context.produced} in time")
-            time.sleep(0.02)
-        elapsed = time.perf_counter() - start
-    finally:
-        for member in members:
-            member.stop.set()
-        for member in members:
-            member.join(timeout=30)
-    for member in members:
-        if member.error is not None:
-            raise member.error
+    _run_until_consumed(workers, context.produced, context.options.timeout_s)
+    elapsed = time.perf_counter() - start
+    decisions = [
+        decode_decision(m.value)
+        for m in read_topic(context.bootstrap_servers, context.settings.topic_scores, since=scores_start,
+                            expected=len(context.stream_day), settle_s=1.0)
+    ]  # fmt: skip
+    letters = read_topic(context.bootstrap_servers, context.settings.topic_dead_letters, since=letters_start,
+                         settle_s=0.5)  # fmt: skip
+    context.stream = _figures(context, workers, decisions, len(letters), elapsed)
+    served = {d.model_version for d in decisions}
+    if served - {champion}:
+        raise RuntimeError(f"the stream was scored by {sorted(served)}, not the champion {champion}")
+    figures = context.stream
+    note = (
+        f"{len(workers)} worker(s) of group {context.group_id!r}, {figures.batches} micro-batches, exactly once: "
+        f"{figures.scored:,} decisions committed to {context.settings.topic_scores!r}, {figures.dead_lettered} "
+        f"messages to {context.settings.topic_dead_letters!r}, scored on {deployments.backend}"
+    )
+    return StepResult("stream and score", figures.consumed, elapsed, note, "transactions")
 
-    ids = [tid for m in members for tid in m.ids]
-    scores = np.array([s for m in members for s in m.scores], dtype=np.float64)
-    truth = day.set_index("transaction_id")["is_fraud"]
-    scored = truth.reindex(ids)
-    labels = scored.to_numpy(dtype=np.float64)
+
+def _run_until_consumed(workers: list[StreamWorker], produced: int, timeout_s: float) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run(worker: StreamWorker) -> None:
+        try:
+            worker.run()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,), daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    deadline = time.perf_counter() + timeout_s
+    try:
+        while sum(w.report.consumed for w in workers) < produced and not errors:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"consumed {sum(w.report.consumed for w in workers)} of {produced} in time")
+            time.sleep(0.05)
+    finally:
+        for worker in workers:
+            worker.request_stop()
+        for thread in threads:
+            thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+
+
+def _figures(
+    context: DemoContext, workers: list[StreamWorker], decisions: list[StreamDecision], letters: int, seconds: float
+) -> StreamFigures:
+    from lifecycle.evaluation import average_precision, roc_auc
+    from lifecycle.evaluation.metrics import alert_threshold
+
+    assert context.stream_day is not None
+    ids = [d.transaction_id for d in decisions]
+    scores = np.array([d.score for d in decisions], dtype=np.float64)
+    truth = context.stream_day.set_index("transaction_id")["is_fraud"]
+    labels = truth.reindex(ids).to_numpy(dtype=np.float64)
     threshold = alert_threshold(scores, context.options.review_rate)
     flagged = scores >= threshold
-    figures = StreamFigures(
-        consumed=sum(m.consumed for m in members),
-        rejected=sum(m.rejected for m in members),
-        dead_lettered=sum(m.dead_lettered for m in members),
-        scored=len(ids),
-        batches=sum(m.batches for m in members),
-        seconds=elapsed,
-        median_batch_latency_ms=1000 * float(np.median([x for m in members for x in m.latencies_s])),
+    latencies = [s for w in workers for s in w.report.batch_seconds]
+    consumed = sum(w.report.consumed for w in workers)
+    scored = len(set(ids))
+    rejected = consumed - len(ids)
+    return StreamFigures(
+        consumed=consumed,
+        validated=consumed - rejected,
+        rejected=rejected,
+        dead_lettered=letters,
+        scored=scored,
+        batches=sum(w.report.batches for w in workers),
+        seconds=seconds,
+        median_batch_latency_ms=1000 * statistics.median(latencies) if latencies else 0.0,
         auc_roc=roc_auc(scores, labels),
         average_precision=average_precision(scores, labels),
         frauds=int(labels.sum()),
         review_threshold=float(threshold),
         over_threshold=int(flagged.sum()),
         frauds_over_threshold=int(labels[flagged].sum()),
-        duplicates=len(ids) - len(set(ids)),
+        duplicates=len(ids) - scored,
+        labels_before=context.stream.labels_before,
+        labels_during=sum(w.report.labels_reached for w in workers),
+        unaccounted=context.produced - scored - rejected,
     )
-    figures.labels_before = context.stream.labels_before
-    figures.labels_during = engine.labels_applied - labels_before
-    figures.validated = figures.consumed - figures.rejected
-    figures.unaccounted = context.produced - figures.scored - figures.rejected
-    context.stream = figures
-    served = {cid for m in members for cid in m.content_ids}
-    if served != {version.content_id}:
-        raise RuntimeError(f"the stream was scored by {sorted(served)}, not the champion {version.content_id}")
-    note = (
-        f"group {context.group_id!r}, {len(members)} members, {figures.batches} micro-batches: "
-        f"{figures.validated:,} valid, {figures.rejected} rejected ({figures.dead_lettered} to "
-        f"{context.settings.topic_dead_letters!r}), {figures.scored:,} scored on {deployments.backend}"
-    )
-    return StepResult("stream and score", figures.consumed, elapsed, note, "transactions")

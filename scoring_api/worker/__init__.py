@@ -1,0 +1,83 @@
+"""The stream scoring worker: ``transactions`` in, decisions to ``scores``, exactly once, through crashes and
+rebalances. See ``docs/stream-worker.md`` for the design; :class:`StreamWorker` is one group member.
+
+The names below load on first use (PEP 562), so that ``fraud --help``, which registers ``fraud worker`` from
+:mod:`scoring_api.worker.cli`, does not import pandas, numba and Kafka.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scoring_api.worker.app import WorkerConfig, build_worker, run_worker, worker_topics
+    from scoring_api.worker.decisions import StreamDecision, decode_decision, encode_decisions
+    from scoring_api.worker.errors import JournalError, RecoveryError, TopologyError, WorkerError
+    from scoring_api.worker.loop import (
+        BatchObserver,
+        CommittedBatch,
+        SinkObserver,
+        StreamWorker,
+        WorkerReport,
+        WorkerTopics,
+    )
+    from scoring_api.worker.scoring import PipelineScorer, RowScorer, ScoredRows, stream_scorer
+    from scoring_api.worker.settings import WorkerSettings
+
+_HOMES = {
+    "WorkerConfig": "app",
+    "build_worker": "app",
+    "run_worker": "app",
+    "worker_topics": "app",
+    "StreamDecision": "decisions",
+    "decode_decision": "decisions",
+    "encode_decisions": "decisions",
+    "JournalError": "errors",
+    "RecoveryError": "errors",
+    "TopologyError": "errors",
+    "WorkerError": "errors",
+    "BatchObserver": "loop",
+    "CommittedBatch": "loop",
+    "StreamWorker": "loop",
+    "WorkerReport": "loop",
+    "WorkerTopics": "loop",
+    "PipelineScorer": "scoring",
+    "SinkObserver": "loop",
+    "stream_scorer": "scoring",
+    "RowScorer": "scoring",
+    "ScoredRows": "scoring",
+    "WorkerSettings": "settings",
+}
+
+__all__ = [
+    "BatchObserver",
+    "CommittedBatch",
+    "JournalError",
+    "PipelineScorer",
+    "RecoveryError",
+    "RowScorer",
+    "ScoredRows",
+    "SinkObserver",
+    "StreamDecision",
+    "StreamWorker",
+    "TopologyError",
+    "WorkerConfig",
+    "WorkerError",
+    "WorkerReport",
+    "WorkerSettings",
+    "WorkerTopics",
+    "build_worker",
+    "decode_decision",
+    "encode_decisions",
+    "run_worker",
+    "stream_scorer",
+    "worker_topics",
+]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{home}"), name)

@@ -1,0 +1,125 @@
+"""Assembling a worker from the settings: topics, the feature state, the served model, the scorer; and running
+one worker process with its signals."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+from features import FeaturesSettings, OnlineFeatureEngine, StateStore, default_feature_set
+from ingest.settings import IngestSettings
+from lifecycle.settings import LifecycleSettings
+from scoring_api.settings import ScoringSettings
+from scoring_api.sinks import Sinks
+from scoring_api.worker.loop import BatchObserver, StreamWorker, WorkerReport, WorkerTopics
+from scoring_api.worker.scoring import RowScorer, stream_scorer
+from scoring_api.worker.settings import WorkerSettings
+
+log = logging.getLogger("fraud.worker")
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Every settings object a worker reads."""
+
+    ingest: IngestSettings
+    worker: WorkerSettings
+    features: FeaturesSettings
+    scoring: ScoringSettings
+    lifecycle: LifecycleSettings
+
+    @classmethod
+    def from_environment(cls) -> WorkerConfig:
+        return cls(IngestSettings(), WorkerSettings(), FeaturesSettings(), ScoringSettings(), LifecycleSettings())
+
+
+def worker_topics(ingest: IngestSettings, worker: WorkerSettings) -> WorkerTopics:
+    return WorkerTopics(
+        transactions=ingest.topic_transactions,
+        labels=ingest.topic_labels,
+        scores=ingest.topic_scores,
+        dead_letters=ingest.topic_dead_letters,
+        journal=worker.topic_journal,
+    )
+
+
+def shared_store(settings: FeaturesSettings) -> StateStore | None:
+    """The Redis store when ``FRAUD_REDIS_URL`` is set (several workers share it); None for the embedded one."""
+    if not settings.redis_url:
+        return None
+    from features import RedisStateStore
+
+    return RedisStateStore.from_url(
+        settings.redis_url,
+        prefix=settings.redis_prefix,
+        route_ttl_s=settings.route_ttl_s,
+        entity_ttl_s=settings.entity_ttl_s,
+    )
+
+
+def pipeline_scorer_factory(config: WorkerConfig) -> Callable[[OnlineFeatureEngine], RowScorer]:
+    """Scorers over the registry's deployed models and the validation suite the settings name (loaded once):
+    the scoring service's pipeline, with its decision configuration fixed at the default."""
+    from lifecycle.registry import ModelRegistry
+    from scoring_api.deployments import DeploymentManager
+    from scoring_api.pipeline import FixedPolicy
+    from scoring_api.pipeline.checks import load_checker
+
+    checker = load_checker(config.worker.suite_path)
+    deployments = DeploymentManager(
+        ModelRegistry.from_settings(config.lifecycle),
+        feature_set=default_feature_set(),
+        backend=config.scoring.model_backend,
+        warmup_rows=config.scoring.warmup_rows,
+        sink=Sinks([]),
+        actor="stream-worker",
+    )
+    deployments.refresh()
+    champion = deployments.current.champion
+    log.info("model loaded", extra={"model_version": champion.content_id, "backend": deployments.backend})
+    policy = FixedPolicy()
+
+    def make(engine: OnlineFeatureEngine) -> RowScorer:
+        return stream_scorer(engine, checker, deployments, policy)
+
+    return make
+
+
+def build_worker(
+    config: WorkerConfig,
+    slot: int,
+    make_scorer: Callable[[OnlineFeatureEngine], RowScorer] | None = None,
+    observers: list[BatchObserver] | None = None,
+    consumer_overrides: dict[str, object] | None = None,
+) -> StreamWorker:
+    """The worker of ``slot`` as the settings describe it."""
+    feature_set = default_feature_set()
+    return StreamWorker(
+        bootstrap_servers=config.ingest.kafka_bootstrap_servers,
+        topics=worker_topics(config.ingest, config.worker),
+        settings=config.worker,
+        slot=slot,
+        make_engine=lambda store: OnlineFeatureEngine(feature_set, store),
+        make_scorer=make_scorer or pipeline_scorer_factory(config),
+        store=shared_store(config.features),
+        observers=observers or [],
+        consumer_overrides=dict(consumer_overrides or {}),
+    )
+
+
+def run_worker(worker: StreamWorker) -> WorkerReport:
+    """Run ``worker`` in this process until SIGTERM or SIGINT, which finish the batch in hand and leave."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        worker.request_stop()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return worker.run()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,91 @@
+"""50,000 simulated transactions through one worker, against the real broker: every transaction has exactly one
+committed decision in ``scores``, equal to what the scorer returns for the same input and the same state.
+
+"The same input and state" is rebuilt independently of the worker's run: a fresh engine and scorer process the
+committed batches the journal lists, in its order, reading their inputs back from the topics by offset.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from features import OnlineFeatureEngine, default_feature_set
+from ingest.kafka import RangeReader, micro_batch
+from scoring_api.worker.journal import JournalReader
+from scoring_api.worker.labels import LabelQueue
+from scoring_api.worker.plan import plan_batch
+from scoring_api.worker.process import process_plan
+from tests.scoring_api.worker import support
+from tests.scoring_api.worker.conftest import Setup, WorkerThread, in_process_worker
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(1200)]
+
+N = 50_000
+
+
+def test_fifty_thousand_transactions_get_exactly_one_decision_each_equal_to_the_scorers(setup: Setup) -> None:
+    stream = support.simulated_stream(days=9, seed=5, customers=3_000, terminals=5_000, history_days=2)
+    transactions = stream.transactions.head(N)
+    assert len(transactions) == N
+    labels = stream.labels[stream.labels["transaction_id"].isin(transactions["transaction_id"])]
+    support.produce(setup.bootstrap, setup.topics.transactions, transactions)
+    support.produce_labels(setup.bootstrap, setup.topics.labels, labels)
+
+    worker = WorkerThread(in_process_worker(setup, max_batch=2_000), until=lambda r: r.consumed >= N)
+    worker.start()
+    worker.join(900)
+    assert not worker.is_alive(), "the worker did not get through the stream in time"
+    if worker.error is not None:
+        raise worker.error
+    assert worker.report is not None
+    assert worker.report.labels_applied > 0
+
+    decisions = support.decisions_of(support.read_committed(setup.bootstrap, setup.topics.scores, N))
+    counts = Counter(d.transaction_id for d in decisions)
+    assert len(decisions) == N, f"{len(decisions) - len(counts)} duplicates, {N - len(counts)} missing"
+    assert set(counts) == set(transactions["transaction_id"])
+    assert max(counts.values()) == 1
+    assert support.read_committed(setup.bootstrap, setup.topics.dead_letters, settle_s=0.5) == []
+
+    expected = _rescore_committed_batches(setup)
+    got = {d.transaction_id: d for d in decisions}
+    assert expected.keys() == got.keys()
+    scores = np.array([got[t].score for t in expected])
+    np.testing.assert_array_equal(scores, np.array([expected[t][0] for t in expected]))
+    assert all(got[t].outcome == expected[t][1] for t in expected)
+    assert len({d.model_version for d in decisions}) == 1
+    assert {d.decision_config_version for d in decisions} == {0}
+    assert {d.model_role for d in decisions} == {"champion"}
+    sources = {d.source for d in decisions}
+    assert len(sources) == N, "each decision names its own input message"
+
+
+def _rescore_committed_batches(setup: Setup) -> dict[str, tuple[float, str]]:
+    """Score the journal's batches again with a fresh engine and scorer: transaction id -> (score, decision)."""
+    from kafka import TopicPartition
+
+    scorer = setup.scorers()(OnlineFeatureEngine(default_feature_set()))
+    journal = JournalReader(setup.bootstrap, setup.topics.journal, "test-journal")
+    reader = RangeReader(setup.bootstrap, "test-ranges")
+    out: dict[str, tuple[float, str]] = {}
+    try:
+        end = journal.end()
+        for record in journal.records(0, lambda: False, timeout_s=2.0):
+            polled = {TopicPartition(t, p): reader.read(t, p, a, b) for (t, p), (a, b) in record.inputs.items()}
+            queues = {}
+            for (topic, partition), (first, last) in record.labels.items():
+                queue = LabelQueue(partition, first)
+                queue.extend(reader.read(topic, partition, first, last), topic, last)
+                queues[partition] = queue
+            processed = process_plan(plan_batch(micro_batch(polled).frame, queues), scorer)
+            for _, decision in processed.scored.decided:
+                out[decision.transaction_id] = (decision.score, decision.outcome.value)
+            if record.offset + 1 >= end:
+                break
+    finally:
+        journal.close()
+        reader.close()
+    return out
