@@ -29,12 +29,20 @@ def simulate_command(
     bootstrap: Annotated[str | None, typer.Option(help="With --kafka: bootstrap servers (from settings).")] = None,
     topic: Annotated[str | None, typer.Option(help="With --kafka: topic (settings' transactions topic).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the files at --out and its labels file.")] = False,
+    labels_topic: Annotated[
+        str | None, typer.Option(help="With --kafka: the labels' topic (settings' labels topic).")
+    ] = None,
+    labels: Annotated[
+        bool, typer.Option("--labels/--no-labels", help="With --kafka: also produce the labels, as they arrive.")
+    ] = True,
 ) -> None:
     """Simulate card transactions with fraud scenarios and late labels; write them to Parquet (--out), produce
     them to Kafka (--kafka), or both.
 
     The size and the output files are checked before simulating: a run too large for this machine's memory,
-    or an --out that cannot be written (or that exists, without --force), stops at once.
+    or an --out that cannot be written (or that exists, without --force), stops at once. With --kafka the labels
+    go to their own topic too, each before the first transaction at or after its report time, as a bank's back
+    office would report them while the stream goes on.
     """
     from ingest.outputs import check_output
     from ingest.simulator import SimulatorConfig, labels_path, simulate
@@ -71,7 +79,8 @@ def simulate_command(
         typer.echo(f"transactions: {tx_path}")
         typer.echo(f"labels ({len(data.labels):,}): {label_path}")
     if kafka:
-        _produce(data.transactions, rate=rate or None, bootstrap=bootstrap, topic=topic)
+        label_frame = data.labels if labels else None
+        _produce(data.transactions, label_frame, rate=rate or None, bootstrap=bootstrap, topics=(topic, labels_topic))
 
 
 def _refuse_too_large(config: SimulatorConfig) -> None:
@@ -98,19 +107,37 @@ def _available_memory() -> int | None:
     return None
 
 
-def _produce(frame: pd.DataFrame, *, rate: float | None, bootstrap: str | None, topic: str | None) -> None:
+def _produce(
+    frame: pd.DataFrame,
+    labels: pd.DataFrame | None,
+    *,
+    rate: float | None,
+    bootstrap: str | None,
+    topics: tuple[str | None, str | None],
+) -> None:
     from ingest.kafka import TransactionProducer, ensure_topics, system_topics
     from ingest.settings import IngestSettings
     from ingest.simulator.stream import send_at_rate
 
     settings = IngestSettings()
     servers = bootstrap or settings.kafka_bootstrap_servers
-    topics = system_topics(settings)
-    if topic is not None and topic not in {t.name for t in topics}:
-        topics.append(replace(topics[0], name=topic))
-    target = topic or settings.topic_transactions
-    ensure_topics(servers, topics)
-    with TransactionProducer(servers, target) as producer:
-        report = send_at_rate(frame, producer.send_frame, rate)
+    target = topics[0] or settings.topic_transactions
+    label_target = topics[1] or settings.topic_labels
+    specs = system_topics(settings)
+    known = {t.name for t in specs}
+    # Topics named on the command line are made like the settings' ones (labels partitioned like transactions).
+    specs += [replace(specs[0], name=name) for name in {target, label_target} - known]
+    ensure_topics(servers, specs)
+    with TransactionProducer(servers, target) as producer, TransactionProducer(servers, label_target) as feed:
+        report = send_at_rate(
+            frame,
+            producer.send_frame,
+            rate,
+            labels=labels,
+            send_labels=None if labels is None else feed.send_labels,
+        )
         producer.flush()
+        feed.flush()
     typer.echo(f"produced {report.sent:,} transactions to {target!r} at {servers} ({report.rate:,.0f} tx/s)")
+    if labels is not None:
+        typer.echo(f"produced {report.labels_sent:,} labels to {label_target!r}, each before the stream reached it")

@@ -80,6 +80,30 @@ def test_unthrottled_sending_never_sleeps() -> None:
     assert clock.slept == []
 
 
+def test_labels_go_out_before_the_first_transaction_at_or_after_their_report_time() -> None:
+    times = pd.date_range("2018-04-01", periods=30, freq="h", tz="UTC")
+    frame = pd.DataFrame({"timestamp": times, "n": range(30)})
+    labels = pd.DataFrame({"reported_at": [times[2], times[2] + pd.Timedelta(minutes=1), times[29], times[29]
+                                           + pd.Timedelta(days=1)], "id": ["a", "b", "c", "d"]})  # fmt: skip
+    order: list[str] = []
+
+    def send(chunk: pd.DataFrame) -> int:
+        order.extend(f"tx{n}" for n in chunk["n"])
+        return len(chunk)
+
+    def send_labels(chunk: pd.DataFrame) -> int:
+        order.extend(chunk["id"])
+        return len(chunk)
+
+    clock = FakeClock()
+    report = send_at_rate(frame, send, 20.0, labels=labels, send_labels=send_labels, clock=clock, sleep=clock.sleep)
+    assert report.labels_sent == 4
+    assert order.index("a") < order.index("tx2")  # a is reported at tx2's time: it arrives before tx2
+    assert order.index("b") < order.index("tx3")
+    assert order.index("c") < order.index("tx29")
+    assert order[-1] == "d"  # reported after the stream's end: sent last
+
+
 def test_rates_must_be_positive() -> None:
     with pytest.raises(SimulatorError, match="rate must be positive"):
         send_at_rate(pd.DataFrame({"n": [1]}), len, 0.0)
@@ -91,11 +115,21 @@ def test_simulate_produces_every_transaction_to_kafka(kafka_broker: BrokerState,
 
     topic = f"simulated-{uuid.uuid4().hex[:8]}"
     out = tmp_path / "sim.parquet"
-    args = ["simulate", *SMALL, "--out", str(out), "--kafka", "--rate", "20000"]
+    labels_topic = f"{topic}-labels"
+    args = ["simulate", *SMALL, "--out", str(out), "--kafka", "--rate", "20000", "--labels-topic", labels_topic]
     result = CliRunner().invoke(app, [*args, "--bootstrap", kafka_broker.bootstrap_servers, "--topic", topic])
     assert result.exit_code == 0, result.output
     expected = pd.read_parquet(out)
+    expected_labels = pd.read_parquet(labels_path(out))
     assert f"produced {len(expected):,} transactions to '{topic}'" in result.output
+    assert f"produced {len(expected_labels):,} labels to '{labels_topic}'" in result.output
+    from ingest.kafka import decode_labels, read_topic
+
+    label_messages = read_topic(kafka_broker.bootstrap_servers, labels_topic, expected=len(expected_labels))
+    decoded = decode_labels([m.value for m in label_messages])
+    assert decoded.rejected == []
+    assert sorted(decoded.frame["transaction_id"]) == sorted(expected_labels["transaction_id"])
+    assert all(m.key.decode() == card for m, card in zip(label_messages, decoded.frame["card_token"], strict=True))
 
     consumer = KafkaConsumer(
         topic,
