@@ -11,7 +11,9 @@ of Kafka Streams' partition group:
 * a record is released once no partition still being fetched can hold an earlier one: every partition with
   records not fetched yet (its position behind its high watermark) has buffered records past it;
 * a partition that is behind but whose records do not come is waited for at most ``max_wait_s`` (then the
-  release goes on without it: a slow partition must not stop the stream).
+  release goes on without it: a slow partition must not stop the stream);
+* memory stays bounded: with more than ``max_pending`` records buffered, a partition with nothing buffered is
+  not waited for at all (the caller keeps polling, and each release takes records out).
 
 >>> from types import SimpleNamespace as Record
 >>> aligner = TimeAligner(max_wait_s=0.0)
@@ -34,8 +36,11 @@ from typing import Any
 class TimeAligner:
     """Buffers polled records per partition and releases them in timestamp order (see the module docstring)."""
 
-    def __init__(self, max_wait_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_wait_s: float, max_pending: int | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_wait_s = max_wait_s
+        self.max_pending = max_pending
         self._clock = clock
         self._buffers: dict[Hashable, deque[Any]] = {}
         self._waiting_since: float | None = None
@@ -62,9 +67,12 @@ class TimeAligner:
     def release(self, max_records: int, lagging: set[Any]) -> dict[Hashable, list[Any]]:
         """Up to ``max_records`` records in timestamp order (ties: partition order, then offset), none later than
         what a ``lagging`` partition (records still to fetch) may yet bring; empty when nothing may go yet."""
-        if not self.pending:
+        pending = self.pending
+        if not pending:
             self._waiting_since = None
             return {}
+        if self.max_pending is not None and pending > self.max_pending:
+            lagging = {partition for partition in lagging if self.buffered(partition)}
         frontier = self._frontier(lagging)
         heads = [(buffer[0].timestamp, index, partition) for index, (partition, buffer) in
                  enumerate(sorted(self._buffers.items(), key=lambda item: str(item[0]))) if buffer]  # fmt: skip

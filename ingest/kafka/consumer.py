@@ -190,7 +190,8 @@ class TransactionConsumer:
         # kafka-python checks the listener's type; the log implements the interface without importing kafka at
         # module import time, so it is registered as a virtual subclass here.
         ConsumerRebalanceListener.register(_AssignmentLog)
-        self._aligner = None if align_wait_s is None else TimeAligner(align_wait_s)
+        # Memory stays bounded: with many polls' worth buffered, no partition is waited for any longer.
+        self._aligner = None if align_wait_s is None else TimeAligner(align_wait_s, 20 * max_poll_records)
         self.max_poll_records = max_poll_records
 
         def revoked(moved: frozenset[Partition]) -> None:
@@ -262,17 +263,12 @@ class TransactionConsumer:
         assert aligner is not None
         deadline = time.monotonic() + timeout_s
         while True:
-            # Memory stays bounded: with several batches' worth buffered, nothing more is fetched until some goes
-            # (a partition whose records do not come is then waited for no longer than the aligner's wait).
-            if aligner.pending <= 4 * max_records:
-                remaining = max(0.0, deadline - time.monotonic())
-                # Records held back for a partition still being fetched: poll briefly for its records, then retry.
-                wait = min(remaining, 0.1) if aligner.pending else remaining
-                aligner.add(self._consumer.poll(timeout_ms=int(wait * 1000)))
-            else:
-                time.sleep(0.01)
-            owned = self._consumer.assignment()
-            released = aligner.release(max_records, {tp for tp in owned if self._behind(tp)})
+            remaining = max(0.0, deadline - time.monotonic())
+            # Records held back for a partition still being fetched: poll briefly for its records, then retry.
+            wait = min(remaining, 0.1) if aligner.pending else remaining
+            aligner.add(self._consumer.poll(timeout_ms=int(wait * 1000)))
+            lagging = {tp for tp in self._consumer.assignment() if self._behind(tp)}
+            released = aligner.release(max_records, lagging)
             if released or time.monotonic() >= deadline:
                 return released
 
