@@ -39,6 +39,7 @@ def worker_config(context: DemoContext) -> WorkerConfig:
         max_batch=options.batch_size,
         metrics_port=0,
         snapshot_every=10_000,
+        monitor=False,
     )
     ingest = context.settings.model_copy(update={"kafka_bootstrap_servers": context.bootstrap_servers})
     return WorkerConfig(

@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from features import FeaturesSettings, OnlineFeatureEngine, StateStore, default_feature_set
 from ingest.settings import IngestSettings
@@ -17,6 +18,9 @@ from scoring_api.sinks import Sinks
 from scoring_api.worker.loop import BatchObserver, StreamWorker, WorkerReport, WorkerTopics
 from scoring_api.worker.scoring import RowScorer, stream_scorer
 from scoring_api.worker.settings import WorkerSettings
+
+if TYPE_CHECKING:
+    from lifecycle.registry import ModelRegistry
 
 log = logging.getLogger("fraud.worker")
 
@@ -60,17 +64,18 @@ def shared_store(settings: FeaturesSettings) -> StateStore | None:
     )
 
 
-def pipeline_scorer_factory(config: WorkerConfig) -> Callable[[OnlineFeatureEngine], RowScorer]:
+def pipeline_scorer_factory(
+    config: WorkerConfig, registry: ModelRegistry
+) -> Callable[[OnlineFeatureEngine], RowScorer]:
     """Scorers over the registry's deployed models and the validation suite the settings name (loaded once):
     the scoring service's pipeline, with its decision configuration fixed at the default."""
-    from lifecycle.registry import ModelRegistry
     from scoring_api.deployments import DeploymentManager
     from scoring_api.pipeline import FixedPolicy
     from scoring_api.pipeline.checks import load_checker
 
     checker = load_checker(config.worker.suite_path)
     deployments = DeploymentManager(
-        ModelRegistry.from_settings(config.lifecycle),
+        registry,
         feature_set=default_feature_set(),
         backend=config.scoring.model_backend,
         warmup_rows=config.scoring.warmup_rows,
@@ -88,6 +93,17 @@ def pipeline_scorer_factory(config: WorkerConfig) -> Callable[[OnlineFeatureEngi
     return make
 
 
+def monitor_observer(registry: ModelRegistry) -> BatchObserver:
+    """Monitoring as monitoring's settings describe it, its alert actions recorded in the audit trail."""
+    from monitoring import MonitorConfig, MonitoringSettings, open_services
+    from monitoring.audit.cli import alert_action_sink
+    from scoring_api.worker.monitoring import MonitorObserver
+
+    settings = MonitoringSettings()
+    services = open_services(settings, alert_action_sink())
+    return MonitorObserver(registry, services, MonitorConfig.from_settings(settings))
+
+
 def build_worker(
     config: WorkerConfig,
     slot: int,
@@ -95,15 +111,23 @@ def build_worker(
     observers: list[BatchObserver] | None = None,
     consumer_overrides: dict[str, object] | None = None,
 ) -> StreamWorker:
-    """The worker of ``slot`` as the settings describe it."""
+    """The worker of ``slot`` as the settings describe it (``make_scorer`` and ``observers`` replace the
+    settings' scorer and monitoring)."""
     feature_set = default_feature_set()
+    if make_scorer is None or (observers is None and config.worker.monitor):
+        from lifecycle.registry import ModelRegistry
+
+        registry = ModelRegistry.from_settings(config.lifecycle)
+        make_scorer = make_scorer or pipeline_scorer_factory(config, registry)
+        if observers is None and config.worker.monitor:
+            observers = [monitor_observer(registry)]
     return StreamWorker(
         bootstrap_servers=config.ingest.kafka_bootstrap_servers,
         topics=worker_topics(config.ingest, config.worker),
         settings=config.worker,
         slot=slot,
         make_engine=lambda store: OnlineFeatureEngine(feature_set, store),
-        make_scorer=make_scorer or pipeline_scorer_factory(config),
+        make_scorer=make_scorer,
         store=shared_store(config.features),
         observers=observers or [],
         consumer_overrides=dict(consumer_overrides or {}),

@@ -88,6 +88,9 @@ class BatchObserver(Protocol):
 
     def observe(self, batch: CommittedBatch) -> None: ...
 
+    def flush(self) -> None:
+        """Finish what is gathered (the worker stops)."""
+
 
 class SinkObserver:
     """A :class:`~scoring_api.sinks.DecisionSink` (the audit trail's, the service's metrics) as an observer:
@@ -98,6 +101,9 @@ class SinkObserver:
 
     def observe(self, batch: CommittedBatch) -> None:
         self.sink.batch_scored(BatchScored(utc_now(), "stream", batch.scored))
+
+    def flush(self) -> None:
+        """A sink records as it goes."""
 
 
 @dataclass
@@ -223,6 +229,8 @@ class StreamWorker:
     def _disconnect(self) -> None:
         try:
             self.state.snapshot()
+            for observer in self.observers:
+                observer.flush()
         finally:
             self.consumer.close()  # leaves the group: the partitions move to the other members at once
             self.producer.close()

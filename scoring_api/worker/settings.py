@@ -43,6 +43,9 @@ class WorkerSettings(BaseSettings):
     recovery_timeout_s: float = Field(default=60.0, gt=0)
     #: Longest dead-letter value kept whole; longer ones keep their beginning and say how long they were.
     dlq_max_value_bytes: int = Field(default=256 * 1024, ge=1_024, le=900 * 1024)
+    #: Committed batches go to the models' drift and performance monitors (monitoring's settings say where
+    #: their history and alerts are kept), and the labels applied to realised performance.
+    monitor: bool = True
     #: A validation suite saved by ``fraud validate`` (JSON); empty: the contract's suite.
     suite_path: Path | None = None
     #: Seconds ``fraud worker --workers N`` gives its workers to finish their batch after SIGTERM before SIGKILL.

@@ -44,9 +44,10 @@ from tests.scoring_api.worker import support
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def registry_dir(world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the world's blessed registry (the forest champion), over the world's model store."""
+    """A copy of the world's blessed registry (the forest champion), over the world's model store: a test may
+    register and promote in it."""
     folder = tmp_path_factory.mktemp("registry")
     registry, _ = blessed_registry(folder, world)
     registry.close()
@@ -89,6 +90,7 @@ class Setup:
             "max_batch": 500,
             "snapshot_every": 4,
             "recovery_timeout_s": 30.0,
+            "monitor": False,
         }
         values.update(overrides)
         return WorkerSettings(**values)
