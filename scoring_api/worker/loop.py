@@ -26,6 +26,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -304,6 +305,11 @@ class StreamWorker:
             self.state.abort()
             self._replay_own(batch, record)
         self._account(batch, plan, processed, outputs, began)
+        if self.report.batches % self.settings.evict_every == 0 and self._clock:
+            newest = datetime.fromtimestamp(max(self._clock.values()) / 1e6, UTC)
+            lateness = timedelta(seconds=self.settings.evict_lateness_s)
+            forgotten = self.state.engine.evict_idle(newest, lateness)
+            log.info("idle entities forgotten", extra={"entities": forgotten})
 
     def _commit(
         self, batch: MicroBatch, plan: BatchPlan, processed: ProcessedBatch

@@ -37,6 +37,10 @@ class WorkerSettings(BaseSettings):
     #: shutdown; a restarted worker restores it and replays the journal from there.
     state_dir: Path = Path("var/worker")
     snapshot_every: int = Field(default=200, ge=1)
+    #: Every this many batches the embedded state forgets the entities too old to count in any feature (by the
+    #: newest transaction time seen, less ``evict_lateness_s`` for late transactions); Redis expires them itself.
+    evict_every: int = Field(default=500, ge=1)
+    evict_lateness_s: float = Field(default=86_400.0, ge=0)
     #: Prometheus metrics on http://127.0.0.1:{metrics_port + slot}/metrics; 0 turns the endpoint off.
     metrics_port: int = Field(default=9464, ge=0, le=65_535)
     #: Longest time a worker waits for the journal records it must replay before it reports them missing.
