@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from ingest.kafka import encode_frame
+from ingest.kafka.dead_letters import mask_card_number_bytes
 from tests.scoring_api.worker import support
 from tests.scoring_api.worker.conftest import Setup, WorkerThread, in_process_worker
 
@@ -82,6 +83,27 @@ def test_poison_messages_go_to_the_dead_letter_topic_with_reasons_and_stop_nothi
         assert {"reason", "source-topic", "source-partition", "source-offset", "origin"} <= headers.keys()
         for part in (message.key or b"", message.value or b"", *headers.values()):
             assert PAN.encode() not in part.replace(b" ", b"").replace(b"-", b""), "a card number in clear"
+    # Each letter is its original message at the offset its origin names: the same bytes, but for card numbers
+    # masked (in text that is not JSON any 13-19 digit run passing Luhn counts as one) and huge values cut.
+    originals = {
+        (m.topic, m.partition, m.offset): (m.key, m.value)
+        for topic in (setup.topics.transactions, setup.topics.labels)
+        for m in support.read_committed(setup.bootstrap, topic, settle_s=0.5)
+    }
+    whole = 0
+    for message in letters:
+        headers = dict(message.headers)
+        origin = (headers["source-topic"].decode(), int(headers["source-partition"]), int(headers["source-offset"]))
+        assert headers["origin"].decode() == "/".join(map(str, origin))
+        key, value = originals[origin]
+        if value is None:
+            assert not message.value, "a tombstone stays empty"
+            continue
+        if "truncated-from" not in headers:
+            assert message.value == mask_card_number_bytes(value, json_object=True), headers["reason"]
+            whole += message.value == value
+        assert message.key == (None if key is None else mask_card_number_bytes(key, json_object=False))
+    assert whole >= 4, "letters without a card number keep their bytes whole"
     huge = next(m for m in letters if "device_id.length" in dict(m.headers)["reason"].decode())
     assert len(huge.value) == 256 * 1024
     assert int(dict(huge.headers)["truncated-from"]) > 400_000
