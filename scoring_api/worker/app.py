@@ -21,6 +21,8 @@ from scoring_api.worker.settings import WorkerSettings
 
 if TYPE_CHECKING:
     from lifecycle.registry import ModelRegistry
+    from scoring_api.sinks import DecisionSink
+    from scoring_api.worker.monitoring import MonitorObserver
 
 log = logging.getLogger("fraud.worker")
 
@@ -93,15 +95,15 @@ def pipeline_scorer_factory(
     return make
 
 
-def monitor_observer(registry: ModelRegistry) -> BatchObserver:
+def monitor_observer(registry: ModelRegistry) -> MonitorObserver:
     """Monitoring as monitoring's settings describe it, its alert actions recorded in the audit trail."""
     from monitoring import MonitorConfig, MonitoringSettings, open_services
     from monitoring.audit.cli import alert_action_sink
-    from scoring_api.worker.monitoring import MonitorObserver
+    from scoring_api.worker.monitoring import MonitorObserver as Observer
 
     settings = MonitoringSettings()
     services = open_services(settings, alert_action_sink())
-    return MonitorObserver(registry, services, MonitorConfig.from_settings(settings))
+    return Observer(registry, services, MonitorConfig.from_settings(settings))
 
 
 def build_worker(
@@ -109,19 +111,23 @@ def build_worker(
     slot: int,
     make_scorer: Callable[[OnlineFeatureEngine], RowScorer] | None = None,
     observers: list[BatchObserver] | None = None,
+    recorder: DecisionSink | None = None,
     consumer_overrides: dict[str, object] | None = None,
 ) -> StreamWorker:
     """The worker of ``slot`` as the settings describe it (``make_scorer`` and ``observers`` replace the
-    settings' scorer and monitoring)."""
+    settings' scorer and monitoring; ``recorder`` is told of every decision before it is published)."""
     feature_set = default_feature_set()
+    closing: list[Callable[[], None]] = []
     if make_scorer is None or (observers is None and config.worker.monitor):
         from lifecycle.registry import ModelRegistry
 
         registry = ModelRegistry.from_settings(config.lifecycle)
         make_scorer = make_scorer or pipeline_scorer_factory(config, registry)
         if observers is None and config.worker.monitor:
-            observers = [monitor_observer(registry)]
-    return StreamWorker(
+            monitors = monitor_observer(registry)
+            observers = [monitors]
+            closing.append(monitors.services.close)
+    worker = StreamWorker(
         bootstrap_servers=config.ingest.kafka_bootstrap_servers,
         topics=worker_topics(config.ingest, config.worker),
         settings=config.worker,
@@ -130,8 +136,11 @@ def build_worker(
         make_scorer=make_scorer,
         store=shared_store(config.features),
         observers=observers or [],
+        recorder=recorder,
         consumer_overrides=dict(consumer_overrides or {}),
     )
+    worker.closing.extend(closing)
+    return worker
 
 
 def run_worker(worker: StreamWorker) -> WorkerReport:

@@ -7,15 +7,16 @@ One iteration (see ``docs/stream-worker.md`` for the whole design):
    to the group's committed offset by the journal replay (:mod:`~scoring_api.worker.recovery`) before any new
    input of it is processed, and its labels partition is read from the state's position;
 2. read the labels on the topic so far, plan the batch (rows in event-time order, labels where they are due);
-3. score the plan's runs (:class:`~scoring_api.worker.scoring.RowScorer`), applying labels between them;
+3. score the plan's runs (:class:`~scoring_api.worker.scoring.RowScorer`), applying labels between them, and
+   hand the decisions to the recorder (the audit trail), which must accept them before anything is published;
 4. in one Kafka transaction: decisions to ``scores``, dead letters to ``transactions.dlq``, the journal record,
    and the input offsets (with the group's metadata, and the journal record's name as offset metadata);
 5. after the commit, the state's unit commits with the positions it reached (Redis: one MULTI/EXEC; embedded:
    in memory, snapshotted every ``snapshot_every`` batches and at shutdown).
 
-A failed transaction is aborted, the state returns to its last durable point (and replays the journal), the
-consumer goes back to the committed offsets, and the batch is processed again. SIGTERM finishes the batch in
-hand, commits it, snapshots, and leaves the group.
+A failed transaction (or a recorder that refuses the decisions) is aborted, the state returns to its last
+durable point (and replays the journal), the consumer goes back to the committed offsets, and the batch is
+processed again. SIGTERM finishes the batch in hand, commits it, snapshots, and leaves the group.
 """
 
 from __future__ import annotations
@@ -94,8 +95,9 @@ class BatchObserver(Protocol):
 
 
 class SinkObserver:
-    """A :class:`~scoring_api.sinks.DecisionSink` (the audit trail's, the service's metrics) as an observer:
-    each committed batch reaches it as the scoring service's ``BatchScored`` event, from source ``stream``."""
+    """A :class:`~scoring_api.sinks.DecisionSink` (the service's metrics, say) as an observer: each committed
+    batch reaches it, at most once, as the scoring service's ``BatchScored`` event from source ``stream``. A sink
+    that must see every published decision (the audit trail) is the worker's ``recorder`` instead."""
 
     def __init__(self, sink: DecisionSink) -> None:
         self.sink = sink
@@ -140,6 +142,7 @@ class StreamWorker:
         make_scorer: Callable[[OnlineFeatureEngine], RowScorer],
         store: StateStore | None = None,
         observers: Sequence[BatchObserver] = (),
+        recorder: DecisionSink | None = None,
         consumer_overrides: dict[str, Any] | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
@@ -148,6 +151,11 @@ class StreamWorker:
         self.slot = slot
         self.worker_id = f"{settings.transactional_id_prefix}-{slot}"
         self.observers = list(observers)
+        #: Told of every batch's decisions before they are published (see :meth:`_record`).
+        self.recorder = recorder
+        self._record_pause = 0.0
+        #: Called last when the worker stops (what build_worker opened: the audit trail, monitoring's storage).
+        self.closing: list[Callable[[], None]] = []
         self.metrics = WorkerMetrics(self.worker_id)
         self.report = WorkerReport()
         self._make_scorer = make_scorer
@@ -237,6 +245,8 @@ class StreamWorker:
             self.producer.close()
             self.feed.close()
             self.metrics.close()
+            for close in self.closing:
+                close()
             log.info("worker stopped", extra=self._summary())
 
     # -- rebalances --------------------------------------------------------------------------------------------
@@ -288,6 +298,8 @@ class StreamWorker:
         self.state.begin()
         try:
             processed = process_plan(plan, self.scorer)
+            if not self._record(batch, processed):
+                return
             record, journal_offset, outputs = self._commit(batch, plan, processed)
         except FencedError:
             raise
@@ -310,6 +322,30 @@ class StreamWorker:
             lateness = timedelta(seconds=self.settings.evict_lateness_s)
             forgotten = self.state.engine.evict_idle(newest, lateness)
             log.info("idle entities forgotten", extra={"entities": forgotten})
+
+    def _record(self, batch: MicroBatch, processed: ProcessedBatch) -> bool:
+        """Hand the batch's decisions to the recorder before they are published, so that no decision reaches
+        ``scores`` unrecorded. When the recorder refuses them, nothing of the batch is published: it is processed
+        again after a pause that doubles up to 30 s (the stream waits for the audit trail rather than publish
+        decisions it lacks). A batch recorded and then not committed (the transaction aborted, the worker killed)
+        is recorded again when it is processed again: the trail then holds a decision that was never published
+        beside the one that was (the decision on ``scores`` names its own id)."""
+        if self.recorder is None:
+            return True
+        try:
+            self.recorder.batch_scored(BatchScored(utc_now(), "stream", processed.scored.batch))
+        except Exception as exc:  # any failure of the recorder: the batch is undone and processed again
+            self.metrics.unrecorded.inc()
+            self._record_pause = min(30.0, max(0.5, 2 * self._record_pause))
+            log.error(
+                "recording the batch's decisions failed; nothing was published, the batch is processed again",
+                extra={"error": f"{type(exc).__name__}: {exc}", "rows": batch.size, "pause_s": self._record_pause},
+            )
+            self._stop.wait(self._record_pause)
+            self._recover_from_abort(batch, exc)
+            return False
+        self._record_pause = 0.0
+        return True
 
     def _commit(
         self, batch: MicroBatch, plan: BatchPlan, processed: ProcessedBatch

@@ -54,6 +54,9 @@ class WorkerMetrics:
         self.state_gaps = Counter("fraud_worker_state_gaps",
                                   "Partitions taken over whose committed batches the journal no longer held.",
                                   ["worker"], registry=r).labels(**labels)  # fmt: skip
+        self.unrecorded = Counter("fraud_worker_batches_unrecorded",
+                                  "Micro-batches processed again because the recorder (audit trail) refused them.",
+                                  ["worker"], registry=r).labels(**labels)  # fmt: skip
         self.assigned = Gauge("fraud_worker_assigned_partitions", "Partitions of transactions this worker owns.",
                               ["worker"], registry=r).labels(**labels)  # fmt: skip
         self._worker = worker
