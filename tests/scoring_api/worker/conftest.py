@@ -180,6 +180,18 @@ class WorkerThread(threading.Thread):
         return self.report
 
 
+def run_through(worker: StreamWorker, messages: int, timeout_s: float = 300.0) -> WorkerReport:
+    """Run ``worker`` in a thread until it has consumed ``messages`` messages; its report (its error raised)."""
+    thread = WorkerThread(worker, until=lambda report: report.consumed >= messages)
+    thread.start()
+    thread.join(timeout_s)
+    assert not thread.is_alive(), "the worker did not get through the stream in time"
+    if thread.error is not None:
+        raise thread.error
+    assert thread.report is not None
+    return thread.report
+
+
 def in_process_worker(
     setup: Setup,
     slot: int = 0,

@@ -19,7 +19,7 @@ from scoring_api.worker.labels import LabelQueue
 from scoring_api.worker.plan import plan_batch
 from scoring_api.worker.process import process_plan
 from tests.scoring_api.worker import support
-from tests.scoring_api.worker.conftest import Setup, WorkerThread, in_process_worker
+from tests.scoring_api.worker.conftest import Setup, in_process_worker, run_through
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -34,14 +34,8 @@ def test_fifty_thousand_transactions_get_exactly_one_decision_each_equal_to_the_
     support.produce(setup.bootstrap, setup.topics.transactions, transactions)
     support.produce_labels(setup.bootstrap, setup.topics.labels, labels)
 
-    worker = WorkerThread(in_process_worker(setup, max_batch=2_000), until=lambda r: r.consumed >= N)
-    worker.start()
-    worker.join(900)
-    assert not worker.is_alive(), "the worker did not get through the stream in time"
-    if worker.error is not None:
-        raise worker.error
-    assert worker.report is not None
-    assert worker.report.labels_applied > 0
+    report = run_through(in_process_worker(setup, max_batch=2_000), N, timeout_s=900)
+    assert report.labels_applied > 0
 
     decisions = support.decisions_of(support.read_committed(setup.bootstrap, setup.topics.scores, N))
     counts = Counter(d.transaction_id for d in decisions)

@@ -12,7 +12,7 @@ import pytest
 from ingest.kafka import encode_frame
 from ingest.kafka.dead_letters import mask_card_number_bytes
 from tests.scoring_api.worker import support
-from tests.scoring_api.worker.conftest import Setup, WorkerThread, in_process_worker
+from tests.scoring_api.worker.conftest import Setup, in_process_worker, run_through
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -57,14 +57,7 @@ def test_poison_messages_go_to_the_dead_letter_topic_with_reasons_and_stop_nothi
         {"transaction_id": "t", "card_token": PAN, "is_fraud": True, "reported_at": 1}))])  # fmt: skip
     support.produce_labels(setup.bootstrap, setup.topics.labels, stream.labels.head(50))
 
-    total = len(messages)
-    worker = WorkerThread(in_process_worker(setup), until=lambda r: r.consumed >= total)
-    worker.start()
-    worker.join(300)
-    assert not worker.is_alive(), "the worker stalled on the poison"
-    if worker.error is not None:
-        raise worker.error
-    assert worker.report is not None
+    run_through(in_process_worker(setup), len(messages))  # the poison stops nothing
 
     decisions = support.decisions_of(support.read_committed(setup.bootstrap, setup.topics.scores, len(valid)))
     counts = Counter(d.transaction_id for d in decisions)

@@ -10,7 +10,7 @@ import pytest
 from scoring_api.records import Decision
 from scoring_api.sinks import AccessEvent, BatchScored, DecisionConfigChanged, DeploymentChanged
 from tests.scoring_api.worker import support
-from tests.scoring_api.worker.conftest import Setup, WorkerThread, in_process_worker
+from tests.scoring_api.worker.conftest import Setup, in_process_worker, run_through
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -47,14 +47,8 @@ def test_every_published_decision_was_recorded_first_and_a_refused_batch_publish
     trail = FlakyTrail(refuse={2, 3, 5})
     worker = in_process_worker(setup, max_batch=300)
     worker.recorder = trail
-    thread = WorkerThread(worker, until=lambda report: report.consumed >= len(transactions))
-    thread.start()
-    thread.join(300)
-    assert not thread.is_alive(), "the worker did not get through the stream"
-    if thread.error is not None:
-        raise thread.error
-    assert thread.report is not None
-    assert thread.report.aborted == 3, "each refusal undid its batch"
+    report = run_through(worker, len(transactions))
+    assert report.aborted == 3, "each refusal undid its batch"
 
     decisions = support.decisions_of(support.read_committed(setup.bootstrap, setup.topics.scores, len(transactions)))
     counts = Counter(d.transaction_id for d in decisions)
