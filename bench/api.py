@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.models
 
 import argparse
 import json
@@ -76,28 +77,12 @@ def _free_port() -> int:
 
 def prepare(root: Path, days: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Train, gate and promote a model; the service's environment, and the next day's transactions."""
-    import pandas as pd
-
-    from ingest.simulator import SimulatorConfig, simulate
-    from lifecycle.registry import ModelRegistry
+    from bench.models import promoted_forest
     from lifecycle.registry.database import Database
-    from lifecycle.settings import LifecycleSettings
-    from lifecycle.training import TrainingConfig, run_training
     from scoring_api.access.keys import KeyStore, Role
 
-    data = simulate(SimulatorConfig.preset("realistic", days=days + 1, seed=0, n_customers=2_000, n_terminals=4_000))
-    cut = data.transactions["timestamp"].min().normalize() + pd.Timedelta(days=days)
-    history = data.transactions[data.transactions["timestamp"] < cut]
+    data, cut = promoted_forest(root, days)
     day = data.transactions[data.transactions["timestamp"] >= cut]
-    key = LifecycleSettings().model_signing_key
-    registry = ModelRegistry(f"sqlite:///{root}/registry.sqlite", root / "models", signing_key=key)
-    config = TrainingConfig(train_days=float(days - 14), test_days=7.0, label_delay_days=7.0,
-                            families=("random_forest",), fast=True, source="simulator:realistic")  # fmt: skip
-    result = run_training(history, registry, root / "training", config, labels=data.labels)
-    if not result.verdict.blessed:
-        raise SystemExit(f"the gate refused the benchmark model: {result.verdict.failed_checks}")
-    registry.promote(result.version.content_id)
-    registry.close()
     env = {
         "FRAUD_REGISTRY_URL": f"sqlite:///{root}/registry.sqlite",
         "FRAUD_MODEL_STORE": str(root / "models"),
