@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from features import FeaturesSettings, OnlineFeatureEngine, StateStore, default_feature_set
-from ingest.kafka import BrokerState
+from ingest.kafka import BrokerState, RangeReader, micro_batch
 from ingest.settings import IngestSettings
 from lifecycle.registry import ModelRegistry
 from lifecycle.settings import LifecycleSettings
@@ -37,6 +37,10 @@ from scoring_api.worker import (
     stream_scorer,
     worker_topics,
 )
+from scoring_api.worker.journal import JournalReader
+from scoring_api.worker.labels import LabelQueue
+from scoring_api.worker.plan import plan_batch
+from scoring_api.worker.process import process_plan
 from tests.lifecycle.registry import support as registry_support
 from tests.scoring_api.support import World, blessed_registry
 from tests.scoring_api.worker import support
@@ -256,3 +260,32 @@ def processes() -> Iterator[list[WorkerProcess]]:
         if worker.process.poll() is None:
             worker.process.kill()
             worker.process.wait(10)
+
+
+def rescore_committed_batches(setup: Setup) -> dict[str, tuple[float, str]]:
+    """Score the journal's committed batches again, in its order, with a fresh engine and scorer (a run without
+    any failure over the same batches): transaction id -> (score, decision)."""
+    from kafka import TopicPartition
+
+    scorer = setup.scorers()(OnlineFeatureEngine(default_feature_set()))
+    journal = JournalReader(setup.bootstrap, setup.topics.journal, "test-journal")
+    reader = RangeReader(setup.bootstrap, "test-ranges")
+    out: dict[str, tuple[float, str]] = {}
+    try:
+        end = journal.end()
+        for record in journal.records(0, lambda: False, timeout_s=2.0):
+            polled = {TopicPartition(t, p): reader.read(t, p, a, b) for (t, p), (a, b) in record.inputs.items()}
+            queues = {}
+            for (topic, partition), (first, last) in record.labels.items():
+                queue = LabelQueue(partition, first)
+                queue.extend(reader.read(topic, partition, first, last), topic, last)
+                queues[partition] = queue
+            processed = process_plan(plan_batch(micro_batch(polled).frame, queues), scorer)
+            for _, decision in processed.scored.decided:
+                out[decision.transaction_id] = (decision.score, decision.outcome.value)
+            if record.offset + 1 >= end:
+                break
+    finally:
+        journal.close()
+        reader.close()
+    return out

@@ -12,14 +12,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from features import OnlineFeatureEngine, default_feature_set
-from ingest.kafka import RangeReader, micro_batch
-from scoring_api.worker.journal import JournalReader
-from scoring_api.worker.labels import LabelQueue
-from scoring_api.worker.plan import plan_batch
-from scoring_api.worker.process import process_plan
 from tests.scoring_api.worker import support
-from tests.scoring_api.worker.conftest import Setup, in_process_worker, run_through
+from tests.scoring_api.worker.conftest import Setup, in_process_worker, rescore_committed_batches, run_through
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -44,7 +38,7 @@ def test_fifty_thousand_transactions_get_exactly_one_decision_each_equal_to_the_
     assert max(counts.values()) == 1
     assert support.read_committed(setup.bootstrap, setup.topics.dead_letters, settle_s=0.5) == []
 
-    expected = _rescore_committed_batches(setup)
+    expected = rescore_committed_batches(setup)
     got = {d.transaction_id: d for d in decisions}
     assert expected.keys() == got.keys()
     scores = np.array([got[t].score for t in expected])
@@ -55,31 +49,3 @@ def test_fifty_thousand_transactions_get_exactly_one_decision_each_equal_to_the_
     assert {d.model_role for d in decisions} == {"champion"}
     sources = {d.source for d in decisions}
     assert len(sources) == N, "each decision names its own input message"
-
-
-def _rescore_committed_batches(setup: Setup) -> dict[str, tuple[float, str]]:
-    """Score the journal's batches again with a fresh engine and scorer: transaction id -> (score, decision)."""
-    from kafka import TopicPartition
-
-    scorer = setup.scorers()(OnlineFeatureEngine(default_feature_set()))
-    journal = JournalReader(setup.bootstrap, setup.topics.journal, "test-journal")
-    reader = RangeReader(setup.bootstrap, "test-ranges")
-    out: dict[str, tuple[float, str]] = {}
-    try:
-        end = journal.end()
-        for record in journal.records(0, lambda: False, timeout_s=2.0):
-            polled = {TopicPartition(t, p): reader.read(t, p, a, b) for (t, p), (a, b) in record.inputs.items()}
-            queues = {}
-            for (topic, partition), (first, last) in record.labels.items():
-                queue = LabelQueue(partition, first)
-                queue.extend(reader.read(topic, partition, first, last), topic, last)
-                queues[partition] = queue
-            processed = process_plan(plan_batch(micro_batch(polled).frame, queues), scorer)
-            for _, decision in processed.scored.decided:
-                out[decision.transaction_id] = (decision.score, decision.outcome.value)
-            if record.offset + 1 >= end:
-                break
-    finally:
-        journal.close()
-        reader.close()
-    return out

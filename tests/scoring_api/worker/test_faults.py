@@ -17,10 +17,11 @@ import pytest
 
 from ingest.kafka import BrokerConfig, BrokerState, LocalKafkaBroker
 from ingest.settings import IngestSettings
+from scoring_api.worker import StreamDecision
 from scoring_api.worker.journal import JournalReader
 from tests.conftest import free_tcp_ports
 from tests.scoring_api.worker import support
-from tests.scoring_api.worker.conftest import Setup, WorkerProcess
+from tests.scoring_api.worker.conftest import Setup, WorkerProcess, rescore_committed_batches
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -32,7 +33,7 @@ def _stream(transactions: int, seed: int) -> support.Stream:
     return support.Stream(stream.history, head, labels)
 
 
-def _assert_exactly_once(setup: Setup, expected: pd.Series, timeout_s: float = 240.0) -> None:
+def _assert_exactly_once(setup: Setup, expected: pd.Series, timeout_s: float = 240.0) -> list[StreamDecision]:
     decisions = support.decisions_of(
         support.read_committed(setup.bootstrap, setup.topics.scores, len(expected), timeout_s=timeout_s)
     )
@@ -42,6 +43,7 @@ def _assert_exactly_once(setup: Setup, expected: pd.Series, timeout_s: float = 2
     assert not missing, f"{len(missing)} transactions have no committed decision"
     assert not duplicated, f"{len(duplicated)} transactions have several committed decisions"
     assert set(counts) == set(expected)
+    return decisions
 
 
 def _batches_of(setup: Setup, slot: int) -> int:
@@ -79,8 +81,14 @@ def test_killed_five_times_at_random_moments_no_decision_is_lost_or_doubled(
     support.produce(setup.bootstrap, setup.topics.transactions, stream.transactions.iloc[chunks[5]])
     final = WorkerProcess(setup, 0, log, max_batch=300, snapshot_every=3)
     processes.append(final)
-    _assert_exactly_once(setup, stream.transactions["transaction_id"], timeout_s=400)
+    decisions = _assert_exactly_once(setup, stream.transactions["transaction_id"], timeout_s=400)
     assert final.terminate() == 0, final.tail()
+    # Each restart brought the features back (snapshot and journal): every committed decision is the one a run
+    # without the kills takes over the same batches.
+    expected = rescore_committed_batches(setup)
+    assert expected.keys() == {d.transaction_id for d in decisions}
+    for decision in decisions:
+        assert (decision.score, decision.outcome) == expected[decision.transaction_id], decision.transaction_id
     text = log.read_text(errors="replace")
     assert text.count('"worker started"') == 6
     assert "journal record replayed" in text, "a restart rebuilt the state from the journal"
