@@ -57,9 +57,15 @@ class ReportingGroup(TyperGroup):
         except Exception as error:
             if ctx.params.get("debug"):
                 raise
-            message, code = describe(error)
-            typer.echo(f"error: {message}", err=True)
-            raise typer.Exit(code) from None
+            raise typer.Exit(report(error)) from None
+
+
+def report(error: BaseException) -> int:
+    """Print ``error`` as its one line on stderr; returns its exit status (for the root group, and for entry
+    points outside it such as ``python -m scoring_api.worker``)."""
+    message, code = describe(error)
+    typer.echo(f"error: {message}", err=True)
+    return code
 
 
 def describe(error: BaseException) -> tuple[str, int]:

@@ -58,8 +58,7 @@ def worker_command(
 
 
 def _run_one(slot: int, options: dict[str, Any], log_level: str) -> None:
-    from ingest.kafka import FencedError, KafkaIngestError
-    from scoring_api.errors import ScoringError
+    from ingest.kafka import FencedError
     from scoring_api.worker.app import WorkerConfig, build_worker, run_worker
     from scoring_api.worker.logs import configure_logging
     from scoring_api.worker.settings import WorkerSettings
@@ -70,12 +69,9 @@ def _run_one(slot: int, options: dict[str, Any], log_level: str) -> None:
     configure_logging(log_level, worker=f"{settings.transactional_id_prefix}-{slot}")
     try:
         report = run_worker(build_worker(config, slot))
-    except FencedError as exc:
+    except FencedError as exc:  # another process took this slot over: a status of its own, see the supervisor
         typer.echo(f"stopped: {exc}", err=True)
         raise typer.Exit(3) from exc
-    except (KafkaIngestError, ScoringError) as exc:
-        typer.echo(f"worker failed: {exc}", err=True)
-        raise typer.Exit(1) from exc
     typer.echo(
         f"worker {slot}: {report.batches} batches, {report.decided} decisions, {report.dead_letters} dead letters"
     )
@@ -87,7 +83,13 @@ def register(app: typer.Typer) -> None:
 
 
 def worker_app() -> None:
-    """Entry point of ``python -m scoring_api.worker``."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+    """Entry point of ``python -m scoring_api.worker``: what the command raises is reported as every ``fraud``
+    command reports it (one line, exit status 2 for bad input or settings, 1 for a failure)."""
+    from scoring_api.command_errors import report
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(worker_command)
-    app()
+    try:
+        app()
+    except Exception as error:
+        raise SystemExit(report(error)) from None
