@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
 
 def worker_config(context: DemoContext) -> WorkerConfig:
-    """The demo's workers: their own group, transactional ids and journal; the embedded state in the run folder."""
+    """The demo's workers: their own group, transactional ids and journal; the embedded state and the audit trail
+    of their decisions in the run folder."""
     from lifecycle.settings import LifecycleSettings
+    from monitoring.audit import AuditSettings
     from scoring_api.settings import ScoringSettings
 
     options = context.options
@@ -42,9 +44,11 @@ def worker_config(context: DemoContext) -> WorkerConfig:
         monitor=False,
     )
     ingest = context.settings.model_copy(update={"kafka_bootstrap_servers": context.bootstrap_servers})
+    trail = options.run_dir.resolve() / "audit"
+    audit = AuditSettings(audit_url=f"sqlite:///{trail}/audit.sqlite", audit_archive_dir=trail / "archive")
     return WorkerConfig(
         ingest, worker, FeaturesSettings(redis_url=""), ScoringSettings(model_backend=options.backend),
-        LifecycleSettings(),
+        LifecycleSettings(), audit,
     )  # fmt: skip
 
 

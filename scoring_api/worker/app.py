@@ -21,6 +21,9 @@ from scoring_api.worker.settings import WorkerSettings
 
 if TYPE_CHECKING:
     from lifecycle.registry import ModelRegistry
+    from monitoring.alerts import AlertActionSink
+    from monitoring.audit import AuditSettings
+    from scoring_api.recording import AuditRecording
     from scoring_api.sinks import DecisionSink
     from scoring_api.worker.monitoring import MonitorObserver
 
@@ -36,6 +39,8 @@ class WorkerConfig:
     features: FeaturesSettings
     scoring: ScoringSettings
     lifecycle: LifecycleSettings
+    #: The audit trail (``FRAUD_AUDIT_*``); None: read from the environment when the trail is opened.
+    audit: AuditSettings | None = None
 
     @classmethod
     def from_environment(cls) -> WorkerConfig:
@@ -95,15 +100,25 @@ def pipeline_scorer_factory(
     return make
 
 
-def monitor_observer(registry: ModelRegistry) -> MonitorObserver:
-    """Monitoring as monitoring's settings describe it, its alert actions recorded in the audit trail."""
+def monitor_observer(registry: ModelRegistry, alert_sink: AlertActionSink | None = None) -> MonitorObserver:
+    """Monitoring as monitoring's settings describe it, its alert actions recorded in the audit trail
+    (``alert_sink``, else the configured trail opened for each action)."""
     from monitoring import MonitorConfig, MonitoringSettings, open_services
     from monitoring.audit.cli import alert_action_sink
     from scoring_api.worker.monitoring import MonitorObserver as Observer
 
     settings = MonitoringSettings()
-    services = open_services(settings, alert_action_sink())
+    services = open_services(settings, alert_sink or alert_action_sink())
     return Observer(registry, services, MonitorConfig.from_settings(settings))
+
+
+def open_audit_trail(config: WorkerConfig) -> AuditRecording:
+    """The audit trail the settings name (``FRAUD_AUDIT_*``), recording decisions scored on the configured
+    backend: the scoring service's recorder, so that API and stream decisions land in one trail alike."""
+    from monitoring.audit import AuditSettings
+    from scoring_api.recording import open_audit
+
+    return open_audit(config.audit or AuditSettings(), backend=config.scoring.model_backend)
 
 
 def build_worker(
@@ -114,19 +129,31 @@ def build_worker(
     recorder: DecisionSink | None = None,
     consumer_overrides: dict[str, object] | None = None,
 ) -> StreamWorker:
-    """The worker of ``slot`` as the settings describe it (``make_scorer`` and ``observers`` replace the
-    settings' scorer and monitoring; ``recorder`` is told of every decision before it is published)."""
+    """The worker of ``slot`` as the settings describe it: every decision recorded in the audit trail before it
+    is published (unless ``FRAUD_SCORING_AUDIT=false``, refused in production), committed batches to the
+    models' monitors (``FRAUD_WORKER_MONITOR``). ``make_scorer``, ``observers`` and ``recorder`` replace the
+    settings' scorer, monitoring and audit trail."""
     feature_set = default_feature_set()
     closing: list[Callable[[], None]] = []
-    if make_scorer is None or (observers is None and config.worker.monitor):
-        from lifecycle.registry import ModelRegistry
+    alert_sink = None
+    if recorder is None and config.scoring.audit:
+        audit = open_audit_trail(config)
+        recorder, alert_sink = audit.recorder, audit.sink
+        closing.append(audit.close)
+    try:
+        if make_scorer is None or (observers is None and config.worker.monitor):
+            from lifecycle.registry import ModelRegistry
 
-        registry = ModelRegistry.from_settings(config.lifecycle)
-        make_scorer = make_scorer or pipeline_scorer_factory(config, registry)
-        if observers is None and config.worker.monitor:
-            monitors = monitor_observer(registry)
-            observers = [monitors]
-            closing.append(monitors.services.close)
+            registry = ModelRegistry.from_settings(config.lifecycle)
+            make_scorer = make_scorer or pipeline_scorer_factory(config, registry)
+            if observers is None and config.worker.monitor:
+                monitors = monitor_observer(registry, alert_sink)
+                observers = [monitors]
+                closing.insert(0, monitors.services.close)  # before the trail its alerts record into
+    except BaseException:
+        for close in closing:  # what was opened before the failure (the trail's writer thread) is closed
+            close()
+        raise
     worker = StreamWorker(
         bootstrap_servers=config.ingest.kafka_bootstrap_servers,
         topics=worker_topics(config.ingest, config.worker),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,7 +66,7 @@ def _run_one(slot: int, options: dict[str, Any], log_level: str) -> None:
 
     config = WorkerConfig.from_environment()
     settings = WorkerSettings(**{k: v for k, v in options.items() if v is not None})
-    config = WorkerConfig(config.ingest, settings, config.features, config.scoring, config.lifecycle)
+    config = replace(config, worker=settings)
     configure_logging(log_level, worker=f"{settings.transactional_id_prefix}-{slot}")
     try:
         report = run_worker(build_worker(config, slot))

@@ -22,6 +22,7 @@ from ingest.kafka import BrokerState, RangeReader, micro_batch
 from ingest.settings import IngestSettings
 from lifecycle.registry import ModelRegistry
 from lifecycle.settings import LifecycleSettings
+from monitoring.audit import AuditSettings
 from scoring_api.deployments import DeploymentManager
 from scoring_api.pipeline import FixedPolicy
 from scoring_api.pipeline.checks import load_checker
@@ -112,7 +113,14 @@ class Setup:
             model_store=self.model_store,
             model_signing_key=registry_support.KEY,
         )
-        return WorkerConfig(ingest, self.settings(**overrides), FeaturesSettings(), ScoringSettings(), lifecycle)
+        audit = AuditSettings(audit_url=self.audit_url, audit_archive_dir=self.state_dir.parent / "audit-archive")
+        return WorkerConfig(ingest, self.settings(**overrides), FeaturesSettings(), ScoringSettings(), lifecycle,
+                            audit)  # fmt: skip
+
+    @property
+    def audit_url(self) -> str:
+        """The audit trail of this test's workers (beside their state)."""
+        return f"sqlite:///{self.state_dir.parent}/audit.sqlite"
 
     def registry(self) -> ModelRegistry:
         return ModelRegistry(f"sqlite:///{self.registry_dir}/registry.sqlite", self.model_store,
@@ -144,6 +152,8 @@ class Setup:
                 "FRAUD_REGISTRY_URL": f"sqlite:///{self.registry_dir}/registry.sqlite",
                 "FRAUD_MODEL_STORE": str(self.model_store),
                 "FRAUD_MODEL_SIGNING_KEY": registry_support.KEY.get_secret_value(),
+                "FRAUD_AUDIT_URL": self.audit_url,
+                "FRAUD_AUDIT_ARCHIVE_DIR": str(self.state_dir.parent / "audit-archive"),
             }
         )
         for name, value in self.settings(**overrides).model_dump().items():

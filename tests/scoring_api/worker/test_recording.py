@@ -1,5 +1,7 @@
 """The worker's recorder (the audit trail) is told of every decision before it is published: a decision on
-``scores`` was recorded first, and a batch the recorder refuses publishes nothing and is processed again."""
+``scores`` was recorded first, and a batch the recorder refuses publishes nothing and is processed again. The
+worker as the settings build it records into the scoring service's audit trail, through the service's own
+recorder: every stream decision is there, as every API decision is."""
 
 from __future__ import annotations
 
@@ -7,8 +9,11 @@ from collections import Counter
 
 import pytest
 
+from monitoring.audit import AuditLog, DecisionEvent
+from monitoring.audit.filters import AuditFilter
 from scoring_api.records import Decision
 from scoring_api.sinks import AccessEvent, BatchScored, DecisionConfigChanged, DeploymentChanged
+from scoring_api.worker import build_worker
 from tests.scoring_api.worker import support
 from tests.scoring_api.worker.conftest import Setup, in_process_worker, run_through
 
@@ -65,3 +70,34 @@ def test_every_published_decision_was_recorded_first_and_a_refused_batch_publish
             decision.outcome,
         )
     assert trail.sources == {"stream"}
+
+
+def test_the_worker_records_every_published_decision_in_the_services_audit_trail(setup: Setup) -> None:
+    transactions = support.simulated_stream(days=1, seed=43).transactions.head(1_500)
+    support.produce(setup.bootstrap, setup.topics.transactions, transactions)
+    config = setup.config(max_batch=400)
+    assert config.scoring.audit, "the audit trail is on unless switched off"
+    worker = build_worker(config, 0, make_scorer=setup.scorers())
+    run_through(worker, len(transactions))  # its stop closes the trail's writer
+
+    decisions = support.decisions_of(support.read_committed(setup.bootstrap, setup.topics.scores, len(transactions)))
+    assert config.audit is not None
+    log = AuditLog.from_settings(config.audit)
+    try:
+        events = [record.event() for record in log.records(AuditFilter(kinds=("decision",)))]
+        assert log.verify().ok, "the chain holds"
+    finally:
+        log.close()
+    recorded = {event.decision_id: event for event in events if isinstance(event, DecisionEvent)}
+    assert len(recorded) == len(events) == len(decisions) == len(transactions)
+    for decision in decisions:
+        event = recorded[decision.decision_id]
+        assert (event.transaction_id, event.score, event.decision, event.model_content_id) == (
+            decision.transaction_id,
+            decision.score,
+            decision.outcome,
+            decision.model_version,
+        )
+        assert event.source == "stream"
+        assert event.backend == config.scoring.model_backend
+        assert event.features, "with the model input a replay feeds back"
