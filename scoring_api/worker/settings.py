@@ -15,7 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class WorkerSettings(BaseSettings):
     """How a ``fraud worker`` process consumes, commits, snapshots and reports."""
 
-    model_config = SettingsConfigDict(env_prefix="FRAUD_WORKER_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FRAUD_WORKER_", env_file=None, extra="ignore", hide_input_in_errors=True
+    )
 
     #: The consumer group of every worker: partitions of ``transactions`` are shared among its members.
     group_id: str = "scorers"
