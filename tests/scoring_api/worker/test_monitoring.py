@@ -84,13 +84,19 @@ def test_batches_and_labels_reach_the_monitor_of_the_model_that_scored_them(
     services.close()
 
 
-def test_a_model_without_a_reference_profile_is_not_monitored(setup: Setup, tmp_path: Path) -> None:
+def test_a_model_without_a_reference_profile_is_not_monitored(setup: Setup, world: World, tmp_path: Path) -> None:
+    model = load_model(world.artifacts["forest"], backend="numpy")
+    save_model(model, tmp_path / "forest-unprofiled", golden_input=world.X[:64])
+    registry = setup.registry()
+    lineage = replace(service_support.lineage(world, "forest"), reference=None, code_version="unprofiled")
+    unprofiled = registry.register(tmp_path / "forest-unprofiled", name="forest-unprofiled", lineage=lineage)
     settings = MonitoringSettings(monitoring_url=f"sqlite:///{tmp_path}/monitoring.sqlite")
     services = open_services(settings, RecordedActions())
-    observer = MonitorObserver(setup.registry(), services)
-    champion = setup.registry().get("champion").content_id
-    assert observer.monitor(champion) is None
+    observer = MonitorObserver(registry, services)
+    assert observer.monitor(unprofiled.content_id) is None
+    assert observer.monitor(registry.get("champion").content_id) is not None, "the champion has its profile"
     services.close()
+    registry.close()
 
 
 def test_monitoring_is_on_by_default_and_off_when_the_settings_say_so(
