@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -218,11 +219,17 @@ def _numeric_statistics(column: pd.Series) -> NumericStatistics:
     finite = values[np.isfinite(values) & ~card_numbers]
     infinite = int(np.isinf(values).sum())
     if finite.size:
-        quantiles = tuple(float(q) for q in np.quantile(finite, QUANTILE_GRID))
-        counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
-        histogram = Histogram(tuple(float(e) for e in edges), tuple(int(c) for c in counts))
-        mean, std = float(finite.mean()), float(finite.std(ddof=1)) if finite.size > 1 else 0.0
         low, high = float(finite.min()), float(finite.max())
+        # Near the float64 limits the range, the sum or an interpolation overflows: summarise the values divided
+        # by a power of two (exact) and scale the results back; all but the deviation lie within [low, high].
+        exponent = math.frexp(max(abs(low), abs(high)))[1] if _overflows(low, high, finite.size) else 0
+        scaled = np.ldexp(finite, -exponent)
+        quantiles = tuple(math.ldexp(float(q), exponent) for q in np.quantile(scaled, QUANTILE_GRID))
+        counts, edges = np.histogram(scaled, bins=HISTOGRAM_BINS)
+        histogram = Histogram(tuple(_unscaled_edge(float(e), exponent) for e in edges), tuple(int(c) for c in counts))
+        mean = math.ldexp(float(scaled.mean()), exponent)
+        deviation = float(scaled.std(ddof=1)) if finite.size > 1 else 0.0
+        std = math.ldexp(deviation, exponent) if math.frexp(deviation)[1] + exponent <= 1024 else None  # beyond float64
     else:
         quantiles, histogram, mean, std, low, high = (), Histogram((), ()), None, None, None, None
     return NumericStatistics(
@@ -238,6 +245,21 @@ def _numeric_statistics(column: pd.Series) -> NumericStatistics:
         histogram=histogram,
         card_number_count=int(card_numbers.sum()),
     )
+
+
+def _unscaled_edge(edge: float, exponent: int) -> float:
+    """A histogram edge scaled back; the half-unit margin NumPy puts around a single value may pass float64's
+    largest value, where the edge stops."""
+    return (
+        math.ldexp(edge, exponent)
+        if math.frexp(edge)[1] + exponent <= 1024
+        else math.copysign(sys.float_info.max, edge)
+    )
+
+
+def _overflows(low: float, high: float, count: int) -> bool:
+    """Whether the range of ``[low, high]`` or a sum of ``count`` values in it can leave the float64 range."""
+    return not math.isfinite((high - low) * count) or not math.isfinite(max(abs(low), abs(high)) * count)
 
 
 def _string_statistics(column: pd.Series) -> StringStatistics:

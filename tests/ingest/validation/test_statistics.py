@@ -56,6 +56,29 @@ def test_statistics_round_trip_through_their_json_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "values",
+    [
+        [1e308, -1e308, 1.0],  # the range overflows
+        [1.7e308, 1.7e308],  # one value near the limit: NumPy's half-unit bins around it pass the limit
+        [1e308] * 3 + [-1e308],  # the sum overflows
+        [np.finfo(np.float64).max, -np.finfo(np.float64).max],  # the deviation itself is beyond float64
+    ],
+)
+def test_values_near_the_float64_limits_are_summarised_and_saved(tmp_path: Path, values: list[float]) -> None:
+    # A hostile frame with amounts near 1e308 gave "Too many bins for data range" or an infinity the JSON refused.
+    column = np.array(values)
+    stats = learn_statistics(pd.DataFrame({"amount": column}), source="unit test")
+    amount = stats.numeric["amount"]
+    assert (amount.min, amount.max) == (column.min(), column.max())
+    assert amount.mean is not None
+    assert column.min() <= amount.mean <= column.max()
+    assert amount.quantiles[0] == column.min()
+    assert amount.quantiles[-1] == column.max()
+    assert sum(amount.histogram.counts) == len(values)
+    assert DatasetStatistics.load(stats.save(tmp_path / "stats.json")) == stats
+
+
+@pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"format": "something-else"}, "not a statistics file"),
