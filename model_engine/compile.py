@@ -88,7 +88,7 @@ def compile_model(
         "source_nodes": len(graph.nodes),
         "source_ops": graph.op_counts(),
         "explanation": {"unavailable": unavailable} if explanation is None else
-                       {"method": explanation.method, **explanation.notes},
+                       {"method": explanation.method, "quantity": explanation.quantity, **explanation.notes},
     }  # fmt: skip
     return CompiledModel(result.graph, sig, metadata=metadata, pass_stats=result.stats, backend=backend,
                          explanation=explanation, explanation_note=unavailable)  # fmt: skip

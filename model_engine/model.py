@@ -156,11 +156,12 @@ class CompiledModel:
         return self.predict_proba(X, backend, names=names)[:, 1]
 
     def explain(self, X: Any, backend: str | None = None, *, names: Sequence[str] | None = None) -> Contributions:
-        """Additive contributions of each signature feature to each row's margin (the positive class's logit).
+        """Additive contributions of each signature feature to each row's margin.
 
         ``X`` (and ``names``) are given as for :meth:`score`. Row by row ``base_value + values.sum(axis=1) ==
-        margin`` and ``sigmoid(margin)`` is the score (see :class:`~model_engine.explain.Contributions` for the
-        tolerances).
+        margin`` (see :class:`~model_engine.explain.Contributions` for the tolerances); ``quantity`` states what
+        the margin is: the score's logit (``sigmoid(margin)`` is the score) except for calibrated models and soft
+        votes, whose explainers state theirs (``model_engine.explain.ensembles``).
         Explanations run on the CPU: ``backend="triton"`` (or a triton default) computes them with numba and logs
         that it did. Raises :class:`ExplanationUnavailableError` when the model has no explanation graph.
         """
@@ -169,7 +170,7 @@ class CompiledModel:
         x = np.ascontiguousarray(self.signature_matrix(X, names), dtype=np.float64)
         contributions, margin = self._explainer(backend).run(x)
         return Contributions(self.signature.features, contributions[:, :-1], contributions[:, -1], margin[:, 0],
-                             self.explanation.method)  # fmt: skip
+                             self.explanation.method, self.explanation.quantity)  # fmt: skip
 
     def _explainer(self, backend: str | None) -> Executable:
         assert self.explanation is not None

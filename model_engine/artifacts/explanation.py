@@ -1,5 +1,8 @@
 """The explanation graph in an artifact: ``explanation.json`` (structure, method, notes) and ``explanation.npz``.
 
+``explanation.json`` states the quantity the margin is (``quantity``; a file without it, written before calibrated
+models and soft votes explained, explains the score's logit).
+
 The archive holds the graph's constants and, under ``golden:`` names (which no graph value can take), a golden
 batch: the first rows of the artifact's golden input and the explanation the NumPy reference gave for them. The
 manifest covers both files; loading verifies the graph, and the model checks the golden explanation the first time
@@ -18,6 +21,7 @@ import numpy as np
 
 from model_engine.artifacts.tensors import read_npz, write_npz
 from model_engine.errors import ArtifactError, GraphError, ModelEngineError
+from model_engine.explain.contributions import SCORE_LOGIT
 from model_engine.explain.explanation import CONTRIBUTIONS, GOLDEN_ROWS, MARGIN, RECOMPILE, ExplanationGraph, Golden
 from model_engine.ir.serialize import graph_from_json, graph_to_json
 
@@ -39,8 +43,8 @@ def write_explanation(model: CompiledModel, directory: Path, golden_input: Array
 
     x = np.ascontiguousarray(golden_input[:GOLDEN_ROWS], dtype=np.float64)
     outputs = dict(zip(explanation.graph.outputs, NumpyBackend().prepare(explanation.graph).run(x), strict=True))
-    doc = {"format_version": FORMAT_VERSION, "method": explanation.method, "notes": dict(explanation.notes),
-           "graph": graph_to_json(explanation.graph)}  # fmt: skip
+    doc = {"format_version": FORMAT_VERSION, "method": explanation.method, "quantity": explanation.quantity,
+           "notes": dict(explanation.notes), "graph": graph_to_json(explanation.graph)}  # fmt: skip
     (directory / STRUCTURE).write_text(dumps(doc))
     golden = {f"{GOLDEN}input": x, f"{GOLDEN}contributions": outputs[CONTRIBUTIONS], f"{GOLDEN}margin": outputs[MARGIN]}
     write_npz(directory / ARRAYS, {**explanation.graph.constants, **golden})
@@ -64,8 +68,10 @@ def read_explanation(directory: Path, metadata: Mapping[str, Any]) -> tuple[Expl
         constants = {k: v for k, v in arrays.items() if not k.startswith(GOLDEN)}
         if set(golden) != {"input", "contributions", "margin"}:
             raise ArtifactError(f"{directory / ARRAYS} lacks the golden explanation (has {sorted(golden)})")
+        # written before quantities were recorded: every graph then explained the score's logit
+        quantity = str(doc.get("quantity", SCORE_LOGIT))
         explanation = ExplanationGraph(graph_from_json(doc["graph"], constants), str(doc["method"]),
-                                       dict(doc["notes"]), Golden(**golden))  # fmt: skip
+                                       dict(doc["notes"]), Golden(**golden), quantity)  # fmt: skip
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{directory / STRUCTURE} is not a readable explanation graph: {exc!r}") from exc
     except (GraphError, ModelEngineError) as exc:

@@ -1,8 +1,10 @@
 """Contributions: per-row additive attributions of a model's margin to its input features.
 
 For every row ``base_value + values.sum(axis=1) == margin``: exactly (to float64 rounding) for linear models and
-tree ensembles, within the stated integration tolerance for an MLP (see ``docs/converters.md``). ``margin`` is the
-logit of the positive class, so ``sigmoid(margin)`` is the model's score.
+tree ensembles, within the stated integration tolerance for an MLP (see ``docs/converters.md``). ``quantity`` states
+what ``margin`` is: for a single classifier (and a calibration with one Platt map) :data:`SCORE_LOGIT`, the logit of
+the positive class, so ``sigmoid(margin)`` is the model's score; for calibrated models and soft votes whose score
+is not additive on any scale, the stated quantity their explainers chose (:mod:`.ensembles`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ import numpy as np
 import numpy.typing as npt
 
 METHODS = ("linear", "tree_shap", "integrated_gradients")
+"""The attribution methods; an ensemble's method joins its members' with "+" (``"linear+tree_shap"``)."""
+SCORE_LOGIT = "the logit of the score"
+"""The quantity explained when ``sigmoid(margin)`` is the model's score."""
 
 
 @dataclass(frozen=True)
 class Contributions:
-    """Additive contributions to the margin for N rows and the F input features of a model's signature.
+    """Additive contributions to the margin for N rows and the F input features of a model's signature;
+    ``quantity`` states what the margin is (:data:`SCORE_LOGIT` unless an ensemble's explainer says otherwise).
 
     >>> c = Contributions(("amount", "hour"), np.array([[1.5, -0.25]]), np.array([-2.0]), np.array([-0.75]),
     ...                   "linear")
@@ -31,6 +37,12 @@ class Contributions:
     base_value: npt.NDArray[np.float64]
     margin: npt.NDArray[np.float64]
     method: str
+    quantity: str = SCORE_LOGIT
+
+    @property
+    def is_score_logit(self) -> bool:
+        """Whether ``sigmoid(margin)`` is the model's score."""
+        return self.quantity == SCORE_LOGIT
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "features", tuple(str(f) for f in self.features))
@@ -41,8 +53,8 @@ class Contributions:
         if not values.shape[0] == base.shape[0] == margin.shape[0]:
             raise ValueError(f"values, base_value and margin cover {values.shape[0]}, {base.shape[0]} and "
                              f"{margin.shape[0]} rows; they must agree")  # fmt: skip
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if not set(self.method.split("+")) <= set(METHODS):
+            raise ValueError(f"method must be one of {METHODS} (or several joined by '+'), got {self.method!r}")
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "base_value", base)
         object.__setattr__(self, "margin", margin)

@@ -1,7 +1,8 @@
 """ExplanationGraph: the graph a model's explanations run on, compiled beside its scoring graph.
 
 It reads the signature's full input matrix ``x [N, F]`` in float64 and returns ``contributions [N, F + 1]`` (one
-column per signature feature, then the base value) and ``margin [N, 1]``. A float32 model's explanation graph
+column per signature feature, then the base value) and ``margin [N, 1]``; ``quantity`` states what the margin is
+(:data:`~model_engine.explain.contributions.SCORE_LOGIT` for a single classifier). A float32 model's explanation graph
 rounds ``x`` to float32 first, so its tree decisions are the scoring graph's.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from model_engine.errors import ExplanationUnavailableError
+from model_engine.explain.contributions import SCORE_LOGIT
 from model_engine.ir.graph import Graph
 from model_engine.ir.types import DType
 from model_engine.ops.verify import verify_graph
@@ -38,12 +40,14 @@ class Golden:
 
 @dataclass(frozen=True)
 class ExplanationGraph:
-    """The verified explanation graph, its method and notes (JSON data: baseline, integration rule)."""
+    """The verified explanation graph, its method and notes (JSON data: baseline, integration rule), and the
+    quantity its margin is."""
 
     graph: Graph
     method: str
     notes: Mapping[str, Any] = field(default_factory=dict)
     golden: Golden | None = None
+    quantity: str = SCORE_LOGIT
 
     def __post_init__(self) -> None:
         verify_graph(self.graph)
