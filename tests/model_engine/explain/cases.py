@@ -1,7 +1,9 @@
 """The models the explanation tests run: every binary classifier case of the converter catalogue, the
 string-category pipelines of every family (scored on DataFrames with unknown and missing categories), the XGBoost
 and LightGBM models of the converter tests (numeric, after a scaler, with categorical splits), plus the pipelines
-the training fits (scaled logistic regression and MLP, a forest, a histogram booster with NaN).
+the training fits (scaled logistic regression and MLP, a forest, a histogram booster with NaN), and those calibrated
+and voted as the training serves them (Platt and isotonic, around a frozen model or cross-validated, over linear,
+forest, MLP, histogram-boosting and XGBoost bases and a soft vote; the isotonic model served as a vote).
 
 Each family's tolerance on ``base_value + sum(values) == margin`` is stated here, relative to ``max(1, |margin|)``.
 """
@@ -16,7 +18,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+    VotingClassifier,
+)
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -92,6 +101,67 @@ TRAINING_CASES: tuple[TrainingCase, ...] = (
         lambda: make_pipeline(StandardScaler(), MLPClassifier((16, 8), max_iter=200, random_state=0)),
     ),
 )
+
+
+def _frozen(case_id: str) -> FrozenEstimator:
+    return FrozenEstimator(_fitted_training(case_id))
+
+
+def _served_isotonic(case_id: str) -> VotingClassifier:
+    """An isotonic model as the training serves it: a soft vote of the calibrated model and the uncalibrated one
+    (weight 1e-6, breaking the calibration's ties)."""
+    calibrated = CalibratedClassifierCV(_frozen(case_id), method="isotonic")
+    members = [("calibrated", calibrated), ("ranking", _frozen(case_id))]
+    return VotingClassifier(members, voting="soft", weights=[1.0 - 1e-6, 1e-6])
+
+
+def _soft_vote() -> VotingClassifier:
+    return VotingClassifier([("lr", _frozen("train_logistic")), ("rf", _frozen("train_forest"))], voting="soft")
+
+
+CALIBRATED_CASES: tuple[TrainingCase, ...] = (
+    TrainingCase("platt_frozen_logistic", lambda: CalibratedClassifierCV(_frozen("train_logistic"))),
+    TrainingCase("platt_frozen_boosting_nan", lambda: CalibratedClassifierCV(_frozen("train_boosting_nan")), nan=True),
+    TrainingCase("platt_frozen_forest", lambda: CalibratedClassifierCV(_frozen("train_forest"))),
+    TrainingCase("platt_frozen_mlp", lambda: CalibratedClassifierCV(_frozen("train_mlp"))),
+    TrainingCase("platt_frozen_soft_vote", lambda: CalibratedClassifierCV(_frozen("soft_vote"))),
+    TrainingCase(
+        "platt_cv_forest",
+        lambda: CalibratedClassifierCV(RandomForestClassifier(6, max_depth=5, random_state=0), cv=3),
+    ),
+    TrainingCase(
+        "platt_cv_gbm",
+        lambda: CalibratedClassifierCV(GradientBoostingClassifier(n_estimators=8, random_state=0), cv=2),
+    ),
+    TrainingCase(
+        "isotonic_cv_logistic",
+        lambda: CalibratedClassifierCV(make_pipeline(StandardScaler(), LogisticRegression()), method="isotonic", cv=3),
+    ),
+    TrainingCase("isotonic_frozen_mlp", lambda: CalibratedClassifierCV(_frozen("train_mlp"), method="isotonic")),
+    TrainingCase("isotonic_frozen_soft_vote", lambda: CalibratedClassifierCV(_frozen("soft_vote"), method="isotonic")),
+    TrainingCase("served_isotonic_logistic", lambda: _served_isotonic("train_logistic")),
+    TrainingCase("served_isotonic_boosting_nan", lambda: _served_isotonic("train_boosting_nan"), nan=True),
+    TrainingCase("soft_vote", _soft_vote),
+)
+"""Calibrated models and soft votes as the training builds them (numeric, fitted on the training-shaped data)."""
+
+
+def _booster_calibrated() -> tuple[TrainingCase, ...]:
+    """XGBoost calibrated (LightGBM's decision function, which scikit-learn calibrates, does not compile yet)."""
+    if not importlib.util.find_spec("xgboost"):
+        return ()
+    from xgboost import XGBClassifier
+
+    xgb = {"n_estimators": 10, "max_depth": 3, "random_state": 0}
+    return (
+        TrainingCase("platt_cv_xgboost", lambda: CalibratedClassifierCV(XGBClassifier(**xgb), cv=2)),
+        TrainingCase(
+            "isotonic_cv_xgboost", lambda: CalibratedClassifierCV(XGBClassifier(**xgb), method="isotonic", cv=2)
+        ),
+    )
+
+
+TRAINING_CASES += CALIBRATED_CASES + _booster_calibrated()
 TRAINING_BY_ID = {case.id: case for case in TRAINING_CASES}
 
 
@@ -207,6 +277,51 @@ def unexplainable_cases() -> list[AnyCase]:
 def compiled(case_id: str, dtype: str) -> CompiledModel:
     case = next(c for c in [*CLASSIFIER_CASES, *STRING_CASES, *BOOSTER_CASES, *TRAINING_CASES] if c.id == case_id)
     return compile_model(case.model(), case.feature_names, dtype=dtype)
+
+
+def unfrozen(model: Any) -> Any:
+    """The model a FrozenEstimator wraps (any other model itself)."""
+    return model.estimator if isinstance(model, FrozenEstimator) else model
+
+
+def reference_margin(model: Any, X: Any) -> np.ndarray[Any, Any]:
+    """The quantity an explanation states, computed by scikit-learn on ``X``: independent of the engine
+    (:mod:`model_engine.explain.ensembles` states the choices). A single classifier's is its score's logit (from its
+    decision function where that is exact); a calibrated model's the mean of its calibrated classifiers' Platt
+    logits ``-(a f + b)``, or for isotonic the mean of their base models' margins; a soft vote's the weighted mean
+    of its members'."""
+    model = unfrozen(model)
+    if isinstance(model, Pipeline):
+        for _, step in model.steps[:-1]:
+            if step is not None and step != "passthrough":
+                X = step.transform(X)
+        return reference_margin(model.steps[-1][1], X)
+    if isinstance(model, CalibratedClassifierCV):
+        margins = []
+        for member in model.calibrated_classifiers_:
+            (calibrator,) = member.calibrators
+            if member.method == "isotonic":
+                base = unfrozen(member.estimator)  # a vote's margin is not its score's logit: its probability
+                vote = isinstance(base, VotingClassifier)
+                margins.append(base.predict_proba(X)[:, 1] if vote else reference_margin(base, X))
+                continue
+            if hasattr(member.estimator, "decision_function"):
+                f = member.estimator.decision_function(X)
+            else:
+                f = member.estimator.predict_proba(X)[:, 1]
+            margins.append(-(calibrator.a_ * f + calibrator.b_))
+        return np.mean(margins, axis=0)
+    if isinstance(model, VotingClassifier):
+        kept = [est != "drop" for _, est in model.estimators]
+        weights = np.asarray(model.weights if model.weights is not None else [1.0] * len(kept))[kept]
+        margins = np.array([reference_margin(m, X) for m in model.estimators_])
+        return np.asarray(weights @ margins / weights.sum())
+    if isinstance(model, GradientBoostingClassifier) and model.loss == "exponential":
+        return np.asarray(2.0 * model.decision_function(X))
+    if hasattr(model, "decision_function"):
+        return np.asarray(model.decision_function(X), dtype=np.float64).ravel()
+    p = np.clip(model.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
+    return np.asarray(np.log(p) - np.log1p(-p))
 
 
 def sigmoid(z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
