@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from features.model_input import ModelInput
+from model_engine.explain import SCORE_LOGIT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,13 +60,15 @@ class ReasonCode:
 
 @dataclass(frozen=True)
 class Explanation:
-    """How the answering model's margin (the logit of its score) splits into the reason codes: ``base_value``
-    plus every reason code's contribution is ``margin``; ``method`` is the engine's (``linear``, ``tree_shap``,
-    ``integrated_gradients``)."""
+    """How the answering model's margin splits into the reason codes: ``base_value`` plus every reason code's
+    contribution is ``margin``; ``method`` is the engine's (``linear``, ``tree_shap``, ``integrated_gradients``, or
+    an ensemble's members' joined by "+"); ``quantity`` states what the margin is (the logit of the score, except for
+    cross-validated or isotonic calibrations and soft votes: see ``model_engine.explain.ensembles``)."""
 
     method: str
     base_value: float
     margin: float
+    quantity: str = SCORE_LOGIT
 
 
 @dataclass(frozen=True)

@@ -59,4 +59,5 @@ class ReasonWriter:
 
     @staticmethod
     def explanation(contributions: Contributions, row: int) -> Explanation:
-        return Explanation(contributions.method, float(contributions.base_value[row]), float(contributions.margin[row]))
+        return Explanation(contributions.method, float(contributions.base_value[row]), float(contributions.margin[row]),
+                           contributions.quantity)  # fmt: skip

@@ -49,6 +49,7 @@ def decision_body(decision: Decision) -> dict[str, Any]:
             "method": explanation.method,
             "base_value": explanation.base_value,
             "margin": explanation.margin,
+            "quantity": explanation.quantity,
         },
     }
 

@@ -162,12 +162,13 @@ class ReasonCodeOut(BaseModel):
 
 
 class ExplanationOut(BaseModel):
-    """How the answering model's margin (the logit of the score) splits: ``base_value`` plus the reason codes'
-    contributions is ``margin``."""
+    """How the answering model's margin splits: ``base_value`` plus the reason codes' contributions is ``margin``,
+    and ``quantity`` says what the margin is (the logit of the score for a single or Platt-calibrated model)."""
 
-    method: Literal["linear", "tree_shap", "integrated_gradients"]
+    method: str = Field(description="linear, tree_shap or integrated_gradients; an ensemble's joined by '+'")
     base_value: float
     margin: float
+    quantity: str = Field(description="what the margin is: 'the logit of the score', or an ensemble's stated quantity")
 
 
 class ThresholdsOut(BaseModel):

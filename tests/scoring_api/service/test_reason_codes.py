@@ -41,6 +41,7 @@ def test_reason_codes_sum_with_the_base_value_to_the_margin(
         assert decision["decision"] == "review"
         explanation, reasons = decision["explanation"], decision["reason_codes"]
         assert explanation["method"] == method
+        assert explanation["quantity"] == "the logit of the score"
         total = explanation["base_value"] + math.fsum(r["contribution"] for r in reasons)
         assert total == pytest.approx(explanation["margin"], rel=1e-9, abs=1e-9)
         assert 1.0 / (1.0 + math.exp(-explanation["margin"])) == pytest.approx(decision["score"], abs=1e-6)
