@@ -3,7 +3,14 @@ mounts behind its authentication (see :mod:`monitoring.dashboard.auth`)."""
 
 from __future__ import annotations
 
-from monitoring.dashboard.auth import ANALYST_ROLES, Analyst, Principal, current_principal, require_analyst
+from monitoring.dashboard.auth import (
+    ANALYST_ROLES,
+    Analyst,
+    Principal,
+    analyst_requirement,
+    current_principal,
+    require_analyst,
+)
 from monitoring.dashboard.router import DashboardSources, dashboard_router
 
 __all__ = [
@@ -11,6 +18,7 @@ __all__ = [
     "Analyst",
     "DashboardSources",
     "Principal",
+    "analyst_requirement",
     "current_principal",
     "dashboard_router",
     "require_analyst",

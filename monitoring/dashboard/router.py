@@ -2,7 +2,8 @@
 window of one column, the score's distribution against the reference, performance by day, alerts and the
 actions on them).
 
-Every route needs an analyst (:data:`monitoring.dashboard.auth.Analyst`). Ranges are days (``since``,
+Every route needs an analyst (:func:`monitoring.dashboard.auth.analyst_requirement`, over the caller the
+mounting application finds). Ranges are days (``since``,
 ``until``, inclusive, at most :data:`MAX_DAYS` apart); drift over a range reads the per-day roll-ups, so months
 of history cost one row per column and day.
 """
@@ -24,7 +25,7 @@ from pydantic import BaseModel, Field
 from lifecycle.reference import SCORE, ReferenceProfile
 from lifecycle.registry import GateThresholds
 from monitoring.alerts import AlertKind, AlertState
-from monitoring.dashboard.auth import Analyst, require_analyst
+from monitoring.dashboard.auth import Principal, analyst_requirement, current_principal
 from monitoring.errors import AlertNotFoundError, AlertTransitionError, MonitorInputError
 from monitoring.services import MonitoringServices
 
@@ -70,9 +71,10 @@ class NoteBody(BaseModel):
     note: str = Field(min_length=1, max_length=4_000)
 
 
-def dashboard_router(sources: DashboardSources) -> APIRouter:
+def dashboard_router(sources: DashboardSources, *, principal: Callable[..., Any] = current_principal) -> APIRouter:
     """The router; mount it under a prefix (``/v1/monitoring``): the page is at ``{prefix}/dashboard``."""
-    router = APIRouter(dependencies=[Depends(require_analyst)], tags=["monitoring"])
+    requirement = analyst_requirement(principal)
+    router = APIRouter(dependencies=[Depends(requirement)], tags=["monitoring"])
     history, alerts = sources.services.history, sources.services.alerts
     gate = GateThresholds.load()
 
@@ -202,22 +204,26 @@ def dashboard_router(sources: DashboardSources) -> APIRouter:
         return {**alert.to_dict(), "history": [e.to_dict() for e in events]}
 
     @router.post("/alerts/{alert_id}/acknowledge")
-    def acknowledge_alert(alert_id: AlertId, body: AcknowledgeBody, analyst: Analyst) -> dict[str, Any]:
+    def acknowledge_alert(
+        alert_id: AlertId, body: AcknowledgeBody, analyst: Principal = Depends(requirement)
+    ) -> dict[str, Any]:
         with _Answers():
             return alerts.acknowledge(alert_id, actor=analyst.name, note=body.note, assignee=body.assignee).to_dict()
 
     @router.post("/alerts/{alert_id}/resolve")
-    def resolve_alert(alert_id: AlertId, body: ResolveBody, analyst: Analyst) -> dict[str, Any]:
+    def resolve_alert(
+        alert_id: AlertId, body: ResolveBody, analyst: Principal = Depends(requirement)
+    ) -> dict[str, Any]:
         with _Answers():
             return alerts.resolve(alert_id, actor=analyst.name, note=body.note).to_dict()
 
     @router.post("/alerts/{alert_id}/assign")
-    def assign_alert(alert_id: AlertId, body: AssignBody, analyst: Analyst) -> dict[str, Any]:
+    def assign_alert(alert_id: AlertId, body: AssignBody, analyst: Principal = Depends(requirement)) -> dict[str, Any]:
         with _Answers():
             return alerts.assign(alert_id, actor=analyst.name, assignee=body.assignee, note=body.note).to_dict()
 
     @router.post("/alerts/{alert_id}/notes")
-    def add_alert_note(alert_id: AlertId, body: NoteBody, analyst: Analyst) -> dict[str, Any]:
+    def add_alert_note(alert_id: AlertId, body: NoteBody, analyst: Principal = Depends(requirement)) -> dict[str, Any]:
         with _Answers():
             return alerts.add_note(alert_id, actor=analyst.name, note=body.note).to_dict()
 

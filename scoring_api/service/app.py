@@ -18,7 +18,7 @@ from pydantic.json_schema import models_json_schema
 
 from lifecycle.registry.errors import DeploymentRefusedError, UnknownModelError
 from monitoring.audit.errors import ExportError, UnknownRecordError
-from monitoring.dashboard import DashboardSources, Principal, current_principal, dashboard_router
+from monitoring.dashboard import DashboardSources, Principal, dashboard_router
 from scoring_api.access.keys import ApiKey, Role
 from scoring_api.errors import (
     AccessError,
@@ -169,9 +169,9 @@ def _mount_monitoring(app: FastAPI, services: Services) -> None:
         409: {"model": Problem, "description": "the alert cannot take that step"},
         422: {"model": InputProblem, "description": "bad parameters or body, or a range out of bounds"},
     }
-    app.include_router(dashboard_router(sources), prefix="/v1/monitoring", responses=refusals)
+    router = dashboard_router(sources, principal=analyst_principal)
+    app.include_router(router, prefix="/v1/monitoring", responses=refusals)
     app.include_router(session.router)
-    app.dependency_overrides[current_principal] = analyst_principal
 
 
 def app_from_environment() -> FastAPI:

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Header, HTTPException
 from pydantic import SecretStr
 
 from monitoring import MonitoringServices, MonitoringSettings, open_services
-from monitoring.dashboard import DashboardSources, Principal, current_principal, dashboard_router
+from monitoring.dashboard import DashboardSources, Principal, dashboard_router
 from tests.monitoring.conftest import RecordingSink
 from tests.monitoring.streams import ScoredPool
 
@@ -35,7 +35,6 @@ def dashboard_app(pool: ScoredPool, monitored: tuple[str, str]) -> Iterator[tupl
         current_model=lambda: model,
     )
     app = FastAPI()
-    app.include_router(dashboard_router(sources), prefix=PREFIX)
-    app.dependency_overrides[current_principal] = header_principal
+    app.include_router(dashboard_router(sources, principal=header_principal), prefix=PREFIX)
     yield app, services
     services.close()

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from lifecycle.reference import SCORE
 from monitoring import MonitoringServices
+from monitoring.dashboard import DashboardSources, dashboard_router
 from monitoring.drift import ColumnDrift, WindowReport
 from tests.monitoring.dashboard.conftest import PREFIX
 from tests.monitoring.streams import ScoredPool
@@ -24,6 +25,18 @@ def test_roles_are_enforced(dashboard_app: tuple[FastAPI, MonitoringServices]) -
     assert client.post(f"{PREFIX}/alerts/1/acknowledge", json={}, headers={"X-Test-User": "x"}).status_code == 403
     assert client.get(f"{PREFIX}/dashboard").status_code == 401
     assert client.get(f"{PREFIX}/alerts", headers=ANALYST).status_code == 200
+
+
+def test_without_the_applications_authentication_everyone_is_refused(
+    dashboard_app: tuple[FastAPI, MonitoringServices],
+) -> None:
+    services = dashboard_app[1]
+    sources = DashboardSources(services=services, reference=lambda content_id: None, current_model=lambda: None)
+    app = FastAPI()
+    app.include_router(dashboard_router(sources), prefix=PREFIX)
+    client = TestClient(app)
+    assert client.get(f"{PREFIX}/alerts", headers=ANALYST).status_code == 401
+    assert client.post(f"{PREFIX}/alerts/1/acknowledge", json={}, headers=ANALYST).status_code == 401
 
 
 def test_an_alert_is_acknowledged_and_resolved_through_the_routes(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from monitoring.audit import AlertActionEvent, AuditFilter
@@ -74,6 +75,15 @@ def _score(monitored: Monitored, bodies: list[dict[str, Any]], singles: int = 3)
         )
         assert answer.status_code == 200, answer.text
     return len(bodies)
+
+
+def test_the_dashboard_is_mounted_without_dependency_overrides(monitored: Monitored) -> None:
+    """While an application has any, FastAPI rebuilds every request's dependencies from their signatures."""
+    app = monitored.client.app
+    assert isinstance(app, FastAPI)
+    assert app.dependency_overrides == {}
+    assert monitored.call("GET", "/v1/monitoring/alerts", Role.SCORER).status_code == 403
+    assert monitored.call("GET", "/v1/monitoring/alerts", Role.ANALYST).status_code == 200
 
 
 def test_scored_traffic_and_labels_reach_the_champion_monitor_and_the_dashboard(
