@@ -17,8 +17,10 @@ uv pip install --quiet --python .venv/bin/python -e ".[${EXTRAS}]"
 
 # Debian packages the tests use: Redis; chromium for the dashboard's browser test (driven by Playwright; never
 # `playwright install`, which downloads a browser build of its own); PostgreSQL, the audit trail's and the
-# registry's production database (the tests run their own server from its binaries, never the packaged cluster).
+# registry's production database (the tests run their own server from its binaries, never the packaged cluster);
+# curl, which the documentation's examples call the scoring API with (tests/test_docs.py runs them).
 missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)

@@ -158,36 +158,51 @@ def fraud(
     """Real-time card-fraud scoring: simulate, ingest, build features, train, compile, serve, monitor."""
 
 
-#: Where ``fraud demo`` keeps its training runs and model registry (git-ignored).
+#: Where ``fraud demo`` makes its run folders (git-ignored): each run's registry, audit trail, monitoring,
+#: service database, data and reports, with the ``env.sh`` that points the ``fraud`` commands at them.
 DEMO_RUN_DIR = Path("var/demo")
 
 
 @app.command("demo")
 def run_demo(
-    days: int = typer.Option(28, min=21, help="days of simulated history to train on; the day after is streamed"),
-    seed: int = typer.Option(0, help="simulator and training seed"),
-    customers: int = typer.Option(2_000, min=10, help="simulated customers (realistic preset)"),
-    terminals: int = typer.Option(4_000, min=10, help="simulated terminals"),
-    workers: int = typer.Option(1, min=1, max=16, help="stream workers (one gives the offline engine's features)"),
-    backend: str = typer.Option("numba", help="engine backend the served model scores on: numba, numpy or triton"),
-    run_dir: Annotated[Path, typer.Option(help="folder for the training runs and the model registry")] = DEMO_RUN_DIR,
-    keep_broker: bool = typer.Option(False, help="leave a broker this run started running afterwards"),
+    quick: Annotated[bool, typer.Option("--quick", help="the short run: fewer days, a shorter stream")] = False,
+    json_path: Annotated[Path | None, typer.Option("--json", help="also write the summary as JSON to FILE")] = None,
+    days: Annotated[
+        int | None, typer.Option(min=22, help="days of history (default 60, quick 31); the next days are replayed")
+    ] = None,
+    champion_days: Annotated[
+        int | None, typer.Option(min=21, help="days the champion trains on (default 45, quick 28)")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="simulator and training seed (default 4, quick 1)")] = None,
+    customers: Annotated[int, typer.Option(min=10, help="simulated customers (realistic preset)")] = 2_000,
+    terminals: Annotated[int, typer.Option(min=10, help="simulated terminals")] = 4_000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="stream workers (one gives the offline engine's features)")
+    ] = 1,
+    backend: Annotated[str, typer.Option(help="engine backend the models score on: numba, numpy or triton")] = "numba",
+    run_dir: Annotated[Path, typer.Option(help="folder under which each run makes its own")] = DEMO_RUN_DIR,
+    keep_broker: Annotated[bool, typer.Option(help="leave a broker this run started running afterwards")] = False,
 ) -> None:
-    """The end-to-end run: broker, history, training and gate, the next day streamed through Kafka and scored."""
+    """The whole system end to end: history, validation, champion, API and stream, challenger through shadow and
+    canary to promotion, drift and alerts, audit trail and evidence; a summary (exit status 2 if a step failed)."""
     from scoring_api.demo import DemoOptions, main
 
     if backend not in ("numba", "numpy", "triton"):
         raise typer.BadParameter(f"unknown backend {backend!r}; choose numba, numpy or triton")
-    options = DemoOptions(
+    options = (DemoOptions.quick_run() if quick else DemoOptions()).with_changes(
         days=days,
+        champion_days=champion_days,
         seed=seed,
         customers=customers,
         terminals=terminals,
         workers=workers,
-        backend=backend,  # type: ignore[arg-type]  # checked just above
+        backend=backend,
         run_dir=run_dir,
         keep_broker=keep_broker,
+        json_path=json_path,
     )
+    if json_path is not None and json_path.exists() and json_path.is_dir():
+        raise typer.BadParameter(f"--json {json_path} is a folder; give a file")
     code = main(options)
     if code:
         raise typer.Exit(code)

@@ -41,5 +41,9 @@ class ServiceConfigError(ScoringError):
     several worker processes...)."""
 
 
-class DemoRefusedError(ScoringError, RuntimeError):
+class DemoError(ScoringError, RuntimeError):
+    """A step of ``fraud demo`` could not complete: the message says which and where to look (a log, a report)."""
+
+
+class DemoRefusedError(DemoError):
     """The gate did not bless the trained model, so nothing is served: the message names the failed checks."""

@@ -6,6 +6,7 @@ everything else receives a settings object as an argument.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -108,3 +109,11 @@ def export_to_workers(settings: ScoringSettings, metrics_dir: str | None) -> Non
     os.environ["FRAUD_ENVIRONMENT"] = settings.environment.value
     if metrics_dir is not None:
         os.environ[PROMETHEUS_MULTIPROC_VARIABLE] = metrics_dir
+
+
+def child_environment(changes: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``changes`` applied: for the ``fraud`` commands a process starts (the
+    demo's service and commands), which read their settings from it."""
+    import os
+
+    return {**os.environ, **changes}

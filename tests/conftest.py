@@ -1,14 +1,15 @@
 """Fixtures shared by the whole suite: where the shared handbook dataset is, and the rule that a missing
 dataset skips a test on a developer's machine but fails it under CI; real services started by the tests: a
 Kafka broker (``kafka_broker``), Redis (``redis_url``) and PostgreSQL (``postgres_server``, with a fresh
-database per test from ``postgres_url``)."""
+database per test from ``postgres_url``); one quick run of the whole system (``demo_run``)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -186,3 +187,55 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def demo_run(kafka_broker: BrokerState, tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """One ``fraud demo --quick --json FILE`` in its own process against the test broker (fresh topics), run once
+    per session: its test asserts the summary, and the documentation's commands run on copies of its run folder."""
+    import json
+    import subprocess
+    import sys
+    import uuid
+
+    folder = tmp_path_factory.mktemp("demo")
+    suffix = uuid.uuid4().hex[:8]
+    environment = {
+        **os.environ,
+        "COLUMNS": "160",
+        "FRAUD_KAFKA_RUN_DIR": str(kafka_broker.run_dir),
+        "FRAUD_KAFKA_PORT": str(kafka_broker.port),
+        "FRAUD_KAFKA_CONTROLLER_PORT": str(kafka_broker.controller_port),
+        "FRAUD_TOPIC_TRANSACTIONS": f"transactions-{suffix}",
+        "FRAUD_TOPIC_LABELS": f"labels-{suffix}",
+        "FRAUD_TOPIC_SCORES": f"scores-{suffix}",
+        "FRAUD_TOPIC_DEAD_LETTERS": f"transactions-{suffix}.dlq",
+    }
+    summary_path = folder / "summary.json"
+    fraud = str(Path(sys.executable).with_name("fraud"))
+    finished = subprocess.run(
+        [fraud, "demo", "--quick", "--json", str(summary_path), "--run-dir", str(folder / "var" / "demo")],
+        env=environment,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=1_500,
+        check=False,
+    )
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    return DemoRun(finished.returncode, finished.stdout + finished.stderr, summary, environment)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What ``fraud demo --quick`` did: its exit status, what it printed, its JSON summary, its environment."""
+
+    returncode: int
+    output: str
+    summary: dict[str, Any] | None
+    environment: dict[str, str]
+
+    @property
+    def run_folder(self) -> Path:
+        assert self.summary is not None, self.output[-4000:]
+        return Path(self.summary["run_folder"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingest.settings import IngestSettings
+from scoring_api.demo.figures import ApiFigures, AuditFigures, DriftFigures, RolloutFigures, TrainedModel
+from scoring_api.demo.workspace import DemoWorkspace
 from scoring_api.settings import Backend
 
 if TYPE_CHECKING:
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     from ingest.kafka import LocalKafkaBroker
     from lifecycle.registry import ModelRegistry
     from lifecycle.training import TrainingResult
+    from scoring_api.demo.service import ServiceProcess
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,13 @@ class StepResult:
 
 @dataclass
 class DemoOptions:
-    """``days`` of history to train on, then one more day streamed through Kafka and scored."""
+    """``days`` of history to train on; the day after is streamed through Kafka and scored through the API, and a
+    later one carries the injected drift."""
 
-    days: int = 28
-    seed: int = 0
+    days: int = 60
+    #: The simulator's and the models' seed: one whose simulated history trains models the gate blesses (with
+    #: another, the gate may refuse one, and the demo says so and stops).
+    seed: int = 4
     customers: int = 2_000
     terminals: int = 4_000
     #: Stream worker threads (one per slot, each with a copy of the warm state). One worker gives every
@@ -57,6 +63,33 @@ class DemoOptions:
     gate_thresholds: Path | None = None
     #: Share of the streamed day's transactions sent to review (the highest scores).
     review_rate: float = 0.005
+    #: The champion trains on the history's first ``champion_days``; the challenger on all ``days``.
+    champion_days: int = 45
+    #: Candidate families each training run tries (fast search).
+    families: tuple[str, ...] = ("logistic_regression",)
+    #: Share of the next day's cards a bank's online channel sends to the API (the rest stream through Kafka).
+    api_share: float = 0.25
+    #: Transactions per API call (1: single scoring calls).
+    api_batch: int = 50
+    #: Share of cards the challenger answers for as canary.
+    canary_share: float = 0.5
+    #: The drift windows of the demo's monitor, as a share of a day's transactions (a window closes, and is
+    #: tested, every so many rows).
+    drift_window_share: float = 0.9
+    #: Where to write the summary as JSON (``--json FILE``).
+    json_path: Path | None = None
+    #: The short run (``--quick``), for CI and a first look.
+    quick: bool = False
+
+    @classmethod
+    def quick_run(cls) -> DemoOptions:
+        """The short run: fewer days, a shorter history to train on; the same steps (its seed chosen as the
+        full run's is)."""
+        return cls(days=31, champion_days=28, seed=1, quick=True)
+
+    def with_changes(self, **changes: Any) -> DemoOptions:
+        """These options with the given fields changed (``None`` leaves a field as it is)."""
+        return replace(self, **{name: value for name, value in changes.items() if value is not None})
 
 
 @dataclass
@@ -110,3 +143,19 @@ class DemoContext:
     content_id: str = ""
     stream: StreamFigures = field(default_factory=StreamFigures)
     results: list[StepResult] = field(default_factory=list)
+    workspace: DemoWorkspace = field(default_factory=lambda: DemoWorkspace(Path("var/demo")))
+    #: The next day's transactions of the cards the API scores (the stream day holds the others).
+    api_day: pd.DataFrame | None = None
+    #: A later day, changed by the drift step (a new fraud pattern and a broken feature).
+    drift_day: pd.DataFrame | None = None
+    validation: dict[str, object] = field(default_factory=dict)
+    champion: TrainedModel | None = None
+    challenger: TrainedModel | None = None
+    service: ServiceProcess | None = None
+    service_state: str = "not started"
+    #: The API key of each role (scorer, analyst, compliance, admin).
+    api_keys: dict[str, str] = field(default_factory=dict)
+    api: ApiFigures = field(default_factory=ApiFigures)
+    rollout: RolloutFigures = field(default_factory=RolloutFigures)
+    drift: DriftFigures = field(default_factory=DriftFigures)
+    audit: AuditFigures = field(default_factory=AuditFigures)

@@ -1,31 +1,47 @@
-"""Running the demo: the steps in order, a spinner while each runs, one table row per step, and a summary."""
+"""Running the demo: the steps in order, a spinner while each runs, a line per finished step, and a summary;
+everything the run started (the service, the broker) is stopped at the end, on an error or on Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from ingest.settings import IngestSettings
+from scoring_api.demo.audit import step_audit
 from scoring_api.demo.context import DemoContext, DemoOptions, StepResult
-from scoring_api.demo.steps import step_broker, step_place_group, step_produce, step_simulate, step_train
-from scoring_api.demo.stream import step_stream
-from scoring_api.errors import DemoRefusedError
+from scoring_api.demo.drift import step_drift
+from scoring_api.demo.rollout import step_rollout
+from scoring_api.demo.steps import step_broker, step_place_group, step_simulate
+from scoring_api.demo.summary import print_summary, summary
+from scoring_api.demo.traffic import step_serve, step_stream_and_api
+from scoring_api.demo.training import step_challenger, step_champion
+from scoring_api.demo.validation import step_validate
+from scoring_api.demo.workspace import DemoWorkspace
+from scoring_api.errors import DemoError
 
-if TYPE_CHECKING:
-    from rich.table import Table
-
-Step = Callable[[DemoContext], StepResult]
+Step = Callable[[DemoContext], StepResult | list[StepResult]]
 
 #: The steps in order, each with what a spinner says while it runs.
 STEPS: tuple[tuple[Step, str], ...] = (
     (step_broker, "starting the Kafka broker and creating the topics"),
-    (step_simulate, "simulating the history and the next day"),
-    (step_train, "training, evaluating and gating a model on the history"),
-    (step_place_group, "placing the worker group at the end of the topic and warming its state on the history"),
-    (step_produce, "producing the next day and its labels to Kafka"),
-    (step_stream, "the stream worker: validating, building features, scoring, committing exactly once"),
+    (step_simulate, "simulating the history, the next day and the day after"),
+    (step_validate, "validating the history with fraud validate"),
+    (step_champion, "training, evaluating and gating the champion on the older history"),
+    (step_serve, "warming the feature state and starting fraud serve"),
+    (step_place_group, "placing the consumer group at the end of the topic"),
+    (step_stream_and_api, "streaming the next day through Kafka while the online channel calls the API"),
+    (step_challenger, "training a challenger on the whole history and gating it against the champion"),
+    (step_rollout, "shadow, then canary, then promotion of the challenger through the deployments API"),
+    (step_drift, "injecting a drift (a new fraud pattern, a broken feature) and watching the alerts"),
+    (step_audit, "verifying and exporting the audit trail and the champion's evidence"),
 )
+
+
+def new_context(settings: IngestSettings, options: DemoOptions) -> DemoContext:
+    """A context for one run, with a new run folder under ``options.run_dir``."""
+    return DemoContext(settings=settings, options=options, workspace=DemoWorkspace.create(options.run_dir))
 
 
 def run_demo(
@@ -33,92 +49,84 @@ def run_demo(
     options: DemoOptions,
     on_step: Callable[[StepResult], None],
     on_start: Callable[[str], None] = lambda message: None,
+    *,
+    context: DemoContext | None = None,
 ) -> DemoContext:
-    """Run every step in order, reporting each result as it comes; stop a broker this run started, unless kept.
+    """Run every step in order, reporting each result as it comes; then stop what the run started.
 
-    A model the gate refuses raises :class:`DemoRefusedError` before anything is scored.
+    A step that cannot complete raises :class:`DemoError` (a model the gate refuses,
+    :class:`~scoring_api.errors.DemoRefusedError`, before anything is served with it); ``context``, when
+    given, then holds what the steps before it did.
     """
-    context = DemoContext(settings=settings, options=options)
+    context = context or new_context(settings, options)
     try:
         for step, message in STEPS:
             on_start(message)
-            result = step(context)
-            context.results.append(result)
-            on_step(result)
+            results = step(context)
+            for result in results if isinstance(results, list) else [results]:
+                context.results.append(result)
+                on_step(result)
     finally:
-        if context.registry is not None:
-            context.registry.close()
-        if context.started_broker is None:
-            context.broker_state = "reused, left running"
-        elif options.keep_broker:
-            context.broker_state = "kept running (--keep-broker)"
-        else:
-            stopped = time.perf_counter()
-            context.started_broker.stop()
-            context.broker_state = f"stopped in {time.perf_counter() - stopped:.1f} s"
+        on_start("stopping what the demo started")
+        stop_everything(context)
     return context
 
 
-def summary_table(context: DemoContext) -> Table:
-    """The figures of the streamed day: counts, speed, latency, ranking quality, review load, the model."""
-    from rich.table import Table
-
-    s = context.stream
-    table = Table(title="streamed day", show_header=False)
-    table.add_column("what")
-    table.add_column("value", justify="right")
-    rows = [
-        ("transactions consumed", f"{s.consumed:,}"),
-        ("validated / rejected", f"{s.validated:,} / {s.rejected:,}"),
-        ("written to the dead-letter topic", f"{s.dead_lettered:,}"),
-        ("decisions committed to the scores topic", f"{s.scored:,}"),
-        ("unaccounted / decided twice", f"{s.unaccounted} / {s.duplicates}"),
-        ("stream throughput", f"{s.consumed / s.seconds if s.seconds else 0.0:,.0f} tx/s"),
-        ("micro-batches / median latency", f"{s.batches} / {s.median_batch_latency_ms:.1f} ms"),
-        ("frauds (simulated labels)", f"{s.frauds}"),
-        ("fraud labels in the features: before / during the day", f"{s.labels_before:,} / {s.labels_during:,}"),
-        ("AUC ROC / average precision", f"{s.auc_roc:.4f} / {s.average_precision:.4f}"),
-        (
-            f"to review (top {100 * context.options.review_rate:g}%, score >= {s.review_threshold:.3f})",
-            f"{s.over_threshold} ({s.frauds_over_threshold} frauds)",
-        ),
-        ("model (content id)", context.content_id),
-        ("backend", context.options.backend),
-        ("broker", context.broker_state),
-    ]
-    for what, value in rows:
-        table.add_row(what, value)
-    return table
+def stop_everything(context: DemoContext) -> None:
+    """Stop the service and a broker the run started (unless kept); close the registry."""
+    if context.service is not None:
+        code = context.service.stop()
+        context.service_state = (
+            f"stopped ({f'signal {-code}' if code is not None and code < 0 else f'exit status {code}'})"
+        )
+    if context.registry is not None:
+        context.registry.close()
+    if context.started_broker is None:
+        context.broker_state = "reused, left running" if context.bootstrap_servers else "not started"
+    elif context.options.keep_broker:
+        context.broker_state = "kept running (--keep-broker)"
+    else:
+        stopped = time.perf_counter()
+        context.started_broker.stop()
+        context.broker_state = f"stopped in {time.perf_counter() - stopped:.1f} s"
 
 
 def main(options: DemoOptions) -> int:
-    """Run the demo with a spinner per step, print one row per step and the summary; the exit code."""
+    """Run the demo with a spinner per step and a line per finished step, print the summary (and write it as
+    JSON with ``options.json_path``); the exit code: 0 done, 2 a step refused or failed, 130 interrupted."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
-    table = Table(title="fraud demo")
-    table.add_column("step")
-    table.add_column("count", justify="right")
-    table.add_column("seconds", justify="right")
-    table.add_column("per second", justify="right")
     status = console.status("starting")
+    started = time.perf_counter()
 
     def start(message: str) -> None:
-        status.update(f"[bold]{message}[/]")
+        status.update(f"[bold]{message}[/] ({time.perf_counter() - started:.0f} s)")
 
     def report(result: StepResult) -> None:
-        console.print(f"[green]done[/green] {result.name}: {result.note}")
-        count = f"{result.count:,} {result.unit}".strip()
-        rate = "" if result.rate is None else f"{result.rate:,.0f}"
-        table.add_row(result.name, count, f"{result.seconds:.2f}", rate)
+        rate = "" if result.rate is None else f", {result.rate:,.0f}/s"
+        console.print(f"[green]done[/green] [bold]{result.name}[/bold] ({result.seconds:.1f} s{rate}): {result.note}")
 
+    error: BaseException | None = None
+    context = new_context(IngestSettings(), options)
+    console.print(f"run folder: {context.workspace.root}")
     with status:
         try:
-            context = run_demo(IngestSettings(), options, report, start)
-        except DemoRefusedError as refused:
-            console.print(f"[red]not served:[/red] {refused}")
-            return 2
-    console.print(table)
-    console.print(summary_table(context))
-    return 0
+            run_demo(context.settings, options, report, start, context=context)
+        except DemoError as refused:
+            error = refused
+            console.print(f"[red]stopped:[/red] {refused}")
+        except KeyboardInterrupt as interrupted:
+            error = interrupted
+            console.print("[yellow]interrupted[/yellow]: the service and the broker the demo started are stopped")
+    print_summary(console, context, error)
+    if options.json_path is not None:
+        write_json(options.json_path, summary(context, time.perf_counter() - started, error))
+    if isinstance(error, KeyboardInterrupt):
+        return 130
+    return 0 if error is None else 2
+
+
+def write_json(path: Path, document: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")

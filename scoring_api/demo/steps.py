@@ -18,19 +18,10 @@ from ingest.kafka import (
     system_topics,
 )
 from scoring_api.demo.context import DemoContext, StepResult
-from scoring_api.errors import DemoRefusedError
+from scoring_api.demo.training import MIN_HISTORY_DAYS
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: The training split inside the history: the last week is the test period, the week before it the label gap.
-TEST_DAYS = 7
-LABEL_DELAY_DAYS = 7
-MIN_TRAIN_DAYS = 7
-#: The training period's last days kept to calibrate the model: none here. Two weeks of training history are too
-#: few to spare a slice (on the demo's data, keeping 4 days costs the forest AUC 0.835 -> 0.772), and the unweighted
-#: forest's scores are already probabilities (ECE 0.006): the gate's calibration check holds it to that.
-CALIBRATION_DAYS = 0
 
 
 def step_broker(context: DemoContext) -> StepResult:
@@ -47,78 +38,55 @@ def step_broker(context: DemoContext) -> StepResult:
 
 
 def step_simulate(context: DemoContext) -> StepResult:
-    """History and the streamed day in one simulation, so the next day continues the same population."""
+    """The history, the next day and the day after in one simulation, so that they continue one population.
+
+    The next day is split by card: the bank's online channel sends ``api_share`` of the cards to the API, the
+    rest stream through Kafka. The day after is kept for the drift step.
+    """
     from ingest.simulator import SimulatorConfig, simulate
 
     options = context.options
-    if options.days < MIN_TRAIN_DAYS + LABEL_DELAY_DAYS + TEST_DAYS:
-        raise ValueError(f"--days must be at least {MIN_TRAIN_DAYS + LABEL_DELAY_DAYS + TEST_DAYS} (train, gap, test)")
+    if options.days < MIN_HISTORY_DAYS or not MIN_HISTORY_DAYS <= options.champion_days < options.days:
+        raise ValueError(
+            f"--days must be at least {MIN_HISTORY_DAYS} (train, gap, test) and the champion's days between "
+            f"{MIN_HISTORY_DAYS} and --days - 1"
+        )
     start = time.perf_counter()
     config = SimulatorConfig.preset(
         "realistic",
-        days=options.days + 1,
+        days=options.days + 2,
         seed=options.seed,
         n_customers=options.customers,
         n_terminals=options.terminals,
     )
     data = simulate(config)
-    cut = config.start + timedelta(days=options.days)
-    history_mask = data.transactions["timestamp"] < cut
-    context.history = data.transactions.loc[history_mask].reset_index(drop=True)
-    context.stream_day = data.transactions.loc[~history_mask].reset_index(drop=True)
+    transactions = data.transactions
+    next_day = config.start + timedelta(days=options.days)
+    day_after = next_day + timedelta(days=1)
+    context.history = transactions.loc[transactions["timestamp"] < next_day].reset_index(drop=True)
+    day = transactions.loc[(transactions["timestamp"] >= next_day) & (transactions["timestamp"] < day_after)]
+    through_api = api_cards(day["card_token"], options.api_share)
+    context.stream_day = day.loc[~through_api].reset_index(drop=True)
+    context.api_day = day.loc[through_api].reset_index(drop=True)
+    context.drift_day = transactions.loc[transactions["timestamp"] >= day_after].reset_index(drop=True)
     context.labels = data.labels.sort_values("reported_at", kind="mergesort").reset_index(drop=True)
     context.history_labels = data.labels.loc[data.labels["transaction_id"].isin(context.history["transaction_id"])]
     frauds = int(context.history["is_fraud"].sum())
     note = (
         f"realistic preset, {options.customers:,} customers / {options.terminals:,} terminals, seed {options.seed}: "
-        f"{len(context.history):,} history rows over {options.days} days ({frauds} frauds), "
-        f"{len(context.stream_day):,} rows on the next day to stream"
+        f"{len(context.history):,} history rows over {options.days} days ({frauds} frauds, labels reported late); "
+        f"the next day: {len(context.stream_day):,} rows to stream, {len(context.api_day):,} for the API; "
+        f"{len(context.drift_day):,} rows on the day after"
     )
-    return StepResult("simulate", len(data.transactions), time.perf_counter() - start, note, "transactions")
+    return StepResult("simulate", len(transactions), time.perf_counter() - start, note, "transactions")
 
 
-def step_train(context: DemoContext) -> StepResult:
-    """Train on the history (fast search, random forest), gate it, and promote it to champion when blessed."""
-    from lifecycle.registry import GateThresholds, ModelRegistry
-    from lifecycle.settings import LifecycleSettings
-    from lifecycle.training import TrainingConfig, run_training
+def api_cards(cards: pd.Series, share: float) -> pd.Series:
+    """Whether each card's transactions go to the API: a fixed share of the cards, chosen by a hash of the token."""
+    import pandas as pd
 
-    assert context.history is not None, "the simulate step runs first"
-    options = context.options
-    root = options.run_dir.resolve() / f"run-{uuid.uuid4().hex[:8]}"
-    root.mkdir(parents=True, exist_ok=True)
-    key = LifecycleSettings().model_signing_key
-    registry = ModelRegistry(f"sqlite:///{root}/registry.sqlite", root / "models", signing_key=key)
-    context.registry = registry
-    config = TrainingConfig(
-        train_days=float(options.days - LABEL_DELAY_DAYS - TEST_DAYS),
-        calibration_days=float(CALIBRATION_DAYS),
-        test_days=float(TEST_DAYS),
-        label_delay_days=float(LABEL_DELAY_DAYS),
-        families=("random_forest",),
-        fast=True,
-        seed=options.seed,
-        source="simulator:realistic",
-        thresholds=None if options.gate_thresholds is None else GateThresholds.load(options.gate_thresholds),
-    )
-    start = time.perf_counter()
-    result = run_training(context.history, registry, root / "training", config, labels=context.history_labels)
-    elapsed = time.perf_counter() - start
-    context.training = result
-    overall = result.report.overall
-    verdict = result.verdict
-    if not verdict.blessed:
-        raise DemoRefusedError(
-            f"the gate refused model {result.version.content_id} ({result.chosen}); failed checks: "
-            f"{', '.join(verdict.failed_checks) or 'none recorded'}; see {result.report_path}. Nothing is served."
-        )
-    registry.promote(result.version.content_id)
-    context.content_id = result.version.content_id
-    note = (
-        f"{result.chosen} {result.version.content_id[:12]}: test AUC {overall.auc_roc or 0.0:.3f}, "
-        f"AP {overall.average_precision or 0.0:.3f}; blessed by the gate, promoted to champion; run folder {root}"
-    )
-    return StepResult("train and gate", len(context.history), elapsed, note, "transactions")
+    buckets = pd.util.hash_pandas_object(cards.astype(str), index=False).to_numpy() % 10_000
+    return pd.Series(buckets < round(share * 10_000), index=cards.index)
 
 
 def step_place_group(context: DemoContext) -> StepResult:

@@ -22,14 +22,13 @@ from scoring_api.worker import StreamWorker, WorkerConfig, WorkerSettings, build
 from scoring_api.worker.state import position_name, snapshot_path
 
 if TYPE_CHECKING:
+    from scoring_api.pipeline import LabelFeed
     from scoring_api.worker import StreamDecision
 
 
 def worker_config(context: DemoContext) -> WorkerConfig:
-    """The demo's workers: their own group, transactional ids and journal; the embedded state and the audit trail
-    of their decisions in the run folder."""
-    from lifecycle.settings import LifecycleSettings
-    from monitoring.audit import AuditSettings
+    """The demo's workers: their own group, transactional ids and journal; the embedded state in the run folder,
+    and their decisions recorded in the run's audit trail (source ``stream``), beside the service's."""
     from scoring_api.settings import ScoringSettings
 
     options = context.options
@@ -37,31 +36,39 @@ def worker_config(context: DemoContext) -> WorkerConfig:
         group_id=context.group_id,
         transactional_id_prefix=context.group_id,
         topic_journal=f"{context.group_id}.journal",
-        state_dir=options.run_dir.resolve() / context.group_id,
+        state_dir=context.workspace.root / "worker" / context.group_id,
         max_batch=options.batch_size,
         metrics_port=0,
         snapshot_every=10_000,
         monitor=False,
     )
     ingest = context.settings.model_copy(update={"kafka_bootstrap_servers": context.bootstrap_servers})
-    trail = options.run_dir.resolve() / "audit"
-    audit = AuditSettings(audit_url=f"sqlite:///{trail}/audit.sqlite", audit_archive_dir=trail / "archive")
     return WorkerConfig(
         ingest, worker, FeaturesSettings(redis_url=""), ScoringSettings(model_backend=options.backend),
-        LifecycleSettings(), audit,
+        context.workspace.lifecycle_settings(), context.workspace.audit_settings(),
     )  # fmt: skip
 
 
-def warm_state(context: DemoContext, start_offsets: dict[tuple[str, int], int]) -> int:
-    """Write each worker slot's snapshot: the history applied, the labels reported before the day, and the
-    positions that state stands for (the group's start, the labels topic's end); returns the labels applied."""
+def warm_engine(context: DemoContext) -> tuple[OnlineFeatureEngine, LabelFeed]:
+    """The online engine with the history applied and the labels reported before the next day; the feed of the
+    labels reported from the day's start on (the state the workers, the service and the drift step start from)."""
+    from scoring_api.pipeline import LabelFeed
+
     assert context.history is not None
     assert context.labels is not None
     assert context.stream_day is not None
     engine = OnlineFeatureEngine(default_feature_set())
     engine.update_and_read_batch(context.history)
     before = context.labels["reported_at"] < context.stream_day["timestamp"].min().normalize()
-    applied = engine.apply_labels(context.labels.loc[before])
+    engine.apply_labels(context.labels.loc[before])
+    return engine, LabelFeed(context.labels.loc[~before].reset_index(drop=True))
+
+
+def warm_state(context: DemoContext, start_offsets: dict[tuple[str, int], int]) -> int:
+    """Write each worker slot's snapshot: the history applied, the labels reported before the day, and the
+    positions that state stands for (the group's start, the labels topic's end); returns the labels applied."""
+    engine, _ = warm_engine(context)
+    applied = engine.labels_applied
     store = engine.store
     assert isinstance(store, InMemoryStateStore)
     positions = {position_name(partition): offset for partition, offset in start_offsets.items()}

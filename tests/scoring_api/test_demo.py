@@ -1,137 +1,137 @@
-"""`fraud demo` end to end against the real broker: history, training and gate, the next day streamed and scored."""
+"""``fraud demo --quick --json FILE`` end to end in its own process, against the real broker: the summary it
+prints and writes says the whole system ran, and the run folder it leaves holds what the summary claims."""
 
 from __future__ import annotations
 
-import uuid
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ingest.kafka import BrokerState
-from ingest.settings import IngestSettings
-from scoring_api.demo import DemoOptions, StepResult, run_demo
+from tests.conftest import DemoRun
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
-
-def _settings(kafka_broker: BrokerState) -> IngestSettings:
-    suffix = uuid.uuid4().hex[:8]
-    return IngestSettings(
-        kafka_run_dir=Path(kafka_broker.run_dir),
-        kafka_port=kafka_broker.port,
-        kafka_controller_port=kafka_broker.controller_port,
-        topic_transactions=f"transactions-{suffix}",
-        topic_labels=f"labels-{suffix}",
-        topic_scores=f"scores-{suffix}",
-        topic_dead_letters=f"transactions-{suffix}.dlq",
-    )
-
-
-def _messages_on(bootstrap_servers: str, topic: str) -> int:
-    """Committed messages on ``topic`` (transaction markers take offsets too: they are not counted)."""
-    from ingest.kafka import read_topic
-
-    return len(read_topic(bootstrap_servers, topic, settle_s=0.5))
+STEPS = [
+    "broker and topics",
+    "simulate",
+    "validate",
+    "champion",
+    "serve",
+    "consumer group",
+    "produce",
+    "stream and score",
+    "API (typed client)",
+    "challenger",
+    "shadow, canary, promote",
+    "drift and alerts",
+    "audit and evidence",
+]
 
 
-def test_the_demo_scores_every_streamed_transaction_once_with_the_blessed_model(
-    kafka_broker: BrokerState, tmp_path: Path
+@pytest.fixture(scope="module")
+def summary(demo_run: DemoRun) -> dict[str, Any]:
+    assert demo_run.returncode == 0, demo_run.output[-6000:]
+    assert demo_run.summary is not None
+    return demo_run.summary
+
+
+def test_every_step_ran_in_order_and_the_run_stopped_what_it_started(
+    summary: dict[str, Any], demo_run: DemoRun
 ) -> None:
-    reported: list[StepResult] = []
-    options = DemoOptions(days=28, seed=0, workers=1, batch_size=300, malformed=5, run_dir=tmp_path, timeout_s=300)
-    context = run_demo(_settings(kafka_broker), options, reported.append)
-
-    steps = {result.name: result for result in reported}
-    assert list(steps) == [
-        "broker and topics",
-        "simulate",
-        "train and gate",
-        "consumer group",
-        "produce",
-        "stream and score",
-    ]
-    assert context.started_broker is None, "the running broker is reused, not restarted"
-    assert context.broker_state == "reused, left running"
-    assert steps["broker and topics"].count == 4
-
-    # The history and the streamed day split one simulation at midnight, with nothing lost or shared.
-    assert context.history is not None
-    assert context.stream_day is not None
-    assert steps["simulate"].count == len(context.history) + len(context.stream_day)
-    assert context.history["timestamp"].max() < context.stream_day["timestamp"].min()
-    assert (context.stream_day["timestamp"].dt.normalize() == context.stream_day["timestamp"].min().normalize()).all()
-
-    # A blessed model was promoted and is the one that scored the stream.
-    assert context.training is not None
-    assert context.training.verdict.blessed is True
-    assert context.registry is not None
-    assert context.content_id == context.training.version.content_id
-
-    # Every streamed message was consumed exactly once: the day's transactions decided (read back from the scores
-    # topic), the malformed ones rejected and written to the dead-letter topic.
-    streamed = len(context.stream_day)
-    stream = context.stream
-    assert steps["produce"].count == context.produced == streamed + options.malformed
-    assert steps["stream and score"].count == context.produced
-    assert stream.consumed == context.produced
-    assert stream.scored == streamed
-    assert stream.rejected == stream.dead_lettered == options.malformed
-    assert stream.validated == stream.scored
-    assert stream.unaccounted == 0
-    assert stream.duplicates == 0
-    assert stream.batches >= streamed // options.batch_size
-    assert _messages_on(context.bootstrap_servers, context.settings.topic_dead_letters) == options.malformed
-
-    # The features knew the frauds reported before the day, and learnt those reported during it from the labels
-    # topic, as the stream reached their report times.
-    assert stream.labels_before > 0
-    assert context.labels_produced > 0
-    assert stream.labels_during > 0
-
-    # The scores rank the day's frauds well above chance, and the review queue holds the top scores.
-    assert stream.frauds == int(context.stream_day["is_fraud"].sum()) > 0
-    assert stream.auc_roc > 0.7
-    assert stream.average_precision > stream.frauds / streamed
-    assert 0 < stream.over_threshold <= streamed * options.review_rate * 2
-    assert 0 <= stream.frauds_over_threshold <= stream.over_threshold
+    assert summary["ok"] is True
+    assert summary["error"] is None
+    assert summary["quick"] is True
+    assert [step["name"] for step in summary["steps"]] == STEPS
+    assert summary["service"]["state"].startswith("stopped")
+    assert summary["broker"] == "reused, left running", "the test's broker is reused and left to the test"
+    # What the summary says is printed for a person too, with the commands to look at the run.
+    assert "fraud demo: summary" in demo_run.output
+    assert "source " in demo_run.output
+    assert "fraud models list" in demo_run.output
 
 
-def test_a_model_the_gate_refuses_is_never_served_and_the_demo_exits_non_zero(
-    kafka_broker: BrokerState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from importlib import resources
+def test_a_blessed_champion_then_a_gated_challenger_promoted_after_shadow_and_canary(summary: dict[str, Any]) -> None:
+    champion, challenger, rollout = summary["champion"], summary["challenger"], summary["rollout"]
+    assert champion["blessed"] is True
+    assert champion["promoted"] is True
+    assert champion["failed_checks"] == []
+    assert challenger["blessed"] is True, "gated against the champion"
+    assert challenger["content_id"] != champion["content_id"]
+    assert challenger["days"] > champion["days"]
+    assert rollout["shadow_scored"] > 0
+    assert rollout["canary_answered"] > 0, "the canary answered for its share of cards"
+    assert rollout["champion_answered_during_canary"] > 0, "the champion kept the other cards"
+    assert rollout["promoted"] is True
+    assert rollout["champion_after"] == challenger["content_id"] == summary["champion_now"]
+    events = [e.split(":")[0] for e in rollout["deployment_events"]]
+    for action in ("shadow_started", "shadow_stopped", "canary_started", "promoted"):
+        assert action in events, events
+    assert "(automatic)" not in " ".join(rollout["deployment_events"]), "no guardrail rolled the canary back"
 
-    from lifecycle.registry import ModelRegistry
-    from lifecycle.settings import LifecycleSettings
-    from scoring_api.demo import main
 
-    shipped = resources.files("lifecycle.registry").joinpath("gate_thresholds.toml").read_text()
-    assert "auc_roc = 0.80" in shipped
-    strict = tmp_path / "strict.toml"
-    strict.write_text(shipped.replace("auc_roc = 0.80", "auc_roc = 0.999"))
-    settings = _settings(kafka_broker)
-    for name, value in (
-        ("FRAUD_KAFKA_RUN_DIR", str(settings.kafka_run_dir)),
-        ("FRAUD_KAFKA_PORT", str(settings.kafka_port)),
-        ("FRAUD_KAFKA_CONTROLLER_PORT", str(settings.kafka_controller_port)),
-        ("FRAUD_TOPIC_TRANSACTIONS", settings.topic_transactions),
-        ("FRAUD_TOPIC_DEAD_LETTERS", settings.topic_dead_letters),
-    ):
-        monkeypatch.setenv(name, value)
-    options = DemoOptions(run_dir=tmp_path / "demo", gate_thresholds=strict)
+def test_every_replayed_transaction_was_decided_once_by_the_stream_or_the_api(summary: dict[str, Any]) -> None:
+    data, stream, api = summary["data"], summary["stream"], summary["api"]
+    # The stream: every produced message consumed once; the day's transactions decided, the malformed ones
+    # rejected to the dead-letter topic.
+    assert stream["scored"] == data["stream_rows"] > 0
+    assert stream["unaccounted"] == 0
+    assert stream["duplicates"] == 0
+    assert stream["rejected"] == stream["dead_lettered"] > 0
+    assert stream["auc_roc"] > 0.7
+    # The API: the online channel's cards, every transaction decided (none rejected), some read back by id.
+    assert api["sent"] == api["decided"] == data["api_rows"] > 0
+    assert api["rejected"] == 0
+    assert api["read_back"] > 0
+    assert sum(api["outcomes"].values()) == api["decided"]
+    assert set(api["roles"]) == {"champion", "canary"}
 
-    assert main(options) == 2
 
-    printed = capsys.readouterr().out
-    assert "not served" in printed
-    assert "value:auc_roc" in printed
-    assert "streamed day" not in printed
-    runs = list((tmp_path / "demo").iterdir())
-    assert len(runs) == 1
-    key = LifecycleSettings().model_signing_key
-    registry = ModelRegistry(f"sqlite:///{runs[0]}/registry.sqlite", runs[0] / "models", signing_key=key)
-    try:
-        assert len(registry.versions()) == 1
-        assert registry.find_alias("champion") is None
-    finally:
-        registry.close()
+def test_the_injected_drift_raised_alerts_on_the_broken_feature(summary: dict[str, Any]) -> None:
+    drift = summary["drift"]
+    assert drift["drifted_rows"] > 0
+    assert drift["injected_frauds"] > 0
+    assert drift["alerts"], "the drift raised alerts"
+    assert {a["kind"] for a in drift["alerts"]} >= {"drift"}
+    assert "amount" in drift["drifted_columns"], drift["drifted_columns"]
+
+
+def test_the_audit_trail_and_the_evidence_bundle_verify(summary: dict[str, Any]) -> None:
+    audit = summary["audit"]
+    assert audit["chain_ok"] is True
+    assert audit["bundle_ok"] is True
+    assert audit["evidence_ok"] is True
+    assert audit["bundle_records"] > 0
+    for kind in ("registration", "gate_verdict", "deployment", "alert_action", "access"):
+        assert audit["kinds"].get(kind, 0) > 0, audit["kinds"]
+    assert Path(audit["bundle"], "manifest.sig").is_file()
+    assert Path(audit["evidence"], "manifest.sig").is_file()
+
+
+def test_the_commands_it_prints_find_what_the_run_made(summary: dict[str, Any], demo_run: DemoRun) -> None:
+    """The registry, alerts and audit trail are found by ``fraud`` commands in a shell where env.sh is sourced
+    (the run folder, not the current folder)."""
+    folder = Path(summary["run_folder"])
+    assert (folder.parent / "latest").resolve() == folder.resolve()
+    fraud = str(Path(sys.executable).with_name("fraud"))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FRAUD_")}
+
+    def run(command: str) -> str:
+        finished = subprocess.run(
+            ["bash", "-c", f"source {summary['env_file']} && {fraud} {command}"],
+            env={**environment, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert finished.returncode == 0, finished.stderr
+        return finished.stdout
+
+    assert summary["challenger"]["content_id"][:12] in run("models list")
+    listed = json.loads(run("alerts list --json"))
+    assert {str(a["id"]) for a in listed} >= {a["id"] for a in summary["drift"]["alerts"]}
