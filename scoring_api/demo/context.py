@@ -69,6 +69,8 @@ class DemoOptions:
     families: tuple[str, ...] = ("logistic_regression",)
     #: Share of the next day's cards a bank's online channel sends to the API (the rest stream through Kafka).
     api_share: float = 0.25
+    #: Transactions a second the next day is replayed into Kafka at, while the stream scores it.
+    replay_rate: float = 1_000.0
     #: Transactions per API call (1: single scoring calls).
     api_batch: int = 50
     #: Share of cards the challenger answers for as canary.

@@ -105,29 +105,33 @@ def step_place_group(context: DemoContext) -> StepResult:
 
 
 def step_produce(context: DemoContext) -> StepResult:
-    """The next day to ``transactions`` (keyed by card token), malformed messages among it, and the labels
-    reported during the day to ``labels``."""
+    """The labels reported during the next day to ``labels`` (each waits in the workers until the stream reaches
+    its report time), then the day to ``transactions`` at a steady rate (``replay_rate``, keyed by card token),
+    then malformed messages."""
+    from ingest.simulator.stream import send_at_rate
+
     assert context.stream_day is not None, "the simulate step runs first"
     assert context.labels is not None
     topic = context.settings.topic_transactions
     start = time.perf_counter()
-    with TransactionProducer(context.bootstrap_servers, topic, client_id="fraud-demo") as producer:
-        sent = producer.send_frame(context.stream_day)
-        producer.flush()
-    malformed = malformed_messages(context.stream_day, context.options.malformed)
-    if malformed:
-        send_raw(context.bootstrap_servers, topic, malformed)
     day_start = context.stream_day["timestamp"].min().normalize()
     reported = context.labels["reported_at"]
     during = context.labels[(reported >= day_start) & (reported < day_start + timedelta(days=1))]
     with TransactionProducer(context.bootstrap_servers, context.settings.topic_labels, client_id="fraud-demo") as feed:
         feed.send_labels(during)
         feed.flush()
+    with TransactionProducer(context.bootstrap_servers, topic, client_id="fraud-demo") as producer:
+        sent = send_at_rate(context.stream_day, producer.send_frame, context.options.replay_rate).sent
+        producer.flush()
+    malformed = malformed_messages(context.stream_day, context.options.malformed)
+    if malformed:
+        send_raw(context.bootstrap_servers, topic, malformed)
     context.produced = sent + len(malformed)
     context.labels_produced = len(during)
     note = (
-        f"the next day to {topic!r}, keyed by card token, {len(malformed)} malformed messages, and the "
-        f"{len(during):,} labels reported during the day to {context.settings.topic_labels!r}"
+        f"the next day to {topic!r} at {context.options.replay_rate:,.0f} a second, keyed by card token, "
+        f"{len(malformed)} malformed messages, and the {len(during):,} labels reported during the day to "
+        f"{context.settings.topic_labels!r}"
     )
     return StepResult("produce", context.produced, time.perf_counter() - start, note, "transactions")
 

@@ -12,7 +12,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from scoring_api.demo.context import DemoContext, StepResult
 from scoring_api.demo.figures import ApiFigures
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from scoring_api.client import ScoringClient
+
+T = TypeVar("T")
 
 #: Settings of the demo's service beyond the run's stores: follow changes quickly, and canary guardrails that
 #: judge the canary on a demo's traffic (a few hundred transactions on a shared machine).
@@ -119,12 +121,12 @@ def api_phase(context: DemoContext, phase: int, of: int) -> pd.DataFrame:
     return day.iloc[phase * size : (phase + 1) * size]
 
 
-class Background:
+class Background(Generic[T]):
     """A function run on a thread; its result or its error taken with :meth:`result`."""
 
-    def __init__(self, function: Callable[[], ApiFigures]) -> None:
+    def __init__(self, function: Callable[[], T]) -> None:
         self._function = function
-        self._value: ApiFigures | None = None
+        self._value: T | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -135,10 +137,10 @@ class Background:
         except BaseException as error:
             self._error = error
 
-    def result(self, timeout_s: float) -> ApiFigures:
+    def result(self, timeout_s: float) -> T:
         self._thread.join(timeout_s)
         if self._thread.is_alive():
-            raise DemoError(f"the API calls did not finish in {timeout_s:.0f} s")
+            raise DemoError(f"{self._function} did not finish in {timeout_s:.0f} s")
         if self._error is not None:
             raise self._error
         assert self._value is not None
@@ -146,16 +148,21 @@ class Background:
 
 
 def step_stream_and_api(context: DemoContext) -> list[StepResult]:
-    """Produce and score the stream while the online channel calls the API with its first part of the day."""
+    """Replay the next day into Kafka at a steady rate while the consumers score it and the online channel calls
+    the API with its first part of the day."""
     from scoring_api.demo.steps import step_produce
     from scoring_api.demo.stream import step_stream
 
+    assert context.stream_day is not None, "the simulate step runs first"
     options = context.options
     scorer = client(context, "scorer")
     try:
         calls = Background(lambda: send(scorer, api_phase(context, 0, 3), options.api_batch))
-        produced = step_produce(context)
+        # What the producer is about to send, so that the stream knows when it has seen everything.
+        context.produced = len(context.stream_day) + options.malformed
+        producing = Background(lambda: step_produce(context))
         streamed = step_stream(context)
+        produced = producing.result(options.timeout_s)
         figures = calls.result(options.timeout_s)
     finally:
         scorer.close()
