@@ -91,3 +91,12 @@ class AuditFigures:
     evidence: str = ""
     evidence_ok: bool = False
     kinds: dict[str, int] = field(default_factory=dict)
+    #: Decisions recorded in the trail that answered (shadow scores are recorded apart), by source.
+    decisions: dict[str, int] = field(default_factory=dict)
+    #: The replayed transactions (streamed and sent to the API) with exactly one answering decision recorded,
+    #: and those with none or several.
+    decided_once: int = 0
+    not_decided_once: list[str] = field(default_factory=list)
+    #: A recorded decision re-scored by ``fraud audit replay``: its id and whether it came out identical.
+    replayed_decision: str = ""
+    replay_identical: bool = False

@@ -119,11 +119,15 @@ def main(options: DemoOptions) -> int:
         except KeyboardInterrupt as interrupted:
             error = interrupted
             console.print("[yellow]interrupted[/yellow]: the service and the broker the demo started are stopped")
+        except Exception as unexpected:  # reported by the fraud command's error path, after the summary
+            error = unexpected
     print_summary(console, context, error)
     if options.json_path is not None:
         write_json(options.json_path, summary(context, time.perf_counter() - started, error))
     if isinstance(error, KeyboardInterrupt):
         return 130
+    if error is not None and not isinstance(error, DemoError):
+        raise error
     return 0 if error is None else 2
 
 

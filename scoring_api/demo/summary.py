@@ -23,6 +23,8 @@ def commands(context: DemoContext) -> list[str]:
         "fraud audit verify",
         f"fraud audit verify-bundle {workspace.root / 'exports' / 'audit-bundle'}",
         "fraud keys list",
+        "fraud keys create --role analyst --name YOUR-NAME   # then, for the dashboard:",
+        "fraud serve   # and open http://127.0.0.1:8000/v1/monitoring/sign-in with that key",
     ]
 
 

@@ -91,6 +91,17 @@ def test_every_replayed_transaction_was_decided_once_by_the_stream_or_the_api(su
     assert set(api["roles"]) == {"champion", "canary"}
 
 
+def test_every_replayed_transaction_has_exactly_one_decision_in_the_audit_trail(summary: dict[str, Any]) -> None:
+    data, audit = summary["data"], summary["audit"]
+    assert audit["not_decided_once"] == []
+    assert audit["decided_once"] == data["stream_rows"] + data["api_rows"]
+    assert audit["decisions"]["stream"] == data["stream_rows"]
+    assert audit["decisions"]["api"] == data["api_rows"]
+    # A recorded decision replays identical: the score bit for bit, the outcome, rules and reasons.
+    assert audit["replayed_decision"]
+    assert audit["replay_identical"] is True
+
+
 def test_the_injected_drift_raised_alerts_on_the_broken_feature(summary: dict[str, Any]) -> None:
     drift = summary["drift"]
     assert drift["drifted_rows"] > 0
@@ -106,7 +117,7 @@ def test_the_audit_trail_and_the_evidence_bundle_verify(summary: dict[str, Any])
     assert audit["bundle_ok"] is True
     assert audit["evidence_ok"] is True
     assert audit["bundle_records"] > 0
-    for kind in ("registration", "gate_verdict", "deployment", "alert_action", "access"):
+    for kind in ("decision", "registration", "gate_verdict", "deployment", "alert_action", "access"):
         assert audit["kinds"].get(kind, 0) > 0, audit["kinds"]
     assert Path(audit["bundle"], "manifest.sig").is_file()
     assert Path(audit["evidence"], "manifest.sig").is_file()
