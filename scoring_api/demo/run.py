@@ -4,9 +4,11 @@ everything the run started (the service, the broker) is stopped at the end, on a
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 from ingest.settings import IngestSettings
 from scoring_api.demo.audit import step_audit
@@ -108,6 +110,8 @@ def main(options: DemoOptions) -> int:
         console.print(f"[green]done[/green] [bold]{result.name}[/bold] ({result.seconds:.1f} s{rate}): {result.note}")
 
     error: BaseException | None = None
+    # SIGTERM (a supervisor, a CI timeout) stops the run as Ctrl-C does: everything it started is stopped.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     context = new_context(IngestSettings(), options)
     console.print(f"run folder: {context.workspace.root}")
     with status:
@@ -121,6 +125,7 @@ def main(options: DemoOptions) -> int:
             console.print("[yellow]interrupted[/yellow]: the service and the broker the demo started are stopped")
         except Exception as unexpected:  # reported by the fraud command's error path, after the summary
             error = unexpected
+    signal.signal(signal.SIGTERM, previous)
     print_summary(console, context, error)
     if options.json_path is not None:
         write_json(options.json_path, summary(context, time.perf_counter() - started, error))
@@ -129,6 +134,10 @@ def main(options: DemoOptions) -> int:
     if error is not None and not isinstance(error, DemoError):
         raise error
     return 0 if error is None else 2
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def write_json(path: Path, document: dict[str, object]) -> None:

@@ -35,7 +35,7 @@ def summary(context: DemoContext, seconds: float, error: BaseException | None) -
     stream = asdict(context.stream)
     return {
         "ok": error is None,
-        "error": None if error is None else f"{type(error).__name__}: {error}",
+        "error": None if error is None else describe(error),
         "quick": context.options.quick,
         "seconds": round(seconds, 1),
         "run_folder": str(context.workspace.root),
@@ -92,7 +92,7 @@ def print_summary(console: Console, context: DemoContext, error: BaseException |
     for command in commands(context):
         console.print(f"  $ {command}")
     if error is not None:
-        console.print(f"[red]the demo did not finish[/red]: {error}")
+        console.print(f"[red]the demo did not finish[/red]: {describe(error)}")
 
 
 def _rows(context: DemoContext) -> list[tuple[str, str]]:
@@ -166,3 +166,10 @@ def _rows(context: DemoContext) -> list[tuple[str, str]]:
 
 def _alerts(alerts: list[dict[str, str]]) -> str:
     return "; ".join(f"{a['severity']} #{a['id']} {a['title']}" for a in alerts) or "none"
+
+
+def describe(error: BaseException) -> str:
+    """What stopped the run, in a line."""
+    if isinstance(error, KeyboardInterrupt):
+        return f"interrupted ({error})" if str(error) else "interrupted (Ctrl-C)"
+    return f"{type(error).__name__}: {error}"

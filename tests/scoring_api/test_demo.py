@@ -146,3 +146,44 @@ def test_the_commands_it_prints_find_what_the_run_made(summary: dict[str, Any], 
     assert summary["challenger"]["content_id"][:12] in run("models list")
     listed = json.loads(run("alerts list --json"))
     assert {str(a["id"]) for a in listed} >= {a["id"] for a in summary["drift"]["alerts"]}
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_stops_the_service_it_started_and_says_so(
+    stop: str, demo_run: DemoRun, tmp_path: Path
+) -> None:
+    """Interrupted once its service runs, the demo stops the service, writes its summary and exits 130."""
+    import re
+    import signal
+    import time
+
+    environment = {**demo_run.environment, "FRAUD_TOPIC_TRANSACTIONS": f"interrupted-{stop}"}
+    summary_path = tmp_path / "summary.json"
+    fraud = str(Path(sys.executable).with_name("fraud"))
+    command = [fraud, "demo", "--quick", "--json", str(summary_path), "--run-dir", str(tmp_path / "runs")]
+    process = subprocess.Popen(
+        command, env=environment, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    service_pid = None
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            found = re.search(r"\(pid (\d+)\)", line)
+            if found:
+                service_pid = int(found.group(1))
+                process.send_signal(getattr(signal, stop))
+                break
+        process.stdout.read()
+        assert process.wait(timeout=300) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert service_pid is not None, "the demo reached its serve step"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and Path(f"/proc/{service_pid}").exists():
+        time.sleep(0.2)
+    assert not Path(f"/proc/{service_pid}").exists(), "the service the demo started was stopped"
+    written = json.loads(summary_path.read_text())
+    assert written["ok"] is False
+    assert written["error"].startswith("interrupted")
+    assert written["service"]["state"].startswith("stopped")
