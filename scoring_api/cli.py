@@ -182,6 +182,7 @@ def run_demo(
     backend: Annotated[str, typer.Option(help="engine backend the models score on: numba, numpy or triton")] = "numba",
     run_dir: Annotated[Path, typer.Option(help="folder under which each run makes its own")] = DEMO_RUN_DIR,
     keep_broker: Annotated[bool, typer.Option(help="leave a broker this run started running afterwards")] = False,
+    force: Annotated[bool, typer.Option("--force", help="replace the file at --json")] = False,
 ) -> None:
     """The whole system end to end: history, validation, champion, API and stream, challenger through shadow and
     canary to promotion, drift and alerts, audit trail and evidence; a summary (exit status 2 if a step failed)."""
@@ -201,8 +202,10 @@ def run_demo(
         keep_broker=keep_broker,
         json_path=json_path,
     )
-    if json_path is not None and json_path.exists() and json_path.is_dir():
-        raise typer.BadParameter(f"--json {json_path} is a folder; give a file")
+    if json_path is not None:
+        from ingest.outputs import check_output
+
+        check_output(json_path, force=force)
     code = main(options)
     if code:
         raise typer.Exit(code)

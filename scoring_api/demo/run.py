@@ -141,5 +141,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def write_json(path: Path, document: dict[str, object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    """The summary to ``path``, in one step (the command checked the path before the run)."""
+    from ingest.outputs import atomic_output
+
+    with atomic_output(path) as partial:
+        partial.write_text(json.dumps(document, indent=2, default=str) + "\n")
