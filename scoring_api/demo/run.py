@@ -32,7 +32,7 @@ STEPS: tuple[tuple[Step, str], ...] = (
     (step_validate, "validating the history with fraud validate"),
     (step_champion, "training, evaluating and gating the champion on the older history"),
     (step_serve, "warming the feature state and starting fraud serve"),
-    (step_place_group, "placing the consumer group at the end of the topic"),
+    (step_place_group, "placing the worker group at the end of the topic and warming its state on the history"),
     (step_stream_and_api, "streaming the next day through Kafka while the online channel calls the API"),
     (step_challenger, "training a challenger on the whole history and gating it against the champion"),
     (step_rollout, "shadow, then canary, then promotion of the challenger through the deployments API"),

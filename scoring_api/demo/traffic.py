@@ -148,7 +148,7 @@ class Background(Generic[T]):
 
 
 def step_stream_and_api(context: DemoContext) -> list[StepResult]:
-    """Replay the next day into Kafka at a steady rate while the consumers score it and the online channel calls
+    """Replay the next day into Kafka at a steady rate while the stream worker scores it and the online channel calls
     the API with its first part of the day."""
     from scoring_api.demo.steps import step_produce
     from scoring_api.demo.stream import step_stream
