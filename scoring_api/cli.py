@@ -168,12 +168,12 @@ def run_demo(
     quick: Annotated[bool, typer.Option("--quick", help="the short run: fewer days, a shorter stream")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="also write the summary as JSON to FILE")] = None,
     days: Annotated[
-        int | None, typer.Option(min=22, help="days of history (default 60, quick 31); the next days are replayed")
+        int | None, typer.Option(min=29, help="days of history (default 60, quick 45); the next days are replayed")
     ] = None,
     champion_days: Annotated[
-        int | None, typer.Option(min=21, help="days the champion trains on (default 45, quick 28)")
+        int | None, typer.Option(min=28, help="days the champion trains on (default 45, quick 38)")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="simulator and training seed (default 4, quick 1)")] = None,
+    seed: Annotated[int | None, typer.Option(help="simulator and training seed (default 4)")] = None,
     customers: Annotated[int, typer.Option(min=10, help="simulated customers (realistic preset)")] = 2_000,
     terminals: Annotated[int, typer.Option(min=10, help="simulated terminals")] = 4_000,
     workers: Annotated[

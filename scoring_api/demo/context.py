@@ -85,9 +85,9 @@ class DemoOptions:
 
     @classmethod
     def quick_run(cls) -> DemoOptions:
-        """The short run: fewer days, a shorter history to train on; the same steps (its seed chosen as the
-        full run's is)."""
-        return cls(days=31, champion_days=28, seed=1, quick=True)
+        """The short run: 45 days of history instead of 60 (the champion on 38), the next day replayed twice as
+        fast; the same steps and seed."""
+        return cls(days=45, champion_days=38, replay_rate=2_000.0, quick=True)
 
     def with_changes(self, **changes: Any) -> DemoOptions:
         """These options with the given fields changed (``None`` leaves a field as it is)."""

@@ -48,7 +48,7 @@ def step_simulate(context: DemoContext) -> StepResult:
     options = context.options
     if options.days < MIN_HISTORY_DAYS or not MIN_HISTORY_DAYS <= options.champion_days < options.days:
         raise ValueError(
-            f"--days must be at least {MIN_HISTORY_DAYS} (train, gap, test) and the champion's days between "
+            f"--days must be at least {MIN_HISTORY_DAYS} (fit, calibration, gap, test) and the champion's days between "
             f"{MIN_HISTORY_DAYS} and --days - 1"
         )
     start = time.perf_counter()

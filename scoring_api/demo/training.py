@@ -27,10 +27,10 @@ if TYPE_CHECKING:
 TEST_DAYS = 7
 LABEL_DELAY_DAYS = 7
 MIN_TRAIN_DAYS = 7
-MIN_HISTORY_DAYS = MIN_TRAIN_DAYS + LABEL_DELAY_DAYS + TEST_DAYS
-#: The training period's last days kept to calibrate the model: none here. The demo's histories are too short to
-#: spare a slice, and the gate's calibration check holds the uncalibrated scores to being probabilities.
-CALIBRATION_DAYS = 0
+#: The training period's last days kept to calibrate the model (the gate bounds the calibration error: the
+#: logistic regression's raw scores, fitted on a rebalanced sample, are not probabilities).
+CALIBRATION_DAYS = 7
+MIN_HISTORY_DAYS = MIN_TRAIN_DAYS + CALIBRATION_DAYS + LABEL_DELAY_DAYS + TEST_DAYS
 
 
 def open_registry(context: DemoContext) -> ModelRegistry:
