@@ -78,9 +78,8 @@ def test_the_guides_and_a_page_per_command_group_exist_and_hold_commands() -> No
     for group in sorted(groups):
         page = docs / "cli" / f"{group}.md"
         assert page.exists(), f"docs/cli/{group}.md is missing"
-        assert any(c.startswith(f"fraud {group}") for c in console_commands(page.read_text())) or group == "demo", (
-            f"docs/cli/{group}.md runs no fraud {group} command"
-        )
+        runs = [c for c in console_commands(page.read_text()) if re.search(rf"(^|\s)fraud {group}\b", c)]
+        assert runs or group == "demo", f"docs/cli/{group}.md runs no fraud {group} command"
     readme = (ROOT / "README.md").read_text()
     for page in sorted((docs / "cli").glob("*.md")) + [docs / g for g in ("operations.md", "analysts.md")]:
         assert str(page.relative_to(ROOT)) in readme, f"README.md does not link {page.relative_to(ROOT)}"
