@@ -28,11 +28,14 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: Settings of the demo's service beyond the run's stores: follow changes quickly, and canary guardrails that
-#: judge the canary on a demo's traffic (a few hundred transactions on a shared machine).
+#: judge the canary on a demo's traffic - a few hundred transactions, on a shared machine (p99 latency), between
+#: two models each calibrated on its own week, whose stepwise calibrated scores differ more in Kolmogorov-Smirnov
+#: distance on so few rows than the production default allows (0.48 measured on the quick run).
 SERVICE_SETTINGS = {
     "FRAUD_SCORING_WATCH_INTERVAL_S": "0.5",
     "FRAUD_SCORING_CANARY_MIN_ROWS": "100",
     "FRAUD_SCORING_CANARY_MAX_P99_MS": "1000",
+    "FRAUD_SCORING_CANARY_MAX_SCORE_SHIFT": "0.7",
 }
 
 
