@@ -18,12 +18,15 @@ that a rebalance has replaced (KIP-447).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
 from ingest.kafka.errors import FencedError, ProduceError, TransactionAbortedError
+
+_log = logging.getLogger(__name__)
 
 #: Settings for transactions of a few thousand small records: idempotent, acknowledged by all replicas, batched.
 DEFAULT_TRANSACTIONAL_CONFIG: dict[str, Any] = {
@@ -145,8 +148,23 @@ class TransactionalProducer:
         return metrics
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Close the producer; an open transaction is left for the coordinator to abort."""
-        self._producer.close(timeout=timeout_s)
+        """Close the producer; an open transaction is left for the coordinator to abort.
+
+        Records still unacknowledged after ``timeout_s`` belong to that open transaction: they are dropped (the
+        coordinator aborts them) and the producer's I/O thread is stopped, instead of kafka-python's flush timeout
+        escaping halfway through its close."""
+        from kafka.errors import KafkaTimeoutError
+
+        try:
+            self._producer.close(timeout=timeout_s)
+        except KafkaTimeoutError:
+            _log.warning(
+                "closing the producer with records unacknowledged after %s s: its transaction aborts", timeout_s
+            )
+            sender = getattr(self._producer, "_sender", None)
+            if sender is not None:
+                sender.force_close()
+            self._producer._closed = True  # what kafka-python's close sets once its flush returns
 
     def _on_failure(self, exc: BaseException) -> None:
         # Runs on the producer's I/O thread: record, never raise.
