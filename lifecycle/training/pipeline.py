@@ -139,7 +139,27 @@ def run_training(
     :func:`check_run_dir`)."""
     config = config or TrainingConfig()
     check_run_dir(run_dir)
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_training(transactions, registry, run_dir, config, labels=labels, progress=progress)
+    except BaseException:
+        # A run that stops before writing anything leaves no empty folder behind; one that wrote a validation
+        # report or plots keeps them, as the evidence of why it stopped.
+        if created and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        raise
+
+
+def _run_training(
+    transactions: pd.DataFrame,
+    registry: ModelRegistry,
+    run_dir: Path,
+    config: TrainingConfig,
+    *,
+    labels: pd.DataFrame | None,
+    progress: Progress,
+) -> TrainingResult:
     steps = Steps(progress)
     feature_set = config.feature_set or default_feature_set()
     thresholds = config.thresholds or GateThresholds.load()

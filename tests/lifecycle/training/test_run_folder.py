@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from ingest.simulator import SimulatorConfig, simulate
 from lifecycle.registry.registry import ModelRegistry, engine_content_id
 from lifecycle.training.errors import TrainingInputError
-from lifecycle.training.pipeline import check_run_dir, clear_previous_run
+from lifecycle.training.pipeline import check_run_dir, clear_previous_run, run_training
 from lifecycle.training.progress import Steps
 from lifecycle.training.registration import register_first_servable
 from model_engine import compile_model
@@ -64,6 +64,20 @@ def test_force_replaces_a_previous_run_and_nothing_else(tmp_path: Path) -> None:
     with pytest.raises(TrainingInputError, match=r"holds \['thesis.tex'\], which no training run writes"):
         clear_previous_run(mine)
     assert (mine / "thesis.tex").read_text() == "keep me"
+
+
+def test_a_run_that_stops_before_writing_leaves_no_empty_folder(tmp_path: Path, registry: ModelRegistry) -> None:
+    data = simulate(SimulatorConfig.preset("handbook", days=2, seed=0, n_customers=50, n_terminals=100))
+    empty = data.transactions.iloc[:0].assign(is_fraud=np.zeros(0, dtype=np.int8))
+    run = tmp_path / "runs" / "first"
+    with pytest.raises(TrainingInputError, match="holds no transactions"):
+        run_training(empty, registry, run)
+    assert not run.exists()
+    # A folder the caller made beforehand stays: the run removes only what it created.
+    run.mkdir()
+    with pytest.raises(TrainingInputError, match="holds no transactions"):
+        run_training(empty, registry, run)
+    assert run.is_dir()
 
 
 def _candidates(data: tuple[np.ndarray, np.ndarray]) -> list[SimpleNamespace]:
