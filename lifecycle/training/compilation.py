@@ -1,7 +1,10 @@
 """The chosen candidate made servable: calibrated, compiled into an engine artifact, and held to its
 scikit-learn original; and every candidate's test-period evaluation for the report.
 
-Parity is checked on the whole test set, in probability units (``atol``); a model beyond it is not registered.
+Parity is checked on the whole test set, in probability units (``atol``), against scikit-learn computing in float64
+on the same inputs, as the compiled model does; a model beyond it is not registered. (On float32 inputs
+scikit-learn computes a pipeline's scores in float32, and a steep isotonic calibration segment turns their
+rounding, which also changes with the batch's size, into differences of 1e-4.)
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from model_engine import CompiledModel, compile_model, load_model
 def check_parity(
     model: CompiledModel, estimator: Any, X: npt.NDArray[Any], *, atol: float, backend: str = "numpy"
 ) -> tuple[npt.NDArray[np.float64], float]:
-    """Engine scores on ``X`` and their largest difference from scikit-learn; refuses a gap above ``atol``."""
+    """Engine scores on ``X`` and their largest difference from scikit-learn (on ``X`` in float64); refuses a gap
+    above ``atol``."""
     engine = np.asarray(model.score(X, backend=backend), dtype=np.float64)
-    reference = np.asarray(estimator.predict_proba(X)[:, 1], dtype=np.float64)
+    reference = np.asarray(estimator.predict_proba(np.asarray(X, dtype=np.float64))[:, 1], dtype=np.float64)
     gap = float(np.max(np.abs(engine - reference))) if len(X) else 0.0
     if gap > atol:
         raise ParityError(

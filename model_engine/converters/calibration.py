@@ -6,9 +6,11 @@ pipeline ending in one: emitted here before their link) and its positive-class p
 MLPs, soft voting). Platt's map is one multiply-add and a sigmoid. The isotonic map, linear interpolation between
 knots clipped at both ends, is a sum of clipped ramps over the knot intervals whose value changes:
 ``y0 + sum_i slope_i * (clip(f, x_i, x_i+1) - x_i)``, existing elementwise ops and a row sum; it agrees with
-scikit-learn's interpolation to float64 rounding. In float32 the knots and the scores are rounded, and a steep
-segment amplifies that: compile calibrated models in float64 where parity matters (the parity tests state both
-tolerances).
+scikit-learn's interpolation to float64 rounding. scikit-learn interpolates in the knots' dtype: knots fitted on
+float32 scores make it round the score to float32 first (and the probability after), and the graph does the same
+(two casts), since a steep segment turns that rounding into a difference of 1e-4 and more. A graph compiled in
+float32 rounds the knots and the scores of float64 ones likewise: compile calibrated models in float64 where
+parity matters (the parity tests state both tolerances).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from model_engine.converters.params import logistic_params
 from model_engine.converters.params.calibration import CalibratedMember, CalibrationMap, calibrated_members
 from model_engine.converters.registry import convert, register_converter
 from model_engine.errors import ConversionError
-from model_engine.ir import Value
+from model_engine.ir import DType, Value
 from model_engine.ops import GraphBuilder
 
 
@@ -72,6 +74,8 @@ def emit_calibration_map(calibration: CalibrationMap, builder: GraphBuilder, f: 
         z = builder.op("mul", f, builder.scalar(-calibration.a, dtype))
         return builder.op("sigmoid", builder.op("add", z, builder.scalar(-calibration.b, dtype)))
     x, y = calibration.x, calibration.y
+    if calibration.precision == DType.FLOAT32.value and dtype is DType.FLOAT64:
+        f = _rounded_to_float32(builder, f)
     if x.size < 2:
         raise ConversionError("an isotonic calibrator with one knot maps every score to one value; recalibrate")
     rising = np.flatnonzero(np.diff(y) != 0.0)  # flat intervals add nothing to the sum
@@ -84,7 +88,15 @@ def emit_calibration_map(calibration: CalibrationMap, builder: GraphBuilder, f: 
         "minimum", builder.op("maximum", f, lo), weights(builder, high[None, :], dtype, "isotonic.high")
     )
     ramps = builder.op("mul", builder.op("sub", clipped, lo), weights(builder, slope[None, :], dtype, "isotonic.slope"))
-    return builder.op("add", builder.op("reduce_sum", ramps), builder.scalar(float(y[0]), dtype))
+    p = builder.op("add", builder.op("reduce_sum", ramps), builder.scalar(float(y[0]), dtype))
+    if calibration.precision == DType.FLOAT32.value and dtype is DType.FLOAT64:
+        p = _rounded_to_float32(builder, p)
+    return p
+
+
+def _rounded_to_float32(builder: GraphBuilder, f: Value) -> Value:
+    """``f`` (float64) rounded to the nearest float32, kept in float64."""
+    return builder.op("cast", builder.op("cast", f, to=DType.FLOAT32.value), to=DType.FLOAT64.value)
 
 
 @register_converter(CalibratedClassifierCV)

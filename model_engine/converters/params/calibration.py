@@ -5,7 +5,10 @@ its positive-class ``predict_proba`` otherwise, through each calibrator, and ave
 probabilities (one per cross-validation fold, or one around a frozen, prefit estimator).
 
 * sigmoid (Platt): ``p = 1 / (1 + exp(a * f + b))``;
-* isotonic: linear interpolation between the knots ``(X_thresholds_, y_thresholds_)``, clipped outside them.
+* isotonic: linear interpolation between the knots ``(X_thresholds_, y_thresholds_)``, clipped outside them, in
+  the knots' precision: ``IsotonicRegression`` rounds the score to its knots' dtype before interpolating and the
+  result after (float32 knots when the calibrator was fitted on float32 scores), and a steep segment amplifies
+  that rounding far beyond float64's.
 """
 
 from __future__ import annotations
@@ -24,20 +27,23 @@ F64 = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class CalibrationMap:
-    """One fitted calibrator: Platt's ``(a, b)``, or the isotonic knots ``x`` (increasing) and values ``y``."""
+    """One fitted calibrator: Platt's ``(a, b)``, or the isotonic knots ``x`` (increasing) and values ``y`` with
+    the precision the calibrator interpolates in (its knots' dtype)."""
 
     method: Literal["sigmoid", "isotonic"]
     a: float = 0.0
     b: float = 0.0
     x: F64 = field(default_factory=lambda: np.empty(0))
     y: F64 = field(default_factory=lambda: np.empty(0))
+    precision: Literal["float32", "float64"] = "float64"
 
     def apply(self, scores: npt.ArrayLike) -> F64:
         """The map in NumPy (what the emitted ops compute), for tests of the extraction."""
         f = np.asarray(scores, dtype=np.float64)
         if self.method == "sigmoid":
             return np.asarray(1.0 / (1.0 + np.exp(self.a * f + self.b)), dtype=np.float64)
-        return np.asarray(np.interp(f, self.x, self.y), dtype=np.float64)
+        rounded = f.astype(self.precision).astype(np.float64)
+        return np.interp(rounded, self.x, self.y).astype(self.precision).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -61,11 +67,15 @@ def _calibration_map(calibrator: Any) -> CalibrationMap:
     if kind == "IsotonicRegression":
         if calibrator.out_of_bounds != "clip":
             raise ConversionError(f"IsotonicRegression(out_of_bounds={calibrator.out_of_bounds!r}) is not supported")
-        x = np.asarray(calibrator.X_thresholds_, dtype=np.float64)
+        knots = np.asarray(calibrator.X_thresholds_)
+        if knots.dtype not in (np.float32, np.float64):
+            raise ConversionError(f"an isotonic calibrator with {knots.dtype} knots is not supported; refit it")
+        x = knots.astype(np.float64)
         y = np.asarray(calibrator.y_thresholds_, dtype=np.float64)
         if x.size == 0 or np.any(np.diff(x) <= 0):
             raise ConversionError("an isotonic calibrator needs strictly increasing knots")
-        return CalibrationMap("isotonic", x=x, y=y)
+        precision: Literal["float32", "float64"] = "float32" if knots.dtype == np.float32 else "float64"
+        return CalibrationMap("isotonic", x=x, y=y, precision=precision)
     raise ConversionError(f"calibrator {kind} is not supported; calibrate with method='sigmoid' or 'isotonic'")
 
 

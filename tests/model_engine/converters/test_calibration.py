@@ -1,6 +1,7 @@
 """Calibrated classifiers compile: the extracted calibration maps are scikit-learn's, the compiled graph matches
 ``CalibratedClassifierCV.predict_proba`` within 1e-9 in float64 (also with thousands of isotonic knots) and within
-the float32 tolerance for Platt's map, and what does not compile is refused with the reason."""
+the float32 tolerance for Platt's map, an isotonic map with float32 knots rounds the score and the probability to
+float32 as scikit-learn does, and what does not compile is refused with the reason."""
 
 from __future__ import annotations
 
@@ -78,3 +79,32 @@ def test_what_does_not_compile_is_refused_with_the_reason() -> None:
     hard = VotingClassifier([("lr", LogisticRegression())], voting="hard").fit(X, y)
     with pytest.raises(ConversionError, match="voting='soft'"):
         convert_estimator(hard, 4)
+
+
+def _steep_float32_calibration() -> CalibratedClassifierCV:
+    """A logistic regression fitted and calibrated on float32 features (float32 scores, so float32 knots), whose
+    isotonic map rises from 0.6 to 1 between features 1e-5 apart, at scores near 1.6 (float32 spacing 1.2e-7):
+    a slope of about 5e4 per unit of score."""
+    x = np.repeat([-1.0, 1.0, 4.0, 4.0 + 1e-5], 50)
+    y = np.concatenate([np.zeros(50), np.tile([0, 1], 25), np.repeat([0, 1], [20, 30]), np.ones(50)]).astype(int)
+    X = x[:, None].astype(np.float32)
+    model = LogisticRegression().fit(X, y)
+    return CalibratedClassifierCV(FrozenEstimator(model), method="isotonic").fit(X, y)
+
+
+def test_an_isotonic_map_with_float32_knots_rounds_the_score_as_scikit_learn_does() -> None:
+    calibrated = _steep_float32_calibration()
+    (calibrator,) = calibrated.calibrated_classifiers_[0].calibrators
+    assert calibrator.X_thresholds_.dtype == np.float32
+    (member,) = calibrated_members(calibrated)
+    assert member.calibration.precision == "float32"
+    X_new = np.linspace(4.0 - 2e-6, 4.0 + 1.2e-5, 1001)[:, None]  # float64 scores between float32 ones
+    expected = calibrated.predict_proba(X_new)[:, 1]
+    assert np.count_nonzero((expected > 0.61) & (expected < 0.99)) > 500  # most rows fall on the steep segment
+    scores = calibrated.calibrated_classifiers_[0].estimator.decision_function(X_new)
+    np.testing.assert_allclose(member.calibration.apply(scores), expected, rtol=0, atol=1e-7)
+    model = compile_model(calibrated, ["a"], dtype="float64")
+    # float32 resolution of a probability: scikit-learn returns the isotonic map's value rounded to float32;
+    # interpolating the unrounded float64 score instead misses by up to the slope times float32's spacing (~1e-3).
+    np.testing.assert_allclose(model.predict_proba(X_new)[:, 1], expected, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(model.predict_proba(X_new, backend="numba")[:, 1], expected, rtol=0, atol=1e-7)
