@@ -1,10 +1,10 @@
 """The scoring API under load: single-transaction scoring against a no-op route of the same application, and
 the batch route, driven by wrk on loopback.
 
-A model is trained, gated and promoted on a simulated history (the demo's fast random forest); ``fraud serve``
-then runs with 1 worker over the embedded feature state and, with Redis, 2 workers over shared state (several
-processes over embedded state are refused: each would hold part of every card's history). For each, wrk
-measures in the same run:
+A model is trained, gated and promoted on a simulated history (the demo's configuration, ``bench/models.py``);
+``fraud serve`` then runs with 1 worker over the embedded feature state and, with Redis, 2 workers over shared
+state (several processes over embedded state are refused: each would hold part of every card's history). For
+each, wrk measures in the same run:
 
 * ``noop``: ``POST /v1/noop`` (the middleware, the key check and the body read, nothing else): the ceiling;
 * ``score``: ``POST /v1/score``, one transaction per request, each with its own id (replays would be cheaper);
@@ -45,6 +45,8 @@ from typing import Any
 
 import orjson
 
+from bench.models import DAYS
+
 ROOT = Path(__file__).resolve().parents[1]
 FRAUD = str(Path(sys.executable).with_name("fraud"))
 _LUA = """
@@ -77,11 +79,11 @@ def _free_port() -> int:
 
 def prepare(root: Path, days: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Train, gate and promote a model; the service's environment, and the next day's transactions."""
-    from bench.models import promoted_forest
+    from bench.models import promoted_model
     from lifecycle.registry.database import Database
     from scoring_api.access.keys import KeyStore, Role
 
-    data, cut = promoted_forest(root, days)
+    data, cut = promoted_model(root, days)
     day = data.transactions[data.transactions["timestamp"] >= cut]
     env = {
         "FRAUD_REGISTRY_URL": f"sqlite:///{root}/registry.sqlite",
@@ -186,7 +188,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--batch", type=int, default=1_000, help="transactions per batch request")
-    parser.add_argument("--days", type=int, default=28, help="simulated history the model is trained on")
+    parser.add_argument("--days", type=int, default=DAYS, help="simulated history the model is trained on")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

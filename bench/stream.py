@@ -1,10 +1,10 @@
 """The stream worker end to end: transactions produced -> decisions committed, exactly once, against a
 pass-through worker with the same transactional settings, in the same run.
 
-A model is trained, gated and promoted on a simulated history (the demo's fast random forest). Then, on fresh
-topics for each measurement (6 partitions), a worker process runs and this process produces ``--transactions``
-simulated transactions (with the labels reported while they happen) as fast as it can, and reads the outputs
-back (read_committed) as they commit:
+A model is trained, gated and promoted on a simulated history (the demo's configuration, ``bench/models.py``).
+Then, on fresh topics for each measurement (6 partitions), a worker process runs and this process produces
+``--transactions`` simulated transactions (with the labels reported while they happen) as fast as it can, and
+reads the outputs back (read_committed) as they commit:
 
 * ``pass-through``: a consumer group member (read_committed, cooperative, the worker's batch size) that
   re-produces every message unchanged to an output topic, in one Kafka transaction per poll with the input
@@ -124,11 +124,11 @@ def pass_through(bootstrap: str, source: str, target: str, group: str, max_batch
 def prepare(root: Path, transactions: int) -> tuple[dict[str, str], pd.DataFrame, pd.DataFrame]:
     """Train, gate and promote a model on a simulated history (the demo's run); the workers' environment, and
     the transactions to stream with the labels reported while they happen (another simulated population)."""
-    from bench.models import promoted_forest
+    from bench.models import promoted_model
     from ingest.simulator import SimulatorConfig, simulate
     from ingest.validation import build_suite, save_suite
 
-    promoted_forest(root, 28)
+    promoted_model(root)
     per_day = 20_000
     stream = simulate(
         SimulatorConfig.preset(

@@ -17,11 +17,13 @@ from ingest.kafka import (
     start_group_at_end,
     system_topics,
 )
-from scoring_api.demo.context import DemoContext, StepResult
+from scoring_api.demo.context import DemoContext, DemoOptions, StepResult
 from scoring_api.demo.training import MIN_HISTORY_DAYS
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ingest.simulator import SimulatorConfig
 
 
 def step_broker(context: DemoContext) -> StepResult:
@@ -37,13 +39,22 @@ def step_broker(context: DemoContext) -> StepResult:
     return StepResult("broker and topics", len(created), time.perf_counter() - start, note, "topics created")
 
 
+def simulator_config(options: DemoOptions, days: int) -> SimulatorConfig:
+    """The demo's simulated history of ``days`` days: the realistic preset with the options' seed and population."""
+    from ingest.simulator import SimulatorConfig
+
+    return SimulatorConfig.preset(
+        "realistic", days=days, seed=options.seed, n_customers=options.customers, n_terminals=options.terminals
+    )
+
+
 def step_simulate(context: DemoContext) -> StepResult:
     """The history, the next day and the day after in one simulation, so that they continue one population.
 
     The next day is split by card: the bank's online channel sends ``api_share`` of the cards to the API, the
     rest stream through Kafka. The day after is kept for the drift step.
     """
-    from ingest.simulator import SimulatorConfig, simulate
+    from ingest.simulator import simulate
 
     options = context.options
     if options.days < MIN_HISTORY_DAYS or not MIN_HISTORY_DAYS <= options.champion_days < options.days:
@@ -52,13 +63,7 @@ def step_simulate(context: DemoContext) -> StepResult:
             f"{MIN_HISTORY_DAYS} and --days - 1"
         )
     start = time.perf_counter()
-    config = SimulatorConfig.preset(
-        "realistic",
-        days=options.days + 2,
-        seed=options.seed,
-        n_customers=options.customers,
-        n_terminals=options.terminals,
-    )
+    config = simulator_config(options, options.days + 2)
     data = simulate(config)
     transactions = data.transactions
     next_day = config.start + timedelta(days=options.days)

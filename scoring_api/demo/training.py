@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from scoring_api.demo.context import DemoContext, StepResult
+from scoring_api.demo.context import DemoContext, DemoOptions, StepResult
 from scoring_api.demo.figures import TrainedModel
 from scoring_api.demo.workspace import DEMO_ACTOR
 from scoring_api.errors import DemoRefusedError
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from lifecycle.registry import ModelRegistry
-    from lifecycle.training import TrainingResult
+    from lifecycle.training import TrainingConfig, TrainingResult
 
 #: The training split inside a history: the last week is the test period, the week before it the label gap.
 TEST_DAYS = 7
@@ -43,15 +43,13 @@ def open_registry(context: DemoContext) -> ModelRegistry:
     return ModelRegistry.from_settings(context.workspace.lifecycle_settings(), events=sink)
 
 
-def train_on(context: DemoContext, history: pd.DataFrame, labels: pd.DataFrame, name: str) -> TrainingResult:
-    """Train and gate a model on ``history`` (against the current champion, if any); refuse an unblessed one."""
+def training_config(options: DemoOptions, days: int, name: str, actor: str = DEMO_ACTOR) -> TrainingConfig:
+    """The demo's training run on a history of ``days`` days (the last week tested, the week before it the label
+    gap, the week before that kept for calibration), with the options' families, seed and gate thresholds."""
     from lifecycle.registry import GateThresholds
-    from lifecycle.training import TrainingConfig, run_training
+    from lifecycle.training import TrainingConfig
 
-    assert context.registry is not None
-    options = context.options
-    days = round((history["timestamp"].max() - history["timestamp"].min()).total_seconds() / 86_400)
-    config = TrainingConfig(
+    return TrainingConfig(
         train_days=float(days - LABEL_DELAY_DAYS - TEST_DAYS),
         calibration_days=float(CALIBRATION_DAYS),
         test_days=float(TEST_DAYS),
@@ -61,8 +59,17 @@ def train_on(context: DemoContext, history: pd.DataFrame, labels: pd.DataFrame, 
         seed=options.seed,
         source=f"simulator:realistic:{name}",
         thresholds=None if options.gate_thresholds is None else GateThresholds.load(options.gate_thresholds),
-        actor=DEMO_ACTOR,
+        actor=actor,
     )
+
+
+def train_on(context: DemoContext, history: pd.DataFrame, labels: pd.DataFrame, name: str) -> TrainingResult:
+    """Train and gate a model on ``history`` (against the current champion, if any); refuse an unblessed one."""
+    from lifecycle.training import run_training
+
+    assert context.registry is not None
+    days = round((history["timestamp"].max() - history["timestamp"].min()).total_seconds() / 86_400)
+    config = training_config(context.options, days, name)
     run_dir = context.workspace.path("training", name)
     result = run_training(history, context.registry, run_dir, config, labels=labels)
     if not result.verdict.blessed:
