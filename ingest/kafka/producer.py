@@ -24,6 +24,7 @@ from ingest.contract import Transaction
 from ingest.kafka.codec import encode_frame, encode_transaction
 from ingest.kafka.errors import ProduceError
 from ingest.kafka.labels import encode_labels
+from ingest.kafka.partitioning import key_partitions
 
 #: Producer settings tuned for throughput on small records (about 300 bytes each).
 DEFAULT_PRODUCER_CONFIG: dict[str, Any] = {
@@ -33,10 +34,6 @@ DEFAULT_PRODUCER_CONFIG: dict[str, Any] = {
     "batch_size": 64 * 1024,
     "max_in_flight_requests_per_connection": 5,
 }
-
-
-#: Distinct card tokens whose partition is remembered before the cache starts afresh.
-_MAX_CACHED_KEYS = 1_000_000
 
 
 class TransactionProducer:
@@ -58,8 +55,6 @@ class TransactionProducer:
         self._failures = 0
         self._first_failure: BaseException | None = None
         self._lock = threading.Lock()
-        self._partition_cache: dict[bytes, int] = {}
-        self._cached_partition_count = 0
         config = {**DEFAULT_PRODUCER_CONFIG, **overrides}
         try:
             self._producer = KafkaProducer(bootstrap_servers=bootstrap_servers, client_id=client_id, **config)
@@ -133,23 +128,8 @@ class TransactionProducer:
         return metrics
 
     def _partitions_of(self, keys: list[bytes]) -> list[int]:
-        """Each key's partition, exactly as Kafka's default partitioner picks it (murmur2 of the key bytes modulo
-        the partition count), computed once per distinct card instead of once per record."""
-        from kafka.partitioner.default import murmur2
-
-        partitions = sorted(self._producer.partitions_for(self.topic))
-        if len(partitions) != self._cached_partition_count or len(self._partition_cache) > _MAX_CACHED_KEYS:
-            self._partition_cache.clear()
-            self._cached_partition_count = len(partitions)
-        cache = self._partition_cache
-        count = len(partitions)
-        out = []
-        for key in keys:
-            partition = cache.get(key)
-            if partition is None:
-                partition = cache[key] = partitions[(murmur2(key) & 0x7FFFFFFF) % count]
-            out.append(partition)
-        return out
+        """Each key's partition, exactly as Kafka's default partitioner picks it, for the whole batch at once."""
+        return key_partitions(keys, self._producer.partitions_for(self.topic))
 
     def _on_failure(self, exc: BaseException) -> None:
         # Runs on the producer's I/O thread: record, never raise.

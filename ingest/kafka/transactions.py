@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from ingest.kafka.errors import FencedError, ProduceError, TransactionAbortedError
+from ingest.kafka.partitioning import key_partitions
 
 _log = logging.getLogger(__name__)
 
@@ -111,6 +112,22 @@ class TransactionalProducer:
         except KafkaError as exc:
             raise self._translate(f"sending to {topic!r}", exc) from exc
         return future.add_errback(self._on_failure)
+
+    def send_keyed(self, topic: str, keys: Sequence[bytes], values: Sequence[bytes]) -> int:
+        """Queue one record per (key, value) in the open transaction, each in the partition Kafka's default
+        partitioner picks for its key (computed for the whole batch at once, :mod:`ingest.kafka.partitioning`);
+        returns how many. A record that fails later fails the transaction's :meth:`commit`."""
+        from kafka.errors import KafkaError
+
+        send = self._producer.send
+        on_failure = self._on_failure
+        try:
+            partitions = key_partitions(keys, self._producer.partitions_for(topic))
+            for key, value, partition in zip(keys, values, partitions, strict=True):
+                send(topic, value=value, key=key, partition=partition).add_errback(on_failure)
+        except KafkaError as exc:
+            raise self._translate(f"sending to {topic!r}", exc) from exc
+        return len(partitions)
 
     def send_offsets(self, offsets: dict[Any, Any], group_metadata: Any) -> None:
         """Add the consumed ``offsets`` (TopicPartition -> OffsetAndMetadata) to the open transaction."""

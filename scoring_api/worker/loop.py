@@ -360,11 +360,9 @@ class StreamWorker:
         metadata = commit_metadata(record)
         offsets = {tp: OffsetAndMetadata(o.offset, metadata, o.leader_epoch) for tp, o in batch.offsets.items()}
         producer = self.producer
-        key = self.worker_id.encode()
         producer.begin()
         try:
-            for key, value in outputs.decisions:
-                producer.send(self.topics.scores, value, key=key)
+            producer.send_keyed(self.topics.scores, *outputs.decision_columns())
             for letter in outputs.dead_letters:
                 producer.send(self.topics.dead_letters, letter.value, key=letter.key, headers=letter.headers)
             journal = producer.send(

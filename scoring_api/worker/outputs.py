@@ -22,6 +22,10 @@ class BatchOutputs:
     refused: int
     bad_labels: int
 
+    def decision_columns(self) -> tuple[list[bytes], list[bytes]]:
+        """The decisions' keys and values, as two lists (what a batch send takes)."""
+        return [key for key, _ in self.decisions], [value for _, value in self.decisions]
+
 
 def batch_outputs(batch: MicroBatch, plan: BatchPlan, processed: ProcessedBatch, max_value_bytes: int) -> BatchOutputs:
     """Decisions keyed by transaction id (with each one's time and source message), and every rejected message of
