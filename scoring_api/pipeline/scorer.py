@@ -116,6 +116,7 @@ class Scorer:
         source: str = "api",
         clock: Callable[[], datetime] = utc_now,
         explain_approved: bool = False,
+        fingerprints: bool = True,
     ) -> None:
         self.feature_engine = feature_engine
         self.checker = checker
@@ -128,6 +129,9 @@ class Scorer:
         self.clock = clock
         #: Reason codes for approvals too (by default only what is not approved is explained: it costs).
         self.explain_approved = explain_approved
+        #: Whether the log is handed each transaction's fingerprint; False only for a log that compares no
+        #: content (the stream's, which claims nothing): it is given empty ones and the hashing is skipped.
+        self.fingerprints = fingerprints
         self._reasons = ReasonWriter(feature_engine.feature_set)
         self._unexplained: set[str] = set()
         self._critical = frozenset(rule.name for rule in checker.rules if rule.severity == CRITICAL)
@@ -170,7 +174,7 @@ class Scorer:
             return self._empty(results)
         good = frame.iloc[positions].reset_index(drop=True)
         ids = good["transaction_id"].astype(str).tolist()
-        fingerprints = frame_fingerprints(good)
+        fingerprints = frame_fingerprints(good) if self.fingerprints else [""] * len(good)
         with self._state_lock:
             self._apply_due_labels(good["timestamp"].max().to_pydatetime())
             fresh = self._claim(ids, fingerprints, positions.tolist(), results)
@@ -213,7 +217,7 @@ class Scorer:
         if not verdict.ok:
             results[0] = Rejection(tx.transaction_id, tuple(n for n in verdict.failures if n in self._critical))
             return self._empty(results)
-        fp = transaction_fingerprint(tx)
+        fp = transaction_fingerprint(tx) if self.fingerprints else ""
         with self._state_lock:
             self._apply_due_labels(tx.timestamp)
             if not self._claim([tx.transaction_id], [fp], [0], results):

@@ -9,7 +9,8 @@ model input by name, the deployed models, the decision configuration), built for
 
 * without idempotency claims (:class:`NoClaims`): Kafka's transactions make the stream exactly once, and a batch
   processed again (replayed after a crash, retried after an aborted transaction) must update the features
-  again, where a claim would answer it from the log and skip them;
+  again, where a claim would answer it from the log and skip them; a log that claims nothing compares no
+  content, so the transactions' fingerprints are not computed;
 * without a sink on the scoring path: the worker reports a batch to its sinks (the audit trail, the monitors)
   only once its decisions are committed (:class:`~scoring_api.worker.loop.BatchObserver`).
 """
@@ -106,6 +107,6 @@ def stream_scorer(
 
     pipeline = Scorer(
         feature_engine=engine, checker=checker, models=models, policies=policies, log=NoClaims(), sink=Sinks([]),
-        source="stream",
+        source="stream", fingerprints=False,
     )  # fmt: skip
     return PipelineScorer(pipeline)

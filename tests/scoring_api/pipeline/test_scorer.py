@@ -6,6 +6,7 @@ are the model's scores of the offline (training-time) features: serving computes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -18,8 +19,10 @@ from model_engine import load_model
 from model_engine.errors import SignatureError
 from scoring_api.decisions import DecisionConfig, DecisionPolicy, Rule, RuleMatch
 from scoring_api.deployments import DeploymentManager
-from scoring_api.pipeline import Decision, FixedPolicy, Rejection
+from scoring_api.pipeline import Decision, FixedPolicy, Rejection, Scorer
+from scoring_api.pipeline.idempotency import Claim
 from scoring_api.records import ModelRole, Outcome, RiskBand
+from scoring_api.worker.scoring import NoClaims
 from tests.scoring_api.support import World, make_scorer
 
 FLOAT32_TOLERANCE = 1e-5
@@ -182,3 +185,39 @@ def test_idle_entities_are_evicted_without_changing_features(world: World, deplo
     np.testing.assert_array_equal(
         scorer.score_frame(rest).model_input.values, reference.score_frame(rest).model_input.values
     )
+
+
+class _FingerprintsSeen(NoClaims):
+    """The stream's log, keeping the fingerprints it is handed."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def claim(self, transaction_ids: Sequence[str], fingerprints: Sequence[str]) -> list[Claim]:
+        self.seen.extend(fingerprints)
+        return super().claim(transaction_ids, fingerprints)
+
+
+@pytest.mark.parametrize("single", [False, True], ids=["batch", "single"])
+def test_a_scorer_without_fingerprints_decides_alike_and_hashes_nothing(
+    world: World, deployments: DeploymentManager, single: bool
+) -> None:
+    day = world.day.head(50)
+
+    def score(scorer: Scorer) -> list[object]:
+        if single:
+            return [scorer.score_transactions([tx]).results[0] for tx in world.transactions(day)]
+        return list(scorer.score_frame(day).results)
+
+    hashed, blind = _FingerprintsSeen(), _FingerprintsSeen()
+    with_fingerprints = score(make_scorer(world, deployments, log=hashed))
+    without = score(make_scorer(world, deployments, log=blind, fingerprints=False))
+
+    def comparable(result: object) -> object:
+        assert isinstance(result, Decision)
+        return replace(result, decision_id="", decided_at=None)
+
+    assert [comparable(r) for r in without] == [comparable(r) for r in with_fingerprints]
+    assert len(hashed.seen) == len(blind.seen) == len(day)
+    assert all(len(fp) == 32 for fp in hashed.seen)
+    assert set(blind.seen) == {""}
