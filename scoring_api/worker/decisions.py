@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -56,26 +57,33 @@ class StreamDecision:
 def encode_decisions(
     decisions: Sequence[Decision], event_times: Sequence[int], sources: Sequence[str]
 ) -> list[tuple[bytes, bytes]]:
-    """(key, value) of each decision, with its transaction's time and source message."""
+    """(key, value) of each decision, with its transaction's time and source message.
+
+    orjson writes the enums (their values) and tuples (arrays) itself; ``decided_at`` is formatted once per
+    distinct time (a batch's decisions share one)."""
     dumps = orjson.dumps
+    formatted: dict[datetime, str] = {}
     out = []
     for d, event_time, source in zip(decisions, event_times, sources, strict=True):
+        decided_at = formatted.get(d.decided_at)
+        if decided_at is None:
+            decided_at = formatted[d.decided_at] = d.decided_at.isoformat()
         value = {
             "decision_id": d.decision_id,
             "transaction_id": d.transaction_id,
             "card_token": d.card_token,
             "score": d.score,
-            "risk_band": d.risk_band.value,
-            "outcome": d.outcome.value,
+            "risk_band": d.risk_band,
+            "outcome": d.outcome,
             "decided_by": d.decided_by,
-            "rules_fired": list(d.rules_fired),
+            "rules_fired": d.rules_fired,
             "reasons": [r.feature for r in d.reasons],
             "review_threshold": d.review_threshold,
             "decline_threshold": d.decline_threshold,
             "model_version": d.model_version,
-            "model_role": d.model_role.value,
+            "model_role": d.model_role,
             "decision_config_version": d.decision_config_version,
-            "decided_at": d.decided_at.isoformat(),
+            "decided_at": decided_at,
             "event_time": event_time,
             "source": source,
         }
