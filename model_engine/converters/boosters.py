@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -52,11 +53,26 @@ def _membership(column: MembershipColumn, builder: GraphBuilder, x: Value) -> Va
 def booster_trees(model: Any, builder: GraphBuilder, x: Value) -> tuple[TreeEnsembleParams, Value]:
     """The booster's node tables (string categories read as ``x``'s vocabulary codes) and the columns its trees
     read: ``x``, then the derived membership columns. The scoring converter and the explainer share it."""
+    params, inputs = _booster_params(model, builder, x)
+    return params.tables, inputs
+
+
+def emit_booster_decision_function(model: Any, builder: GraphBuilder, x: Value) -> Value:
+    """The library's own raw score ``[N, 1]`` (LightGBM's ``decision_function``: the margin before the sigmoid
+    and its scale), which scikit-learn calibrates."""
+    params, inputs = _booster_params(model, builder, x)
+    margin = emit_tree_ensemble(replace(params.tables, post_transform="none"), builder, inputs)
+    if params.margin_scale == 1.0:
+        return margin
+    return builder.op("div", margin, builder.scalar(params.margin_scale, float_dtype(builder, margin)))
+
+
+def _booster_params(model: Any, builder: GraphBuilder, x: Value) -> tuple[BoosterParams, Value]:
     read = installed_boosters()[type(model)]
     params = read(model, codes_reader(builder, x, type(model).__name__))
     if not params.derived:
-        return params.tables, x
-    return params.tables, builder.op("concat", x, *(_membership(column, builder, x) for column in params.derived))
+        return params, x
+    return params, builder.op("concat", x, *(_membership(column, builder, x) for column in params.derived))
 
 
 def convert_booster(model: Any, builder: GraphBuilder, x: Value) -> Value:

@@ -24,6 +24,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from model_engine.converters.boosters import emit_booster_decision_function, installed_boosters
 from model_engine.converters.boosting import emit_gradient_boosting
 from model_engine.converters.constants import float_dtype, weights
 from model_engine.converters.hist_boosting import emit_hist_gradient_boosting
@@ -53,6 +54,8 @@ def emit_decision_function(estimator: Any, builder: GraphBuilder, x: Value) -> V
         return emit_hist_gradient_boosting(estimator, builder, x, raw=True)
     if isinstance(estimator, GradientBoostingClassifier):
         return emit_gradient_boosting(estimator, builder, x, raw=True)
+    if type(estimator) in installed_boosters():
+        return emit_booster_decision_function(estimator, builder, x)
     raise ConversionError(
         f"the decision function of {type(estimator).__name__} does not compile, and scikit-learn calibrates it "
         "rather than its probabilities; calibrate a supported estimator"

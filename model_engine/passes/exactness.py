@@ -58,7 +58,8 @@ class Facts:
             flags = np.all(integral, axis=0)
             return cls(flags, flags)
         finite = np.where(np.isfinite(columns), columns, 0.0)
-        exact = np.all((columns.astype(np.float32).astype(np.float64) == columns) | np.isnan(columns), axis=0)
+        with np.errstate(over="ignore"):  # beyond float32's range rounds to infinity: not exact, as it should read
+            exact = np.all((columns.astype(np.float32).astype(np.float64) == columns) | np.isnan(columns), axis=0)
         integral = exact & np.all((np.floor(finite) == finite) & (np.abs(finite) < INTEGRAL_LIMIT), axis=0)
         if values.ndim != 2:  # a vector or scalar broadcasts along rows: one verdict for all of it
             return cls(np.array([bool(exact.all())]), np.array([bool(integral.all())]))
