@@ -17,11 +17,11 @@ members' exact attributions add up to it (to float rounding):
   quantity), its contributions the weighted mean of theirs.
 
 ``f`` is the decision function where scikit-learn calibrates it (the margin; half of it for an exponential-loss
-GradientBoosting), else the positive-class probability: a margin's contributions are mapped onto
-``p = sigmoid(margin)`` by one factor per row, the secant ``(p - p0) / (m - m0)`` of the sigmoid between the base
-value and the margin (its slope ``p0 (1 - p0)`` where they coincide), as a forest's are mapped onto the logit
-(:mod:`.trees`): each feature keeps its sign and share. A soft vote's probability is the weighted mean of its
-members' probabilities, with theirs.
+GradientBoosting; for LightGBM its raw score, the margin over its ``sigmoid`` scale), else the positive-class
+probability: a margin's contributions are mapped onto ``p = sigmoid(margin)`` by one factor per row, the secant
+``(p - p0) / (m - m0)`` of the sigmoid between the base value and the margin (its slope ``p0 (1 - p0)`` where they
+coincide), as a forest's are mapped onto the logit (:mod:`.trees`): each feature keeps its sign and share. A soft
+vote's probability is the weighted mean of its members' probabilities, with theirs.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from typing import Any
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
+from model_engine.converters.boosters import installed_boosters
+from model_engine.converters.params.boosters import lightgbm_margin_scale, lightgbm_params
 from model_engine.converters.params.calibration import CalibratedMember, calibrated_members
 from model_engine.converters.voting import soft_vote_members
 from model_engine.errors import ExplanationUnavailableError
@@ -139,7 +141,7 @@ def _platt_logit(member: CalibratedMember, builder: GraphBuilder, z: Value, expl
     """The calibrated classifier's logit ``-(a f + b)``, explained from its score ``f``'s contributions."""
     if member.response == "decision_function":
         head = explain(member.estimator, builder, z, False)
-        scale = 0.5 if _exponential_boosting(member.estimator) else 1.0  # its decision function is half the margin
+        scale = _decision_function_per_margin(member.estimator)
     else:
         head, scale = explain(member.estimator, builder, z, True), 1.0
     a, b = member.calibration.a, member.calibration.b
@@ -152,10 +154,16 @@ def _uncalibrated(member: CalibratedMember, builder: GraphBuilder, z: Value, exp
     return head if head.quantity == SCORE_LOGIT else explain(member.estimator, builder, z, True)
 
 
-def _exponential_boosting(estimator: Any) -> bool:
+def _decision_function_per_margin(estimator: Any) -> float:
+    """The decision function scikit-learn calibrates, per unit of the margin explained: half of it for an
+    exponential-loss GradientBoosting, ``1 / sigmoid`` for LightGBM (its raw score, before the sigmoid's scale)."""
     while isinstance(estimator, Pipeline):
         estimator = estimator.steps[-1][1]
-    return isinstance(estimator, GradientBoostingClassifier) and estimator.loss == "exponential"
+    if isinstance(estimator, GradientBoostingClassifier) and estimator.loss == "exponential":
+        return 0.5
+    if installed_boosters().get(type(estimator)) is lightgbm_params:
+        return 1.0 / lightgbm_margin_scale(estimator)
+    return 1.0
 
 
 def _split(builder: GraphBuilder, attributions: Value) -> tuple[Value, Value]:

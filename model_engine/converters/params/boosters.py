@@ -170,10 +170,7 @@ def lightgbm_params(model: Any, codes_of: CodesOf = no_vocabulary) -> BoosterPar
     objective = str(dump.get("objective", ""))
     if not objective.startswith("binary"):
         raise ConversionError(f"LGBMClassifier objective {objective!r}: only binary compiles")
-    sigmoid = 1.0
-    for part in objective.split()[1:]:
-        if part.startswith("sigmoid:"):
-            sigmoid = float(part.split(":", 1)[1])
+    sigmoid = _lightgbm_sigmoid(objective)
     if booster.params.get("linear_tree"):
         raise ConversionError("LGBMClassifier(linear_tree=True) is not supported: its leaves are linear models")
     n_features = int(dump["max_feature_idx"]) + 1
@@ -255,3 +252,17 @@ def _flatten(node: dict[str, Any], rows: list[_Row], derived: _Derived, names_of
     right_id = _flatten(node["right_child"], rows, derived, names_of, codes_of)
     rows[index] = (feature, threshold, left_id, right_id, 0.0, nan_left, count)
     return index
+
+
+def lightgbm_margin_scale(model: Any) -> float:
+    """LightGBM's ``sigmoid`` parameter: its probability is ``sigmoid(scale * raw score)``, and
+    :func:`lightgbm_params`' leaves hold ``scale`` times the raw score's (read from the first tree's dump alone)."""
+    return _lightgbm_sigmoid(str(model.booster_.dump_model(num_iteration=1).get("objective", "")))
+
+
+def _lightgbm_sigmoid(objective: str) -> float:
+    """The ``sigmoid:`` factor of a dumped LightGBM objective (``"binary sigmoid:0.7"``), 1 when absent."""
+    for part in objective.split()[1:]:
+        if part.startswith("sigmoid:"):
+            return float(part.split(":", 1)[1])
+    return 1.0

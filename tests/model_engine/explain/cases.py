@@ -147,18 +147,30 @@ CALIBRATED_CASES: tuple[TrainingCase, ...] = (
 
 
 def _booster_calibrated() -> tuple[TrainingCase, ...]:
-    """XGBoost calibrated (LightGBM's decision function, which scikit-learn calibrates, does not compile yet)."""
-    if not importlib.util.find_spec("xgboost"):
-        return ()
-    from xgboost import XGBClassifier
+    """XGBoost (scikit-learn calibrates its probabilities) and LightGBM (its decision function, the raw score before
+    the sigmoid's scale) calibrated, where the libraries are installed."""
+    cases: tuple[TrainingCase, ...] = ()
+    if importlib.util.find_spec("xgboost"):
+        from xgboost import XGBClassifier
 
-    xgb = {"n_estimators": 10, "max_depth": 3, "random_state": 0}
-    return (
-        TrainingCase("platt_cv_xgboost", lambda: CalibratedClassifierCV(XGBClassifier(**xgb), cv=2)),
-        TrainingCase(
-            "isotonic_cv_xgboost", lambda: CalibratedClassifierCV(XGBClassifier(**xgb), method="isotonic", cv=2)
-        ),
-    )
+        xgb = {"n_estimators": 10, "max_depth": 3, "random_state": 0}
+        cases += (
+            TrainingCase("platt_cv_xgboost", lambda: CalibratedClassifierCV(XGBClassifier(**xgb), cv=2)),
+            TrainingCase(
+                "isotonic_cv_xgboost", lambda: CalibratedClassifierCV(XGBClassifier(**xgb), method="isotonic", cv=2)
+            ),
+        )
+    if importlib.util.find_spec("lightgbm"):
+        from lightgbm import LGBMClassifier
+
+        lgb = {"n_estimators": 10, "num_leaves": 7, "sigmoid": 0.7, "random_state": 0, "verbose": -1}
+        cases += (
+            TrainingCase("platt_cv_lightgbm", lambda: CalibratedClassifierCV(LGBMClassifier(**lgb), cv=2)),
+            TrainingCase(
+                "isotonic_cv_lightgbm", lambda: CalibratedClassifierCV(LGBMClassifier(**lgb), method="isotonic", cv=2)
+            ),
+        )
+    return cases
 
 
 TRAINING_CASES += CALIBRATED_CASES + _booster_calibrated()
@@ -318,7 +330,8 @@ def reference_margin(model: Any, X: Any) -> np.ndarray[Any, Any]:
         return np.asarray(weights @ margins / weights.sum())
     if isinstance(model, GradientBoostingClassifier) and model.loss == "exponential":
         return np.asarray(2.0 * model.decision_function(X))
-    if hasattr(model, "decision_function"):
+    # LightGBM's decision function is its raw score, before its sigmoid's scale: its score's logit is the margin.
+    if hasattr(model, "decision_function") and not type(model).__module__.startswith("lightgbm"):
         return np.asarray(model.decision_function(X), dtype=np.float64).ravel()
     p = np.clip(model.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
     return np.asarray(np.log(p) - np.log1p(-p))

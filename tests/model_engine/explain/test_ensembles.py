@@ -50,6 +50,21 @@ def test_platt_scales_the_decision_functions_contributions_and_averages_the_fold
     assert explained.is_score_logit == (len(model.calibrated_classifiers_) == 1)
 
 
+def test_platt_over_lightgbms_raw_score_undoes_the_sigmoids_scale() -> None:
+    # LightGBM's decision function is its raw score; with sigmoid=0.7 its margin (the trees' sum the explainer
+    # attributes) is 0.7 times that, so a fold's logit is -(a margin / 0.7 + b).
+    pytest.importorskip("lightgbm")
+    model, X, explained = _explained("platt_cv_lightgbm")
+    expected = np.mean(
+        [-m.calibrators[0].a_ / 0.7 * _member_values(m.estimator, "platt_cv_lightgbm", X)
+         for m in model.calibrated_classifiers_],
+        axis=0,
+    )  # fmt: skip
+    np.testing.assert_allclose(explained.values, expected, rtol=COMPOSED, atol=COMPOSED)
+    logits = [np.log(p / (1 - p)) for p in (m.predict_proba(X)[:, 1] for m in model.calibrated_classifiers_)]
+    np.testing.assert_allclose(explained.margin, np.mean(logits, axis=0), rtol=0, atol=1e-9)
+
+
 @pytest.mark.parametrize("case_id", ["platt_frozen_forest", "platt_frozen_mlp", "platt_cv_forest"])
 def test_platt_over_probabilities_maps_the_margins_contributions_onto_the_probability(case_id: str) -> None:
     model, X, explained = _explained(case_id)
