@@ -37,6 +37,7 @@ from features.model_input import ModelInput, model_input, model_input_names
 from features.online import OnlineFeatureEngine
 from ingest.contract import TRANSACTION_COLUMNS, Transaction
 from ingest.validation.checker import CRITICAL, CompiledChecker
+from ingest.validation.checker import Verdict as CheckVerdict
 from model_engine import ExplanationUnavailableError
 from scoring_api.decisions.policy import DecisionInputs, DecisionPolicy, ModelThresholds, Verdict
 from scoring_api.decisions.reasons import ReasonWriter
@@ -155,13 +156,22 @@ class Scorer:
             return self._score_one(transactions[0])
         return self.score_frame(transactions_frame(transactions))
 
-    def score_frame(self, frame: pd.DataFrame) -> ScoredBatch:
-        """Score a frame of the contract's columns (a decoded micro-batch); rows keep their order."""
+    def check(self, frame: pd.DataFrame) -> CheckVerdict:
+        """The validation suite's verdict on a frame of the contract's columns (what :meth:`score_frame` runs
+        first; a caller that reads the verdict itself hands it on to score the same frame)."""
+        return self.checker.check(frame[[c for c in TRANSACTION_COLUMNS if c in frame.columns]])
+
+    def score_frame(self, frame: pd.DataFrame, verdict: CheckVerdict | None = None) -> ScoredBatch:
+        """Score a frame of the contract's columns (a decoded micro-batch); rows keep their order. ``verdict``
+        is :meth:`check`'s on this very frame, when the caller has it already."""
         frame = frame.reset_index(drop=True)
         results: list[Result | None] = [None] * len(frame)
         if frame.empty:
             return self._empty(results)
-        verdict = self.checker.check(frame[[c for c in TRANSACTION_COLUMNS if c in frame.columns]])
+        if verdict is None:
+            verdict = self.check(frame)
+        elif len(verdict.ok_mask) != len(frame):
+            raise ValueError(f"the verdict covers {len(verdict.ok_mask)} rows, the frame {len(frame)}")
         bad = np.flatnonzero(~verdict.ok_mask)
         if len(bad):
             given = frame["transaction_id"] if "transaction_id" in frame.columns else pd.Series([None] * len(frame))

@@ -1,8 +1,9 @@
 """``POST /v1/score`` and ``POST /v1/score/batch``: transactions in, decisions out (the scorer role).
 
-Both routes parse their body themselves (pydantic reading the JSON bytes directly, the fastest path) and answer
-through orjson; the OpenAPI document declares the same models. A batch validates each transaction on its own: a
-bad one is reported in its slot and the others are scored.
+Both routes parse their body themselves and answer through orjson; the OpenAPI document declares the same models.
+One transaction is read by pydantic from the JSON bytes directly; a batch is read as columns and checked by the
+validation suite all at once, with the answers validating each item on its own would give
+(:mod:`scoring_api.service.batch_body`): a bad item is reported in its slot and the others are scored.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from scoring_api.recording.scope import current_scope
 from scoring_api.records import Decision, Rejection
+from scoring_api.service.batch_body import check_items
 from scoring_api.service.deps import ScorerKey, ServicesDep
 from scoring_api.service.responses import OrjsonResponse, decision_body, rejection_errors, validation_errors
 from scoring_api.service.schemas import (
@@ -25,7 +27,6 @@ from scoring_api.service.schemas import (
     Responses,
     ScoreRequest,
     ValidationProblem,
-    requests_frame,
 )
 
 router = APIRouter(prefix="/v1/score", tags=["scoring"])
@@ -36,7 +37,6 @@ _REFUSALS: Responses = {
     413: {"model": Problem, "description": "the body is too large"},
     503: {"model": Problem, "description": "no model is loaded yet"},
 }
-_requests = TypeAdapter(list[ScoreRequest])
 
 
 def _body(model: type[Any]) -> dict[str, Any]:
@@ -96,25 +96,23 @@ async def score_batch(request: Request, services: ServicesDep, key: ScorerKey) -
     limit = services.settings.max_batch_items
     if not 1 <= len(items) <= limit:
         return _problem(["body", "transactions"], f"send 1 to {limit} transactions, not {len(items)}", "batch_size")
-    out: list[dict[str, Any]] = [{}] * len(items)
-    parsed, positions = _validate(items, out)
-    if parsed:
-        frame = requests_frame(parsed, services.tokenizer, _displays())
-        batch = services.scorer.score_frame(frame)
+    checked = check_items(items, services.scorer, services.tokenizer, _displays())
+    out: list[dict[str, Any] | None] = [None] * len(items)
+    for index, errors in checked.errors.items():
+        out[index] = _item(index, _given_id(items[index]), errors=errors)
+    if checked.positions:
+        batch = services.scorer.score_frame(checked.frame, checked.verdict)
         checker = services.scorer.checker
-        for index, result in zip(positions, batch.results, strict=True):
+        for index, result in zip(checked.positions, batch.results, strict=True):
             if isinstance(result, Decision):
                 out[index] = _item(index, result.transaction_id, decision=decision_body(result))
             else:
                 assert isinstance(result, Rejection)
                 out[index] = _item(index, result.transaction_id, errors=rejection_errors(result, checker))
-    scored = rejected = 0
-    for entry in out:
-        if entry["status"] == "scored":
-            scored += 1
-        else:
-            rejected += 1
-    return OrjsonResponse({"items": out, "scored": scored, "rejected": rejected})
+    answered = [entry for entry in out if entry is not None]
+    assert len(answered) == len(items), "every item is answered in its slot"
+    scored = sum(1 for entry in answered if entry["status"] == "scored")
+    return OrjsonResponse({"items": answered, "scored": scored, "rejected": len(answered) - scored})
 
 
 def _displays() -> dict[str, str] | None:
@@ -123,22 +121,9 @@ def _displays() -> dict[str, str] | None:
     return None if scope is None else scope.card_displays
 
 
-def _validate(items: list[Any], out: list[dict[str, Any]]) -> tuple[list[ScoreRequest], list[int]]:
-    """The items that read as transactions, and their positions; the others get their errors in ``out``.
-
-    The whole list is validated in one call (the fast path when every item is good); when some are not, the
-    errors name them by position and the others are validated again without them."""
-    try:
-        return _requests.validate_python(items), list(range(len(items)))
-    except ValidationError as error:
-        by_item: dict[int, list[Any]] = {}
-        for e in error.errors():
-            by_item.setdefault(int(e["loc"][0]), []).append({**e, "loc": e["loc"][1:]})
-    for index, errors in by_item.items():
-        tid = items[index].get("transaction_id") if isinstance(items[index], dict) else None
-        out[index] = _item(index, tid if isinstance(tid, str) else None, errors=validation_errors(errors))
-    positions = [i for i in range(len(items)) if i not in by_item]
-    return _requests.validate_python([items[i] for i in positions]), positions
+def _given_id(item: Any) -> str | None:
+    tid = item.get("transaction_id") if isinstance(item, dict) else None
+    return tid if isinstance(tid, str) else None
 
 
 def _item(

@@ -182,3 +182,80 @@ def test_nothing_to_serve_is_503_and_not_ready(tmp_path: Any) -> None:
             assert "promote" in ready.json()["checks"]["model"]["detail"]
     finally:
         services.close()
+
+
+#: Items a batch reads as columns whose content pydantic refuses, and items only pydantic reads.
+_BATCH_ITEMS: list[tuple[str, dict[str, Any]]] = [
+    ("negative amount", {"amount": -1.0}),
+    ("amount as words", {"amount": "twelve"}),
+    ("amount as a boolean", {"amount": True}),
+    ("amount far too large", {"amount": 10**12}),
+    ("naive time", {"timestamp": "2026-03-14T09:26:53"}),
+    ("time out of range", {"timestamp": "1970-01-02T00:00:00Z"}),
+    ("time far out of range", {"timestamp": "2199-01-02T00:00:00Z"}),
+    ("no such day", {"timestamp": "2026-02-30T09:26:53Z"}),
+    ("currency", {"currency": "euro"}),
+    ("mcc", {"mcc": "54"}),
+    ("channel", {"channel": "fax"}),
+    ("entry mode", {"entry_mode": "telepathy"}),
+    ("country", {"country": "Belgium"}),
+    ("empty id", {"transaction_id": ""}),
+    ("long id", {"transaction_id": "x" * 65}),
+    ("id with a space", {"customer_id": "with space"}),
+    ("id with a newline", {"terminal_id": "term\n"}),
+    ("card number as token", {"card_token": PAN}),
+    ("card number as device", {"device_id": "4111-1111-1111-1111"}),
+    ("card number as number", {"pan": 4111111111111111}),
+    ("unexpected key", {"unexpected": 1}),
+    ("no card", {"card_token": None}),
+    ("device as a number", {"device_id": 7}),
+]
+
+
+def test_a_batch_answers_each_item_as_validating_it_alone_would(service: Service, world: World) -> None:
+    """Items read as columns and checked by the suite get pydantic's own errors, each in its slot; an item
+    pydantic refuses does not take part in the batch's checks (its duplicate id rejects no good item)."""
+    good = _bodies(world, len(_BATCH_ITEMS) + 2, start=200)
+    items: list[Any] = [{**good[k], **change} for k, (_, change) in enumerate(_BATCH_ITEMS)]
+    items.append(good[-2])
+    items.append({**good[-2], "amount": -5.0})  # the same id as the good item before it, and refused
+    result = service.post("/v1/score/batch", json={"transactions": items}).json()
+    for (label, _), item, answer in zip(_BATCH_ITEMS, items, result["items"], strict=False):
+        assert answer["status"] == "rejected", label
+        assert answer["errors"] == _pydantic_errors(item), label
+    assert result["items"][-2]["status"] == "scored"
+    assert result["items"][-1]["errors"][0]["loc"] == ["amount"]
+    assert (result["scored"], result["rejected"]) == (1, len(_BATCH_ITEMS) + 1)
+
+
+def test_a_batch_reads_the_same_transaction_alike_as_columns_and_one_by_one(service: Service, world: World) -> None:
+    """The same transactions sent as plain items (columns) and with their amounts as text (pydantic, one by
+    one) are one content: the second batch replays the first's decisions."""
+    bodies = _bodies(world, 20, start=300)
+    first = service.post("/v1/score/batch", json={"transactions": bodies}).json()
+    as_text = [{**body, "amount": str(body["amount"])} for body in bodies]
+    again = service.post("/v1/score/batch", json={"transactions": as_text}).json()
+    assert first["scored"] == again["scored"] == 20
+    for before, after in zip(first["items"], again["items"], strict=True):
+        assert after["decision"] == {**before["decision"], "replayed": True}
+
+
+def _pydantic_errors(item: Any) -> list[dict[str, Any]]:
+    """The errors of validating one item alone with the request model, as the service words them."""
+    from pydantic import ValidationError
+
+    from scoring_api.service.responses import validation_errors
+    from scoring_api.service.schemas import ScoreRequest
+
+    try:
+        ScoreRequest.model_validate(item)
+    except ValidationError as error:
+        return validation_errors(error.errors())
+    raise AssertionError("pydantic accepts the item")
+
+
+def test_a_batch_of_bad_items_only_answers_each_with_its_errors(service: Service, world: World) -> None:
+    body = {k: v for k, v in _bodies(world, 1, start=400)[0].items() if k != "card_token"}
+    result = service.post("/v1/score/batch", json={"transactions": [body, "no object"]}).json()
+    assert (result["scored"], result["rejected"]) == (0, 2)
+    assert [i["errors"] for i in result["items"]] == [_pydantic_errors(body), _pydantic_errors("no object")]
