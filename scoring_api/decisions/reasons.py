@@ -18,9 +18,10 @@ feature catalogue's own description of the input (:func:`features.model_input_de
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import numpy.typing as npt
 
 from features.model_input import model_input_descriptions
@@ -49,13 +50,31 @@ class ReasonWriter:
     def reasons(self, contributions: Contributions, row: int, values: npt.NDArray[Any]) -> tuple[ReasonCode, ...]:
         """Every input that moved row ``row``'s margin, the largest push first; ``values`` is the row's model input
         in the order of ``contributions.features``."""
-        where = {name: j for j, name in enumerate(contributions.features)}
+        return self.rows_reasons(contributions, np.asarray(values)[np.newaxis, :], rows=[row])[0]
+
+    def rows_reasons(
+        self, contributions: Contributions, values: npt.NDArray[Any], rows: Sequence[int] | None = None
+    ) -> list[tuple[ReasonCode, ...]]:
+        """:meth:`reasons` of several rows at once (``rows`` of ``contributions``, all by default; ``values`` holds
+        their model inputs, one row each): one sort for all of them (the order of
+        :meth:`~model_engine.Contributions.top`: largest ``|contribution|`` first, ties in signature order, zero
+        and non-finite contributions left out)."""
+        pushes = contributions.values if rows is None else contributions.values[np.asarray(rows, dtype=np.int64)]
+        moved = np.isfinite(pushes) & (pushes != 0.0)
+        order = np.argsort(np.where(moved, -np.abs(pushes), np.inf), axis=1, kind="stable")
+        counts = moved.sum(axis=1).tolist()
+        names = contributions.features
+        described = [self.descriptions.get(name, name) for name in names]
         out = []
-        for feature, contribution in contributions.top(row, len(contributions.features)):
-            value = float(values[where[feature]])
-            text = reason_text(self.descriptions.get(feature, feature), value, contribution)
-            out.append(ReasonCode(feature, value, contribution, text))
-        return tuple(out)
+        for k, (chosen, count) in enumerate(zip(order.tolist(), counts, strict=True)):
+            row_pushes = pushes[k].tolist()
+            row_values = np.asarray(values[k], dtype=np.float64).tolist()
+            codes = []
+            for j in chosen[:count]:
+                value, push = row_values[j], row_pushes[j]
+                codes.append(ReasonCode(names[j], value, push, reason_text(described[j], value, push)))
+            out.append(tuple(codes))
+        return out
 
     @staticmethod
     def explanation(contributions: Contributions, row: int) -> Explanation:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ingest.contract import TRANSACTION_COLUMNS, Transaction
 from scoring_api.decisions.policy import DecisionInputs
-from scoring_api.pipeline.idempotency import fingerprint
+from scoring_api.pipeline.idempotency import FINGERPRINT_FIELDS, canonical, fingerprint, fingerprints
 
 _EPOCH_US = pd.Timestamp(0, tz="UTC")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,28 +53,36 @@ def transactions_frame_from_columns(columns: dict[str, list[Any]]) -> pd.DataFra
 def decision_inputs(frame: pd.DataFrame) -> DecisionInputs:
     """The rule and segment columns of a contract frame."""
     return DecisionInputs(
-        card_token=frame["card_token"].astype(str).tolist(),
-        customer_id=frame["customer_id"].astype(str).tolist(),
-        terminal_id=frame["terminal_id"].astype(str).tolist(),
-        device_id=frame["device_id"].astype(str).tolist(),
-        country=frame["country"].astype(str).tolist(),
-        channel=frame["channel"].astype(str).tolist(),
-        mcc=frame["mcc"].astype(str).tolist(),
+        card_token=texts(frame["card_token"]),
+        customer_id=texts(frame["customer_id"]),
+        terminal_id=texts(frame["terminal_id"]),
+        device_id=texts(frame["device_id"]),
+        country=texts(frame["country"]),
+        channel=texts(frame["channel"]),
+        mcc=texts(frame["mcc"]),
         amount=frame["amount"].to_numpy(dtype=np.float64).tolist(),
     )
+
+
+def texts(column: pd.Series) -> list[str]:
+    """A text column's values as Python strings (a column of another dtype through ``str``)."""
+    if isinstance(column.dtype, pd.StringDtype) and not column.hasnans:
+        return list(column.tolist())
+    return list(column.astype(str).tolist())
 
 
 def frame_fingerprints(frame: pd.DataFrame) -> list[str]:
     """The fingerprint of each row of a contract frame (see :func:`~scoring_api.pipeline.idempotency.fingerprint`)."""
     micros = ((frame["timestamp"] - _EPOCH_US) // pd.Timedelta(microseconds=1)).tolist()
-    text = {c: frame[c].astype(str).tolist() for c in TRANSACTION_COLUMNS if c not in ("timestamp", "amount")}
-    amounts = frame["amount"].to_numpy(dtype=np.float64).tolist()
-    rows = zip(
-        text["transaction_id"], micros, text["card_token"], text["customer_id"], text["terminal_id"], amounts,
-        text["currency"], text["mcc"], text["channel"], text["entry_mode"], text["country"], text["device_id"],
-        strict=True,
-    )  # fmt: skip
-    return [fingerprint(row) for row in rows]
+    columns: list[list[str]] = []
+    for field in FINGERPRINT_FIELDS:
+        if field == "timestamp_us":
+            columns.append([str(m) for m in micros])
+        elif field == "amount":
+            columns.append([canonical(a) for a in frame["amount"].to_numpy(dtype=np.float64).tolist()])
+        else:
+            columns.append(texts(frame[field]))
+    return fingerprints(columns)
 
 
 def transaction_fingerprint(tx: Transaction) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -31,8 +31,22 @@ FINGERPRINT_FIELDS: Final = (
 def fingerprint(values: Sequence[object]) -> str:
     """The fingerprint of one transaction's :data:`FINGERPRINT_FIELDS` values (timestamp as integer
     microseconds, amount as a float, codes as their text)."""
-    text = "\x1f".join(repr(v) if isinstance(v, float) else str(v) for v in values)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return _digest(canonical(v) for v in values)
+
+
+def canonical(value: object) -> str:
+    """A fingerprinted value's canonical text: a float's ``repr`` (shortest round trip), anything else's ``str``."""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def fingerprints(columns: Sequence[Sequence[str]]) -> list[str]:
+    """:func:`fingerprint` of many transactions at once, from their fields' :func:`canonical` texts given column
+    by column (in :data:`FINGERPRINT_FIELDS` order)."""
+    return [_digest(row) for row in zip(*columns, strict=True)]
+
+
+def _digest(texts: Iterable[str]) -> str:
+    return hashlib.blake2b("\x1f".join(texts).encode(), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)

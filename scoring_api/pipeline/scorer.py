@@ -347,9 +347,9 @@ class Scorer:
                     self._unexplained.add(model.content_id)
                     logger.warning("model %s answers without reason codes: %s", model.content_id, error)
                 continue
+            codes = self._reasons.rows_reasons(contributions, chosen.values)
             for j, k in enumerate(rows):
-                reasons = self._reasons.reasons(contributions, j, chosen.values[j])
-                out[k] = (reasons, self._reasons.explanation(contributions, j))
+                out[k] = (codes[j], self._reasons.explanation(contributions, j))
         return out
 
     def _score(

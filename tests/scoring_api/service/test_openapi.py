@@ -78,3 +78,13 @@ def test_the_api_keeps_its_documented_promises(keys_and_app: tuple[dict[Role, st
     for operation in operations:
         _exercise(operation, {"X-API-Key": keys[_role(operation.path)]}, problems)
     assert problems == []
+
+
+def test_reason_codes_are_answered_as_their_records() -> None:
+    """The scoring routes hand the reason-code records to orjson as they are: their fields are the document's."""
+    from dataclasses import fields
+
+    from scoring_api.records import ReasonCode
+    from scoring_api.service.schemas import ReasonCodeOut
+
+    assert [f.name for f in fields(ReasonCode)] == list(ReasonCodeOut.model_fields)
