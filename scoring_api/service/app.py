@@ -7,6 +7,7 @@ OpenAPI document.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -110,11 +111,20 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return document
 
 
+def _freeze_startup_objects() -> None:
+    """Keep what the process built before serving (modules, models, compiled kernels: millions of objects) out of
+    the garbage collector's full collections. Without it every full collection walks them all again: pauses of
+    0.3 to 0.9 s in the middle of requests, measured on the batch route; with it, tens of milliseconds."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(services: Services, *, maintenance: bool = True) -> FastAPI:
     """The application serving ``services``; ``maintenance`` runs the thread that follows the shared state."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _freeze_startup_objects()
         if maintenance:
             services.start_maintenance()
         try:
