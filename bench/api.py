@@ -8,7 +8,9 @@ each, wrk measures in the same run:
 
 * ``noop``: ``POST /v1/noop`` (the middleware, the key check and the body read, nothing else): the ceiling;
 * ``score``: ``POST /v1/score``, one transaction per request, each with its own id (replays would be cheaper);
-* ``batch``: ``POST /v1/score/batch`` with ``--batch`` transactions per request.
+* ``batch``: ``POST /v1/score/batch`` with ``--batch`` transactions per request; each pass over the batch bodies
+  is dated a day later than the one before (each wrk thread in its own range of days), so that the replayed
+  cards' histories stay a day's and the share of transactions not approved (and explained) stays the day's own.
 
 The 1-worker service runs three times in the run: with nothing recorded (``FRAUD_SCORING_AUDIT=false``,
 ``FRAUD_SCORING_MONITORING=false``), with the audit trail (every decision and access committed before the answer),
@@ -41,6 +43,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -53,8 +56,13 @@ _LUA = """
 local templates = {%s}
 local counter = 0
 local prefix = ""
+local threads = 0
+local first_day = %d -- epoch seconds of the day the bodies' @D0@ stands for
+local span = %d -- days each thread's replays may move forward
 function setup(thread)
     thread:set("id", tostring(math.random(1, 1000000000)))
+    thread:set("no", threads)
+    threads = threads + 1
 end
 function init(args)
     prefix = "b" .. id .. "t" -- letters around the digits: "123456789-1234" would read as a card number
@@ -62,6 +70,12 @@ end
 function request()
     counter = counter + 1
     local body = templates[(counter %% #templates) + 1]:gsub("@ID@", prefix .. counter)
+    if body:find("@D0@", 1, true) then -- each pass over the templates a day later: a card's history stays a day's
+        local shift = no * span + math.floor(counter / #templates)
+        body = body:gsub("@D(%%d+)@", function(k)
+            return os.date("!%%Y-%%m-%%d", first_day + (shift + tonumber(k)) * 86400)
+        end)
+    end
     return wrk.format("POST", "%s", {["Content-Type"] = "application/json", ["X-API-Key"] = "%s"}, body)
 end
 """
@@ -132,10 +146,13 @@ class Service:
                 self.process.wait()
 
 
-def _wrk(port: int, path: str, key: str, bodies: list[str], args: argparse.Namespace, seconds: float) -> dict[str, Any]:
+def _wrk(
+    port: int, path: str, key: str, bodies: list[str], args: argparse.Namespace, seconds: float, first_day: int = 0
+) -> dict[str, Any]:
     templates = ",".join("[==[" + body + "]==]" for body in bodies)
+    span = (_LAST_DAY - first_day) // 86_400 // max(args.threads, 1) if first_day else 0
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_LUA % (templates, path, key))
+        script.write(_LUA % (templates, first_day, span, path, key))
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s",
                "-s", script.name, f"http://127.0.0.1:{port}{path}"]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
@@ -152,11 +169,28 @@ def _wrk(port: int, path: str, key: str, bodies: list[str], args: argparse.Names
     }
 
 
+#: The last day a replayed batch may be moved to (the contract refuses times from 2100 on).
+_LAST_DAY = int(datetime(2099, 1, 1, tzinfo=UTC).timestamp())
+
+
+def _dated(records: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
+    """The records with each timestamp's date written ``@D<k>@`` (k: days after the first day), and the first
+    day's epoch seconds: the wrk script writes the dates of each pass over the batches a day later, so that
+    replaying them does not pile the same cards' transactions onto the same hours (which soon makes most of
+    them suspicious, and explained)."""
+    days = sorted({r["timestamp"][:10] for r in records})
+    first = datetime.fromisoformat(days[0]).replace(tzinfo=UTC)
+    index = {day: (datetime.fromisoformat(day).replace(tzinfo=UTC) - first).days for day in days}
+    return int(first.timestamp()), [{**r, "timestamp": f"@D{index[r['timestamp'][:10]]}@{r['timestamp'][10:]}"}
+                                    for r in records]  # fmt: skip
+
+
 def measure(service: Service, key: str, records: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
     singles = [orjson.dumps({**r, "transaction_id": "@ID@"}).decode() for r in records[:500]]
+    first_day, dated = _dated(records)
     batch = [
         orjson.dumps(
-            {"transactions": [{**r, "transaction_id": f"@ID@-{i}"} for i, r in enumerate(records[s : s + args.batch])]}
+            {"transactions": [{**r, "transaction_id": f"@ID@-{i}"} for i, r in enumerate(dated[s : s + args.batch])]}
         ).decode()
         for s in range(0, min(len(records) - args.batch, 3 * args.batch) + 1, args.batch)
     ]
@@ -164,7 +198,7 @@ def measure(service: Service, key: str, records: list[dict[str, Any]], args: arg
     out = {
         "noop": _wrk(service.port, "/v1/noop", key, singles, args, args.duration),
         "score": _wrk(service.port, "/v1/score", key, singles, args, args.duration),
-        "batch": _wrk(service.port, "/v1/score/batch", key, batch, args, args.duration),
+        "batch": _wrk(service.port, "/v1/score/batch", key, batch, args, args.duration, first_day),
     }
     out["batch"]["transactions_per_s"] = out["batch"]["requests_per_s"] * args.batch
     out["score_over_noop"] = out["score"]["requests_per_s"] / max(out["noop"]["requests_per_s"], 1e-9)
