@@ -9,8 +9,8 @@ With several worker processes, prometheus-client's multiprocess mode (``PROMETHE
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
@@ -50,6 +50,11 @@ class ServiceMetrics:
             "fraud_deployment_revision", "Revision of the deployment in use", registry=self.registry,
             multiprocess_mode="max",
         )  # fmt: skip
+        # Each request counts into a few labelled children: looked up once (prometheus-client's ``labels`` takes
+        # a lock and validates the labels on every call).
+        self.request_count = _children(self.requests)
+        self.latency_of = _children(self.latency)
+        self._decision_count = _children(self.decisions)
 
     def count_results(self, results: Sequence[Result]) -> None:
         """Decisions by outcome and role, and rejections, of one scored batch."""
@@ -60,8 +65,8 @@ class ServiceMetrics:
                 tally[(result.outcome.value, result.model_role.value)] += 1
             elif isinstance(result, Rejection):
                 rejected += 1
-        for (outcome, role), count in tally.items():
-            self.decisions.labels(outcome, role).inc(count)
+        for labels, count in tally.items():
+            self._decision_count(*labels).inc(count)
         if rejected:
             self.rejections.inc(rejected)
 
@@ -72,6 +77,20 @@ class ServiceMetrics:
         merged = CollectorRegistry()
         prometheus_multiprocess.MultiProcessCollector(merged, path=self._multiprocess_dir)  # type: ignore[no-untyped-call]
         return generate_latest(merged)
+
+
+def _children(metric: Any) -> Callable[..., Any]:
+    """``metric.labels(*values)``, each child looked up once (the label values of this service are few: routes,
+    methods, statuses, model versions, outcomes and roles)."""
+    children: dict[tuple[str, ...], Any] = {}
+
+    def child(*values: str) -> Any:
+        found = children.get(values)
+        if found is None:
+            found = children[values] = metric.labels(*values)
+        return found
+
+    return child
 
 
 class MetricsSink:

@@ -118,8 +118,8 @@ class ServiceMiddleware:
         path = route_template(scope) or "unmatched"
         version = (services.deployments.champion_version or "")[:19]
         metrics = services.metrics
-        metrics.requests.labels(path, scope["method"], str(status)).inc()
-        metrics.latency.labels(path, version).observe(time.perf_counter() - started)
+        metrics.request_count(path, scope["method"], str(status)).inc()
+        metrics.latency_of(path, version).observe(time.perf_counter() - started)
 
 
 def route_template(scope: Scope) -> str | None:
