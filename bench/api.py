@@ -20,7 +20,10 @@ and with the audit trail and monitoring (the default); the ratios to the first s
 
 Targets (issue 10, 2 workers): scoring reaches 0.6 of the no-op route's requests/s at 32 connections with p99
 under 10 ms; the batch route sustains 200,000 transactions/s. Recording every decision costs at most 10 % of the
-throughput (issue 16). The machine is shared: wrk runs on the same cores.
+throughput (issue 16). The machine is shared: wrk runs on the same cores. So each measurement also reads the
+service's CPU time per request (its processes' user and system time, from /proc), which other jobs change much
+less than the rates, and says how many cores the p99 target needs at that cost: by Little's law, 32 connections
+each waiting on its answer reach a mean latency under 10 ms only at 32 / 0.010 = 3,200 requests/s.
 
     python bench/api.py --duration 10 --json bench-api.json
 """
@@ -205,22 +208,63 @@ def measure(service: Service, key: str, records: list[dict[str, Any]], args: arg
     ]
     _wrk(service.port, "/v1/score", key, singles, args, 3)  # warm-up
     out = {
-        "noop": _wrk(service.port, "/v1/noop", key, singles, args, args.duration),
-        "score": _wrk(service.port, "/v1/score", key, singles, args, args.duration),
-        "batch": _wrk(
-            service.port,
+        "noop": _measured_wrk(service, "/v1/noop", key, singles, args),
+        "score": _measured_wrk(service, "/v1/score", key, singles, args),
+        "batch": _measured_wrk(
+            service,
             "/v1/score/batch",
             key,
             batch,
             args,
-            args.duration,
             first_day,
             connections=max(args.threads, args.batch_connections),
         ),
     }
     out["batch"]["transactions_per_s"] = out["batch"]["requests_per_s"] * args.batch
     out["score_over_noop"] = out["score"]["requests_per_s"] / max(out["noop"]["requests_per_s"], 1e-9)
+    # Little's law: with every connection waiting on its answer, requests/s = connections / mean latency, so a
+    # mean (hence a p99) under 10 ms needs connections / 0.010 requests/s, and the CPU to serve them.
+    needed = args.connections / 0.010
+    cpu = out["score"]["service_cpu_ms_per_request"]
+    out["little"] = {
+        "connections": args.connections,
+        "score_requests_per_s_needed": needed,
+        "score_cores_needed": None if cpu is None else needed * cpu / 1e3,
+        "cores": os.cpu_count(),
+    }
     return out
+
+
+def _measured_wrk(
+    service: Service,
+    path: str,
+    key: str,
+    bodies: list[str],
+    args: argparse.Namespace,
+    first_day: int = 0,
+    connections: int | None = None,
+) -> dict[str, Any]:
+    """One wrk measurement, with the service's CPU time per request over it (all its processes, user and
+    system): what a request costs whatever else runs on the machine."""
+    before = _cpu_seconds(service.process.pid)
+    figures = _wrk(service.port, path, key, bodies, args, args.duration, first_day, connections)
+    spent = _cpu_seconds(service.process.pid) - before
+    requests = figures["requests_per_s"] * args.duration
+    figures["service_cpu_ms_per_request"] = 1e3 * spent / requests if requests else None
+    return figures
+
+
+def _cpu_seconds(group: int) -> float:
+    """CPU time (user and system, seconds) of the live processes of one process group (the service's)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name: state, ppid, pgrp, ...
+        except OSError:
+            continue  # a process that ended meanwhile
+        if int(fields[2]) == group:
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _redis() -> tuple[subprocess.Popen[bytes], str] | None:
@@ -312,12 +356,20 @@ def _print(name: str, f: dict[str, Any]) -> None:
         r = f[route]
         lat = r["latency_ms"]
         extra = f", {r['transactions_per_s']:,.0f} transactions/s" if route == "batch" else ""
+        cpu = r.get("service_cpu_ms_per_request")
+        cost = "" if cpu is None else f"; service CPU {cpu:.2f} ms/request"
         print(f"  {route:<6} {r['requests_per_s']:>10,.0f} requests/s{extra}; latency ms p50 {lat.get('p50', 0):.2f} "
-              f"p99 {lat.get('p99', 0):.2f}; non-2xx {r['non_2xx']} {r['socket_errors']}")  # fmt: skip
+              f"p99 {lat.get('p99', 0):.2f}{cost}; non-2xx {r['non_2xx']} {r['socket_errors']}")  # fmt: skip
     print(
         f"  score / noop: {f['score_over_noop']:.2f} (target >= 0.6, p99 < 10 ms); "
         f"batch {f['batch']['transactions_per_s']:,.0f} transactions/s (target >= 200,000)"
     )
+    needed = f["little"]["score_requests_per_s_needed"]
+    cores = f["little"]["score_cores_needed"]
+    if cores is not None:
+        print(f"  p99 < 10 ms at {f['little']['connections']} connections needs at least {needed:,.0f} requests/s "
+              f"(Little's law): {cores:.2f} cores of the service alone at its CPU per scored request "
+              f"(this machine: {os.cpu_count()} cores, wrk's included)")  # fmt: skip
 
 
 if __name__ == "__main__":
