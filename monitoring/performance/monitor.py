@@ -117,6 +117,9 @@ class PerformanceMonitor:
         self._stream_ns: int | None = None
         self._label_ns: int | None = None
         self.unmatched_labels = 0
+        # The realised figures are scikit-learn's (lifecycle.evaluation imports it when first asked): a monitor is
+        # built when its model starts serving, where this second of importing belongs, not on a day's first labels.
+        import sklearn.metrics  # noqa: F401
 
     @property
     def stream_clock(self) -> pd.Timestamp | None:

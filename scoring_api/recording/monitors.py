@@ -13,7 +13,9 @@ Monitoring observes; it never refuses an answer. A failure is logged with its tr
 (``failures``, and the service's error metric through ``on_error``); rows that arrive while the thread is
 more than ``max_queue`` items behind are dropped and counted (``dropped_rows``) rather than slowing scoring.
 
-The stream worker uses the same feed: ``Sinks([audit_recorder, feed])`` as its scorer's sink.
+The stream worker uses the same feed, behind its observer seam (:class:`scoring_api.worker.monitoring.MonitorObserver`):
+each committed batch is handed over as a ``BatchScored`` from source ``stream``, and the labels it applied through
+:meth:`MonitorFeed.deliver_labels`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Final
@@ -85,7 +87,13 @@ class _Flush:
     done: Future[None]
 
 
-_Item = _Rows | _Labels | _Retire | _Flush
+@dataclass(frozen=True, eq=False)
+class _Prepare:
+    content_ids: tuple[str, ...]
+    done: Future[None]
+
+
+_Item = _Rows | _Labels | _Retire | _Flush | _Prepare
 _STOP: Final = object()
 
 
@@ -196,6 +204,13 @@ class MonitorFeed:
         """Late labels (``transaction_id``, ``is_fraud``, ``reported_at``) for every live monitor."""
         self._queue.put(_Labels(labels))
 
+    def prepare(self, content_ids: Sequence[str], timeout_s: float = 60.0) -> None:
+        """Build the monitors of these models now (their reference profiles read, what their first figures need
+        loaded), so that a process about to serve them pays it at start rather than on its first rows."""
+        done: Future[None] = Future()
+        self._queue.put(_Prepare(tuple(content_ids), done))
+        done.result(timeout=timeout_s)
+
     def flush(self, timeout_s: float = 60.0) -> None:
         """Run the monitors on every row handed over so far and write what they hold; returns when done."""
         done: Future[None] = Future()
@@ -249,6 +264,12 @@ class MonitorFeed:
                     retired = self._monitors.pop(item.content_id, None)
                     if retired is not None:
                         retired.flush()
+                elif isinstance(item, _Prepare):
+                    try:
+                        for content_id in item.content_ids:
+                            self._monitor(content_id)
+                    finally:
+                        item.done.set_result(None)
                 elif isinstance(item, _Flush):
                     try:
                         self._update()
@@ -313,7 +334,10 @@ def _frame(chunks: list[_Rows]) -> pd.DataFrame:
     if run:
         parts.append(transactions_frame(run))
     fields = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    inputs = np.concatenate([c.inputs for c in chunks])
-    scores = np.concatenate([c.scores for c in chunks])
-    extra = {name: inputs[:, j] for j, name in enumerate(chunks[0].names) if name not in fields.columns}
-    return fields.assign(**extra, **{SCORE: scores.astype(np.float64)})
+    inputs = np.concatenate([c.inputs for c in chunks]) if len(chunks) > 1 else chunks[0].inputs
+    scores = np.concatenate([c.scores for c in chunks]) if len(chunks) > 1 else chunks[0].scores
+    # The model inputs the fields lack join as one block (one column at a time copies the frame each time).
+    wanted = [j for j, name in enumerate(chunks[0].names) if name not in fields.columns]
+    extra = pd.DataFrame(inputs[:, wanted], columns=[chunks[0].names[j] for j in wanted])
+    extra[SCORE] = scores.astype(np.float64)
+    return pd.concat([fields.reset_index(drop=True), extra], axis=1)

@@ -101,15 +101,23 @@ def pipeline_scorer_factory(
 
 
 def monitor_observer(registry: ModelRegistry, alert_sink: AlertActionSink | None = None) -> MonitorObserver:
-    """Monitoring as monitoring's settings describe it, its alert actions recorded in the audit trail
-    (``alert_sink``, else the configured trail opened for each action)."""
-    from monitoring import MonitorConfig, MonitoringSettings, open_services
+    """Monitoring as monitoring's settings describe it (the scoring service's feed, the champion's monitor built
+    at once), its alert actions recorded in the audit trail (``alert_sink``, else the configured trail opened for
+    each action)."""
+    from monitoring import MonitoringSettings
     from monitoring.audit.cli import alert_action_sink
+    from scoring_api.recording import open_monitoring
     from scoring_api.worker.monitoring import MonitorObserver as Observer
 
-    settings = MonitoringSettings()
-    services = open_services(settings, alert_sink or alert_action_sink())
-    return Observer(registry, services, MonitorConfig.from_settings(settings))
+    feed = open_monitoring(
+        MonitoringSettings(),
+        lineage_of=lambda content_id: registry.get(content_id).lineage,
+        alert_sink=alert_sink or alert_action_sink(),
+    )
+    champion = registry.find_alias("champion")
+    if champion is not None:  # its monitor is built before the first batch, as its model is loaded
+        feed.prepare([champion.content_id])
+    return Observer(feed)
 
 
 def open_audit_trail(config: WorkerConfig) -> AuditRecording:
@@ -149,7 +157,7 @@ def build_worker(
             if observers is None and config.worker.monitor:
                 monitors = monitor_observer(registry, alert_sink)
                 observers = [monitors]
-                closing.insert(0, monitors.services.close)  # before the trail its alerts record into
+                closing.insert(0, monitors.close)  # before the trail its alerts record into
     except BaseException:
         for close in closing:  # what was opened before the failure (the trail's writer thread) is closed
             close()

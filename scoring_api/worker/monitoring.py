@@ -1,94 +1,54 @@
-"""Committed batches to monitoring: the scored rows to each model's drift and performance monitor, the labels
-the batch applied to realised performance.
+"""Committed batches to monitoring: the service's :class:`~scoring_api.recording.MonitorFeed` behind the worker's
+:class:`~scoring_api.worker.loop.BatchObserver` seam.
 
-A batch reaches the monitors after its decisions and state are committed (at most once: a crash between the
-commit and the call loses the call, never doubles it). Rows are grouped by the model that answered them
-(champion or canary), each with its own monitor, built on first use from the model's registry lineage; a model
-whose lineage holds no reference profile (trained before profiles were recorded) is not monitored, and the log
-says so once.
+The feed is the one home of monitoring's per-batch work for the API and the stream alike: the rows a batch
+scored go to the monitor of the model that answered them (champion or canary, each built on first use from the
+model's reference profile in its registry lineage; a model without one is not monitored, and the log says so
+once), and the labels the batch applied to every live monitor, in order with the rows. The feed runs the
+monitors on its own thread, so the worker hands a batch over and goes on with the next one.
 
->>> # observer = MonitorObserver(registry, open_services(MonitoringSettings(), alert_action_sink()))
->>> # worker = build_worker(config, slot, observers=[observer])
+A batch reaches the feed after its decisions and state are committed (at most once: a crash between the commit
+and the call loses the call, never doubles it).
+
+>>> # feed = open_monitoring(MonitoringSettings(), lineage_of=..., alert_sink=alert_action_sink())
+>>> # worker = build_worker(config, slot, observers=[MonitorObserver(feed)])
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from ingest.contract import LABEL_SCHEMA, TRANSACTION_COLUMNS
-from scoring_api.records import Decision
+from ingest.contract import LABEL_SCHEMA
+from scoring_api.sinks import BatchScored, utc_now
 from scoring_api.worker.loop import CommittedBatch
 
 if TYPE_CHECKING:
-    from lifecycle.registry import ModelRegistry
-    from monitoring import ModelMonitor, MonitorConfig, MonitoringServices
+    from monitoring import ModelMonitor
+    from scoring_api.recording import MonitorFeed
 
-log = logging.getLogger("fraud.worker.monitoring")
-
-#: The column a scored frame carries the model's score in (monitoring's name for it).
-SCORE_COLUMN = "score"
-
-
-def scored_frame(batch: CommittedBatch) -> pd.DataFrame:
-    """The rows the batch scored, as monitoring reads them: the contract's fields, the model input by name, the
-    score, and ``model_version`` (who answered)."""
-    scored = batch.scored
-    positions = scored.scored_positions
-    rows = batch.rows.iloc[positions][list(TRANSACTION_COLUMNS)].reset_index(drop=True)
-    inputs = pd.DataFrame(scored.model_input.values, columns=list(scored.model_input.names))
-    decisions: list[Decision] = list(scored.new_decisions)
-    extra = inputs[[c for c in inputs.columns if c not in rows.columns]]
-    frame = pd.concat([rows, extra], axis=1)
-    frame[SCORE_COLUMN] = np.array([d.score for d in decisions], dtype=np.float64)
-    frame["model_version"] = [d.model_version for d in decisions]
-    return frame
+_LABEL_COLUMNS = list(LABEL_SCHEMA.names)
 
 
 class MonitorObserver:
     """Each committed batch to the monitors of the models that answered it, and its labels to all of them."""
 
-    def __init__(self, registry: ModelRegistry, services: MonitoringServices, config: MonitorConfig | None = None):
-        self.registry = registry
-        self.services = services
-        self.config = config
-        self._monitors: dict[str, ModelMonitor | None] = {}
-
-    def monitor(self, content_id: str) -> ModelMonitor | None:
-        """The monitor of a model (None when its lineage holds no reference profile)."""
-        if content_id not in self._monitors:
-            from lifecycle.reference import ReferenceProfileError
-            from monitoring import ModelMonitor
-
-            version = self.registry.get(content_id)
-            try:
-                self._monitors[content_id] = ModelMonitor.for_model(
-                    version.content_id, version.lineage, self.services, self.config
-                )
-            except ReferenceProfileError as exc:
-                log.warning("model not monitored", extra={"model_version": content_id, "reason": str(exc)})
-                self._monitors[content_id] = None
-        return self._monitors[content_id]
+    def __init__(self, feed: MonitorFeed) -> None:
+        self.feed = feed
 
     def observe(self, batch: CommittedBatch) -> None:
         if len(batch.scored.scored_positions):
-            frame = scored_frame(batch)
-            for content_id, rows in frame.groupby("model_version", sort=False):
-                monitor = self.monitor(str(content_id))
-                if monitor is not None:
-                    monitor.update(rows.drop(columns="model_version").reset_index(drop=True))
+            self.feed.batch_scored(BatchScored(utc_now(), "stream", batch.scored))
         if len(batch.labels):
-            labels = batch.labels[list(LABEL_SCHEMA.names)]
-            for monitor in self._active():
-                monitor.deliver_labels(labels)
+            self.feed.deliver_labels(batch.labels[_LABEL_COLUMNS])
 
     def flush(self) -> None:
-        """Run the monitors on the rows they still gather (at shutdown)."""
-        for monitor in self._active():
-            monitor.flush()
+        """Run the monitors on every batch handed over so far (at shutdown); returns when done."""
+        self.feed.flush()
 
-    def _active(self) -> list[Any]:
-        return [m for m in self._monitors.values() if m is not None]
+    def monitor(self, content_id: str) -> ModelMonitor | None:
+        """The live monitor of a model (None before its first rows, or when it has no reference profile)."""
+        return self.feed.monitors.get(content_id)
+
+    def close(self) -> None:
+        """Flush, stop the feed's thread and close monitoring's storage."""
+        self.feed.close()

@@ -14,6 +14,7 @@ from features import OfflineFeatureEngine, model_input, model_input_names
 from lifecycle.reference import build_reference_profile
 from model_engine import load_model, save_model
 from monitoring import MonitorConfig, MonitoringSettings, WindowSpec, open_services
+from scoring_api.recording import MonitorFeed
 from scoring_api.worker import WorkerSettings, build_worker
 from scoring_api.worker.monitoring import MonitorObserver
 from tests.scoring_api import support as service_support
@@ -63,7 +64,10 @@ def test_batches_and_labels_reach_the_monitor_of_the_model_that_scored_them(
     champion = _monitored_champion(setup, world, tmp_path)
     settings = MonitoringSettings(monitoring_url=f"sqlite:///{tmp_path}/monitoring.sqlite")
     services = open_services(settings, RecordedActions())
-    observer = MonitorObserver(setup.registry(), services, MonitorConfig(windows=(WindowSpec.parse("tumbling-100"),)))
+    registry = setup.registry()
+    config = MonitorConfig(windows=(WindowSpec.parse("tumbling-100"),))
+    feed = MonitorFeed(services, lambda content_id: registry.get(content_id).lineage, config=config)
+    observer = MonitorObserver(feed)
     day, labels = world.day, world.labels[world.labels["transaction_id"].isin(world.day["transaction_id"])]
     support.produce_labels(setup.bootstrap, setup.topics.labels, labels)
     support.produce(setup.bootstrap, setup.topics.transactions, day)
@@ -73,6 +77,9 @@ def test_batches_and_labels_reach_the_monitor_of_the_model_that_scored_them(
     thread.start()
     thread.join(300)
     assert thread.error is None
+    observer.flush()
+    assert feed.failures == 0
+    assert feed.dropped_rows == 0
     history = services.history
     first, last = str(day["timestamp"].min().date()), str(day["timestamp"].max().date())
     assert champion in history.models()
@@ -81,7 +88,8 @@ def test_batches_and_labels_reach_the_monitor_of_the_model_that_scored_them(
     monitor = observer.monitor(champion)
     assert monitor is not None
     assert monitor.performance.stream_clock is not None
-    services.close()
+    observer.close()
+    registry.close()
 
 
 def test_a_model_without_a_reference_profile_is_not_monitored(setup: Setup, world: World, tmp_path: Path) -> None:
@@ -92,10 +100,10 @@ def test_a_model_without_a_reference_profile_is_not_monitored(setup: Setup, worl
     unprofiled = registry.register(tmp_path / "forest-unprofiled", name="forest-unprofiled", lineage=lineage)
     settings = MonitoringSettings(monitoring_url=f"sqlite:///{tmp_path}/monitoring.sqlite")
     services = open_services(settings, RecordedActions())
-    observer = MonitorObserver(registry, services)
-    assert observer.monitor(unprofiled.content_id) is None
-    assert observer.monitor(registry.get("champion").content_id) is not None, "the champion has its profile"
-    services.close()
+    feed = MonitorFeed(services, lambda content_id: registry.get(content_id).lineage)
+    assert feed.reference(unprofiled.content_id) is None
+    assert feed.reference(registry.get("champion").content_id) is not None, "the champion has its profile"
+    feed.close()
     registry.close()
 
 
@@ -109,7 +117,11 @@ def test_monitoring_is_on_by_default_and_off_when_the_settings_say_so(
     assert [type(observer) for observer in on.observers] == [MonitorObserver]
     observer = on.observers[0]
     assert isinstance(observer, MonitorObserver)
-    observer.services.close()
+    registry = setup.registry()
+    champion = registry.get("champion").content_id
+    registry.close()
+    assert observer.monitor(champion) is not None, "the champion's monitor is built before the first batch"
+    observer.close()
     assert (tmp_path / "monitoring.sqlite").exists(), "monitoring's settings say where its history is kept"
     off = build_worker(setup.config(monitor=False), 0)
     assert off.observers == []
