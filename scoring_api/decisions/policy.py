@@ -24,6 +24,8 @@ from scoring_api.decisions.config import DecisionConfig, Rule, Segment
 from scoring_api.records import Outcome, RiskBand
 
 MODEL: Final = "model"
+#: What the model's band decides when no rule fired.
+_OUTCOMES: Final = {RiskBand.HIGH: Outcome.DECLINE, RiskBand.MEDIUM: Outcome.REVIEW, RiskBand.LOW: Outcome.APPROVE}
 _TEXT_COLUMNS: Final = ("card_token", "customer_id", "terminal_id", "device_id", "country", "channel", "mcc")
 
 
@@ -145,6 +147,8 @@ class DecisionPolicy:
         segments: list[_CompiledSegment] = self._segments  # type: ignore[attr-defined]
         base = self.config.thresholds
         out: list[Verdict] = []
+        # A verdict the model gave depends only on the band and the thresholds: equal ones are one (frozen) object.
+        by_model: dict[tuple[RiskBand, float, float | None], Verdict] = {}
         for i, score in enumerate(np.asarray(scores, dtype=np.float64).tolist()):
             review, decline = base.review, base.decline
             for segment in segments:
@@ -156,7 +160,6 @@ class DecisionPolicy:
             decline = model.decline if decline is None else decline
             if decline is not None and decline < review:
                 decline = review  # a model default below a configured review threshold cannot undercut it
-            fired = tuple(name for name, _, predicates in rules if all(p(inputs, i) for p in predicates))
             band = (
                 RiskBand.HIGH
                 if decline is not None and score >= decline
@@ -164,10 +167,14 @@ class DecisionPolicy:
                 if score >= review
                 else RiskBand.LOW
             )
-            if fired:
-                action = next(action for name, action, _ in rules if name == fired[0])
-                out.append(Verdict(action, band, f"rule:{fired[0]}", fired, review, decline))
-                continue
-            outcome = {RiskBand.HIGH: Outcome.DECLINE, RiskBand.MEDIUM: Outcome.REVIEW}.get(band, Outcome.APPROVE)
-            out.append(Verdict(outcome, band, MODEL, (), review, decline))
+            if rules:
+                fired = tuple(name for name, _, predicates in rules if all(p(inputs, i) for p in predicates))
+                if fired:
+                    action = next(action for name, action, _ in rules if name == fired[0])
+                    out.append(Verdict(action, band, f"rule:{fired[0]}", fired, review, decline))
+                    continue
+            verdict = by_model.get((band, review, decline))
+            if verdict is None:
+                verdict = by_model[band, review, decline] = Verdict(_OUTCOMES[band], band, MODEL, (), review, decline)
+            out.append(verdict)
         return out

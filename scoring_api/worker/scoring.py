@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -42,9 +43,9 @@ class ScoredRows:
 
     batch: ScoredBatch
 
-    @property
+    @cached_property
     def decided(self) -> list[tuple[int, Decision]]:
-        """(row, decision) of every row decided."""
+        """(row, decision) of every row decided (computed once: the outputs and the metrics read it)."""
         return [(k, r) for k, r in enumerate(self.batch.results) if isinstance(r, Decision)]
 
     @property
