@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
@@ -21,8 +22,8 @@ from scoring_api.worker.settings import WorkerSettings
 
 if TYPE_CHECKING:
     from lifecycle.registry import ModelRegistry
-    from monitoring.alerts import AlertActionSink
-    from monitoring.audit import AuditSettings
+    from monitoring.alerts import AlertActionSink, AlertEvent
+    from monitoring.audit import AuditLog, AuditSettings
     from scoring_api.recording import AuditRecording
     from scoring_api.sinks import DecisionSink
     from scoring_api.worker.monitoring import MonitorObserver
@@ -100,6 +101,31 @@ def pipeline_scorer_factory(
     return make
 
 
+class TrailOnFirstAlert:
+    """The audit trail the settings name, for the alert actions of a worker that records no decisions: opened at
+    the first action and kept open until the worker stops (opening it for each action cost some 40 ms an action,
+    profiled), where a trail opened for each action would be reopened window after window of a drifting stream."""
+
+    def __init__(self, settings: AuditSettings | None = None) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._log: AuditLog | None = None
+
+    def record_alert_action(self, event: AlertEvent) -> None:
+        from monitoring.audit import AuditLog, AuditSettings, AuditSink
+
+        with self._lock:
+            if self._log is None:
+                self._log = AuditLog.from_settings(self.settings or AuditSettings())
+            AuditSink(self._log).record_alert_action(event)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+
+
 def monitor_observer(registry: ModelRegistry, alert_sink: AlertActionSink | None = None) -> MonitorObserver:
     """Monitoring as monitoring's settings describe it (the scoring service's feed, the champion's monitor built
     at once), its alert actions recorded in the audit trail (``alert_sink``, else the configured trail opened for
@@ -143,7 +169,7 @@ def build_worker(
     settings' scorer, monitoring and audit trail."""
     feature_set = default_feature_set()
     closing: list[Callable[[], None]] = []
-    alert_sink = None
+    alert_sink: AlertActionSink | None = None
     if recorder is None and config.scoring.audit:
         audit = open_audit_trail(config)
         recorder, alert_sink = audit.recorder, audit.sink
@@ -155,6 +181,10 @@ def build_worker(
             registry = ModelRegistry.from_settings(config.lifecycle)
             make_scorer = make_scorer or pipeline_scorer_factory(config, registry)
             if observers is None and config.worker.monitor:
+                if alert_sink is None:
+                    trail = TrailOnFirstAlert(config.audit)
+                    closing.append(trail.close)
+                    alert_sink = trail
                 monitors = monitor_observer(registry, alert_sink)
                 observers = [monitors]
                 closing.insert(0, monitors.close)  # before the trail its alerts record into
