@@ -13,7 +13,9 @@ reads the outputs back (read_committed) as they commit:
   offsets in one transaction, the state after), with monitoring and the audit trail off;
 * ``worker + monitoring``: the same with the models' drift and performance monitors on (``--monitoring``).
 
-Throughput is the transactions divided by the time from the first produced to the last decision committed;
+Throughput is the transactions divided by the time from the first produced to the last decision committed,
+and the CPU time the process under test used meanwhile (user and system, all its threads: what a busy, shared
+machine changes least) divided by the transactions;
 latency, per transaction, the time its output became visible to a read_committed reader minus the time it was
 produced (the record's create time), measured again at a paced rate (``--paced-rate``) below saturation, where
 it is the worker's own delay rather than the queue. Each side runs ``--repeat`` times, interleaved; the best
@@ -217,6 +219,12 @@ def _start(side: Side, bootstrap: str, names: dict[str, str], env: dict[str, str
     return process, log
 
 
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system, every thread) process ``pid`` has used so far (Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class _Reader(threading.Thread):
     """Reads the outputs (read_committed) as they commit: transaction id -> the time it became visible."""
 
@@ -268,6 +276,7 @@ def measure(side: Side, bootstrap: str, env: dict[str, str], root: Path, frame: 
     reader = _Reader(bootstrap, names["scores"], len(frame))
     reader.start()
     try:
+        cpu_began = _cpu_seconds(process.pid)
         began = time.time()
         with TransactionProducer(bootstrap, names["transactions"]) as producer, TransactionProducer(
             bootstrap, names["labels"]
@@ -276,6 +285,7 @@ def measure(side: Side, bootstrap: str, env: dict[str, str], root: Path, frame: 
             producer.flush()
             feed.flush()
         reader.join(900)
+        cpu = _cpu_seconds(process.pid) - cpu_began
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(120)
@@ -290,6 +300,7 @@ def measure(side: Side, bootstrap: str, env: dict[str, str], root: Path, frame: 
         "duplicates": reader.duplicates,
         "seconds": last - began,
         "tx_per_s": len(reader.seen) / (last - began) if reader.seen else 0.0,
+        "cpu_us_per_tx": 1e6 * cpu / len(reader.seen) if reader.seen else 0.0,
         "latency_ms": {q: float(np.percentile(latencies, p) * 1000) for q, p in quantiles} if len(latencies) else {},
     }
 
@@ -315,13 +326,17 @@ def run(bootstrap: str, root: Path, args: Any) -> dict[str, Any]:
         "max_batch": args.max_batch,
         "load_average": os.getloadavg(),
         "throughput": {name: run["tx_per_s"] for name, run in best.items()},
+        "cpu_us_per_tx": {side.name: min(r["cpu_us_per_tx"] for r in side.runs) for side in sides},
         "runs": {side.name: side.runs for side in sides},
         "paced": {"rate": args.paced_rate, "runs": latency},
         "ratio_worker_to_pass_through": best["worker"]["tx_per_s"] / best["pass-through"]["tx_per_s"],
     }
+    cpu = figures["cpu_us_per_tx"]
+    figures["cpu_ratio_pass_through_to_worker"] = cpu["pass-through"] / cpu["worker"]
     if args.monitoring:
         on = best["worker + monitoring"]["tx_per_s"]
         figures["monitoring_cost"] = 1.0 - on / best["worker"]["tx_per_s"]
+        figures["monitoring_cpu_cost"] = cpu["worker + monitoring"] / cpu["worker"] - 1.0
     return figures
 
 
@@ -331,10 +346,13 @@ def _print(figures: dict[str, Any]) -> None:
     for name, rate in figures["throughput"].items():
         runs = figures["runs"][name]
         print(f"  {name:<22} {rate:>10,.0f} tx/s end to end (best of {len(runs)}; "
-              f"duplicates {sum(r['duplicates'] for r in runs)}, outputs {[r['outputs'] for r in runs]})")  # fmt: skip
-    print(f"  worker / pass-through: {figures['ratio_worker_to_pass_through']:.2f}")
+              f"duplicates {sum(r['duplicates'] for r in runs)}, outputs {[r['outputs'] for r in runs]}); "
+              f"{figures['cpu_us_per_tx'][name]:,.0f} CPU us a transaction")  # fmt: skip
+    print(f"  worker / pass-through: {figures['ratio_worker_to_pass_through']:.2f} "
+          f"(CPU a transaction, pass-through / worker: {figures['cpu_ratio_pass_through_to_worker']:.2f})")  # fmt: skip
     if "monitoring_cost" in figures:
-        print(f"  monitoring costs {100 * figures['monitoring_cost']:.1f} % of the worker's throughput")
+        print(f"  monitoring costs {100 * figures['monitoring_cost']:.1f} % of the worker's throughput "
+              f"({100 * figures['monitoring_cpu_cost']:.1f} % more CPU a transaction)")  # fmt: skip
     paced = figures["paced"]
     for name, run in paced["runs"].items():
         print(f"  paced at {paced['rate']:,.0f} tx/s, {name}: latency {run['latency_ms']}")
