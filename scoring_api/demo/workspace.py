@@ -37,7 +37,9 @@ class DemoWorkspace:
     @classmethod
     def create(cls, parent: Path) -> DemoWorkspace:
         """A new run folder under ``parent`` (named by the UTC time; never an existing one)."""
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        # ISO 8601 basic form, as training runs are named: "20261205-135515" would read as a card number (14
+        # digits grouped by a dash) and be masked wherever the path is recorded, the audit trail among them.
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         parent = parent.resolve()
         parent.mkdir(parents=True, exist_ok=True)
         for attempt in range(100):

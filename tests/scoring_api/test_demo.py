@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +123,19 @@ def test_the_audit_trail_and_the_evidence_bundle_verify(summary: dict[str, Any])
         assert audit["kinds"].get(kind, 0) > 0, audit["kinds"]
     assert Path(audit["bundle"], "manifest.sig").is_file()
     assert Path(audit["evidence"], "manifest.sig").is_file()
+
+
+def test_the_audit_trail_records_the_run_as_it_was_nothing_masked(summary: dict[str, Any]) -> None:
+    # The demo's data carries card tokens only, so nothing in its trail is a card number: a masked value there is
+    # an identifier or a path the card-number screen mistook for one (a run folder named "run-20261205-135515"
+    # recorded its export as "run-<card number removed>").
+    database = Path(summary["run_folder"], "audit", "audit.sqlite")
+    with closing(sqlite3.connect(database)) as connection:
+        masked = connection.execute(
+            "SELECT kind, subject FROM audit_records WHERE payload || subject LIKE '%card number removed%' "
+            "OR payload || subject LIKE '%******%'"  # masked by BIN and last four
+        ).fetchall()
+    assert masked == []
 
 
 def test_the_commands_it_prints_find_what_the_run_made(summary: dict[str, Any], demo_run: DemoRun) -> None:
