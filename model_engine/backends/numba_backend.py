@@ -4,7 +4,8 @@
 does no graph walking, no dictionary lookups and no allocation besides its outputs: batch-1 latency stays close
 to the kernels' own cost. Trees and fused elementwise programs run as numba loops; matrix products use NumPy's
 sum of products, row by row (:func:`~model_engine.ops.linalg.matmul_rows`: BLAS would round a row differently
-in another batch); the remaining ops (cheap reshaping ones) use their NumPy reference kernels.
+in another batch); ufunc ops and ``cast`` write into their slots with NumPy's own loops; the remaining ops
+(cheap reshaping ones) use their NumPy reference kernels.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from model_engine.backends.numba_tree_shap import tree_shap_step
 from model_engine.backends.plan import MemoryPlan, plan_memory
 from model_engine.errors import SignatureError
 from model_engine.ir.graph import Graph, Node
+from model_engine.ops.elementwise import cast_into
 from model_engine.ops.fused import parse_program
 from model_engine.ops.groups import GroupOp
 from model_engine.ops.linalg import matmul_rows
@@ -99,6 +101,9 @@ class _Compiler:
                 return lambda s: ufunc(s[a], out=s[out])
             a, b = ins
             return lambda s: ufunc(s[a], s[b], out=s[out])
+        if op == "cast":  # NumPy's conversion loop straight into the output buffer, as the ufunc ops above
+            (a,) = ins
+            return lambda s: cast_into(s[a], s[out])
         if op == "fused_elementwise" or op in GroupOp.FUSABLE:  # the fusable ops no ufunc computes
             return self._fused(node, ins, out)
         if op == "tree_traverse_perfect":

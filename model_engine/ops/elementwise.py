@@ -136,12 +136,25 @@ def _cast_infer(attrs: Attrs, types: Sequence[TensorType]) -> tuple[TensorType, 
     return (t.with_dtype(target),)
 
 
+def cast_into(x: Array, out: Array) -> None:
+    """Convert ``x``'s elements to ``out``'s dtype in place: NumPy's conversion (as ``astype``), so floats round
+    to nearest, float -> int truncates toward zero and bool -> number gives 0 or 1. The ``cast`` op's one
+    definition: its reference kernel and every backend that writes into a preallocated buffer call it."""
+    np.copyto(out, x, casting="unsafe")
+
+
+def _cast_ref(attrs: Attrs, x: Array) -> tuple[Array, ...]:
+    out = np.empty(x.shape, dtype=DType(str(attrs["to"])).numpy)
+    cast_into(x, out)
+    return (out,)
+
+
 register(
     OpDef(
         "cast",
         OpKind.ELEMENTWISE,
         _cast_infer,
-        lambda attrs, x: (x.astype(DType(str(attrs["to"])).numpy),),
+        _cast_ref,
         1,
         attrs=frozenset({"to"}),
         required=frozenset({"to"}),
