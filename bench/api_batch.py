@@ -3,8 +3,8 @@ application (``app_from_environment``, its middleware, key check, scoring and re
 transport in the same process, with no server, socket or load generator: a figure that a shared machine changes
 much less than a throughput.
 
-The model and the transactions are :func:`bench.api.prepare`'s (a forest trained, gated and promoted on a
-simulated history; the next day's transactions). Each recording setup runs in a fresh process (the settings are
+The model and the transactions are :func:`bench.api.prepare`'s (the demo's model trained, gated and promoted on
+a simulated history; the next day's transactions). Each recording setup runs in a fresh process (the settings are
 read from the environment): after a warm-up, ``--batches`` batches of ``--batch`` transactions, each with new
 transaction ids, taken in turn from the day's transactions, each pass over the day shifted a day later (so that
 the share of transactions not approved, which are explained, stays the day's own; the run prints it). The peer,
@@ -37,6 +37,8 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+
+from bench.models import DAYS
 
 #: The stages timed with ``--stages`` (module, attribute path): each one's CPU, its callees included.
 STAGES: tuple[tuple[str, str], ...] = (
@@ -185,7 +187,7 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=20, help="measured batches per route and setup")
     parser.add_argument("--warmup", type=int, default=3, help="batches before the measurement")
     parser.add_argument("--batch", type=int, default=1_000, help="transactions per batch")
-    parser.add_argument("--days", type=int, default=28, help="simulated history the model is trained on")
+    parser.add_argument("--days", type=int, default=DAYS, help="simulated history the model is trained on")
     parser.add_argument("--stages", action="store_true", help="also time the stages of the batch path")
     parser.add_argument("--workdir", type=Path, help="keep the model and transactions here (reused when present)")
     parser.add_argument("--json", type=Path, help="write the figures here")
