@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-
-from monitoring.audit.card_numbers import mask_text, screen
-from monitoring.audit.errors import AuditError, AuditStoreError, UnknownRecordError
-from monitoring.audit.events import AuditEvent, DecisionEvent, filed_under, utc_now
+from monitoring.audit.encoding import EncodedEvent, encode_many
+from monitoring.audit.errors import AuditStoreError, UnknownRecordError
+from monitoring.audit.events import AuditEvent, DecisionEvent, utc_now
 from monitoring.audit.filters import AuditFilter
 from monitoring.audit.head import SignedHead, sign_head
 from monitoring.audit.records import GENESIS_HASH, AuditRecord, format_time, record_hash
@@ -50,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 #: The time of the empty log's head: before any record.
 _EPOCH: Final = "1970-01-01T00:00:00.000000+00:00"
-_JSON_OPTIONS: Final = orjson.OPT_NAIVE_UTC
 
 
 @dataclass(frozen=True)
@@ -66,42 +63,6 @@ class AppendResult:
     @property
     def count(self) -> int:
         return self.last_seq - self.first_seq + 1 if self.last_seq >= self.first_seq else 0
-
-
-@dataclass(frozen=True, slots=True)
-class EncodedEvent:
-    """An event as it will be stored: its kind, the columns it is filed under and its screened JSON."""
-
-    kind: str
-    actor: str | None
-    subject: str
-    card_token: str | None
-    payload: str
-    masked: bool
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"{type(value).__name__} cannot be recorded; use str, numbers, booleans, lists and mappings")
-
-
-def encode(event: AuditEvent) -> EncodedEvent:
-    """An event as it is stored: its JSON (card numbers masked) and the columns it is filed under."""
-    if not isinstance(event, AuditEvent) or not event.kind:
-        raise AuditError(f"append takes audit events (DecisionEvent, AccessEvent...), not {type(event).__name__}")
-    try:
-        raw = orjson.dumps(event, default=_json_default, option=_JSON_OPTIONS)
-    except TypeError as error:
-        raise AuditError(f"a {event.kind} event cannot be recorded: {error}") from None
-    payload, masked = screen(raw)
-    actor, subject, card_token = filed_under(event)
-    if masked:  # by the payload's own rule, so that a digest-like id (a decision id) stays findable
-        actor = None if actor is None else mask_text(actor)
-        subject = mask_text(subject)
-        card_token = None if card_token is None else mask_text(card_token)
-        logger.warning("a %s event (%s) held values shaped like card numbers; they were masked", event.kind, subject)
-    return EncodedEvent(event.kind, actor, subject, card_token, payload.decode(), bool(masked))
 
 
 class AuditLog:
@@ -153,13 +114,13 @@ class AuditLog:
     ) -> AppendResult:
         """:meth:`append`, with more SQL statements run in the same transaction (retention moves records to an
         archive segment and records that it did, atomically)."""
-        return self.append_encoded([encode(event) for event in events], statements)
+        return self.append_encoded(encode_many(events), statements)
 
     def append_encoded(
         self, encoded: Sequence[EncodedEvent], statements: Sequence[tuple[str, Sequence[Any]]] = ()
     ) -> AppendResult:
-        """:meth:`append` of events already passed through :func:`encode` (which a batching writer does in
-        the submitting threads, so that only the inserts wait for the chain's lock)."""
+        """:meth:`append` of events already passed through :func:`~monitoring.audit.encoding.encode_many` (which
+        a batching writer does before it appends, so that only the inserts wait for the chain's lock)."""
         if self._closed:
             raise AuditStoreError("the audit log is closed; open it again to record events")
         with self._lock, self._storage.write() as cursor:
@@ -170,7 +131,7 @@ class AuditLog:
             prev, seq = head.hash, head.seq
             for item in encoded:
                 seq += 1
-                digest = record_hash(prev, seq, now, item.kind, item.actor, item.subject, item.card_token, item.payload)
+                digest = record_hash(prev, seq, now, item.kind, item.actor, item.subject, item.card_token, item.data)
                 rows.append(
                     (seq, now, item.kind, item.actor, item.subject, item.card_token, item.payload, prev, digest)
                 )

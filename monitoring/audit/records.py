@@ -38,15 +38,14 @@ def record_hash(
     actor: str | None,
     subject: str,
     card_token: str | None,
-    payload: str,
+    payload: str | bytes,
 ) -> str:
     """SHA-256 (hex) over the previous record's hash and this record's columns: a JSON array of the short
     columns (so no value can be shifted into its neighbour), a newline (which that JSON never holds), then the
-    payload's bytes as they are."""
-    digest = hashlib.sha256(orjson.dumps([prev_hash, seq, recorded_at, kind, actor, subject, card_token]))
-    digest.update(b"\n")
-    digest.update(payload.encode("utf-8"))
-    return digest.hexdigest()
+    payload's bytes as they are (UTF-8; appends pass the bytes they hold). Hashed in one pass."""
+    columns = orjson.dumps([prev_hash, seq, recorded_at, kind, actor, subject, card_token])
+    data = payload.encode("utf-8") if isinstance(payload, str) else payload
+    return hashlib.sha256(b"".join((columns, b"\n", data))).hexdigest()
 
 
 def format_time(moment: datetime) -> str:

@@ -1,0 +1,76 @@
+"""An event as it is stored: its JSON, screened for card numbers, and the columns it is filed under.
+
+Encoding runs once per recorded event, on the scoring path: one ``orjson`` call, the card-number screen
+(:func:`~monitoring.audit.card_numbers.screen`, a few microseconds for a decision), and the columns. The JSON
+bytes are kept as well as the text, so that the chain's hash reads them without encoding them again.
+
+>>> from monitoring.audit.events import AccessEvent
+>>> [encoded] = encode_many([AccessEvent(key_id="key_1", event_type="read", success=True, origin="10.0.0.7",
+...                                      resource="GET /v1/models")])
+>>> encoded.kind, encoded.actor, encoded.subject, encoded.masked
+('access', 'key_1', 'GET /v1/models', False)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from monitoring.audit.card_numbers import mask_text, screen
+from monitoring.audit.errors import AuditError
+from monitoring.audit.events import AuditEvent, filed_under
+
+logger = logging.getLogger(__name__)
+
+_JSON_OPTIONS: Final = orjson.OPT_NAIVE_UTC
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedEvent:
+    """An event as it will be stored: its kind, the columns it is filed under and its screened JSON (as text,
+    ``payload``, and as the UTF-8 bytes the chain hashes, ``data``)."""
+
+    kind: str
+    actor: str | None
+    subject: str
+    card_token: str | None
+    payload: str
+    masked: bool
+    data: bytes
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} cannot be recorded; use str, numbers, booleans, lists and mappings")
+
+
+def serialise(event: AuditEvent) -> bytes:
+    """The event's JSON as it comes, before screening; :class:`AuditError` for what cannot be recorded."""
+    if not isinstance(event, AuditEvent) or not event.kind:
+        raise AuditError(f"append takes audit events (DecisionEvent, AccessEvent...), not {type(event).__name__}")
+    try:
+        return orjson.dumps(event, default=_json_default, option=_JSON_OPTIONS)
+    except TypeError as error:
+        raise AuditError(f"a {event.kind} event cannot be recorded: {error}") from None
+
+
+def encode(event: AuditEvent) -> EncodedEvent:
+    """One event as it is stored: its JSON (card numbers masked) and the columns it is filed under."""
+    data, masked = screen(serialise(event))
+    actor, subject, card_token = filed_under(event)
+    if masked:  # by the payload's own rule, so that a digest-like id (a decision id) stays findable
+        actor = None if actor is None else mask_text(actor)
+        subject = mask_text(subject)
+        card_token = None if card_token is None else mask_text(card_token)
+        logger.warning("a %s event (%s) held values shaped like card numbers; they were masked", event.kind, subject)
+    return EncodedEvent(event.kind, actor, subject, card_token, data.decode(), bool(masked), data)
+
+
+def encode_many(events: Iterable[AuditEvent]) -> list[EncodedEvent]:
+    """Each event as it is stored."""
+    return [encode(event) for event in events]
