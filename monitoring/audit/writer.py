@@ -8,32 +8,46 @@ its events are committed (or fails with the append's error), so a request can an
 on record::
 
     writer = AuditWriter(log)
-    future = writer.submit([decision, access])          # from a request handler
-    await asyncio.wrap_future(future)                   # FastAPI: answer once recorded
+    future = writer.submit([decision, access])          # from any thread
+    writer.record([decision, access])                   # the same, waiting until committed
+    await writer.submit_async([decision, access])       # from an event loop (FastAPI): answer once recorded
     writer.close()                                      # at shutdown: flushes what is pending
+
+An event loop's submitters get an :class:`asyncio.Future` of that loop instead of a thread's future: the
+writer resolves all of one loop's futures of a batch with one hand-over to the loop, not one per submitter
+(each hand-over wakes the loop through a pipe).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Final
 
+from monitoring.audit.encoding import EncodedEvent, encode
 from monitoring.audit.errors import AuditError
 from monitoring.audit.events import AuditEvent
-from monitoring.audit.log import AppendResult, AuditLog, EncodedEvent, encode
+from monitoring.audit.log import AppendResult, AuditLog
 
 _STOP: Final = object()
 
 
-@dataclass(frozen=True)
+#: Told of a failed append in the writer's thread, before the submitter sees it fail.
+ErrorCallback = Callable[[BaseException], None]
+
+
+@dataclass(frozen=True, slots=True)
 class _Pending:
     events: list[EncodedEvent]
-    future: Future[AppendResult]
+    #: A thread's future, or an event loop's (resolved from that loop).
+    future: Future[AppendResult] | asyncio.Future[AppendResult]
+    on_error: ErrorCallback | None = None
 
 
 class AuditWriter:
@@ -64,6 +78,28 @@ class AuditWriter:
             future.set_result(AppendResult(0, -1, ""))
             return future
         self._queue.put(_Pending(encoded, future))
+        return future
+
+    def submit_async(
+        self, events: Sequence[AuditEvent], *, on_error: ErrorCallback | None = None
+    ) -> asyncio.Future[AppendResult]:
+        """:meth:`submit` from a running event loop: the future is the loop's; ``on_error`` is called (in the
+        writer's thread, or here when the events cannot be encoded) with the error of a failed append before
+        the future fails with it."""
+        if self._closed:
+            raise AuditError("the audit writer is closed; open a new one")
+        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        try:
+            encoded = [encode(event) for event in events]
+        except AuditError as error:
+            if on_error is not None:
+                on_error(error)
+            future.set_exception(error)
+            return future
+        if not encoded:
+            future.set_result(AppendResult(0, -1, ""))
+            return future
+        self._queue.put(_Pending(encoded, future, on_error))
         return future
 
     def record(self, events: Sequence[AuditEvent], timeout_s: float | None = 30.0) -> AppendResult:
@@ -101,12 +137,45 @@ class AuditWriter:
         try:
             result = self._log.append_encoded([event for pending in batch for event in pending.events])
         except BaseException as error:
+            outcomes: list[tuple[_Pending, AppendResult | BaseException]] = []
             for pending in batch:
-                pending.future.set_exception(error)
+                if pending.on_error is not None:
+                    pending.on_error(error)
+                outcomes.append((pending, error))
+            _resolve(outcomes)
             return
         seq = result.first_seq
+        settled: list[tuple[_Pending, AppendResult | BaseException]] = []
         for pending in batch:
             count = len(pending.events)
             masked = sum(event.masked for event in pending.events)
-            pending.future.set_result(AppendResult(seq, seq + count - 1, result.head_hash, masked))
+            settled.append((pending, AppendResult(seq, seq + count - 1, result.head_hash, masked)))
             seq += count
+        _resolve(settled)
+
+
+def _resolve(outcomes: list[tuple[_Pending, AppendResult | BaseException]]) -> None:
+    """Settle each submitter's future: threads' directly, each event loop's in one call on that loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[AppendResult], AppendResult | BaseException]]]
+    by_loop = {}
+    for pending, outcome in outcomes:
+        future = pending.future
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append((future, outcome))
+        elif isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+    for loop, waiting in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits for these any more
+            loop.call_soon_threadsafe(_settle_on_loop, waiting)
+
+
+def _settle_on_loop(waiting: list[tuple[asyncio.Future[AppendResult], AppendResult | BaseException]]) -> None:
+    for future, outcome in waiting:
+        if future.done():  # cancelled: its request went away (the events are recorded all the same)
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
