@@ -14,15 +14,17 @@ in one transaction:
   so they are not recorded twice);
 * a decision-configuration change: a :class:`~monitoring.audit.DecisionConfigEvent` with the whole document.
 
-Fail closed: inside a request's :mod:`recording scope <scoring_api.recording.scope>` the commit is awaited
-before the answer goes out; elsewhere :meth:`AuditRecorder.batch_scored` and the others return only once the
-records are committed, and raise when they cannot be. Events whose commit failed for a reason that may pass
+Fail closed: inside a request's :mod:`recording scope <scoring_api.recording.scope>` the events are staged
+there, submitted together when the answer is about to go out, and awaited before it does; elsewhere
+:meth:`AuditRecorder.batch_scored` and the others return only once the records are committed, and raise when
+they cannot be. Events whose commit failed for a reason that may pass
 (the database unreachable, a lock timeout) are kept and submitted again ahead of the next ones (and by
 :meth:`AuditRecorder.retry`), so a decision that was refused an answer still reaches the trail, once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -74,7 +76,13 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+#: Values recorded as they are (by exact type: a string enumeration is recorded by its value).
+_PLAIN: Final = frozenset({str, int, float, bool, type(None)})
+
+
 def _scalar(value: Any) -> str | int | float | bool | None:
+    if type(value) in _PLAIN:
+        return value  # type: ignore[no-any-return]
     if isinstance(value, Enum):
         return str(value.value)
     if isinstance(value, datetime):
@@ -90,7 +98,12 @@ def contract_rows(scored: pd.DataFrame | Transaction | None) -> list[dict[str, s
     if scored is None:
         return []
     if isinstance(scored, Transaction):
-        return [{column: _scalar(getattr(scored, column)) for column in TRANSACTION_COLUMNS}]
+        fields = vars(scored)  # the model's field values, without pydantic's per-attribute access
+        row = {column: fields[column] for column in TRANSACTION_COLUMNS}
+        for column, value in row.items():
+            if type(value) not in _PLAIN:
+                row[column] = _scalar(value)
+        return [row]
     columns: dict[str, list[Any]] = {}
     for column in TRANSACTION_COLUMNS:
         series = scored[column]
@@ -230,15 +243,27 @@ class AuditRecorder:
     # -- recording -------------------------------------------------------------------------------------------
 
     def record(self, events: Sequence[AuditEvent]) -> None:
-        """Submit ``events``; inside a request's scope its answer waits for them, elsewhere this call does."""
+        """Record ``events``: inside a request's scope they are staged there (the answer waits for them),
+        elsewhere this call waits until they are committed."""
         if not events:
             return
-        future = self._submit(list(events))
         scope = current_scope()
         if scope is None:
-            future.result(timeout=self.timeout_s)
+            self.submit(events).result(timeout=self.timeout_s)
         else:
-            scope.defer(future)
+            scope.stage(self, events)
+
+    def submit(self, events: Sequence[AuditEvent]) -> Future[AppendResult]:
+        """Submit ``events`` (after those waiting for a second try) from any thread, without waiting."""
+        batch = self._with_unrecorded(events)
+        future = self.writer.submit(batch)
+        future.add_done_callback(lambda done: self._settled(done, batch))
+        return future
+
+    def submit_async(self, events: Sequence[AuditEvent]) -> asyncio.Future[AppendResult]:
+        """:meth:`submit` from the running event loop (a request's scope), with a future of that loop."""
+        batch = self._with_unrecorded(events)
+        return self.writer.submit_async(batch, on_error=lambda error: self._failed(error, batch))
 
     def retry(self) -> int:
         """Submit the events whose commit failed again (the maintenance round calls it); how many were waiting.
@@ -246,7 +271,7 @@ class AuditRecorder:
         with self._lock:
             waiting = len(self._unrecorded)
         if waiting:
-            self._submit([]).result(timeout=self.timeout_s)
+            self.submit([]).result(timeout=self.timeout_s)
         return waiting
 
     def problem(self) -> str | None:
@@ -264,17 +289,18 @@ class AuditRecorder:
             logger.exception("%s audit events could not be recorded before shutdown", len(self._unrecorded))
         self.writer.close(self.timeout_s)
 
-    def _submit(self, events: list[AuditEvent]) -> Future[AppendResult]:
+    def _with_unrecorded(self, events: Sequence[AuditEvent]) -> list[AuditEvent]:
         with self._lock:
             batch, self._unrecorded = [*self._unrecorded, *events], []
-        future = self.writer.submit(batch)
-        future.add_done_callback(lambda done: self._settled(done, batch))
-        return future
+        return batch
 
     def _settled(self, future: Future[AppendResult], batch: list[AuditEvent]) -> None:
         error = future.exception()
-        if error is None:
-            return
+        if error is not None:
+            self._failed(error, batch)
+
+    def _failed(self, error: BaseException, batch: list[AuditEvent]) -> None:
+        """Keep the events of a failed commit for a second try, unless the failure will never pass."""
         if not _may_pass(error):
             logger.error("audit events could not be recorded and will not be retried: %s", error)
             return

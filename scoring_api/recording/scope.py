@@ -1,12 +1,14 @@
-"""The recording scope of one request: the audit commits its answer waits for, and the display form of the cards
+"""The recording scope of one request: the audit records its answer waits for, and the display form of the cards
 it presented.
 
 A request handler runs on the event loop: waiting there for each audit record to commit would serialise every
-request behind one disk write. Inside a scope, the audit sink only queues its events (the writer commits what
-many requests queued in one transaction) and leaves their futures here; the service's middleware awaits them
-before it sends the response, so nothing is answered before it is on record, and a record that fails turns the
-answer into a 503. Outside a scope (the stream worker, the command line, tests calling the scorer), the sink
-waits for the commit itself.
+request behind one disk write. Inside a scope, the audit recorder only stages its events here; when the answer
+is about to go out, :meth:`RecordingScope.committed` submits everything the request staged as one submission
+(its access and its decisions together) and awaits it, while the writer commits what many requests submitted in
+one transaction. Nothing is answered before it is on record, and a record that fails turns the answer into a
+503. Events staged but never awaited (a request cancelled on the way) are submitted when the scope closes, so
+they are recorded all the same. Outside a scope (the stream worker, the command line, tests calling the scorer),
+the recorder waits for the commit itself.
 
 >>> import asyncio
 >>> from concurrent.futures import Future
@@ -22,36 +24,69 @@ True
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 _CURRENT: ContextVar[RecordingScope | None] = ContextVar("fraud_recording_scope", default=None)
+
+
+class Submitter(Protocol):
+    """Where a scope submits what it staged (the audit recorder)."""
+
+    def submit(self, events: Sequence[Any]) -> Future[Any]:
+        """Submit from any thread; the future resolves once the events are committed."""
+        ...
+
+    def submit_async(self, events: Sequence[Any]) -> asyncio.Future[Any]:
+        """Submit from the running event loop; its future resolves once the events are committed."""
+        ...
 
 
 class RecordingScope:
     """What one request recorded and has yet to see committed, and the cards it presented by number."""
 
-    __slots__ = ("card_displays", "pending")
+    __slots__ = ("_deferred", "_staged", "card_displays")
 
     def __init__(self) -> None:
-        self.pending: list[Future[Any]] = []
+        self._deferred: list[Future[Any]] = []
+        self._staged: dict[Submitter, list[Any]] = {}
         #: Card token -> the card as it may be shown (BIN and last four), for cards sent as ``pan``.
         self.card_displays: dict[str, str] = {}
 
+    @property
+    def pending(self) -> bool:
+        """Whether anything recorded in this scope has yet to be seen committed."""
+        return bool(self._deferred or self._staged)
+
     def defer(self, future: Future[Any]) -> None:
         """Wait for ``future`` before the answer goes out."""
-        self.pending.append(future)
+        self._deferred.append(future)
+
+    def stage(self, submitter: Submitter, events: Sequence[Any]) -> None:
+        """Keep ``events`` to submit to ``submitter`` together with the request's others, before the answer."""
+        self._staged.setdefault(submitter, []).extend(events)
 
     async def committed(self, timeout_s: float) -> None:
-        """Wait until everything deferred so far is committed; the first failure is raised (a timeout as
-        :class:`TimeoutError`)."""
-        while self.pending:
-            waiting, self.pending = self.pending, []
-            for future in waiting:
-                await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+        """Submit what was staged and wait until everything recorded so far is committed; the first failure is
+        raised (a timeout as :class:`TimeoutError`)."""
+        async with asyncio.timeout(timeout_s):
+            while self._deferred or self._staged:
+                staged, self._staged = self._staged, {}
+                waiting = [submitter.submit_async(events) for submitter, events in staged.items()]
+                deferred, self._deferred = self._deferred, []
+                for future in waiting:
+                    await future
+                for done in deferred:
+                    await asyncio.wrap_future(done)
+
+    def submit_staged(self) -> None:
+        """Submit what was staged without waiting (a scope closing on a request that never awaited it)."""
+        staged, self._staged = self._staged, {}
+        for submitter, events in staged.items():
+            submitter.submit(events)
 
 
 def current_scope() -> RecordingScope | None:
@@ -68,3 +103,4 @@ def recording_scope() -> Iterator[RecordingScope]:
         yield scope
     finally:
         _CURRENT.reset(token)
+        scope.submit_staged()

@@ -1,0 +1,84 @@
+"""Inside a request's recording scope the recorder stages the request's events, submits them as one group when
+the answer is about to go out and lets the answer wait for their commit; events a request staged but never
+awaited are recorded when its scope closes; a failed commit keeps the events for a second try."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from monitoring.audit import AuditLog, AuditStoreError, AuditWriter
+from scoring_api.recording import AuditRecorder, recording_scope
+from scoring_api.sinks import AccessEvent, utc_now
+from tests.monitoring.audit import support
+
+
+def _access(i: int) -> AccessEvent:
+    return AccessEvent(
+        at=utc_now(), granted=True, status=200, method="POST", path="/v1/score", key_id=f"key_{i}", role="scorer",
+        origin="10.0.0.7", resource="/v1/score",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> AuditLog:
+    return support.open_log(f"sqlite:///{tmp_path}/audit.sqlite", tmp_path / "archive")
+
+
+def test_a_requests_events_are_committed_together_before_its_answer(log: AuditLog) -> None:
+    recorder = AuditRecorder(AuditWriter(log), backend="numpy")
+
+    async def request(i: int) -> set[str | None]:
+        with recording_scope() as scope:
+            recorder.access(_access(i))
+            recorder.access(_access(i + 100))
+            assert scope.pending
+            await asyncio.sleep(0)
+            await scope.committed(timeout_s=10.0)
+            assert not scope.pending
+            return {record.actor for record in log.records()}  # what is on record when it "answers"
+
+    async def requests() -> list[set[str | None]]:
+        return list(await asyncio.gather(*(request(i) for i in range(20))))
+
+    recorded = asyncio.run(requests())
+    recorder.close()
+    assert all({f"key_{i}", f"key_{i + 100}"} <= on_record for i, on_record in enumerate(recorded))
+    records = list(log.records())
+    assert len(records) == 40
+    by_seq = {record.seq: record.actor for record in records}
+    # Each request's two events are one submission: adjacent in the chain.
+    for seq in range(1, 41, 2):
+        first, second = by_seq[seq], by_seq[seq + 1]
+        assert first is not None
+        assert second == f"key_{int(first.removeprefix('key_')) + 100}"
+    assert log.verify().ok
+    log.close()
+
+
+def test_events_a_request_never_awaited_are_recorded_when_its_scope_closes(log: AuditLog) -> None:
+    recorder = AuditRecorder(AuditWriter(log), backend="numpy")
+    with recording_scope():
+        recorder.access(_access(1))
+    recorder.close()
+    assert [record.actor for record in log.records()] == ["key_1"]
+    log.close()
+
+
+def test_a_failed_commit_fails_the_answer_and_keeps_the_events(log: AuditLog) -> None:
+    recorder = AuditRecorder(AuditWriter(log), backend="numpy")
+    log.close()
+
+    async def request() -> None:
+        with recording_scope() as scope:
+            recorder.access(_access(1))
+            with pytest.raises(AuditStoreError, match="closed"):
+                await scope.committed(timeout_s=10.0)
+
+    asyncio.run(request())
+    assert recorder.problem() == (
+        "1 audit events wait to be recorded: AuditStoreError: the audit log is closed; open it again to record events"
+    )
+    recorder.writer.close()
