@@ -9,26 +9,56 @@ as it is, with no card-number screening, no hash chain and no signed head. The c
 :meth:`AuditLog.append <monitoring.audit.log.AuditLog.append>` with everything it does: screening, hashing,
 chaining, inserting and signing the new head, one transaction per batch.
 
-    python bench/audit.py --records 200000 --batch 2000 --json audit.json
+The second measure is what recording costs a scoring request, in process: requests on one event loop (as
+the service's), each in its recording scope, recording its access and one decision through the service's
+:class:`~scoring_api.recording.AuditRecorder` and group-commit writer and awaiting the commit before it
+"answers", against the same requests recording nothing, in the same run. CPU time per request is the steadier
+figure on a shared machine.
+
+    python bench/audit.py --records 200000 --batch 2000 --requests 20000 --json audit.json
 """
 
 from __future__ import annotations
 
-import argparse
-import functools
-import json
-import platform
-import resource
-import sqlite3
-import tempfile
-import time
-from collections.abc import Callable, Sequence
+import sys
 from pathlib import Path
-from typing import Any
 
-import orjson
+# Run as a script, this folder comes first on the path, and its features.py is not the features package.
+_here = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+sys.path.insert(0, str(_here.parent))
 
-from monitoring.audit import AccessEvent, AuditEvent, AuditLog, DecisionEvent, Reason, Signer, export_bundle
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import functools  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import sqlite3  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import orjson  # noqa: E402
+
+from features.model_input import ModelInput  # noqa: E402
+from ingest.contract import Transaction  # noqa: E402
+from monitoring.audit import (  # noqa: E402
+    AccessEvent,
+    AuditEvent,
+    AuditLog,
+    AuditWriter,
+    DecisionEvent,
+    Reason,
+    Signer,
+    export_bundle,
+)
+from scoring_api.recording import AuditRecorder, recording_scope  # noqa: E402
+from scoring_api.records import Decision, ModelRole, Outcome, ReasonCode, RiskBand, ScoredBatch  # noqa: E402
+from scoring_api.sinks import AccessEvent as ServiceAccess  # noqa: E402
+from scoring_api.sinks import BatchScored, utc_now  # noqa: E402
 
 #: The model inputs of the baseline feature set (amount, then the features), as a decision records them.
 FEATURES = (
@@ -189,12 +219,100 @@ def export_and_verify(events: Sequence[AuditEvent], folder: Path) -> dict[str, A
     }
 
 
+def scored_request(i: int) -> tuple[ServiceAccess, BatchScored]:
+    """What the score route hands its sink for one transaction: the granted access and the scored batch of one
+    (a decision that was not approved, so with three reason codes)."""
+    at = utc_now()
+    transaction = Transaction(
+        transaction_id=f"b1t{i}",
+        timestamp=at,
+        card_token="tok_" + f"{i % 50_000:032x}",
+        customer_id=f"C-{i % 5_000}",
+        terminal_id=f"T-{i % 10_000}",
+        amount=round(5 + (i * 7.31) % 300, 2),
+    )
+    decision = Decision(
+        decision_id=f"dec-{i:010d}",
+        transaction_id=transaction.transaction_id,
+        card_token=transaction.card_token,
+        score=((i * 7919) % 10_000) / 10_000.0,
+        risk_band=RiskBand.MEDIUM,
+        outcome=Outcome.REVIEW,
+        decided_by="model",
+        rules_fired=(),
+        reasons=tuple(
+            ReasonCode(feature=FEATURES[k], value=1.0, contribution=0.123456789 / (k + 1), text="raised the risk")
+            for k in range(3)
+        ),
+        review_threshold=0.5,
+        decline_threshold=0.9,
+        model_version="sha256:" + "ab" * 32,
+        model_role=ModelRole.CHAMPION,
+        decision_config_version=3,
+        decided_at=at,
+    )
+    values = (np.arange(len(FEATURES)) * (i % 97 + 1) / 7).astype(np.float32).reshape(1, -1)
+    batch = ScoredBatch((decision,), ModelInput(FEATURES, values), np.array([0]), scored=transaction)
+    access = ServiceAccess(
+        at=at, granted=True, status=200, method="POST", path="/v1/score", key_id=f"key_{i % 20}", role="scorer",
+        origin=f"10.0.{i % 4}.{i % 250}", resource="/v1/score",
+    )  # fmt: skip
+    return access, BatchScored(at=at, source="api", batch=batch)
+
+
+async def serve(
+    requests: Sequence[tuple[ServiceAccess, BatchScored]], recorder: AuditRecorder | None, in_flight: int
+) -> None:
+    """Each request in its recording scope, ``in_flight`` at a time, answering once its records are committed."""
+    slots = asyncio.Semaphore(in_flight)
+
+    async def handle(access: ServiceAccess, scored: BatchScored) -> None:
+        async with slots:
+            with recording_scope() as scope:
+                if recorder is not None:
+                    recorder.access(access)
+                    recorder.batch_scored(scored)
+                await asyncio.sleep(0)  # the route's own await (reading the body)
+                await scope.committed(30.0)
+
+    await asyncio.gather(*(handle(access, scored) for access, scored in requests))
+
+
+def recording_cost(count: int, in_flight: int, folder: Path, repeats: int) -> dict[str, Any]:
+    """CPU and wall time per request recording an access and a decision, and recording nothing; best of each."""
+    requests = [scored_request(i) for i in range(count)]
+    off, on = [], []
+    for attempt in range(repeats):
+        off.append(timed(functools.partial(asyncio.run, serve(requests, None, in_flight))))
+        log = AuditLog(
+            f"sqlite:///{folder}/recorder-{attempt}.sqlite", Signer.from_hex("5e" * 32), archive_dir=folder / "archive"
+        )
+        recorder = AuditRecorder(AuditWriter(log), backend="numba")
+        on.append(timed(functools.partial(asyncio.run, serve(requests, recorder, in_flight))))
+        recorder.close()
+        if not log.verify().ok or log.head().seq != 2 * count:
+            raise RuntimeError(f"the recorded log is not the {2 * count} records submitted, chained")
+        log.close()
+    best_off, best_on = min(off, key=lambda t: t[1]), min(on, key=lambda t: t[1])
+    return {
+        "requests": count,
+        "in_flight": in_flight,
+        "off_requests_per_s": count / min(off)[0],
+        "audit_requests_per_s": count / min(on)[0],
+        "off_cpu_us_per_request": best_off[1] / count * 1e6,
+        "audit_cpu_us_per_request": best_on[1] / count * 1e6,
+        "recording_cpu_us_per_request": (best_on[1] - best_off[1]) / count * 1e6,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000, help="records appended per measurement")
     parser.add_argument("--batch", type=int, default=2_000, help="events per append (one transaction)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each; the best is reported")
     parser.add_argument("--export-records", type=int, default=200_000, help="records verified and exported")
+    parser.add_argument("--requests", type=int, default=20_000, help="requests for the recording cost (0: skip)")
+    parser.add_argument("--in-flight", type=int, default=32, help="requests in flight for the recording cost")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args()
 
@@ -223,6 +341,15 @@ def main() -> None:
             f"{exported['export_three_formats_records_per_s']:,.0f} records/s, peak memory growth "
             f"{exported['export_peak_rss_growth_mib']:.0f} MiB for {exported['records']:,} records"
         )
+        if args.requests:
+            cost = recording_cost(args.requests, args.in_flight, folder, args.repeats)
+            results["recording"] = cost
+            print(
+                f"score request, {cost['in_flight']} in flight: nothing recorded {cost['off_requests_per_s']:,.0f}/s "
+                f"({cost['off_cpu_us_per_request']:.0f} us CPU each), access and decision recorded "
+                f"{cost['audit_requests_per_s']:,.0f}/s ({cost['audit_cpu_us_per_request']:.0f} us CPU each): "
+                f"recording costs {cost['recording_cpu_us_per_request']:.0f} us CPU per request"
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
