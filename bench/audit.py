@@ -31,6 +31,7 @@ sys.path.insert(0, str(_here.parent))
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import functools  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
@@ -94,8 +95,6 @@ FEATURES = (
 
 
 def decision(i: int) -> DecisionEvent:
-    import hashlib
-
     return DecisionEvent(
         decision_id=f"dec-{i:010d}",
         transaction_id=f"tx-{i:010d}",
@@ -226,7 +225,7 @@ def scored_request(i: int) -> tuple[ServiceAccess, BatchScored]:
     transaction = Transaction(
         transaction_id=f"b1t{i}",
         timestamp=at,
-        card_token="tok_" + f"{i % 50_000:032x}",
+        card_token="tok_" + hashlib.sha256(f"card-{i % 50_000}".encode()).hexdigest()[:32],
         customer_id=f"C-{i % 5_000}",
         terminal_id=f"T-{i % 10_000}",
         amount=round(5 + (i * 7.31) % 300, 2),
