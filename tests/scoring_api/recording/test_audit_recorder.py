@@ -1,16 +1,21 @@
 """Inside a request's recording scope the recorder stages the request's events, submits them as one group when
 the answer is about to go out and lets the answer wait for their commit; events a request staged but never
-awaited are recorded when its scope closes; a failed commit keeps the events for a second try."""
+awaited are recorded when its scope closes; a failed commit keeps the events for a second try. A decision's raw
+fields are recorded alike whichever path scored it."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from ingest.contract import Channel, Transaction
 from monitoring.audit import AuditLog, AuditStoreError, AuditWriter
 from scoring_api.recording import AuditRecorder, recording_scope
+from scoring_api.recording.audit import contract_rows
 from scoring_api.sinks import AccessEvent, utc_now
 from tests.monitoring.audit import support
 
@@ -34,10 +39,10 @@ def test_a_requests_events_are_committed_together_before_its_answer(log: AuditLo
         with recording_scope() as scope:
             recorder.access(_access(i))
             recorder.access(_access(i + 100))
-            assert scope.pending
+            staged = scope.pending
             await asyncio.sleep(0)
             await scope.committed(timeout_s=10.0)
-            assert not scope.pending
+            assert (staged, scope.pending) == (True, False)
             return {record.actor for record in log.records()}  # what is on record when it "answers"
 
     async def requests() -> list[set[str | None]]:
@@ -82,3 +87,25 @@ def test_a_failed_commit_fails_the_answer_and_keeps_the_events(log: AuditLog) ->
         "1 audit events wait to be recorded: AuditStoreError: the audit log is closed; open it again to record events"
     )
     recorder.writer.close()
+
+
+def test_the_batch_path_records_the_contract_fields_as_the_single_transaction_path() -> None:
+    times = [datetime(2026, 3, 1, 10, 0, tzinfo=UTC), datetime(2026, 3, 1, 10, 0, 1, 250, tzinfo=UTC)]
+    transactions = [
+        Transaction(
+            transaction_id=f"t{k}",
+            timestamp=at,
+            card_token="tok_" + "ab" * 16,
+            customer_id="C-1",
+            terminal_id="T-1",
+            amount=12.5 + k,
+            channel=Channel.ECOM,
+        )
+        for k, at in enumerate(times)
+    ]
+    frame = pd.DataFrame([transaction.model_dump() for transaction in transactions])
+    assert str(frame["timestamp"].dt.tz) == "UTC"
+    singles = [row for transaction in transactions for row in contract_rows(transaction)]
+    assert contract_rows(frame) == singles
+    assert [row["timestamp"] for row in singles] == ["2026-03-01T10:00:00+00:00", "2026-03-01T10:00:01.000250+00:00"]
+    assert singles[0]["channel"] == "ecom"
