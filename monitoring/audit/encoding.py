@@ -1,8 +1,9 @@
 """An event as it is stored: its JSON, screened for card numbers, and the columns it is filed under.
 
 Encoding runs once per recorded event, on the scoring path: one ``orjson`` call, the card-number screen
-(:func:`~monitoring.audit.card_numbers.screen`, a few microseconds for a decision), and the columns. The JSON
-bytes are kept as well as the text, so that the chain's hash reads them without encoding them again.
+(:func:`~monitoring.audit.card_numbers.screen`, a few microseconds for a decision), and the columns. Only the
+text is kept: holding each batch's JSON bytes as well (for the hash) measured slower, the memory it holds
+costing more than the encoding it saves.
 
 >>> from monitoring.audit.events import AccessEvent
 >>> [encoded] = encode_many([AccessEvent(key_id="key_1", event_type="read", success=True, origin="10.0.0.7",
@@ -31,8 +32,7 @@ _JSON_OPTIONS: Final = orjson.OPT_NAIVE_UTC
 
 @dataclass(frozen=True, slots=True)
 class EncodedEvent:
-    """An event as it will be stored: its kind, the columns it is filed under and its screened JSON (as text,
-    ``payload``, and as the UTF-8 bytes the chain hashes, ``data``)."""
+    """An event as it will be stored: its kind, the columns it is filed under and its screened JSON."""
 
     kind: str
     actor: str | None
@@ -40,7 +40,6 @@ class EncodedEvent:
     card_token: str | None
     payload: str
     masked: bool
-    data: bytes
 
 
 def _json_default(value: Any) -> Any:
@@ -68,7 +67,7 @@ def encode(event: AuditEvent) -> EncodedEvent:
         subject = mask_text(subject)
         card_token = None if card_token is None else mask_text(card_token)
         logger.warning("a %s event (%s) held values shaped like card numbers; they were masked", event.kind, subject)
-    return EncodedEvent(event.kind, actor, subject, card_token, data.decode(), bool(masked), data)
+    return EncodedEvent(event.kind, actor, subject, card_token, data.decode(), bool(masked))
 
 
 def encode_many(events: Iterable[AuditEvent]) -> list[EncodedEvent]:

@@ -131,7 +131,7 @@ class AuditLog:
             prev, seq = head.hash, head.seq
             for item in encoded:
                 seq += 1
-                digest = record_hash(prev, seq, now, item.kind, item.actor, item.subject, item.card_token, item.data)
+                digest = record_hash(prev, seq, now, item.kind, item.actor, item.subject, item.card_token, item.payload)
                 rows.append(
                     (seq, now, item.kind, item.actor, item.subject, item.card_token, item.payload, prev, digest)
                 )
