@@ -24,6 +24,7 @@ True
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -48,11 +49,13 @@ class Submitter(Protocol):
 class RecordingScope:
     """What one request recorded and has yet to see committed, and the cards it presented by number."""
 
-    __slots__ = ("_deferred", "_staged", "card_displays")
+    __slots__ = ("_deferred", "_lock", "_staged", "card_displays")
 
     def __init__(self) -> None:
         self._deferred: list[Future[Any]] = []
         self._staged: dict[Submitter, list[Any]] = {}
+        #: Staging may happen on the framework's worker threads while the loop takes what was staged.
+        self._lock = threading.Lock()
         #: Card token -> the card as it may be shown (BIN and last four), for cards sent as ``pan``.
         self.card_displays: dict[str, str] = {}
 
@@ -67,14 +70,15 @@ class RecordingScope:
 
     def stage(self, submitter: Submitter, events: Sequence[Any]) -> None:
         """Keep ``events`` to submit to ``submitter`` together with the request's others, before the answer."""
-        self._staged.setdefault(submitter, []).extend(events)
+        with self._lock:
+            self._staged.setdefault(submitter, []).extend(events)
 
     async def committed(self, timeout_s: float) -> None:
         """Submit what was staged and wait until everything recorded so far is committed; the first failure is
         raised (a timeout as :class:`TimeoutError`)."""
         async with asyncio.timeout(timeout_s):
             while self._deferred or self._staged:
-                staged, self._staged = self._staged, {}
+                staged = self._take_staged()
                 waiting = [submitter.submit_async(events) for submitter, events in staged.items()]
                 deferred, self._deferred = self._deferred, []
                 for future in waiting:
@@ -84,9 +88,13 @@ class RecordingScope:
 
     def submit_staged(self) -> None:
         """Submit what was staged without waiting (a scope closing on a request that never awaited it)."""
-        staged, self._staged = self._staged, {}
-        for submitter, events in staged.items():
+        for submitter, events in self._take_staged().items():
             submitter.submit(events)
+
+    def _take_staged(self) -> dict[Submitter, list[Any]]:
+        with self._lock:
+            staged, self._staged = self._staged, {}
+        return staged
 
 
 def current_scope() -> RecordingScope | None:
