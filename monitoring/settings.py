@@ -7,6 +7,8 @@ settings object as an argument.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -34,9 +36,20 @@ class MonitoringSettings(BaseSettings):
     monitor_buffer_rows: int = Field(default=1_000, ge=1, le=1_000_000)
     #: ... or seconds the first gathered row may wait before they run anyway.
     monitor_buffer_seconds: float = Field(default=5.0, ge=0.0, le=3_600.0)
+    #: Each monitored model's performance state (its open days: what a restart would lose) is saved here, one
+    #: ``<monitor name>.npz`` a model, when its process stops and every ``monitor_state_every_s`` seconds, and
+    #: restored when its monitor is built; a worker slot keeps its own ``worker-<slot>`` folder. Empty: not kept.
+    monitor_state_dir: Path | None = Path("fraud-monitoring/state")
+    #: Seconds between two saves of a monitor's state while it changes (what a crash loses at most).
+    monitor_state_every_s: float = Field(default=300.0, gt=0.0, le=86_400.0)
     alert_webhook_url: SecretStr | None = None
     alert_webhook_min_severity: str = "warning"
     alert_webhook_timeout_s: float = Field(default=5.0, gt=0.0, le=60.0)
+
+    @field_validator("monitor_state_dir", mode="before")
+    @classmethod
+    def _empty_keeps_no_state(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("alert_webhook_min_severity")
     @classmethod

@@ -13,6 +13,13 @@ Monitoring observes; it never refuses an answer. A failure is logged with its tr
 (``failures``, and the service's error metric through ``on_error``); rows that arrive while the thread is
 more than ``max_queue`` items behind are dropped and counted (``dropped_rows``) rather than slowing scoring.
 
+With a ``state_dir``, each model's performance state (the open days a restart would lose, see
+:mod:`monitoring.performance.snapshot`) is kept there as ``<monitor name>.npz``: restored when the model's monitor
+is built, saved on the feed's thread every ``state_every_s`` seconds while it changes, when the model is retired
+and when the feed closes. A snapshot the monitor refuses (unreadable, or saved for another reference profile) is
+logged, counted (``refused_states``, and ``on_error``) and moved aside as ``<monitor name>.refused-<UTC time>.npz``;
+the model's open days then start afresh.
+
 The stream worker uses the same feed, behind its observer seam (:class:`scoring_api.worker.monitoring.MonitorObserver`):
 each committed batch is handed over as a ``BatchScored`` from source ``stream``, and the labels it applied through
 :meth:`MonitorFeed.deliver_labels`.
@@ -27,6 +34,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -37,6 +46,7 @@ from ingest.contract import Transaction
 from lifecycle.errors import LifecycleError
 from lifecycle.reference import SCORE, ReferenceProfile
 from lifecycle.reference import ReferenceProfileError as _NoProfile
+from monitoring.errors import MonitorSnapshotError
 from monitoring.model_monitor import ModelMonitor, MonitorConfig
 from monitoring.services import MonitoringServices
 from scoring_api.pipeline.frames import transactions_frame
@@ -58,6 +68,12 @@ _RETIRING: Final = {
     DeploymentAction.ROLLED_BACK,
     DeploymentAction.CANARY_ROLLED_BACK,
     DeploymentAction.CANARY_STOPPED,
+}
+_SERVING: Final = {
+    DeploymentAction.CHAMPION_LOADED,
+    DeploymentAction.PROMOTED,
+    DeploymentAction.ROLLED_BACK,
+    DeploymentAction.CANARY_STARTED,
 }
 
 
@@ -106,7 +122,8 @@ class MonitorFeed:
     """Scored rows to the monitor of the model that answered them (see the module docstring).
 
     ``lineage_of`` gives a content id's lineage (``registry.get(id).lineage``); ``process_tag`` names this
-    process when several processes monitor into one database (each watches its own share of the traffic).
+    process when several processes monitor into one database (each watches its own share of the traffic);
+    ``state_dir`` keeps the monitors' performance state across restarts (None: not kept).
     """
 
     def __init__(
@@ -119,6 +136,8 @@ class MonitorFeed:
         min_rows: int = 512,
         max_delay_s: float = 1.0,
         max_queue: int = 100_000,
+        state_dir: Path | None = None,
+        state_every_s: float = 300.0,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.services = services
@@ -127,9 +146,14 @@ class MonitorFeed:
         self.process_tag = process_tag
         self.min_rows = min_rows
         self.max_delay_s = max_delay_s
+        self.state_dir = None if state_dir is None else Path(state_dir)
+        self.state_every_s = state_every_s
         self.on_error = on_error
         self.failures = 0
         self.dropped_rows = 0
+        self.refused_states = 0
+        self._changed: set[str] = set()
+        self._saved_at = time.monotonic()
         self._monitors: dict[str, ModelMonitor] = {}
         self._profiles: dict[str, ReferenceProfile | None] = {}
         self._profiles_lock = threading.Lock()
@@ -144,6 +168,10 @@ class MonitorFeed:
     def name_of(self, content_id: str) -> str:
         """The monitor's name of a model in this process (its content id, with the process tag if any)."""
         return f"{content_id}{PROCESS_SEPARATOR}{self.process_tag}" if self.process_tag else content_id
+
+    def state_path(self, content_id: str) -> Path | None:
+        """Where the performance state of a model's monitor in this process is kept (None: not kept)."""
+        return None if self.state_dir is None else self.state_dir / f"{self.name_of(content_id)}.npz"
 
     def reference(self, monitor_name: str) -> ReferenceProfile | None:
         """The reference profile behind a monitor's name, or None when the model has none (or is unknown)."""
@@ -191,6 +219,9 @@ class MonitorFeed:
     def deployment_changed(self, event: DeploymentChanged) -> None:
         if event.action in _RETIRING and event.previous_content_id:
             self._put(_Retire(event.previous_content_id), 0)
+        if event.action in _SERVING and event.content_id:
+            # Built (and its state restored) before its first rows, so that labels find it after a restart.
+            self._put(_Prepare((event.content_id,), Future()), 0)
 
     def decision_config_changed(self, event: DecisionConfigChanged) -> None:
         """Configuration changes change no model's inputs or scores: nothing to watch."""
@@ -218,7 +249,8 @@ class MonitorFeed:
         done.result(timeout=timeout_s)
 
     def close(self, timeout_s: float = 60.0) -> None:
-        """Flush, stop the thread and close the monitoring database."""
+        """Flush, save the monitors' state (with a ``state_dir``), stop the thread and close the monitoring
+        database."""
         if self._thread.is_alive():
             try:
                 self.flush(timeout_s)
@@ -240,12 +272,12 @@ class MonitorFeed:
     def _run(self) -> None:
         started: float | None = None
         while True:
-            timeout = None if started is None else max(0.0, started + self.max_delay_s - time.monotonic())
             try:
-                item = self._queue.get(timeout=timeout)
+                item = self._queue.get(timeout=self._wait(started))
             except queue.Empty:
                 item = None
             if item is _STOP:
+                self._save(self._changed)
                 return
             try:
                 if isinstance(item, _Rows):
@@ -257,13 +289,16 @@ class MonitorFeed:
                     self._update()
                 elif isinstance(item, _Labels):
                     self._update()
-                    for monitor in self._monitors.values():
+                    for content_id, monitor in self._monitors.items():
                         monitor.deliver_labels(item.frame)
+                        self._changed.add(content_id)
                 elif isinstance(item, _Retire):
                     self._update()
                     retired = self._monitors.pop(item.content_id, None)
                     if retired is not None:
+                        self._changed.discard(item.content_id)
                         retired.flush()
+                        self._save_state(item.content_id, retired)
                 elif isinstance(item, _Prepare):
                     try:
                         for content_id in item.content_ids:
@@ -283,12 +318,66 @@ class MonitorFeed:
                 self._failed(error)
             if not self._pending_rows:
                 started = None
+            if self._changed and time.monotonic() - self._saved_at >= self.state_every_s:
+                self._save(self._changed)
+
+    def _wait(self, started: float | None) -> float | None:
+        """How long the thread may wait for the next item: until the gathered rows are due, or the state."""
+        due = [] if started is None else [started + self.max_delay_s]
+        if self._changed and self.state_dir is not None:
+            due.append(self._saved_at + self.state_every_s)
+        return max(0.0, min(due) - time.monotonic()) if due else None
+
+    def _save(self, content_ids: set[str]) -> None:
+        """Save the state of these models' live monitors (each failure logged and counted, the others saved)."""
+        self._saved_at = time.monotonic()
+        for content_id in sorted(content_ids):
+            monitor = self._monitors.get(content_id)
+            if monitor is None or self._save_state(content_id, monitor):
+                self._changed.discard(content_id)
+
+    def _save_state(self, content_id: str, monitor: ModelMonitor) -> bool:
+        """Save one monitor's state (with a ``state_dir``); False when it failed (logged and counted)."""
+        path = self.state_path(content_id)
+        if path is None:
+            return True
+        try:
+            monitor.save_state(path)
+        except Exception as error:
+            self._failed(error)
+            return False
+        return True
+
+    def _restore(self, content_id: str, monitor: ModelMonitor) -> None:
+        """Resume a new monitor from its saved state; a refused snapshot is reported and moved aside."""
+        path = self.state_path(content_id)
+        if path is None or not path.exists():
+            return
+        try:
+            monitor.restore_state(path)
+        except MonitorSnapshotError as error:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            aside = path.with_name(f"{path.stem}.refused-{stamp}{path.suffix}")
+            path.replace(aside)
+            self.refused_states += 1
+            logger.error(
+                "the monitor state of model %s was refused and moved aside to %s; its open days start afresh "
+                "(labels of transactions scored before the restart count as unmatched): %s",
+                content_id,
+                aside,
+                error,
+            )
+            if self.on_error is not None:
+                self.on_error(error)
+        else:
+            logger.info("model %s's monitor resumed from %s", content_id, path)
 
     def _update(self) -> None:
         pending, self._pending, self._pending_rows = self._pending, {}, 0
         for content_id, chunks in pending.items():
             monitor = self._monitor(content_id)
             if monitor is not None:
+                self._changed.add(content_id)
                 try:
                     monitor.update(_frame(chunks))
                 except Exception as error:
@@ -301,6 +390,7 @@ class MonitorFeed:
             if profile is None:
                 return None
             monitor = ModelMonitor(profile, self.services, model=self.name_of(content_id), config=self.config)
+            self._restore(content_id, monitor)
             self._monitors[content_id] = monitor
         return monitor
 

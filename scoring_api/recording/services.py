@@ -58,15 +58,22 @@ def open_monitoring(
     lineage_of: Callable[[str], Any],
     alert_sink: AlertActionSink,
     process_tag: str = "",
+    state_scope: str | None = "",
     on_error: Callable[[BaseException], None] | None = None,
 ) -> MonitorFeed:
     """The monitors of the served models, on the monitoring database the settings name; every alert action is
-    handed to ``alert_sink`` (the audit trail)."""
+    handed to ``alert_sink`` (the audit trail). Their state is kept in the settings' ``monitor_state_dir``, in its
+    sub-folder ``state_scope`` when one is named (a worker slot's own), or not at all when ``state_scope`` is None
+    (a process whose monitor names would not survive its restart)."""
     services = open_services(settings, alert_sink)
+    kept = settings.monitor_state_dir
+    state_dir = None if kept is None or state_scope is None else kept / state_scope  # a / "" is a
     return MonitorFeed(
         services,
         lineage_of,
         config=MonitorConfig.from_settings(settings),
         process_tag=process_tag,
+        state_dir=state_dir,
+        state_every_s=settings.monitor_state_every_s,
         on_error=on_error,
     )

@@ -203,11 +203,19 @@ def _build(
     monitors = None
     if scoring.monitoring and monitoring is not None:
         tag = scoring.monitor_tag or (f"{socket.gethostname()}-{os.getpid()}" if scoring.workers > 1 else "")
+        lasting = bool(scoring.monitor_tag) or scoring.workers == 1
+        if not lasting and monitoring.monitor_state_dir is not None:
+            logger.warning(
+                "the monitors' state is not kept across restarts: %d workers and no FRAUD_SCORING_MONITOR_TAG "
+                "name each process's monitors by its pid, which a restart changes",
+                scoring.workers,
+            )
         monitors = open_monitoring(
             monitoring,
             lineage_of=lambda content_id: registry.get(content_id).lineage,
             alert_sink=recording.sink if recording is not None else _logged_alert_actions(),
             process_tag=tag,
+            state_scope="" if lasting else None,
             on_error=lambda error: metrics.errors.labels("monitoring").inc(),
         )
     sinks: list[DecisionSink] = [MetricsSink(metrics)]

@@ -126,10 +126,12 @@ class TrailOnFirstAlert:
                 self._log = None
 
 
-def monitor_observer(registry: ModelRegistry, alert_sink: AlertActionSink | None = None) -> MonitorObserver:
+def monitor_observer(
+    registry: ModelRegistry, alert_sink: AlertActionSink | None = None, *, slot: int = 0
+) -> MonitorObserver:
     """Monitoring as monitoring's settings describe it (the scoring service's feed, the champion's monitor built
-    at once), its alert actions recorded in the audit trail (``alert_sink``, else the configured trail opened for
-    each action)."""
+    at once, restored from the state the worker of ``slot`` saved), its alert actions recorded in the audit trail
+    (``alert_sink``, else the configured trail opened for each action)."""
     from monitoring import MonitoringSettings
     from monitoring.audit.cli import alert_action_sink
     from scoring_api.recording import open_monitoring
@@ -139,6 +141,7 @@ def monitor_observer(registry: ModelRegistry, alert_sink: AlertActionSink | None
         MonitoringSettings(),
         lineage_of=lambda content_id: registry.get(content_id).lineage,
         alert_sink=alert_sink or alert_action_sink(),
+        state_scope=f"worker-{slot}",
     )
     champion = registry.find_alias("champion")
     if champion is not None:  # its monitor is built before the first batch, as its model is loaded
@@ -185,7 +188,7 @@ def build_worker(
                     trail = TrailOnFirstAlert(config.audit)
                     closing.append(trail.close)
                     alert_sink = trail
-                monitors = monitor_observer(registry, alert_sink)
+                monitors = monitor_observer(registry, alert_sink, slot=slot)
                 observers = [monitors]
                 closing.insert(0, monitors.close)  # before the trail its alerts record into
     except BaseException:

@@ -50,6 +50,7 @@ def _environment(root: Path, world: World, port: int) -> dict[str, str]:
         "FRAUD_AUDIT_URL": f"sqlite:///{root}/audit/audit.sqlite",
         "FRAUD_AUDIT_ARCHIVE_DIR": str(root / "audit" / "archive"),
         "FRAUD_MONITORING_URL": f"sqlite:///{root}/monitoring/monitoring.sqlite",
+        "FRAUD_MONITOR_STATE_DIR": f"{root}/monitoring/state",
         "FRAUD_DRIFT_WINDOWS": "tumbling-100",
         "FRAUD_MONITOR_BUFFER_ROWS": "1",  # the monitors run on every batch (no later traffic flushes a buffer)
         "FRAUD_ACTOR": f"operator {VISA}",

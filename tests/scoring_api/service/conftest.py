@@ -52,6 +52,7 @@ def audit_settings(root: Path) -> AuditSettings:
 
 
 def monitoring_settings(root: Path, **values: Any) -> MonitoringSettings:
+    values = {"monitor_state_dir": root / "monitoring" / "state", **values}
     return MonitoringSettings(monitoring_url=SecretStr(f"sqlite:///{root}/monitoring/monitoring.sqlite"), **values)
 
 

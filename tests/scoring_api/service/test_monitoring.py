@@ -180,3 +180,82 @@ def test_a_new_champion_gets_its_own_monitor(monitored: Monitored, world: World)
         assert sum(history.score_counts(monitored.ids[name], day, day).values()) == rows, name
     summary = monitored.call("GET", "/v1/monitoring/summary", Role.ANALYST).json()
     assert summary["model"] == monitored.ids["linear"]
+
+
+def _label_body(labels: pd.DataFrame) -> dict[str, Any]:
+    rows = labels.itertuples()
+    return {
+        "labels": [
+            {"transaction_id": r.transaction_id, "is_fraud": bool(r.is_fraud), "reported_at": r.reported_at.isoformat()}
+            for r in rows
+        ]
+    }
+
+
+def _restarted(tmp_path: Path, world: World) -> Monitored:
+    services = make_services(tmp_path, store=world.registry_root / "store")
+    keys = {role: services.keys.create(role, f"{role.value}-again", "tester")[1] for role in Role}
+    client = TestClient(create_app(services, maintenance=False))
+    client.__enter__()
+    return Monitored(services, client, keys, {})
+
+
+def test_a_restarted_service_resumes_the_open_days_of_its_monitors(tmp_path: Path, world: World) -> None:
+    """Labels delivered after a restart find the transactions scored before it: the champion's monitor saved its
+    open days when the service stopped and resumed them when the new service loaded the champion."""
+    registry, ids = blessed_registry(tmp_path / "registry", world)
+    registry.close()
+    champion = ids["forest"]
+    day = world.day.iloc[:300]
+    labels = world.labels[world.labels["transaction_id"].isin(day["transaction_id"])]
+    assert len(labels), "the day's transactions have labels"
+    first = _restarted(tmp_path, world)
+    try:
+        scored = _score(first, _bodies(day, world))
+    finally:
+        first.client.__exit__(None, None, None)
+        first.services.close()
+    state = tmp_path / "monitoring" / "state" / f"{champion}.npz"
+    assert state.exists(), "the monitor's state was saved when the service stopped"
+
+    second = _restarted(tmp_path, world)
+    try:
+        delivered = second.call("POST", "/v1/labels", Role.SCORER, json=_label_body(labels))
+        assert delivered.status_code == 200, delivered.text
+        second.feed.flush()
+        monitor = second.feed.monitors[champion]
+        assert monitor.performance.unmatched_labels == 0, "every label found its transaction scored before"
+        days = monitor.performance.days()
+        assert sum(d.transactions for d in days) == scored
+        assert sum(d.labelled for d in days) == len(labels)
+        assert second.feed.refused_states == 0
+    finally:
+        second.client.__exit__(None, None, None)
+        second.services.close()
+
+
+def test_a_refused_state_is_moved_aside_and_reported(
+    tmp_path: Path, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A state file the monitor cannot resume from (here: not a snapshot at all) neither stops the service nor
+    is silently dropped: it is moved aside, logged and counted, and the model's monitor starts afresh."""
+    registry, ids = blessed_registry(tmp_path / "registry", world)
+    registry.close()
+    champion = ids["forest"]
+    folder = tmp_path / "monitoring" / "state"
+    folder.mkdir(parents=True)
+    (folder / f"{champion}.npz").write_bytes(b"not a snapshot")
+    restarted = _restarted(tmp_path, world)
+    try:
+        _score(restarted, _bodies(world.day.iloc[:50], world), singles=0)
+        restarted.feed.flush()
+        assert restarted.feed.refused_states == 1
+        assert champion in restarted.feed.monitors, "the model is monitored afresh"
+        aside = list(folder.glob(f"{champion}.refused-*.npz"))
+        assert [path.read_bytes() for path in aside] == [b"not a snapshot"]
+        messages = [record.getMessage() for record in caplog.records]
+        assert any("was refused and moved aside" in text and champion in text for text in messages)
+    finally:
+        restarted.client.__exit__(None, None, None)
+        restarted.services.close()
+    assert (folder / f"{champion}.npz").exists(), "a fresh state was saved in its place"

@@ -112,6 +112,7 @@ def test_monitoring_is_on_by_default_and_off_when_the_settings_say_so(
 ) -> None:
     monkeypatch.setenv("FRAUD_MONITORING_URL", f"sqlite:///{tmp_path}/monitoring.sqlite")
     monkeypatch.setenv("FRAUD_AUDIT_URL", f"sqlite:///{tmp_path}/audit.sqlite")
+    monkeypatch.setenv("FRAUD_MONITOR_STATE_DIR", str(tmp_path / "state"))
     assert WorkerSettings().monitor, "a worker monitors its models unless told not to"
     on = build_worker(setup.config(monitor=True), 0)
     assert [type(observer) for observer in on.observers] == [MonitorObserver]
@@ -121,6 +122,8 @@ def test_monitoring_is_on_by_default_and_off_when_the_settings_say_so(
     champion = registry.get("champion").content_id
     registry.close()
     assert observer.monitor(champion) is not None, "the champion's monitor is built before the first batch"
+    slot_state = tmp_path / "state" / "worker-0" / f"{champion}.npz"
+    assert observer.feed.state_path(champion) == slot_state, "each slot keeps its monitors' state in its own folder"
     observer.close()
     assert (tmp_path / "monitoring.sqlite").exists(), "monitoring's settings say where its history is kept"
     off = build_worker(setup.config(monitor=False), 0)
