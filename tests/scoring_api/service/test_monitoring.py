@@ -5,6 +5,7 @@ new champion gets a monitor of its own."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,8 +193,8 @@ def _label_body(labels: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _restarted(tmp_path: Path, world: World) -> Monitored:
-    services = make_services(tmp_path, store=world.registry_root / "store")
+def _restarted(tmp_path: Path, world: World, **monitoring: Any) -> Monitored:
+    services = make_services(tmp_path, store=world.registry_root / "store", monitoring=monitoring)
     keys = {role: services.keys.create(role, f"{role.value}-again", "tester")[1] for role in Role}
     client = TestClient(create_app(services, maintenance=False))
     client.__enter__()
@@ -259,3 +260,22 @@ def test_a_refused_state_is_moved_aside_and_reported(
         restarted.client.__exit__(None, None, None)
         restarted.services.close()
     assert (folder / f"{champion}.npz").exists(), "a fresh state was saved in its place"
+
+
+def test_a_changing_monitor_saves_its_state_while_the_service_runs(tmp_path: Path, world: World) -> None:
+    """What a crash loses is bounded: the feed's thread saves a changed monitor every
+    ``monitor_state_every_s`` seconds, without waiting for the service to stop."""
+    registry, ids = blessed_registry(tmp_path / "registry", world)
+    registry.close()
+    state = tmp_path / "monitoring" / "state" / f"{ids['forest']}.npz"
+    running = _restarted(tmp_path, world, monitor_state_every_s=0.05)
+    try:
+        _score(running, _bodies(world.day.iloc[:50], world), singles=0)
+        running.feed.flush()
+        deadline = time.monotonic() + 60
+        while not state.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert state.exists(), "the state was saved while the service runs"
+    finally:
+        running.client.__exit__(None, None, None)
+        running.services.close()
