@@ -73,6 +73,11 @@ class DemoWorkspace:
         return f"sqlite:///{self.root / 'monitoring' / 'monitoring.sqlite'}"
 
     @property
+    def monitor_state_dir(self) -> Path:
+        """The monitors' performance state, kept across the service's restarts."""
+        return self.root / "monitoring" / "state"
+
+    @property
     def service_database_url(self) -> str:
         return f"sqlite:///{self.root / 'service' / 'service.sqlite'}"
 
@@ -101,6 +106,7 @@ class DemoWorkspace:
             "FRAUD_AUDIT_URL": self.audit_url,
             "FRAUD_AUDIT_ARCHIVE_DIR": str(self.audit_archive),
             "FRAUD_MONITORING_URL": self.monitoring_url,
+            "FRAUD_MONITOR_STATE_DIR": str(self.monitor_state_dir),
             "FRAUD_SCORING_DATABASE_URL": self.service_database_url,
             "FRAUD_STATE_SNAPSHOT_PATH": str(self.state_snapshot),
             "FRAUD_ACTOR": DEMO_ACTOR,
@@ -126,7 +132,7 @@ class DemoWorkspace:
     def monitoring_settings(self) -> MonitoringSettings:
         from monitoring.settings import MonitoringSettings
 
-        return MonitoringSettings(monitoring_url=self.monitoring_url)
+        return MonitoringSettings(monitoring_url=self.monitoring_url, monitor_state_dir=self.monitor_state_dir)
 
 
 def _point_latest_at(link: Path, target: Path) -> None:
