@@ -13,7 +13,13 @@ from typing import Any
 
 from model_engine.converters.categories import codes_reader
 from model_engine.converters.constants import float_dtype
-from model_engine.converters.params.boosters import BoosterParams, MembershipColumn, lightgbm_params, xgboost_params
+from model_engine.converters.params.boosters import (
+    BoosterParams,
+    MembershipColumn,
+    lightgbm_margin_scale,
+    lightgbm_params,
+    xgboost_params,
+)
 from model_engine.converters.params.categories import CodesOf
 from model_engine.converters.params.trees import TreeEnsembleParams
 from model_engine.converters.tree import emit_tree_ensemble
@@ -53,26 +59,26 @@ def _membership(column: MembershipColumn, builder: GraphBuilder, x: Value) -> Va
 def booster_trees(model: Any, builder: GraphBuilder, x: Value) -> tuple[TreeEnsembleParams, Value]:
     """The booster's node tables (string categories read as ``x``'s vocabulary codes) and the columns its trees
     read: ``x``, then the derived membership columns. The scoring converter and the explainer share it."""
-    params, inputs = _booster_params(model, builder, x)
-    return params.tables, inputs
+    read = installed_boosters()[type(model)]
+    params = read(model, codes_reader(builder, x, type(model).__name__))
+    if not params.derived:
+        return params.tables, x
+    return params.tables, builder.op("concat", x, *(_membership(column, builder, x) for column in params.derived))
+
+
+def booster_margin_scale(model: Any) -> float:
+    """What the library's own raw score (its decision function) is multiplied by to give the margin the node
+    tables hold: LightGBM's ``sigmoid`` parameter, 1 for XGBoost. The converter and the explainer share it."""
+    return lightgbm_margin_scale(model) if installed_boosters()[type(model)] is lightgbm_params else 1.0
 
 
 def emit_booster_decision_function(model: Any, builder: GraphBuilder, x: Value) -> Value:
     """The library's own raw score ``[N, 1]`` (LightGBM's ``decision_function``: the margin before the sigmoid
     and its scale), which scikit-learn calibrates."""
-    params, inputs = _booster_params(model, builder, x)
-    margin = emit_tree_ensemble(replace(params.tables, post_transform="none"), builder, inputs)
-    if params.margin_scale == 1.0:
-        return margin
-    return builder.op("div", margin, builder.scalar(params.margin_scale, float_dtype(builder, margin)))
-
-
-def _booster_params(model: Any, builder: GraphBuilder, x: Value) -> tuple[BoosterParams, Value]:
-    read = installed_boosters()[type(model)]
-    params = read(model, codes_reader(builder, x, type(model).__name__))
-    if not params.derived:
-        return params, x
-    return params, builder.op("concat", x, *(_membership(column, builder, x) for column in params.derived))
+    tables, inputs = booster_trees(model, builder, x)
+    margin = emit_tree_ensemble(replace(tables, post_transform="none"), builder, inputs)
+    scale = booster_margin_scale(model)
+    return margin if scale == 1.0 else builder.op("div", margin, builder.scalar(scale, float_dtype(builder, margin)))
 
 
 def convert_booster(model: Any, builder: GraphBuilder, x: Value) -> Value:

@@ -32,8 +32,7 @@ from typing import Any
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
-from model_engine.converters.boosters import installed_boosters
-from model_engine.converters.params.boosters import lightgbm_margin_scale, lightgbm_params
+from model_engine.converters.boosters import booster_margin_scale, installed_boosters
 from model_engine.converters.params.calibration import CalibratedMember, calibrated_members
 from model_engine.converters.voting import soft_vote_members
 from model_engine.errors import ExplanationUnavailableError
@@ -161,8 +160,8 @@ def _decision_function_per_margin(estimator: Any) -> float:
         estimator = estimator.steps[-1][1]
     if isinstance(estimator, GradientBoostingClassifier) and estimator.loss == "exponential":
         return 0.5
-    if installed_boosters().get(type(estimator)) is lightgbm_params:
-        return 1.0 / lightgbm_margin_scale(estimator)
+    if type(estimator) in installed_boosters():
+        return 1.0 / booster_margin_scale(estimator)
     return 1.0
 
 

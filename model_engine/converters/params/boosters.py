@@ -51,9 +51,6 @@ class BoosterParams:
 
     tables: TreeEnsembleParams
     derived: tuple[MembershipColumn, ...]
-    #: What the library's own raw score (its decision function) was multiplied by to give these tables' margin:
-    #: LightGBM's ``sigmoid`` parameter, 1 otherwise.
-    margin_scale: float = 1.0
 
 
 class _Derived:
@@ -196,7 +193,6 @@ def lightgbm_params(model: Any, codes_of: CodesOf = no_vocabulary) -> BoosterPar
     return BoosterParams(
         tables.build(aggregation=aggregation, post_transform="sigmoid", base_score=np.zeros(1), n_classes=2),
         tuple(derived.columns),
-        margin_scale=sigmoid,
     )
 
 
