@@ -1,12 +1,17 @@
-"""The stream worker's send path: one Kafka transaction of a micro-batch's decisions, record by record with the
-partition left to kafka-python (its pure-Python murmur2 per record) against ``TransactionalProducer.send_keyed``
-(the batch's partitions computed at once), on the same broker in the same run.
+"""The stream worker's send path: one Kafka transaction of a micro-batch's decisions, on the same broker in the
+same run, three ways:
+
+* ``send per record``: kafka-python's ``send`` per record, the partition left to it (its pure-Python murmur2);
+* ``send per record, partitioned``: the same with the batch's partitions computed at once
+  (:mod:`ingest.kafka.partitioning`), as ``send_keyed`` did before it appended blocks;
+* ``send_keyed``: ``TransactionalProducer.send_keyed``, the partitions computed at once and the records appended
+  to the producer's accumulator in blocks, one record batch per partition (:mod:`ingest.kafka.record_batches`).
 
 Each transaction sends ``--batch`` decision-sized records keyed by transaction id to a 6-partition topic and
 commits; both sides run ``--transactions`` transactions, interleaved ``--repeat`` times, the best kept (the
 machine is shared).
 
-    python bench/stream_send.py --batch 2000 --transactions 20 --repeat 3 --json bench-stream-send.json
+    python bench/stream_send.py --batch 2000 --transactions 10 --repeat 3 --json bench-stream-send.json
 """
 
 # ruff: noqa: E402  (the import path is fixed before the project packages are imported)
@@ -46,7 +51,8 @@ def main() -> None:
           f"load average {figures['load_average']}")  # fmt: skip
     for name, rate in figures["records_per_s"].items():
         print(f"  {name:<28} {rate:>10,.0f} records/s (best of {args.repeat})")
-    print(f"  send_keyed / per record: {figures['ratio']:.2f}")
+    print(f"  send_keyed / per record: {figures['ratio']:.2f}; "
+          f"/ per record, partitioned: {figures['ratio_to_partitioned']:.2f}")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
@@ -67,10 +73,22 @@ def run(bootstrap: str, args: Any) -> dict[str, Any]:
         for key, value in zip(keys, values, strict=True):
             producer.send(topic, value, key=key)
 
+    def partitioned() -> None:
+        from ingest.kafka.partitioning import key_partitions
+
+        kafka_producer = producer._producer
+        partitions = key_partitions(keys, kafka_producer.partitions_for(topic))
+        for key, value, partition in zip(keys, values, partitions, strict=True):
+            kafka_producer.send(topic, value=value, key=key, partition=partition)
+
     def keyed() -> None:
         producer.send_keyed(topic, keys, values)
 
-    sides: dict[str, Callable[[], None]] = {"send per record": per_record, "send_keyed": keyed}
+    sides: dict[str, Callable[[], None]] = {
+        "send per record": per_record,
+        "send per record, partitioned": partitioned,
+        "send_keyed": keyed,
+    }
     runs: dict[str, list[float]] = {name: [] for name in sides}
     try:
         for _ in range(args.repeat):
@@ -91,6 +109,7 @@ def run(bootstrap: str, args: Any) -> dict[str, Any]:
         "records_per_s": best,
         "runs": runs,
         "ratio": best["send_keyed"] / best["send per record"],
+        "ratio_to_partitioned": best["send_keyed"] / best["send per record, partitioned"],
     }
 
 

@@ -116,13 +116,19 @@ class TransactionalProducer:
     def send_keyed(self, topic: str, keys: Sequence[bytes], values: Sequence[bytes]) -> int:
         """Queue one record per (key, value) in the open transaction, each in the partition Kafka's default
         partitioner picks for its key (computed for the whole batch at once, :mod:`ingest.kafka.partitioning`);
-        returns how many. A record that fails later fails the transaction's :meth:`commit`."""
+        returns how many. The records reach the producer's accumulator in blocks, one record batch per partition
+        at a time (:mod:`ingest.kafka.record_batches`), without a future per record: a record batch that fails
+        later fails the transaction's :meth:`commit`."""
         from kafka.errors import KafkaError
 
-        send = self._producer.send
-        on_failure = self._on_failure
+        from ingest.kafka.record_batches import append_records, block_appends_supported
+
+        producer = self._producer
         try:
-            partitions = key_partitions(keys, self._producer.partitions_for(topic))
+            partitions = key_partitions(keys, producer.partitions_for(topic))
+            if block_appends_supported(producer):
+                return append_records(producer, topic, keys, values, partitions, self._on_failure)
+            send, on_failure = producer.send, self._on_failure
             for key, value, partition in zip(keys, values, partitions, strict=True):
                 send(topic, value=value, key=key, partition=partition).add_errback(on_failure)
         except KafkaError as exc:
@@ -149,7 +155,9 @@ class TransactionalProducer:
         with self._lock:
             failures, first = self._failures, self._first_failure
         if failures:  # a broker never lets a transaction with a failed record commit; say so if it ever did
-            raise TransactionAbortedError(f"{failures} record(s) of a committed transaction failed: {first!r}")
+            raise TransactionAbortedError(
+                f"{failures} record(s) or record batch(es) of a committed transaction failed: {first!r}"
+            )
 
     def abort(self) -> None:
         """Abort the open transaction: none of its records or offsets will ever be visible."""
