@@ -57,6 +57,16 @@ class InMemoryStateStore(StateStore):
             arena.ensure_slots(slot + 1)
         return slot
 
+    def _allocate(self, kind: str, new: Sequence[str]) -> None:
+        """Slots for the keys ``new`` (a key may repeat), in order of first appearance: the ones
+        :meth:`slot_of` would give them one by one (freed slots first, the latest freed first), with the arena
+        grown once."""
+        arena, slots = self._kind(kind)
+        free = self._free[kind]
+        for key in dict.fromkeys(new):
+            slots[key] = free.pop() if free else len(slots)
+        arena.ensure_slots(len(slots) + len(free))
+
     def arena(self, kind: str) -> Arena:
         """The arena of ``kind`` (created empty when the kind is new)."""
         return self._kind(kind)[0]
@@ -67,8 +77,9 @@ class InMemoryStateStore(StateStore):
         for kind, keys in requests.items():
             arena, known = self._kind(kind)
             found = list(map(known.get, keys))
-            if None in found:  # new entities: give them slots (a key may repeat within the batch)
-                found = [self.slot_of(kind, k) if s is None else s for s, k in zip(found, keys, strict=True)]
+            if None in found:  # new entities: give them slots, then read the batch's slots again
+                self._allocate(kind, [k for s, k in zip(found, keys, strict=True) if s is None])
+                found = list(map(known.get, keys))
             slots[kind] = np.array(found, dtype=np.int64)
             arenas[kind] = arena
         return StateBatch(arenas=arenas, slots=slots)

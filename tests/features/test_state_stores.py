@@ -190,6 +190,27 @@ def test_idle_entities_are_forgotten_and_their_slots_reused() -> None:
     assert store.slot_of("card", "newer") == 0  # the freed slot
 
 
+@pytest.mark.parametrize(
+    "batches",
+    [
+        pytest.param([["a", "b", "a", "c"]], id="new keys, one repeated"),
+        pytest.param([["a", "b"], ["b", "c", "d", "c", "a"]], id="known and new keys mixed"),
+        pytest.param([[f"k{i % 1500}" for i in range(5000)]], id="more new keys than the arena holds"),
+    ],
+)
+def test_a_batch_gives_new_keys_the_slots_one_by_one_lookups_give(batches: list[list[str]]) -> None:
+    together, one_by_one = InMemoryStateStore(), InMemoryStateStore()
+    for store in (together, one_by_one):  # freed slots are reused first, the latest freed first
+        for key, ts in (("x", 10), ("y", 20), ("z", 30), ("w", 500)):
+            _write(store, "card", key, [ts], [1.0])
+        assert store.evict_idle("card", before_us=100) == 3
+    for keys in batches:
+        slots = together.begin({"card": keys}).slots["card"].tolist()
+        assert slots == [one_by_one.slot_of("card", key) for key in keys]
+        assert together.arena("card").slots >= max(slots) + 1
+    assert together.entity_count("card") == one_by_one.entity_count("card")
+
+
 # Redis store
 
 
