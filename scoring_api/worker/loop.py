@@ -21,7 +21,6 @@ processed again. SIGTERM finishes the batch in hand, commits it, snapshots, and 
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -179,9 +178,6 @@ class StreamWorker:
         """Process batches until :meth:`request_stop` (or ``until(report)`` is true after a batch)."""
         began = time.monotonic()
         self._connect()
-        # What the worker holds from here on (modules, the model, the clients) lives as long as it does: out of
-        # the collector's sight, the full collections that the batches' short-lived objects trigger skip it.
-        gc.freeze()
         try:
             while not self._stop.is_set():
                 batch = self.consumer.poll_batch(self.settings.poll_timeout_s, self.settings.max_batch)
