@@ -6,6 +6,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -20,9 +22,18 @@ from tests.scoring_api.worker.conftest import ROOT, Setup
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def _metrics(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        return str(response.read().decode())
+def _metrics(port: int, wait_s: float = 120.0) -> str:
+    """The worker's metrics page, once its process serves it: one worker may decide the whole stream before the
+    other has loaded its model, on a busy machine."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+                return str(response.read().decode())
+        except urllib.error.URLError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def test_two_worker_processes_share_the_stream_report_metrics_and_stop_on_sigterm(
