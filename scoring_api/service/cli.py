@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -66,17 +68,41 @@ def serve(
         raise _fail(str(error)) from None
     metrics_dir = tempfile.mkdtemp(prefix="fraud-metrics-") if settings.workers > 1 else None
     export_to_workers(settings, metrics_dir)
-    uvicorn.run(
-        "scoring_api.service.app:app_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="auto",  # uvloop when installed
-        http="auto",  # httptools when installed
-        access_log=False,  # every access goes to the decision sink instead
-        log_level=log_level,
-    )
+    with _stop_signals_exit_cleanly():
+        uvicorn.run(
+            "scoring_api.service.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            loop="auto",  # uvloop when installed
+            http="auto",  # httptools when installed
+            access_log=False,  # every access goes to the decision sink instead
+            log_level=log_level,
+        )
+
+
+@contextmanager
+def _stop_signals_exit_cleanly() -> Iterator[None]:
+    """Make SIGTERM and SIGINT, the requested stops, end ``fraud serve`` with status 0.
+
+    uvicorn catches them while it serves, drains the requests in flight, shuts the application down, then puts
+    back the handlers it found and raises the signal again so that they act on it: with the default handlers
+    the process then dies by SIGTERM (status -15, which supervisors report as a failure) and SIGINT becomes a
+    KeyboardInterrupt (status 1). The handlers installed here end the process with status 0 instead, at that
+    point or when the signal comes before uvicorn serves (while the application loads: nothing is in flight).
+    A failure keeps its status: uvicorn exits 3 when the service cannot start, an exception propagates.
+    """
+
+    def leave(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = {s: signal.signal(s, leave) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @keys_app.command("create")

@@ -4,6 +4,7 @@ scorer built from them the way the service builds one."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -172,6 +173,26 @@ def _bless_all(root: Path, world: World) -> dict[str, str]:
     finally:
         registry.close()
     return ids
+
+
+def serve_environment(root: Path, world: World, port: int) -> dict[str, str]:
+    """The environment of a ``fraud serve`` process on 127.0.0.1:``port`` whose stores lie under ``root`` (the
+    registry at ``root/registry``, see :func:`blessed_registry`), none inherited from the caller's."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FRAUD_")},
+        "FRAUD_ENVIRONMENT": "test",
+        "FRAUD_REGISTRY_URL": f"sqlite:///{root}/registry/registry.sqlite",
+        "FRAUD_MODEL_STORE": str(world.registry_root / "store"),
+        "FRAUD_MODEL_SIGNING_KEY": registry_support.KEY.get_secret_value(),
+        "FRAUD_SCORING_DATABASE_URL": f"sqlite:///{root}/service/service.sqlite",
+        "FRAUD_SCORING_HOST": "127.0.0.1",
+        "FRAUD_SCORING_PORT": str(port),
+        "FRAUD_SCORING_MODEL_BACKEND": "numpy",
+        "FRAUD_AUDIT_URL": f"sqlite:///{root}/audit/audit.sqlite",
+        "FRAUD_AUDIT_ARCHIVE_DIR": str(root / "audit" / "archive"),
+        "FRAUD_MONITORING_URL": f"sqlite:///{root}/monitoring/monitoring.sqlite",
+        "FRAUD_MONITOR_STATE_DIR": f"{root}/monitoring/state",
+    }
 
 
 def blessed_registry(root: Path, world: World) -> tuple[ModelRegistry, dict[str, str]]:

@@ -23,10 +23,9 @@ import pytest
 from lifecycle.registry.database import Database
 from scoring_api.access.keys import KeyStore, Role
 from tests.conftest import free_tcp_ports
-from tests.lifecycle.registry import support as registry_support
 from tests.monitoring.audit.test_card_numbers import TEST_CARDS
 from tests.monitoring.audit.test_no_card_numbers_anywhere import forms, scan_files
-from tests.scoring_api.support import World, blessed_registry
+from tests.scoring_api.support import World, blessed_registry, serve_environment
 
 FRAUD = str(Path(sys.executable).with_name("fraud"))
 VISA, MASTERCARD, AMEX, DISCOVER, VISA19 = TEST_CARDS
@@ -38,19 +37,8 @@ def _spaced(card: str) -> str:
 
 def _environment(root: Path, world: World, port: int) -> dict[str, str]:
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FRAUD_")},
-        "FRAUD_ENVIRONMENT": "test",
-        "FRAUD_REGISTRY_URL": f"sqlite:///{root}/registry/registry.sqlite",
-        "FRAUD_MODEL_STORE": str(world.registry_root / "store"),
-        "FRAUD_MODEL_SIGNING_KEY": registry_support.KEY.get_secret_value(),
-        "FRAUD_SCORING_DATABASE_URL": f"sqlite:///{root}/service/service.sqlite",
-        "FRAUD_SCORING_PORT": str(port),
-        "FRAUD_SCORING_MODEL_BACKEND": "numpy",
+        **serve_environment(root, world, port),
         "FRAUD_SCORING_WATCH_INTERVAL_S": "0.5",
-        "FRAUD_AUDIT_URL": f"sqlite:///{root}/audit/audit.sqlite",
-        "FRAUD_AUDIT_ARCHIVE_DIR": str(root / "audit" / "archive"),
-        "FRAUD_MONITORING_URL": f"sqlite:///{root}/monitoring/monitoring.sqlite",
-        "FRAUD_MONITOR_STATE_DIR": f"{root}/monitoring/state",
         "FRAUD_DRIFT_WINDOWS": "tumbling-100",
         "FRAUD_MONITOR_BUFFER_ROWS": "1",  # the monitors run on every batch (no later traffic flushes a buffer)
         "FRAUD_ACTOR": f"operator {VISA}",
