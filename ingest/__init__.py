@@ -3,21 +3,22 @@ transaction files, Kafka replays and label feeds (:mod:`ingest.sources`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ingest.contract import (
-    LABEL_SCHEMA,
-    TRANSACTION_COLUMNS,
-    TRANSACTION_FIELDS,
-    TRANSACTION_SCHEMA,
-    Channel,
-    EntryMode,
-    Label,
-    Transaction,
-)
 from ingest.errors import IngestError
+from ingest.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
+    from ingest.contract import (
+        LABEL_SCHEMA,
+        TRANSACTION_COLUMNS,
+        TRANSACTION_FIELDS,
+        TRANSACTION_SCHEMA,
+        Channel,
+        EntryMode,
+        Label,
+        Transaction,
+    )
     from ingest.sources import (
         SourceError,
         attach_labels,
@@ -28,7 +29,18 @@ if TYPE_CHECKING:
         transaction_files,
     )
 
-#: Loaded on first use: they pull in pandas, which ``fraud --help`` must not pay for.
+#: Loaded on first use: the contract pulls in pyarrow and the sources pandas, which ``fraud --help`` must not pay
+#: for (every package imports this one for :func:`~ingest.lazy_exports.lazy_exports`).
+_CONTRACT = (
+    "LABEL_SCHEMA",
+    "TRANSACTION_COLUMNS",
+    "TRANSACTION_FIELDS",
+    "TRANSACTION_SCHEMA",
+    "Channel",
+    "EntryMode",
+    "Label",
+    "Transaction",
+)
 _SOURCES = (
     "SourceError",
     "attach_labels",
@@ -38,14 +50,7 @@ _SOURCES = (
     "replay_kafka",
     "transaction_files",
 )
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SOURCES:
-        from ingest import sources
-
-        return getattr(sources, name)
-    raise AttributeError(f"module 'ingest' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {**dict.fromkeys(_CONTRACT, ".contract"), **dict.fromkeys(_SOURCES, ".sources")})
 
 
 __all__ = [

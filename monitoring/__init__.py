@@ -8,8 +8,9 @@ What the scoring API and the stream worker use: :class:`ModelMonitor` (``update`
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ingest.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from monitoring.alerts import (
@@ -67,12 +68,7 @@ _EXPORTS: dict[str, str] = {
     "open_database": "monitoring.services",
     "open_services": "monitoring.services",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'monitoring' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

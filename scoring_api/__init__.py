@@ -6,8 +6,9 @@ deployments and the HTTP application load on first use of their names.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ingest.lazy_exports import lazy_exports
 from scoring_api.errors import NoModelLoadedError, ScoringError
 
 if TYPE_CHECKING:
@@ -20,14 +21,7 @@ _LAZY = {
     "Scorer": "scoring_api.pipeline",
     "ScoringSettings": "scoring_api.settings",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'scoring_api' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["DeploymentManager", "NoModelLoadedError", "Scorer", "ScoringError", "ScoringSettings"]

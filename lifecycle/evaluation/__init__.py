@@ -6,8 +6,9 @@ registry, the command line) must not pay for.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ingest.lazy_exports import lazy_exports
 from lifecycle.evaluation.card_precision import CardPrecision, card_precision_at_k
 from lifecycle.evaluation.errors import EvaluationError
 from lifecycle.evaluation.metrics import (
@@ -36,21 +37,13 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    "plot_card_precision": "plots",
-    "plot_precision_recall": "plots",
-    "plot_reliability": "plots",
-    "plot_roc": "plots",
-    "plot_score_distributions": "plots",
+    "plot_card_precision": ".plots",
+    "plot_precision_recall": ".plots",
+    "plot_reliability": ".plots",
+    "plot_roc": ".plots",
+    "plot_score_distributions": ".plots",
 }
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lifecycle.evaluation' has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"lifecycle.evaluation.{module}"), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

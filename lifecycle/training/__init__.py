@@ -6,23 +6,16 @@ scikit-learn, the feature kernels and matplotlib, which the ``fraud`` command li
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ingest.lazy_exports import lazy_exports
 from lifecycle.training.errors import InvalidDataError, ParityError, SplitError, TrainingError, TrainingInputError
 from lifecycle.training.split import TimeSplit, drop_known_compromised_cards, labels_known_at, training_rows
 
 if TYPE_CHECKING:
     from lifecycle.training.pipeline import TrainingConfig, TrainingResult, run_training
 
-_LAZY = ("TrainingConfig", "TrainingResult", "run_training")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from lifecycle.training import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(f"module 'lifecycle.training' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(("TrainingConfig", "TrainingResult", "run_training"), ".pipeline"))
 
 
 __all__ = [

@@ -11,8 +11,9 @@ registry's events and the alert workflow's actions. ``docs/audit.md`` describes 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ingest.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from monitoring.audit.bundle import BundleReport, verify_bundle
@@ -102,12 +103,7 @@ _EXPORTS: dict[str, str] = {
     "VerificationReport": "monitoring.audit.verify",
     "AuditWriter": "monitoring.audit.writer",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'monitoring.audit' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -8,8 +8,9 @@ pay for the scorer's imports.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ingest.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from scoring_api.recording.audit import AuditRecorder
@@ -31,12 +32,7 @@ _EXPORTS: dict[str, str] = {
     "recorded_config": "scoring_api.recording.replay",
     "recording_scope": "scoring_api.recording.scope",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'scoring_api.recording' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -7,8 +7,9 @@ The names below load on first use (PEP 562), so that ``fraud --help``, which reg
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ingest.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from scoring_api.worker.app import WorkerConfig, build_worker, run_worker, worker_topics
@@ -49,6 +50,7 @@ _HOMES = {
     "ScoredRows": "scoring",
     "WorkerSettings": "settings",
 }
+__getattr__ = lazy_exports(__name__, {name: f".{home}" for name, home in _HOMES.items()})
 
 __all__ = [
     "BatchObserver",
@@ -74,10 +76,3 @@ __all__ = [
     "stream_scorer",
     "worker_topics",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{home}"), name)
