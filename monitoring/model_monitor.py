@@ -26,7 +26,7 @@ import pandas as pd
 from lifecycle.reference import SCORE, ReferenceProfile, bin_indices
 from lifecycle.registry import GateThresholds
 from monitoring.alerts import Alert, AlertCandidate, PerformanceRules, drift_candidates
-from monitoring.drift import DEFAULT_LEVEL, DEFAULT_WINDOWS, DriftMonitor, WindowSpec
+from monitoring.drift import DEFAULT_LEVEL, DEFAULT_MIN_PSI, DEFAULT_WINDOWS, DriftMonitor, WindowSpec
 from monitoring.errors import MonitorInputError
 from monitoring.performance import DailyPerformance, PerformanceMonitor
 from monitoring.performance.days import NS_PER_DAY, day_text, epoch_ns
@@ -36,10 +36,11 @@ from monitoring.settings import MonitoringSettings
 
 @dataclass(frozen=True)
 class MonitorConfig:
-    """The windows and level of drift detection, the label maturity, and the rows gathered per run."""
+    """The windows, level and PSI floor of drift detection, the label maturity, and the rows gathered per run."""
 
     windows: tuple[WindowSpec, ...] = DEFAULT_WINDOWS
     level: float = DEFAULT_LEVEL
+    min_psi: float = DEFAULT_MIN_PSI
     maturity_days: float = 45.0
     label_grace_days: float = 7.0
     #: Rows gathered before the monitors run. Part of their work is per run, whatever its size (each watched
@@ -54,6 +55,7 @@ class MonitorConfig:
         return cls(
             windows=tuple(WindowSpec.parse(text) for text in settings.drift_windows.split(",") if text.strip()),
             level=settings.drift_level,
+            min_psi=settings.drift_min_psi,
             maturity_days=settings.label_maturity_days,
             label_grace_days=settings.label_grace_days,
             buffer_rows=settings.monitor_buffer_rows,
@@ -86,6 +88,7 @@ class ModelMonitor:
             profile,
             config.windows,
             level=config.level,
+            min_psi=config.min_psi,
             columns=columns,
             include_time_dependent=config.include_time_dependent,
         )

@@ -26,6 +26,9 @@ class MonitoringSettings(BaseSettings):
     drift_windows: str = "tumbling-5000,sliding-20000/5000"
     #: False discovery rate allowed per window (Benjamini-Hochberg across the watched columns).
     drift_level: float = Field(default=0.01, gt=0.0, lt=1.0)
+    #: The population stability index a significant change must reach to count as drift (0: the test alone
+    #: decides). See docs/monitoring.md, "When a column drifts".
+    drift_min_psi: float = Field(default=0.05, ge=0.0)
     #: How long after a transaction its label may still arrive (the chargeback window), in days.
     label_maturity_days: float = Field(default=45.0, gt=0.0)
     #: How much longer, in days, the stream may run ahead of the labels before a day is closed without them

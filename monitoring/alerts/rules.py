@@ -1,6 +1,7 @@
 """When monitoring raises an alert: the rules that turn a drift window or a day's performance into candidates.
 
-* Drift: a window where some column drifted (after the false discovery rate control) raises one alert for
+* Drift: a window where some column drifted (significant after the false discovery rate control, with a PSI
+  at or over the monitor's floor: a material change, see ``DriftMonitor``) raises one alert for
   the inputs (raw fields and model inputs) and one for the score. The inputs' alert is critical when a
   drifted column's PSI is in the significant band (0.25 and over), a warning otherwise; a drifted score is
   critical (decisions move with it). Each names the columns that moved most, with their test values.
@@ -77,6 +78,7 @@ def _drift_candidate(
         window_end=report.end_time,
         details={
             "level": report.level,
+            "min_psi": report.min_psi,
             "rows": report.rows,
             "start_row": report.start_row,
             "end_row": report.end_row,

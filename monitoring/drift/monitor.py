@@ -32,6 +32,10 @@ from monitoring.errors import MonitorConfigError, MonitorInputError
 
 DEFAULT_WINDOWS: Final = (WindowSpec.tumbling(5_000), WindowSpec.sliding(20_000, 5_000))
 DEFAULT_LEVEL: Final = 0.01
+#: The smallest population stability index at which a significant change counts as drift: half the lower edge
+#: of the PSI's "moderate" band, so that 10 points more e-commerce or amounts 20 % higher still count while a
+#: day's ordinary variation (PSI about 0.02) does not (see docs/monitoring.md, "When a column drifts").
+DEFAULT_MIN_PSI: Final = 0.05
 
 
 class DriftMonitor:
@@ -40,8 +44,12 @@ class DriftMonitor:
     ``level`` is the false discovery rate allowed per window (Benjamini-Hochberg across the columns): when
     nothing drifted, a window raises a false alarm with probability at most ``level``. Clock-driven columns
     (``time_dependent`` in the profile: the weekend and night flags) are left out unless
-    ``include_time_dependent``: their share follows the hours a window spans, not the data. ``min_distance``
-    (Jensen-Shannon, 0 by default) can further ignore changes too small to matter.
+    ``include_time_dependent``: their share follows the hours a window spans, not the data.
+
+    A column drifts when its test is significant *and* the change is material: its population stability index
+    is at least ``min_psi`` (:data:`DEFAULT_MIN_PSI`, 0.05). On large windows the tests find changes far too
+    small to act on; the floor keeps those out of the alerts, while the report and the history still show every
+    column's p-value and PSI. ``min_psi=0`` judges by the test alone.
     """
 
     def __init__(
@@ -52,10 +60,12 @@ class DriftMonitor:
         level: float = DEFAULT_LEVEL,
         columns: Sequence[str] | None = None,
         include_time_dependent: bool = False,
-        min_distance: float = 0.0,
+        min_psi: float = DEFAULT_MIN_PSI,
     ) -> None:
         if not 0.0 < level < 1.0:
             raise MonitorConfigError(f"the false discovery rate level must lie in (0, 1), got {level!r}")
+        if not min_psi >= 0.0:
+            raise MonitorConfigError(f"the PSI floor must be 0 or more (0.05 by default), got {min_psi!r}")
         if not windows:
             raise MonitorConfigError("give at least one window (WindowSpec.tumbling(5000))")
         chosen = [profile.column(name) for name in columns] if columns is not None else list(profile.columns)
@@ -63,7 +73,7 @@ class DriftMonitor:
             chosen = [c for c in chosen if not c.time_dependent]
         self.profile = profile
         self.level = level
-        self.min_distance = min_distance
+        self.min_psi = min_psi
         self._columns: tuple[ColumnProfile, ...] = tuple(chosen)
         self._references = tuple(ReferenceColumn(c) for c in chosen)
         self._offsets = np.cumsum([0, *(c.bins for c in chosen)])
@@ -166,7 +176,7 @@ class DriftMonitor:
                     linf=comparison.linf,
                     psi=comparison.psi,
                     psi_band=comparison.psi_band,
-                    drifted=bool(q <= self.level and comparison.js_distance >= self.min_distance),
+                    drifted=bool(q <= self.level and comparison.psi >= self.min_psi),
                     moved_bin=column.bin_label(top),
                     reference_share=float(reference.shares[top]),
                     window_share=float(window.counts[self._offsets[len(columns)] + top] / max(comparison.n, 1)),
@@ -181,6 +191,7 @@ class DriftMonitor:
             end_time=None if window.last_time is None else pd.Timestamp(window.last_time).isoformat(),
             rows=window.end_row - window.start_row,
             level=self.level,
+            min_psi=self.min_psi,
             columns=tuple(columns),
         )
 

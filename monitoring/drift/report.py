@@ -1,5 +1,6 @@
 """What a drift window says: per column its test, p-value (raw and adjusted for the false discovery rate),
-distances and PSI band, and whether it drifted."""
+distances and PSI band, and whether it drifted (significant at the window's level, with a PSI of at least its
+``min_psi``)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ class WindowReport:
     end_time: str | None
     rows: int
     level: float
+    #: The PSI a significant change must reach to count as drift (the effect-size floor).
+    min_psi: float
     columns: tuple[ColumnDrift, ...]
 
     @property
@@ -66,5 +69,6 @@ class WindowReport:
             "end_time": self.end_time,
             "rows": self.rows,
             "level": self.level,
+            "min_psi": self.min_psi,
             "columns": [c.to_dict() for c in self.columns],
         }

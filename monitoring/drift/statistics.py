@@ -8,9 +8,10 @@
   homogeneity on the 2 x K table of reference and window counts, which accounts for both sample sizes, its
   p-value from the chi-square distribution (``scipy.special.chdtrc``); cells whose expected window count is
   under 5 are pooled first, as the chi-square approximation requires.
-* Distances shown beside the decision: the Jensen-Shannon distance (base 2, in [0, 1]), the L-infinity
-  distance (largest change of a bin's share) and the population stability index over ten reference-quantile
-  groups (or the categories), with its familiar 0.1 / 0.25 bands.
+* Effect sizes: the Jensen-Shannon distance (base 2, in [0, 1]), the L-infinity distance (largest change of a
+  bin's share) and the population stability index over ten reference-quantile groups (or the categories), with
+  its familiar 0.1 / 0.25 bands. The monitor counts a significant change as drift only when its PSI reaches a
+  floor (``DriftMonitor(min_psi=...)``, docs/monitoring.md "When a column drifts").
 
 The tests run on every closed window for every watched column, so they call scipy's special functions (ufuncs)
 rather than ``scipy.stats.ks_2samp`` / ``chi2_contingency`` / ``scipy.spatial.distance.jensenshannon``, whose

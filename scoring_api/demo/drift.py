@@ -14,6 +14,7 @@ reference, made of whole days, without anything being wrong.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -121,13 +122,12 @@ def step_drift(context: DemoContext) -> StepResult:
         source="demo-drift",
     )
     audit = workspace.audit_settings()
-    services = open_services(
-        workspace.monitoring_settings(), sink=AuditSink(open_log=lambda: AuditLog.from_settings(audit))
-    )
+    settings = workspace.monitoring_settings()
+    services = open_services(settings, sink=AuditSink(open_log=lambda: AuditLog.from_settings(audit)))
     try:
         baseline = pd.concat([context.stream_day, context.api_day]).sort_values("timestamp", kind="mergesort")
         window = int(options.drift_window_share * min(len(baseline), len(context.drift_day)))
-        config = MonitorConfig(windows=(WindowSpec.parse(f"tumbling-{window}"),))
+        config = replace(MonitorConfig.from_settings(settings), windows=(WindowSpec.parse(f"tumbling-{window}"),))
         monitor = ModelMonitor.for_model(champion.content_id, champion.lineage, services, config)
         figures.baseline_rows = watch(monitor, scorer, baseline.reset_index(drop=True))
         before = services.alerts.list_alerts(limit=1_000)

@@ -76,3 +76,34 @@ def test_a_restarted_monitor_resumes_its_open_days(
         monitor.deliver_labels(labels.drop(columns=["timestamp"]))
     assert after.performance.days() == before.performance.days()
     assert sum(day.frauds for day in after.performance.days()) == len(frauds)
+
+
+def test_a_significant_but_negligible_shift_raises_no_alert_and_a_material_one_does(
+    pool: ScoredPool, services: MonitoringServices
+) -> None:
+    """On windows of 20,000 transactions, amounts 5 % higher are significant (the test's adjusted p-value is far
+    under the level) but negligible (PSI 0.004): no alert. Amounts 60 % higher still raise one. The history keeps
+    each window's p-value and PSI either way."""
+    settings = MonitoringSettings(drift_windows="tumbling-20000", monitor_buffer_rows=1)
+    config = MonitorConfig.from_settings(settings)
+    assert config.min_psi == settings.drift_min_psi == 0.05
+    monitor = ModelMonitor(pool.profile, services, model="m", config=config)
+    stream = pool.shuffled(21, rows=40_000).sort_values("timestamp", kind="mergesort").reset_index(drop=True)
+    negligible, material = stream.iloc[:20_000], stream.iloc[20_000:]
+    for start in range(0, 20_000, 5_000):
+        monitor.update(negligible.iloc[start : start + 5_000].assign(amount=lambda f: f["amount"] * 1.05))
+    assert services.alerts.list_alerts(kind=AlertKind.DRIFT) == []
+    (quiet,) = services.history.drift_windows("m", "amount", None, "2000-01-01", "2100-01-01", 10)
+    assert quiet["adjusted_p_value"] <= config.level, "the shift is significant: only its size keeps it quiet"
+    assert 0.0 < quiet["psi"] < config.min_psi
+    assert quiet["drifted"] is False
+
+    for start in range(0, 20_000, 5_000):
+        monitor.update(material.iloc[start : start + 5_000].assign(amount=lambda f: f["amount"] * 1.6))
+    (alert,) = services.alerts.list_alerts(kind=AlertKind.DRIFT)
+    assert alert.subject == "inputs"
+    assert alert.details["drifted_columns"][0] == "amount"
+    assert alert.details["min_psi"] == config.min_psi
+    windows = services.history.drift_windows("m", "amount", None, "2000-01-01", "2100-01-01", 10)
+    assert [w["drifted"] for w in windows] == [False, True]
+    assert windows[1]["psi"] >= config.min_psi

@@ -98,7 +98,7 @@ def test_months_of_history_come_back_as_one_row_per_column_and_day(
         for window in range(2):  # two windows a day for six months
             moment = f"{start + timedelta(days=day)}T{window * 9:02d}:00:00+00:00"
             report = WindowReport(
-                "tumbling-5000", 0, (day * 2 + window + 1) * 5000, moment, moment, 5000, 0.01, columns
+                "tumbling-5000", 0, (day * 2 + window + 1) * 5000, moment, moment, 5000, 0.01, 0.1, columns
             )
             services.history.record_window("model-months", report)
     client = TestClient(app)

@@ -16,6 +16,7 @@ import pytest
 
 from monitoring.alerts import drift_candidates
 from monitoring.drift import DriftMonitor, WindowSpec
+from monitoring.errors import MonitorConfigError
 from tests.monitoring.streams import ScoredPool
 
 CHANGE = 11_200
@@ -54,13 +55,15 @@ def _score_shift(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return frame.assign(score=np.clip(frame["score"] + 0.05, 0.0, 1.0))
 
 
-#: name -> (injection, the column the alert must name first, golden detection row).
+#: name -> (injection, the column the alert must name first, golden detection row). The window ending at 12,500
+#: holds 1,300 changed rows of 2,500: enough for the larger changes; the e-commerce mix and the score shift reach
+#: the PSI floor (0.05) only in the first window wholly after the change, ending at 15,000.
 DRIFTS: dict[str, tuple[Inject, str, int]] = {
     "amount x1.6": (_amount_shift, "amount", 12_500),
     "10% to a new country": (_new_country_mix, "country", 12_500),
-    "14 points more e-commerce": (_channel_mix, "channel", 12_500),
+    "14 points more e-commerce": (_channel_mix, "channel", 15_000),
     "feature stuck at zero": (_stuck_feature, "card_mean_amount_7d", 12_500),
-    "score +0.05": (_score_shift, "score", 12_500),
+    "score +0.05": (_score_shift, "score", 15_000),
 }
 
 
@@ -107,3 +110,17 @@ def test_no_drift_keeps_false_alarms_per_window_under_the_level(pool: ScoredPool
 def test_clock_driven_flags_are_left_out_unless_asked_for(pool: ScoredPool) -> None:
     assert "is_night" not in DriftMonitor(pool.profile).columns
     assert "is_night" in DriftMonitor(pool.profile, include_time_dependent=True).columns
+
+
+def test_the_psi_floor_decides_between_significant_shifts_and_can_be_turned_off(pool: ScoredPool) -> None:
+    window = pool.shuffled(seed=8, rows=20_000).assign(amount=lambda f: f["amount"] * 1.05)
+    by_floor = {}
+    for floor in (0.0, 0.05):
+        report = DriftMonitor(pool.profile, [WindowSpec.tumbling(20_000)], min_psi=floor).update(window).closed[0]
+        (amount,) = [c for c in report.columns if c.column == "amount"]
+        assert amount.adjusted_p_value <= LEVEL
+        assert report.min_psi == report.to_dict()["min_psi"] == floor
+        by_floor[floor] = amount.drifted
+    assert by_floor == {0.0: True, 0.05: False}
+    with pytest.raises(MonitorConfigError, match="PSI floor"):
+        DriftMonitor(pool.profile, min_psi=-0.1)
