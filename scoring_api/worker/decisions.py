@@ -21,19 +21,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from scoring_api.records import Decision
 from scoring_api.worker.errors import WorkerError
 
+#: What of the pipeline's :class:`~scoring_api.records.Decision` stays in the service: whether the answer was a
+#: replay, and the additive explanation (an audit record). A message carries every other field of the decision,
+#: in its order (the reasons by feature name), then the transaction's ``event_time`` and ``source``.
+SERVICE_ONLY: Final = frozenset({"replayed", "explanation"})
+MESSAGE_FIELDS: Final = (*(f.name for f in fields(Decision) if f.name not in SERVICE_ONLY), "event_time", "source")
+
 
 @dataclass(frozen=True)
 class StreamDecision:
-    """A decision as read back from ``scores``."""
+    """A decision as read back from ``scores``: the fields of :data:`MESSAGE_FIELDS` (a test holds the two, and
+    the encoder, in step), enumerations and times as their text."""
 
     decision_id: str
     transaction_id: str

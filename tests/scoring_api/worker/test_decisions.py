@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
 
 from scoring_api.records import Decision, ModelRole, Outcome, ReasonCode, RiskBand
-from scoring_api.worker.decisions import decode_decision, encode_decisions
+from scoring_api.worker.decisions import MESSAGE_FIELDS, StreamDecision, decode_decision, encode_decisions
 from scoring_api.worker.errors import WorkerError
 
 _AT = datetime(2026, 1, 1, 12, 0, 0, 1234, tzinfo=UTC)
@@ -62,3 +63,13 @@ def test_each_decision_is_its_fields_as_json_keyed_by_transaction_id(decisions: 
 def test_anything_else_is_refused_by_name() -> None:
     with pytest.raises(WorkerError, match="not a decision message"):
         decode_decision(b'{"decision_id": "d1"}')
+
+
+def test_the_message_and_its_reader_carry_the_pipeline_decision_fields_in_order() -> None:
+    """The decision's fields have one home (the pipeline's Decision): a field added there reaches the message, the
+    reader and this test's expectation, or is named as staying in the service (decisions.SERVICE_ONLY)."""
+    decision_fields = [f.name for f in fields(Decision)]
+    assert list(MESSAGE_FIELDS[:-2]) == [n for n in decision_fields if n not in ("replayed", "explanation")]
+    assert [f.name for f in fields(StreamDecision)] == list(MESSAGE_FIELDS)
+    ((_, value),) = encode_decisions([_RULED], [1], ["transactions/0/1"])
+    assert list(orjson.loads(value)) == list(MESSAGE_FIELDS) == list(_expected(_RULED, 1, "transactions/0/1"))
