@@ -119,8 +119,10 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def create_app(services: Services, *, maintenance: bool = True) -> FastAPI:
-    """The application serving ``services``; ``maintenance`` runs the thread that follows the shared state."""
+def create_app(services: Services, *, maintenance: bool = True, owns_services: bool = False) -> FastAPI:
+    """The application serving ``services``; ``maintenance`` runs the thread that follows the shared state;
+    ``owns_services``: the application closes them when it shuts down (a ``fraud serve`` process: the monitors
+    run what they hold and save their state, the audit trail and the databases close), else the caller does."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -130,7 +132,10 @@ def create_app(services: Services, *, maintenance: bool = True) -> FastAPI:
         try:
             yield
         finally:
-            services.stop_maintenance()
+            if owns_services:
+                services.close()
+            else:
+                services.stop_maintenance()
 
     app = FastAPI(
         title="Fraud scoring API",
@@ -204,4 +209,4 @@ def app_from_environment() -> FastAPI:
         monitoring=MonitoringSettings() if settings.monitoring else None,
         multiprocess_dir=metrics_directory(),
     )
-    return create_app(services)
+    return create_app(services, owns_services=True)

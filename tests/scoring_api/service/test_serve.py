@@ -1,5 +1,6 @@
-"""``fraud serve`` in its own process on 127.0.0.1: a requested stop (SIGTERM, SIGINT) drains the request in flight
-and ends with status 0; a service that cannot start ends with a non-zero status."""
+"""``fraud serve`` in its own process on 127.0.0.1: a requested stop (SIGTERM, SIGINT) drains the request in flight,
+closes the application (the monitors save their state) and ends with status 0; a service that cannot start ends
+with a non-zero status."""
 
 from __future__ import annotations
 
@@ -103,6 +104,8 @@ def test_a_requested_stop_drains_the_request_in_flight_and_exits_0(
     assert answer[0].json()["scored"] == len(bodies)
     assert returncode == 0, f"fraud serve ended with {returncode} after {stop.name}:\n{output[-4000:]}"
     assert "Traceback" not in output, output[-4000:]
+    # The monitor of the champion that scored the batch saved its state as the service closed.
+    assert list((log.parent / "monitoring" / "state").glob("*.npz")), output[-4000:]
 
 
 def test_a_service_that_cannot_start_exits_non_zero(tmp_path: Path, world: World) -> None:
