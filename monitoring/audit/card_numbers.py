@@ -35,7 +35,10 @@ _FRACTION: Final = b"dP" + _RUN
 _BLANKED_FRACTION: Final = b"dP" + b"x" * MIN_PAN_DIGITS
 #: How orjson writes a float of 1e16 or more (exponent form), which may hold a whole number of that size.
 _LARGE_EXPONENT: Final = b"e+1"
-_HEX: Final = frozenset(b"0123456789abcdefABCDEF")
+#: Hexadecimal characters become ``h``, every other byte ``.``: the bounds of a hexadecimal word are then found
+#: by substring searches (a decision id of 32 hex digits holding a long run of decimal ones is the common case).
+_HEX_SHAPES: Final = bytes(104 if b in b"0123456789abcdefABCDEF" else 46 for b in range(256))
+_HEX_WINDOW: Final = 80
 _ALPHANUMERIC: Final = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 #: A hexadecimal word at least this long is a digest or a token, never a card number.
 _HEX_WORD_LENGTH: Final = 32
@@ -56,7 +59,7 @@ def screen(payload: bytes) -> tuple[bytes, int]:
 
 def may_hold_card_number(payload: bytes) -> bool:
     """Whether the JSON text may hold a card number anywhere (False is certain; True is checked by walking)."""
-    if _LARGE_EXPONENT in payload:
+    if b"+1" in payload and _LARGE_EXPONENT in payload:  # "+" is rare in JSON; "e" is everywhere
         return True
     shape = payload.translate(_SHAPES).replace(_FRACTION, _BLANKED_FRACTION)
     position = shape.find(_RUN)
@@ -77,12 +80,17 @@ def _run_end(shape: bytes, start: int) -> int:
 
 def _in_hex_word(text: bytes, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` lies inside a hexadecimal word of at least 32 characters (a digest)."""
-    if any(byte not in _HEX for byte in text[start:end]):
+    # The shape of a window around the run first (a digest is short), of the whole text if the word outgrows it.
+    low, high = max(start - _HEX_WINDOW, 0), end + _HEX_WINDOW
+    shape = text[low:high].translate(_HEX_SHAPES)
+    first, last = shape.rfind(b".", 0, start - low), shape.find(b".", end - low)
+    if (first < 0 < low) or (last < 0 and high < len(text)):
+        low, shape = 0, text.translate(_HEX_SHAPES)
+        first, last = shape.rfind(b".", 0, start), shape.find(b".", end)
+    if shape.find(b".", start - low, end - low) >= 0:
         return False
-    while start > 0 and text[start - 1] in _HEX:
-        start -= 1
-    while end < len(text) and text[end] in _HEX:
-        end += 1
+    start = low + first + 1
+    end = len(text) if last < 0 else low + last
     bounded = (start == 0 or text[start - 1] not in _ALPHANUMERIC) and (
         end == len(text) or text[end] not in _ALPHANUMERIC
     )

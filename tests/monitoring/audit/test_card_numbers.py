@@ -30,6 +30,8 @@ TEST_CARDS = ("4111111111111111", "5555555555554444", "378282246310005", "601111
         ({"quoted": 'he said "4111111111111111"'}, {"quoted": 'he said "411111******1111"'}),
         # A short hexadecimal word is no digest: the card number in it is found.
         ({"id": "dead4111111111111111beef"}, {"id": "dead411111******1111beef"}),
+        # Thirty-two hex digits run on into a letter are no word of their own: the card number in it is found.
+        ({"id": "abcdef" * 3 + "4111111111111111g"}, {"id": "abcdef" * 3 + "411111******1111g"}),
         # Twelve to nineteen digits failing the Luhn check: nothing of them is kept.
         ({"id": "411111111111111"}, {"id": "<card number removed>"}),
     ],
@@ -46,6 +48,9 @@ def test_card_numbers_are_masked_in_any_value(document: dict[str, object], expec
         {"features": {"mean": 0.30000000000000004, "ratio": 1 / 3, "z": -123.45678901234567}},
         {"card_token": "tok_a123456789012b3c4d5e6f7a8b9c0d1e2f"},  # twelve digits inside a token's digest
         {"model": "sha256:" + "1234567890123456" + "ab" * 24},
+        {"decision_id": "0c872598f9d191180000000000000000"},  # a counter's decimal run inside a hexadecimal id
+        {"ids": ["0c872598f9d19118000000000000000" + str(k) for k in range(10)]},
+        {"digest": "ab" * 60 + "4111111111111111" + "cd" * 60},  # a long digest: its whole word is looked at
         {"when": "2026-03-01T10:00:00.123456+00:00", "date": "2026-01-01 00:00:00"},
         {"card_display": "411111******1111", "short": "12345678901", "amount": 99999999999.0},
         {"long_id": "1" * 25},  # longer than any card number
