@@ -13,7 +13,14 @@ Figures: the process's CPU time per batch (every thread: the audit trail's write
 thread's, and the wall time; the transactions per CPU second they give; and, with ``--stages``, the event loop
 thread's CPU per stage of the batch path.
 
-    python bench/api_batch.py --batches 20 --json bench-api-batch.json
+The single-transaction route is measured the same way (``--singles``): ``POST /v1/score``, ``--in-flight``
+requests at a time (as a load generator's connections, so that the audit writer commits several requests'
+records together as it does in service), the process's CPU per request; the in-process client's own cost is
+measured on a bare ASGI application that reads the body and answers (no framework), and taken off to give the
+service's CPU. Each recording setup's cost is then its added CPU over the service's with nothing recorded, in
+the same run: ``recording_over_service_cpu``, per route (issue 16: at most 10 %).
+
+    python bench/api_batch.py --batches 20 --singles 3000 --json bench-api-batch.json
 """
 
 # ruff: noqa: E402  (the import path is fixed before the project packages are imported)
@@ -33,8 +40,11 @@ import subprocess
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 import orjson
 
@@ -106,6 +116,53 @@ def _bodies(records: list[dict[str, Any]], batch: int, tag: str, count: int, sta
     return out
 
 
+def _singles(records: list[dict[str, Any]], tag: str, count: int, start_day: int) -> list[bytes]:
+    """``count`` single-transaction bodies: the day's transactions in turn, ``start_day`` days later and a day
+    later for each pass, every one with a new id."""
+    import pandas as pd
+
+    stamps = pd.to_datetime([r["timestamp"] for r in records], format="ISO8601", utc=True)
+    out = []
+    for n in range(count):
+        at = stamps[n % len(records)] + pd.Timedelta(days=start_day + n // len(records))
+        out.append(orjson.dumps({**records[n % len(records)], "transaction_id": f"{tag}s{n}",
+                                 "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}))  # fmt: skip
+    return out
+
+
+async def _bare_app(scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+    """An ASGI application that reads the body and answers 200 with nothing else: the client's own cost."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body", False):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+async def _concurrently(client: Any, route: str, bodies: list[bytes], headers: dict[str, str], in_flight: int) -> None:
+    """Post every body, ``in_flight`` at a time (as many connections of a load generator); any failure raises."""
+    queue = list(reversed(bodies))
+
+    async def connection() -> None:
+        while queue:
+            answer = await client.post(route, content=queue.pop(), headers=headers)
+            answer.raise_for_status()
+
+    await asyncio.gather(*(connection() for _ in range(in_flight)))
+
+
+async def _singles_cpu(
+    client: Any, route: str, bodies: list[bytes], headers: dict[str, str], in_flight: int
+) -> dict[str, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    await _concurrently(client, route, bodies, headers, in_flight)
+    return {
+        "cpu_us_per_request": (time.process_time() - cpu) / len(bodies) * 1e6,
+        "wall_us_per_request": (time.perf_counter() - wall) / len(bodies) * 1e6,
+    }
+
+
 async def _drive(key: str, records: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
     import httpx
 
@@ -143,6 +200,18 @@ async def _drive(key: str, records: list[dict[str, Any]], args: argparse.Namespa
                     if totals is not None:
                         figures["stages_ms_per_batch"] = {k: v / n for k, v in totals.items()}
                 out["noop" if route == "/v1/noop" else "batch"] = figures
+            if args.singles:
+                # Single transactions, ``--in-flight`` at a time; dated after the batches' days.
+                start_day = (args.warmup + args.batches) * args.batch // max(len(records), 1) + 2
+                warm = _singles(records, "w", min(args.singles, 500), start_day)
+                await _concurrently(client, "/v1/score", warm, headers, args.in_flight)
+                bodies = _singles(records, "s", args.singles, start_day + 1)
+                out["score"] = await _singles_cpu(client, "/v1/score", bodies, headers, args.in_flight)
+                out["noop_single"] = await _singles_cpu(client, "/v1/noop", bodies, headers, args.in_flight)
+        bare = httpx.ASGITransport(app=_bare_app)
+        async with httpx.AsyncClient(transport=bare, base_url="http://bench") as client:
+            if args.singles:
+                out["client_single"] = await _singles_cpu(client, "/", bodies, headers, args.in_flight)
     return out
 
 
@@ -188,6 +257,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3, help="batches before the measurement")
     parser.add_argument("--batch", type=int, default=1_000, help="transactions per batch")
     parser.add_argument("--days", type=int, default=DAYS, help="simulated history the model is trained on")
+    parser.add_argument("--singles", type=int, default=3_000, help="single-transaction requests (0: none)")
+    parser.add_argument("--in-flight", type=int, default=32, help="single-transaction requests in flight")
     parser.add_argument("--stages", action="store_true", help="also time the stages of the batch path")
     parser.add_argument("--workdir", type=Path, help="keep the model and transactions here (reused when present)")
     parser.add_argument("--json", type=Path, help="write the figures here")
@@ -200,7 +271,8 @@ def main() -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         _prepare(workdir, args.days)
         figures: dict[str, Any] = {"batch": args.batch, "batches": args.batches}
-        passed = ["--batches", str(args.batches), "--warmup", str(args.warmup), "--batch", str(args.batch)]
+        passed = ["--batches", str(args.batches), "--warmup", str(args.warmup), "--batch", str(args.batch),
+                  "--singles", str(args.singles), "--in-flight", str(args.in_flight)]  # fmt: skip
         for setup in RECORDING:
             command = [sys.executable, __file__, "--child", setup, "--workdir", str(workdir), *passed]
             if args.stages:
@@ -210,13 +282,38 @@ def main() -> int:
                 raise SystemExit(f"the {setup!r} setup failed:\n{done.stderr[-4000:]}")
             figures[setup] = json.loads(done.stdout.strip().splitlines()[-1])
             _print(setup, figures[setup])
+        figures["recording_over_service_cpu"] = _recording_shares(figures)
+        for setup, shares in figures["recording_over_service_cpu"].items():
+            print(f"\n{setup}, recording over the service's CPU with nothing recorded: "
+                  + ", ".join(f"{route} {share:.1%}" for route, share in shares.items()))  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
+def _recording_shares(figures: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Each recording setup's added CPU over the service's own with nothing recorded, per route: the batch
+    route per batch, the score route per request less the in-process client's cost (a bare application's)."""
+    off = figures["nothing recorded"]
+    out: dict[str, dict[str, float]] = {}
+    for setup in RECORDING:
+        if setup == "nothing recorded":
+            continue
+        on = figures[setup]
+        shares = {"batch": on["batch"]["cpu_ms_per_batch"] / off["batch"]["cpu_ms_per_batch"] - 1}
+        if "score" in on:
+            service = off["score"]["cpu_us_per_request"] - off["client_single"]["cpu_us_per_request"]
+            shares["score"] = (on["score"]["cpu_us_per_request"] - off["score"]["cpu_us_per_request"]) / service
+        out[setup] = shares
+    return out
+
+
 def _print(setup: str, f: dict[str, Any]) -> None:
     batch, noop = f["batch"], f["noop"]
+    if "score" in f:
+        print(f"\n{setup}: score {f['score']['cpu_us_per_request']:.0f} us CPU per request, noop "
+              f"{f['noop_single']['cpu_us_per_request']:.0f}, the client alone (bare application) "
+              f"{f['client_single']['cpu_us_per_request']:.0f}")  # fmt: skip
     print(f"\n{setup}:")
     print(f"  batch: {batch['cpu_ms_per_batch']:.1f} ms CPU per batch (event loop thread "
           f"{batch['loop_thread_cpu_ms_per_batch']:.1f}), wall {batch['wall_ms_per_batch']:.1f} ms; "

@@ -11,7 +11,9 @@ reads the outputs back (read_committed) as they commit:
   offsets, as the worker commits: the ceiling of exactly-once consume-transform-produce with kafka-python;
 * ``worker``: ``python -m scoring_api.worker`` (validation, features, model, decision, decisions, journal,
   offsets in one transaction, the state after), with monitoring and the audit trail off;
-* ``worker + monitoring``: the same with the models' drift and performance monitors on (``--monitoring``).
+* ``worker + monitoring``: the same with the models' drift and performance monitors on (``--monitoring``);
+* ``worker + audit``: the worker recording every decision in the audit trail (SQLite, committed before the
+  batch's transaction), monitoring off (``--audit``).
 
 Throughput is the transactions divided by the time from the first produced to the last decision committed,
 and the CPU time the process under test used meanwhile (user and system, all its threads: what a busy, shared
@@ -22,7 +24,8 @@ it is the worker's own delay rather than the queue. Each side runs ``--repeat`` 
 throughput of each is kept (the machine is shared).
 
 Targets (issue 11): the worker at least 0.5 of the pass-through's rate and at least 10,000 transactions/s end
-to end; monitoring at most 10 % of the worker's throughput.
+to end; monitoring (issue 15) and recording every decision (issue 16) each at most 10 % of the worker's
+throughput.
 
     python bench/stream.py --transactions 60000 --repeat 2 --json bench-stream.json
 """
@@ -67,6 +70,7 @@ def main() -> None:
     parser.add_argument("--paced-seconds", type=float, default=15.0)
     parser.add_argument("--repeat", type=int, default=2, help="measurements per side; the best is kept")
     parser.add_argument("--monitoring", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--audit", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--bootstrap", help="an existing broker; default: the running local one, else a fresh one")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--role", choices=["passthrough"], help=argparse.SUPPRESS)
@@ -161,6 +165,7 @@ class Side:
     name: str
     kind: str
     monitoring: bool = False
+    audit: bool = False
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -206,8 +211,7 @@ def _start(side: Side, bootstrap: str, names: dict[str, str], env: dict[str, str
         "FRAUD_WORKER_STATE_DIR": str(root / names["group"]),
         "FRAUD_WORKER_MAX_BATCH": str(args.max_batch),
         "FRAUD_WORKER_MONITOR": "true" if side.monitoring else "false",
-        # The figures in docs/benchmarks.md were measured before the worker recorded into the audit trail.
-        "FRAUD_SCORING_AUDIT": "false",
+        "FRAUD_SCORING_AUDIT": "true" if side.audit else "false",
     }
     process = subprocess.Popen(command, cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300
@@ -310,6 +314,8 @@ def run(bootstrap: str, root: Path, args: Any) -> dict[str, Any]:
     sides = [Side("pass-through", "passthrough"), Side("worker", "worker")]
     if args.monitoring:
         sides.append(Side("worker + monitoring", "worker", monitoring=True))
+    if args.audit:
+        sides.append(Side("worker + audit", "worker", audit=True))
     for _ in range(args.repeat):
         for side in sides:
             side.runs.append(measure(side, bootstrap, env, root, frame, labels, None, args))
@@ -337,6 +343,9 @@ def run(bootstrap: str, root: Path, args: Any) -> dict[str, Any]:
         on = best["worker + monitoring"]["tx_per_s"]
         figures["monitoring_cost"] = 1.0 - on / best["worker"]["tx_per_s"]
         figures["monitoring_cpu_cost"] = cpu["worker + monitoring"] / cpu["worker"] - 1.0
+    if args.audit:
+        figures["audit_cost"] = 1.0 - best["worker + audit"]["tx_per_s"] / best["worker"]["tx_per_s"]
+        figures["audit_cpu_cost"] = cpu["worker + audit"] / cpu["worker"] - 1.0
     return figures
 
 
@@ -353,6 +362,9 @@ def _print(figures: dict[str, Any]) -> None:
     if "monitoring_cost" in figures:
         print(f"  monitoring costs {100 * figures['monitoring_cost']:.1f} % of the worker's throughput "
               f"({100 * figures['monitoring_cpu_cost']:.1f} % more CPU a transaction)")  # fmt: skip
+    if "audit_cost" in figures:
+        print(f"  recording every decision costs {100 * figures['audit_cost']:.1f} % of the worker's throughput "
+              f"({100 * figures['audit_cpu_cost']:.1f} % more CPU a transaction)")  # fmt: skip
     paced = figures["paced"]
     for name, run in paced["runs"].items():
         print(f"  paced at {paced['rate']:,.0f} tx/s, {name}: latency {run['latency_ms']}")
