@@ -123,7 +123,9 @@ def contract_rows(scored: pd.DataFrame | Transaction | None) -> list[dict[str, s
         elif column == "amount":
             columns[column] = series.to_numpy(dtype="float64").tolist()
         else:
-            columns[column] = [_scalar(v) for v in series.tolist()]
+            values = series.tolist()
+            # A column of plain values (the common case: strings) is taken as it is, checked at C speed.
+            columns[column] = values if set(map(type, values)) <= _PLAIN else [_scalar(v) for v in values]
     return [dict(zip(TRANSACTION_COLUMNS, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
