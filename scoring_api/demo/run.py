@@ -53,16 +53,20 @@ def run_demo(
     on_start: Callable[[str], None] = lambda message: None,
     *,
     context: DemoContext | None = None,
+    interrupted: Callable[[], KeyboardInterrupt | None] = lambda: None,
 ) -> DemoContext:
     """Run every step in order, reporting each result as it comes; then stop what the run started.
 
     A step that cannot complete raises :class:`DemoError` (a model the gate refuses,
     :class:`~scoring_api.errors.DemoRefusedError`, before anything is served with it); ``context``, when
-    given, then holds what the steps before it did.
+    given, then holds what the steps before it did. ``interrupted`` is asked before each step: a stop requested
+    while a step ran, whose ``KeyboardInterrupt`` that step's code swallowed, stops the run there.
     """
     context = context or new_context(settings, options)
     try:
         for step, message in STEPS:
+            if (stop := interrupted()) is not None:
+                raise stop
             on_start(message)
             results = step(context)
             for result in results if isinstance(results, list) else [results]:
@@ -110,22 +114,37 @@ def main(options: DemoOptions) -> int:
         console.print(f"[green]done[/green] [bold]{result.name}[/bold] ({result.seconds:.1f} s{rate}): {result.note}")
 
     error: BaseException | None = None
-    # SIGTERM (a supervisor, a CI timeout) stops the run as Ctrl-C does: everything it started is stopped.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM (a supervisor, a CI timeout) stops the run as Ctrl-C does: everything it started is stopped. The
+    # signal is also remembered: a KeyboardInterrupt raised where Python ignores exceptions (a finaliser that runs
+    # in the main thread at that moment, "Exception ignored in ...") still stops the run before its next step.
+    received: list[int] = []
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def interrupted() -> KeyboardInterrupt | None:
+        return KeyboardInterrupt(f"signal {received[0]}") if received else None
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGINT)}
     context = new_context(IngestSettings(), options)
     console.print(f"run folder: {context.workspace.root}")
     with status:
         try:
-            run_demo(context.settings, options, report, start, context=context)
+            run_demo(context.settings, options, report, start, context=context, interrupted=interrupted)
         except DemoError as refused:
             error = refused
             console.print(f"[red]stopped:[/red] {refused}")
-        except KeyboardInterrupt as interrupted:
-            error = interrupted
+        except KeyboardInterrupt as stopped:
+            error = stopped
             console.print("[yellow]interrupted[/yellow]: the service and the broker the demo started are stopped")
         except Exception as unexpected:  # reported by the fraud command's error path, after the summary
             error = unexpected
-    signal.signal(signal.SIGTERM, previous)
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+    if error is None and received:  # interrupted during the last step, which swallowed it
+        error = interrupted()
+        console.print("[yellow]interrupted[/yellow]: the service and the broker the demo started are stopped")
     print_summary(console, context, error)
     if options.json_path is not None:
         write_json(options.json_path, summary(context, time.perf_counter() - started, error))
@@ -134,10 +153,6 @@ def main(options: DemoOptions) -> int:
     if error is not None and not isinstance(error, DemoError):
         raise error
     return 0 if error is None else 2
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def write_json(path: Path, document: dict[str, object]) -> None:
