@@ -30,11 +30,12 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ingest.validation.errors import DataValidationError
 from ingest.validation.masking import storable_rows
 from ingest.validation.records import normalise_record
-from ingest.validation.rules import Rule, compile_rule, per_value_types
+from ingest.validation.rules import Rule, TextValues, compile_rule, per_value_types
 from ingest.validation.suite import expectation_name
 
 CRITICAL: Final = "critical"
@@ -244,7 +245,11 @@ class CompiledChecker:
         elif rule.expected is None or view.present_count == 0:
             mask = np.zeros(len(frame), dtype=bool)
         else:
-            unexpected_present = ~rule.expected(view.present)
+            text = view.text if rule.expected_text is not None else None
+            if text is not None and rule.expected_text is not None:
+                unexpected_present = ~rule.expected_text(text)
+            else:
+                unexpected_present = ~rule.expected(view.present)
             mask = unexpected_present if null_count == 0 else _scatter(view.null, unexpected_present)
         count = int(mask.sum())
         success = rule.batch_success(len(frame), null_count, count)
@@ -253,17 +258,36 @@ class CompiledChecker:
 
 class _ColumnView:
     """One column as the row rules of one check see it: its null mask and its non-null values, computed once
-    and shared by the rules of that column."""
+    and shared by the rules of that column; for a text column held by Arrow, its non-null values as Arrow
+    holds them too (:class:`~ingest.validation.rules.TextValues`)."""
 
     def __init__(self, values: pd.Series) -> None:
         self.values = values
-        self.null = values.isna().to_numpy(dtype=bool)
+        dtype = values.dtype
+        self._arrow: pa.Array | None = None
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            self._arrow = pa.array(values.array)
+            null_count = self._arrow.null_count
+            self.null = (
+                np.zeros(len(values), dtype=bool)
+                if null_count == 0
+                else self._arrow.is_null().to_numpy(zero_copy_only=False)
+            )
+        else:
+            self.null = values.isna().to_numpy(dtype=bool)
         self.null_count = int(self.null.sum())
         self.present_count = len(values) - self.null_count
 
     @cached_property
     def present(self) -> pd.Series:
         return self.values if self.null_count == 0 else self.values[~self.null]
+
+    @cached_property
+    def text(self) -> TextValues | None:
+        """The non-null values of an Arrow-held text column (None for a column of another dtype)."""
+        if self._arrow is None:
+            return None
+        return TextValues(self._arrow if self.null_count == 0 else self._arrow.drop_null())
 
 
 def _scatter(null: np.ndarray, unexpected_present: np.ndarray) -> np.ndarray:

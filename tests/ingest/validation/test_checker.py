@@ -3,6 +3,7 @@ decoded records are typed as the contract allows, saved suites compile without g
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,3 +129,27 @@ def test_one_bad_timestamp_in_a_micro_batch_rejects_only_its_row(full_suite: Any
     assert verdict.failures[1][0] == verdict.failures[2][0] == "timestamp.type"
     assert len(verdict.good_rows()) == 2
     assert all(reason.startswith("timestamp.type") for reason in verdict.bad_rows()["reason"])
+
+
+_AWKWARD_TEXTS = [
+    "t-1", "t-1", "4111 1111 1111 1111", "4111111111111111\n", "\u0661\u0662\u0663\u0664", "", " ", "EUR", "eur",
+    "EURO", "5411", "54110", "FR", "fr", "\u00e9t\u00e9", "a\nb", "x" * 80, "card", "online", "chip",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("nulls", [False, True], ids=["no nulls", "with nulls"])
+def test_the_text_forms_of_the_rules_answer_as_their_pandas_forms(checker: CompiledChecker, nulls: bool) -> None:
+    values = _AWKWARD_TEXTS + ([None, None] if nulls else [])
+    text_column = pd.DataFrame({"value": pd.array(values, dtype="str")})
+    object_column = pd.DataFrame({"value": pd.Series(values, dtype=object)})
+    compared = 0
+    for rule in checker.rules:
+        if rule.expected_text is None:
+            continue
+        renamed = dataclasses.replace(rule, column="value", name="r")
+        by_text = CompiledChecker([renamed]).check(text_column)
+        by_object = CompiledChecker([renamed]).check(object_column)
+        np.testing.assert_array_equal(by_text.unexpected, by_object.unexpected, err_msg=rule.name)
+        assert by_text.outcomes == by_object.outcomes, rule.name
+        compared += 1
+    assert compared >= 20
