@@ -30,12 +30,11 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ingest.validation.errors import DataValidationError
 from ingest.validation.masking import storable_rows
 from ingest.validation.records import normalise_record
-from ingest.validation.rules import Rule, TextValues, compile_rule, per_value_types
+from ingest.validation.rules import Rule, TextValues, compile_rule, per_value_types, text_array
 from ingest.validation.suite import expectation_name
 
 CRITICAL: Final = "critical"
@@ -263,10 +262,8 @@ class _ColumnView:
 
     def __init__(self, values: pd.Series) -> None:
         self.values = values
-        dtype = values.dtype
-        self._arrow: pa.Array | None = None
-        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-            self._arrow = pa.array(values.array)
+        self._arrow = text_array(values)
+        if self._arrow is not None:
             null_count = self._arrow.null_count
             self.null = (
                 np.zeros(len(values), dtype=bool)

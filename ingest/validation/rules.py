@@ -54,6 +54,16 @@ class TextValues:
         return self.array.to_pylist()  # type: ignore[no-any-return]
 
 
+def text_array(values: pd.Series) -> pa.Array | None:
+    """A text column's values as one Arrow array, without copying, when Arrow holds them (pandas' ``str``
+    dtype with its default storage); None for a column of another dtype."""
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    array = pa.array(values.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
 #: The non-null values of a text column -> boolean array, True where the value is expected.
 TextPredicate = Callable[[TextValues], np.ndarray]
 

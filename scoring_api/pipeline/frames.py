@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ingest.contract import TRANSACTION_COLUMNS, Transaction
+from ingest.validation.rules import text_array
 from scoring_api.decisions.policy import DecisionInputs
 from scoring_api.pipeline.idempotency import FINGERPRINT_FIELDS, canonical, fingerprint, fingerprints
 
@@ -73,16 +75,24 @@ def texts(column: pd.Series) -> list[str]:
 
 def frame_fingerprints(frame: pd.DataFrame) -> list[str]:
     """The fingerprint of each row of a contract frame (see :func:`~scoring_api.pipeline.idempotency.fingerprint`)."""
-    micros = ((frame["timestamp"] - _EPOCH_US) // pd.Timedelta(microseconds=1)).tolist()
-    columns: list[list[str]] = []
+    micros = ((frame["timestamp"] - _EPOCH_US) // pd.Timedelta(microseconds=1)).to_numpy(dtype=np.int64)
+    columns: list[list[str] | pa.Array] = []
     for field in FINGERPRINT_FIELDS:
         if field == "timestamp_us":
-            columns.append([str(m) for m in micros])
+            columns.append(pa.array(micros).cast(pa.string()))  # an integer's decimal digits, as str()
         elif field == "amount":
             columns.append([canonical(a) for a in frame["amount"].to_numpy(dtype=np.float64).tolist()])
         else:
-            columns.append(texts(frame[field]))
+            columns.append(arrow_texts(frame[field]))
     return fingerprints(columns)
+
+
+def arrow_texts(column: pd.Series) -> pa.Array:
+    """:func:`texts` as an Arrow array (a column Arrow holds already is handed over without copying)."""
+    array = text_array(column)
+    if array is not None and array.null_count == 0:
+        return array
+    return pa.array(texts(column), type=pa.large_string())
 
 
 def transaction_fingerprint(tx: Transaction) -> str:

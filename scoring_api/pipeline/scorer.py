@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
@@ -53,7 +53,6 @@ from scoring_api.pipeline.frames import (
 from scoring_api.pipeline.idempotency import DecisionLog, InMemoryDecisionLog, Refused
 from scoring_api.pipeline.labels import LabelSource
 from scoring_api.records import (
-    Decision,
     Explanation,
     ModelRole,
     Outcome,
@@ -62,6 +61,7 @@ from scoring_api.records import (
     Result,
     ScoredBatch,
     ShadowScores,
+    decisions_from_rows,
 )
 from scoring_api.sinks import BatchScored, DecisionSink, LogSink, utc_now
 
@@ -288,31 +288,11 @@ class Scorer:
             verdicts = policy.decide(inputs, scores, thresholds)
             explained = self._explain(deployment, named, verdicts, canary)
             now = self.clock()
-            decisions = []
-            for k, (decision_id, verdict) in enumerate(zip(self._ids.take(len(ids)), verdicts, strict=True)):
-                on_canary = canary is not None and bool(canary[k])
-                model = deployment.canary if on_canary and deployment.canary is not None else deployment.champion
-                reasons, explanation = explained.get(k, ((), None))
-                decisions.append(
-                    Decision(
-                        decision_id=decision_id,
-                        transaction_id=ids[k],
-                        card_token=inputs.card_token[k],
-                        score=float(scores[k]),
-                        risk_band=verdict.risk_band,
-                        outcome=verdict.outcome,
-                        decided_by=verdict.decided_by,
-                        rules_fired=verdict.rules_fired,
-                        reasons=reasons,
-                        review_threshold=verdict.review_threshold,
-                        decline_threshold=verdict.decline_threshold,
-                        model_version=model.content_id,
-                        model_role=ModelRole.CANARY if on_canary else ModelRole.CHAMPION,
-                        decision_config_version=policy.version,
-                        decided_at=now,
-                        explanation=explanation,
-                    )
+            decisions = decisions_from_rows(
+                self._decision_rows(
+                    deployment, ids, inputs.card_token, scores, verdicts, explained, canary, policy, now
                 )
+            )
             self.log.record(decisions, fingerprints)
         except BaseException:
             self.log.release(ids)
@@ -322,6 +302,37 @@ class Scorer:
         batch = ScoredBatch(_filled(results), named, positions.astype(np.int64), shadow, scored)
         self.sink.batch_scored(BatchScored(now, self.source, batch))
         return batch
+
+    def _decision_rows(
+        self,
+        deployment: Deployment,
+        ids: list[str],
+        cards: Sequence[str],
+        scores: NDArray[np.float32],
+        verdicts: Sequence[Verdict],
+        explained: dict[int, tuple[tuple[ReasonCode, ...], Explanation]],
+        canary: NDArray[np.bool_] | None,
+        policy: DecisionPolicy,
+        now: datetime,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Each decision's fields in :class:`Decision`'s order (see :func:`decisions_from_rows`)."""
+        champion = (deployment.champion.content_id, ModelRole.CHAMPION)
+        answered = champion
+        on_canary = canary.tolist() if canary is not None and deployment.canary is not None else None
+        if on_canary is not None and deployment.canary is not None:
+            answered = (deployment.canary.content_id, ModelRole.CANARY)
+        unexplained: tuple[tuple[ReasonCode, ...], None] = ((), None)
+        version = policy.version
+        for k, (decision_id, score, verdict) in enumerate(
+            zip(self._ids.take(len(ids)), scores.tolist(), verdicts, strict=True)
+        ):
+            model, role = answered if on_canary is not None and on_canary[k] else champion
+            reasons, explanation = explained.get(k, unexplained)
+            yield (
+                decision_id, ids[k], cards[k], score, verdict.risk_band, verdict.outcome, verdict.decided_by,
+                verdict.rules_fired, reasons, verdict.review_threshold, verdict.decline_threshold, model, role,
+                version, now, False, explanation,
+            )  # fmt: skip
 
     def _explain(
         self,

@@ -137,10 +137,13 @@ _AWKWARD_TEXTS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("nulls", [False, True], ids=["no nulls", "with nulls"])
-def test_the_text_forms_of_the_rules_answer_as_their_pandas_forms(checker: CompiledChecker, nulls: bool) -> None:
+@pytest.mark.parametrize(("nulls", "chunks"), [(False, 1), (True, 1), (True, 3)], ids=["plain", "nulls", "chunked"])
+def test_the_text_forms_of_the_rules_answer_as_their_pandas_forms(
+    checker: CompiledChecker, nulls: bool, chunks: int
+) -> None:
     values = _AWKWARD_TEXTS + ([None, None] if nulls else [])
-    text_column = pd.DataFrame({"value": pd.array(values, dtype="str")})
+    parts = [pd.DataFrame({"value": pd.array(part, dtype="str")}) for part in np.array_split(values, chunks)]
+    text_column = pd.concat(parts, ignore_index=True)
     object_column = pd.DataFrame({"value": pd.Series(values, dtype=object)})
     compared = 0
     for rule in checker.rules:
