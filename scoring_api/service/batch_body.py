@@ -33,6 +33,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import ValidationError
 
 from ingest.contract import OPTIONAL_DEFAULTS, TRANSACTION_COLUMNS
@@ -81,26 +82,17 @@ def check_items(
     """Read and check a batch's items (see the module): the frame to score, its verdict, the other items' errors."""
     errors: dict[int, list[dict[str, Any]]] = {}
     columnar = covers_contract(scorer.checker)
-    fast = _plain_items(items) if columnar else []
-    fast_set = set(fast)
+    read = _read_columns(items, _plain_items(items) if columnar else [])
+    fast = read.index.tolist()
     slow: dict[int, ScoreRequest] = {}
+    fast_set = set(fast)
     for index in range(len(items)):
         if index not in fast_set:
             request = _validated(items[index], index, errors)
             if request is not None:
                 slow[index] = request
     while True:
-        try:
-            frame, positions = _frame(items, fast, slow, tokenizer, displays)
-        except ValueError:  # a timestamp of the right shape that is no date (2026-02-30): those go one by one
-            unparsed = [index for index in fast if not _is_date(items[index]["timestamp"])]
-            for index in unparsed:
-                request = _validated(items[index], index, errors)
-                if request is not None:
-                    slow[index] = request
-            fast = [index for index in fast if index not in set(unparsed)]
-            fast_set -= set(unparsed)
-            frame, positions = _frame(items, fast, slow, tokenizer, displays)
+        frame, positions = _frame(read if len(fast) == len(read) else read.loc[fast], slow, tokenizer, displays)
         if not positions:
             return CheckedBatch(frame, None, positions, errors)
         verdict = scorer.check(frame)
@@ -145,7 +137,8 @@ def _is_date(text: str) -> bool:
 
 
 def _plain_items(items: list[Any]) -> list[int]:
-    """The positions of the items whose shape and value types the columns read (see the module)."""
+    """The positions of the items whose shape the columns read: the keys, a finite number for the amount, an ISO
+    8601 text for the timestamp (the text fields' types are screened by :func:`_read_columns`)."""
     out = []
     for index, item in enumerate(items):
         if type(item) is not dict or not (_REQUIRED <= item.keys() <= _COLUMN_KEYS):
@@ -154,24 +147,63 @@ def _plain_items(items: list[Any]) -> list[int]:
         stamp = item["timestamp"]
         if not ((type(amount) is float and math.isfinite(amount)) or type(amount) is int):
             continue
-        if type(stamp) is not str or _ISO_TIMESTAMP.fullmatch(stamp) is None:
-            continue
-        if all(type(item.get(name, "")) is str for name in _TEXT):
+        if type(stamp) is str and _ISO_TIMESTAMP.fullmatch(stamp) is not None:
             out.append(index)
     return out
 
 
+def _read_columns(items: list[Any], positions: list[int]) -> pd.DataFrame:
+    """The contract frame of the items at ``positions`` whose text fields all hold text, indexed by position
+    (the others, and those whose timestamp is no date, such as 2026-02-30, go one by one).
+
+    Each text column is handed to Arrow as it is, which refuses a value that is not text: only a column that
+    holds such a value (rare) is screened item by item."""
+    chosen = [items[i] for i in positions]
+    columns: dict[str, Any] = {}
+    dropped: set[int] = set()
+    for name in _TEXT:
+        default = _DEFAULTS.get(name)
+        values = [item[name] for item in chosen] if default is None else [item.get(name, default) for item in chosen]
+        array = _text_array(values)
+        if array is None:
+            dropped.update(k for k, value in enumerate(values) if type(value) is not str)
+        columns[name] = array
+    stamps = [item["timestamp"] for item in chosen]
+    try:
+        times = pd.to_datetime(stamps, format="ISO8601", utc=True).as_unit("us")
+    except ValueError:
+        dropped.update(k for k, stamp in enumerate(stamps) if not _is_date(stamp))
+        times = None
+    if dropped:
+        kept = [positions[k] for k in range(len(positions)) if k not in dropped]
+        return _read_columns(items, kept)
+    frame: dict[str, Any] = {}
+    for name in TRANSACTION_COLUMNS:
+        if name == "timestamp":
+            frame[name] = times
+        elif name == "amount":
+            frame[name] = np.asarray([item["amount"] for item in chosen], dtype=np.float64)
+        else:
+            frame[name] = pd.array(columns[name], dtype="str")
+    return pd.DataFrame(frame, index=positions)
+
+
+def _text_array(values: list[Any]) -> pa.Array | None:
+    """``values`` as an Arrow text array, or None when one of them is not text (a number, null, a list...)."""
+    try:
+        array = pa.array(values, type=pa.large_string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return None
+    return array if array.null_count == 0 else None
+
+
 def _frame(
-    items: list[Any],
-    fast: list[int],
-    slow: dict[int, ScoreRequest],
-    tokenizer: CardTokenizer,
-    displays: dict[str, str] | None,
+    read: pd.DataFrame, slow: dict[int, ScoreRequest], tokenizer: CardTokenizer, displays: dict[str, str] | None
 ) -> tuple[pd.DataFrame, list[int]]:
     """The contract frame of the column-read items and the validated ones, in request order."""
     parts: list[pd.DataFrame] = []
-    if fast:
-        parts.append(_columns_frame([items[i] for i in fast], fast))
+    if len(read):
+        parts.append(read)
     if slow:
         order = sorted(slow)
         parts.append(requests_frame([slow[i] for i in order], tokenizer, displays).set_axis(order))
@@ -180,17 +212,3 @@ def _frame(
     frame = parts[0] if len(parts) == 1 else pd.concat(parts).sort_index()
     positions = frame.index.tolist()
     return frame.reset_index(drop=True), positions
-
-
-def _columns_frame(items: list[dict[str, Any]], positions: list[int]) -> pd.DataFrame:
-    columns: dict[str, Any] = {}
-    for name in TRANSACTION_COLUMNS:
-        default = _DEFAULTS.get(name)
-        values = [item[name] for item in items] if default is None else [item.get(name, default) for item in items]
-        if name == "timestamp":
-            columns[name] = pd.to_datetime(values, format="ISO8601", utc=True).as_unit("us")
-        elif name == "amount":
-            columns[name] = np.asarray(values, dtype=np.float64)
-        else:
-            columns[name] = pd.array(values, dtype="str")
-    return pd.DataFrame(columns, index=positions)

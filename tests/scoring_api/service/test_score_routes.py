@@ -209,6 +209,9 @@ _BATCH_ITEMS: list[tuple[str, dict[str, Any]]] = [
     ("unexpected key", {"unexpected": 1}),
     ("no card", {"card_token": None}),
     ("device as a number", {"device_id": 7}),
+    ("mcc as a list", {"mcc": ["5411"]}),
+    ("terminal as an object", {"terminal_id": {"id": "m1"}}),
+    ("currency as a boolean", {"currency": False}),
 ]
 
 
