@@ -11,7 +11,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -111,12 +111,24 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return document
 
 
-def _freeze_startup_objects() -> None:
+#: Container allocations between young collections (the interpreter's default is 700).
+YOUNG_COLLECTION_THRESHOLD: Final = 10_000
+
+
+def _tune_garbage_collector() -> None:
     """Keep what the process built before serving (modules, models, compiled kernels: millions of objects) out of
     the garbage collector's full collections. Without it every full collection walks them all again: pauses of
-    0.3 to 0.9 s in the middle of requests, measured on the batch route; with it, tens of milliseconds."""
+    0.3 to 0.9 s in the middle of requests, measured on the batch route; with it, tens of milliseconds.
+
+    Then collect the young generation every :data:`YOUNG_COLLECTION_THRESHOLD` allocations instead of 700: a
+    batch of 1,000 transactions allocates tens of thousands of containers (the body's items, the decisions,
+    the answer's documents), which at 700 set off a dozen young collections a batch, and every tenth of those
+    an older one, every tenth of which (as the decision log and the features' routes grow) a full one: 6.9 ms
+    a batch in all, measured in process over 40 batches. The older generations keep their thresholds."""
     gc.collect()
     gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
 
 
 def create_app(services: Services, *, maintenance: bool = True, owns_services: bool = False) -> FastAPI:
@@ -126,7 +138,7 @@ def create_app(services: Services, *, maintenance: bool = True, owns_services: b
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _freeze_startup_objects()
+        _tune_garbage_collector()
         if maintenance:
             services.start_maintenance()
         try:
