@@ -85,6 +85,8 @@ class Rule:
     value_expected: ValuePredicate | None = None
     batch: FramePredicate | None = None
     expected_text: TextPredicate | None = None
+    #: A type rule's verdict on a column that is not of object dtype, from its dtype (``batch`` on its frame).
+    dtype_expected: Callable[[Any], bool] | None = None
 
     def batch_success(self, total: int, null_count: int, unexpected: int) -> bool:
         """great-expectations' verdict for a row rule from its counts (``mostly`` over non-null rows)."""
@@ -159,6 +161,7 @@ def _of_type(name: str, column: str | None, severity: str, kwargs: Mapping[str, 
         expected=expected if per_value else None,
         value_expected=lambda value: isinstance(value, types),
         batch=batch,
+        dtype_expected=lambda dtype: dtype.type in types,
     )
 
 

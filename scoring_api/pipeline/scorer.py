@@ -159,7 +159,9 @@ class Scorer:
     def check(self, frame: pd.DataFrame) -> CheckVerdict:
         """The validation suite's verdict on a frame of the contract's columns (what :meth:`score_frame` runs
         first; a caller that reads the verdict itself hands it on to score the same frame)."""
-        return self.checker.check(frame[[c for c in TRANSACTION_COLUMNS if c in frame.columns]])
+        if tuple(frame.columns) != TRANSACTION_COLUMNS:
+            frame = frame[[c for c in TRANSACTION_COLUMNS if c in frame.columns]]
+        return self.checker.check(frame)
 
     def score_frame(self, frame: pd.DataFrame, verdict: CheckVerdict | None = None) -> ScoredBatch:
         """Score a frame of the contract's columns (a decoded micro-batch); rows keep their order. ``verdict``
