@@ -28,20 +28,20 @@ class OrjsonResponse(JSONResponse):
 def decision_body(decision: Decision) -> dict[str, Any]:
     """The :class:`~scoring_api.service.schemas.DecisionOut` document of a decision, for orjson: the reason codes
     go as the records themselves (dataclasses with the fields of ``ReasonCodeOut``, which orjson writes as
-    objects), enums as their values."""
+    objects), enums as themselves (orjson writes their values; reading ``.value`` costs 0.25 us an enum)."""
     explanation = decision.explanation
     return {
         "decision_id": decision.decision_id,
         "transaction_id": decision.transaction_id,
         "score": decision.score,
-        "risk_band": decision.risk_band.value,
-        "decision": decision.outcome.value,
+        "risk_band": decision.risk_band,
+        "decision": decision.outcome,
         "decided_by": decision.decided_by,
         "reason_codes": decision.reasons,
         "rules_fired": decision.rules_fired,
         "thresholds": {"review": decision.review_threshold, "decline": decision.decline_threshold},
         "model_version": decision.model_version,
-        "model_role": decision.model_role.value,
+        "model_role": decision.model_role,
         "decision_config_version": decision.decision_config_version,
         "decided_at": utc_text(decision.decided_at),
         "replayed": decision.replayed,
