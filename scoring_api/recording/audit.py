@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 
 from ingest.contract import TRANSACTION_COLUMNS, Transaction
-from ingest.validation.rules import text_array
 from monitoring.audit.errors import AuditError, AuditStoreError
 from monitoring.audit.events import AccessEvent, AuditEvent, DecisionConfigEvent, DecisionEvent, DeploymentEvent
 from monitoring.audit.log import AppendResult
@@ -123,8 +122,6 @@ def contract_rows(scored: pd.DataFrame | Transaction | None) -> list[dict[str, s
             columns[column] = _iso_column(series)
         elif column == "amount":
             columns[column] = series.to_numpy(dtype="float64").tolist()
-        elif (texts := text_array(series)) is not None and texts.null_count == 0:
-            columns[column] = texts.to_pylist()  # Python strings already: nothing for _scalar to do
         else:
             values = series.tolist()
             # A column of plain values (the common case: strings) is taken as it is, checked at C speed.
