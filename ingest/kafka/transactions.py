@@ -1,9 +1,10 @@
 """A transactional producer: a micro-batch's outputs and its input offsets commit together, or not at all.
 
 The consume-transform-produce loop of a stream worker (:mod:`scoring_api.worker`) runs each micro-batch in one
-Kafka transaction: :meth:`TransactionalProducer.begin`, :meth:`send` its outputs (decisions, dead letters, a
-journal record), :meth:`send_offsets` the input offsets with the consumer's group metadata, :meth:`commit`.
-Readers with ``isolation_level="read_committed"`` see all of it or none of it.
+Kafka transaction: :meth:`TransactionalProducer.begin`, :meth:`send_offsets` the input offsets with the
+consumer's group metadata (known once the batch is polled: the coordinator's round trips then run on the
+producer's I/O thread while the batch is processed), :meth:`send` its outputs (decisions, dead letters, a journal
+record), :meth:`commit`. Readers with ``isolation_level="read_committed"`` see all of it or none of it.
 
 ``transactional_id`` is stable per worker slot: a restarted worker calls :meth:`init`, which fences the previous
 instance (a zombie's later commits fail with :class:`~ingest.kafka.errors.FencedError`) and aborts the
@@ -12,8 +13,8 @@ that a rebalance has replaced (KIP-447).
 
 >>> producer = TransactionalProducer("127.0.0.1:9092", "scorer-0")  # doctest: +SKIP
 >>> producer.init()  # doctest: +SKIP
->>> producer.begin(); producer.send("scores", b"...", key=b"t1")  # doctest: +SKIP
->>> producer.send_offsets(batch.offsets, consumer.group_metadata()); producer.commit()  # doctest: +SKIP
+>>> producer.begin(); producer.send_offsets(batch.offsets, consumer.group_metadata())  # doctest: +SKIP
+>>> producer.send("scores", b"...", key=b"t1"); producer.commit()  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class TransactionalProducer:
         self._failures = 0
         self._first_failure: BaseException | None = None
         config = {**DEFAULT_TRANSACTIONAL_CONFIG, **overrides}
+        #: The open transaction's offsets on their way to the coordinator (kafka-python's
+        #: TransactionalRequestResult), waited for by :meth:`commit`.
+        self._offsets: Any = None
+        self._offsets_wait_ms = int(config.get("transaction_timeout_ms", 60_000))
         try:
             self._producer = KafkaProducer(
                 bootstrap_servers=bootstrap_servers,
@@ -87,6 +92,7 @@ class TransactionalProducer:
 
         with self._lock:
             self._failures, self._first_failure = 0, None
+        self._offsets = None
         try:
             self._producer.begin_transaction()
         except KafkaError as exc:
@@ -136,18 +142,42 @@ class TransactionalProducer:
         return len(partitions)
 
     def send_offsets(self, offsets: dict[Any, Any], group_metadata: Any) -> None:
-        """Add the consumed ``offsets`` (TopicPartition -> OffsetAndMetadata) to the open transaction."""
+        """Add the consumed ``offsets`` (TopicPartition -> OffsetAndMetadata) to the open transaction, without
+        waiting for the coordinator.
+
+        kafka-python's ``send_offsets_to_transaction`` queues AddOffsetsToTxn (then TxnOffsetCommit) for the
+        producer's I/O thread and blocks until both round trips are done; this queues them the same way (its
+        transaction manager's ``send_offsets_to_transaction``, then a wake-up of the I/O thread) and returns, so
+        the round trips overlap whatever the caller does next: call it right after :meth:`begin`, with the
+        offsets of the batch just polled, then process the batch and :meth:`send` its outputs. The broker accepts
+        the partitions of the sends being added after the offsets. :meth:`commit` waits for the offsets first and
+        fails, leaving the transaction to abort, when they were refused (a member a rebalance replaced, a fenced
+        producer); :meth:`abort` discards them with the rest of the transaction. Offsets added to a transaction
+        are pending until it commits: neither this group's committed offsets nor (KIP-447: kafka-python's
+        read_committed consumers fetch offsets with ``require_stable``) another member's see them before."""
         from kafka.errors import KafkaError
 
+        producer = self._producer
         try:
-            self._producer.send_offsets_to_transaction(offsets, group_metadata)
+            self._offsets = producer._transaction_manager.send_offsets_to_transaction(offsets, group_metadata)
         except KafkaError as exc:
             raise self._translate("adding the input offsets to the transaction", exc) from exc
+        producer._sender.wakeup()
 
     def commit(self) -> None:
         """Commit the open transaction: its records and offsets become visible to read_committed readers."""
         from kafka.errors import KafkaError
 
+        offsets, self._offsets = self._offsets, None
+        try:
+            if offsets is not None and not offsets.wait(timeout_ms=self._offsets_wait_ms):
+                raise TransactionAbortedError(
+                    f"the transaction coordinator took no answer on the input offsets within "
+                    f"{self._offsets_wait_ms} ms; the transaction is not committed: abort it and process the batch "
+                    "again"
+                )
+        except KafkaError as exc:
+            raise self._translate("adding the input offsets to the transaction", exc) from exc
         try:
             self._producer.commit_transaction()
         except KafkaError as exc:
@@ -163,6 +193,7 @@ class TransactionalProducer:
         """Abort the open transaction: none of its records or offsets will ever be visible."""
         from kafka.errors import KafkaError
 
+        self._offsets = None
         try:
             self._producer.abort_transaction()
         except KafkaError as exc:
@@ -201,11 +232,16 @@ class TransactionalProducer:
     def _translate(self, doing: str, exc: Exception) -> Exception:
         from kafka.errors import ProducerFencedError
 
-        fenced = isinstance(exc, ProducerFencedError) or type(exc).__name__ in {
-            "ProducerFencedError",
-            "InvalidProducerEpochError",
-            "TransactionalIdAuthorizationFailedError",
-        }
+        # A fence the I/O thread met (on the offsets sent ahead, on adding a partition) reaches the caller's next
+        # call as a generic error "in an error state": the transaction manager, in its fatal state, keeps the cause.
+        manager = getattr(self._producer, "_transaction_manager", None)
+        cause = manager.last_error if manager is not None and manager.has_fatal_error() else None
+        fenced = any(
+            isinstance(error, ProducerFencedError)
+            or type(error).__name__
+            in {"ProducerFencedError", "InvalidProducerEpochError", "TransactionalIdAuthorizationFailedError"}
+            for error in (exc, cause)
+        )
         if fenced:
             return FencedError(
                 f"another producer with transactional id {self.transactional_id!r} took over while {doing}; "
