@@ -7,16 +7,20 @@ One iteration (see ``docs/stream-worker.md`` for the whole design):
    to the group's committed offset by the journal replay (:mod:`~scoring_api.worker.recovery`) before any new
    input of it is processed, and its labels partition is read from the state's position;
 2. read the labels on the topic so far, plan the batch (rows in event-time order, labels where they are due);
-3. score the plan's runs (:class:`~scoring_api.worker.scoring.RowScorer`), applying labels between them, and
-   hand the decisions to the recorder (the audit trail), which must accept them before anything is published;
-4. in one Kafka transaction: decisions to ``scores``, dead letters to ``transactions.dlq``, the journal record,
-   and the input offsets (with the group's metadata, and the journal record's name as offset metadata);
+3. begin the batch's Kafka transaction and add the input offsets to it (with the group's metadata, and the
+   journal record's name as offset metadata) without waiting: the coordinator's round trips run on the
+   producer's I/O thread while the batch is processed; score the plan's runs
+   (:class:`~scoring_api.worker.scoring.RowScorer`), applying labels between them, and hand the decisions to the
+   recorder (the audit trail), which must accept them before anything is published;
+4. in the same transaction: decisions to ``scores``, dead letters to ``transactions.dlq``, the journal record,
+   then the commit (which waits for the offsets' answer first);
 5. after the commit, the state's unit commits with the positions it reached (Redis: one MULTI/EXEC; embedded:
    in memory, snapshotted every ``snapshot_every`` batches and at shutdown).
 
-A failed transaction (or a recorder that refuses the decisions) is aborted, the state returns to its last
-durable point (and replays the journal), the consumer goes back to the committed offsets, and the batch is
-processed again. SIGTERM finishes the batch in hand, commits it, snapshots, and leaves the group.
+A failed transaction (or a recorder that refuses the decisions) is aborted, its offsets with it; the state
+returns to its last durable point (and replays the journal), the consumer goes back to the committed offsets, and
+the batch is processed again. A batch whose processing raises aborts its transaction before the error stops the
+worker. SIGTERM finishes the batch in hand, commits it, snapshots, and leaves the group.
 """
 
 from __future__ import annotations
@@ -295,16 +299,27 @@ class StreamWorker:
         began = time.monotonic()
         self.feed.catch_up(self.settings.recovery_timeout_s)
         plan = plan_batch(batch.frame, self.feed.queues)
+        record = self._journal_record(batch, plan)
         self.state.begin()
         try:
-            processed = process_plan(plan, self.scorer)
-            if not self._record(batch, processed):
-                return
-            record, journal_offset, outputs = self._commit(batch, plan, processed)
+            self._open_transaction(batch, record)
+            try:
+                processed = process_plan(plan, self.scorer)
+                refusal = self._record(batch, processed)
+                if refusal is None:
+                    journal_offset, outputs = self._commit(batch, plan, processed, record)
+            except BaseException:
+                self._abort_quietly()
+                raise
         except FencedError:
             raise
         except KafkaIngestError as exc:
             self._recover_from_abort(batch, exc)
+            return
+        if refusal is not None:  # nothing was published: undo the batch, wait for the recorder, do it again
+            self._abort_quietly()
+            self._stop.wait(self._record_pause)
+            self._recover_from_abort(batch, refusal)
             return
         positions = {position_name(p): end for p, (_, end) in batch.ranges.items()}
         positions.update({journal_name(p): journal_offset for p in batch.ranges})
@@ -323,15 +338,39 @@ class StreamWorker:
             forgotten = self.state.engine.evict_idle(newest, lateness)
             log.info("idle entities forgotten", extra={"entities": forgotten})
 
-    def _record(self, batch: MicroBatch, processed: ProcessedBatch) -> bool:
+    def _journal_record(self, batch: MicroBatch, plan: BatchPlan) -> JournalRecord:
+        """The batch's journal record: its input ranges and the label ranges its plan applies (all known before
+        the batch is processed)."""
+        self._seq += 1
+        labels = {(self.topics.labels, p): rng for p, rng in plan.label_ranges.items()}
+        return JournalRecord(self.worker_id, self._seq, dict(batch.ranges), labels)
+
+    def _open_transaction(self, batch: MicroBatch, record: JournalRecord) -> None:
+        """Begin the batch's transaction and add its input offsets to it at once (each with the journal record's
+        name as metadata): the coordinator's round trips run on the producer's I/O thread while the batch is
+        processed, and :meth:`_commit` waits for them only to commit. The offsets are pending until the commit;
+        an abort discards them with the outputs."""
+        from kafka.structs import OffsetAndMetadata
+
+        metadata = commit_metadata(record)
+        offsets = {tp: OffsetAndMetadata(o.offset, metadata, o.leader_epoch) for tp, o in batch.offsets.items()}
+        self.producer.begin()
+        try:
+            self.producer.send_offsets(offsets, self.consumer.group_metadata())
+        except BaseException:
+            self._abort_quietly()
+            raise
+
+    def _record(self, batch: MicroBatch, processed: ProcessedBatch) -> Exception | None:
         """Hand the batch's decisions to the recorder before they are published, so that no decision reaches
-        ``scores`` unrecorded. When the recorder refuses them, nothing of the batch is published: it is processed
-        again after a pause that doubles up to 30 s (the stream waits for the audit trail rather than publish
-        decisions it lacks). A batch recorded and then not committed (the transaction aborted, the worker killed)
-        is recorded again when it is processed again: the trail then holds a decision that was never published
-        beside the one that was (the decision on ``scores`` names its own id)."""
+        ``scores`` unrecorded; returns the recorder's failure, if any. When the recorder refuses them, nothing of
+        the batch is published: its transaction is aborted and it is processed again after a pause that doubles
+        up to 30 s (the stream waits for the audit trail rather than publish decisions it lacks). A batch recorded
+        and then not committed (the transaction aborted, the worker killed) is recorded again when it is processed
+        again: the trail then holds a decision that was never published beside the one that was (the decision on
+        ``scores`` names its own id)."""
         if self.recorder is None:
-            return True
+            return None
         try:
             self.recorder.batch_scored(BatchScored(utc_now(), "stream", processed.scored.batch))
         except Exception as exc:  # any failure of the recorder: the batch is undone and processed again
@@ -341,39 +380,23 @@ class StreamWorker:
                 "recording the batch's decisions failed; nothing was published, the batch is processed again",
                 extra={"error": f"{type(exc).__name__}: {exc}", "rows": batch.size, "pause_s": self._record_pause},
             )
-            self._stop.wait(self._record_pause)
-            self._recover_from_abort(batch, exc)
-            return False
+            return exc
         self._record_pause = 0.0
-        return True
+        return None
 
     def _commit(
-        self, batch: MicroBatch, plan: BatchPlan, processed: ProcessedBatch
-    ) -> tuple[JournalRecord, int, BatchOutputs]:
-        """One Kafka transaction: decisions, dead letters, the journal record, the input offsets."""
-        from kafka.structs import OffsetAndMetadata
-
-        self._seq += 1
-        labels = {(self.topics.labels, p): rng for p, rng in plan.label_ranges.items()}
-        record = JournalRecord(self.worker_id, self._seq, dict(batch.ranges), labels)
+        self, batch: MicroBatch, plan: BatchPlan, processed: ProcessedBatch, record: JournalRecord
+    ) -> tuple[int, BatchOutputs]:
+        """Complete the open transaction (the input offsets are in it already): decisions, dead letters, the
+        journal record, then the commit. Returns the journal record's offset and the outputs."""
         outputs = batch_outputs(batch, plan, processed, self.settings.dlq_max_value_bytes)
-        metadata = commit_metadata(record)
-        offsets = {tp: OffsetAndMetadata(o.offset, metadata, o.leader_epoch) for tp, o in batch.offsets.items()}
         producer = self.producer
-        producer.begin()
-        try:
-            producer.send_keyed(self.topics.scores, *outputs.decision_columns())
-            for letter in outputs.dead_letters:
-                producer.send(self.topics.dead_letters, letter.value, key=letter.key, headers=letter.headers)
-            journal = producer.send(
-                self.topics.journal, encode_record(record), key=self.worker_id.encode(), partition=0
-            )
-            producer.send_offsets(offsets, self.consumer.group_metadata())
-            producer.commit()
-        except BaseException:
-            self._abort_quietly()
-            raise
-        return record, int(journal.get(timeout=30).offset), outputs
+        producer.send_keyed(self.topics.scores, *outputs.decision_columns())
+        for letter in outputs.dead_letters:
+            producer.send(self.topics.dead_letters, letter.value, key=letter.key, headers=letter.headers)
+        journal = producer.send(self.topics.journal, encode_record(record), key=self.worker_id.encode(), partition=0)
+        producer.commit()
+        return int(journal.get(timeout=30).offset), outputs
 
     def _abort_quietly(self) -> None:
         try:

@@ -1,14 +1,15 @@
 """Online features after crashes and restarts equal those of an uninterrupted run, transaction by transaction,
 and those equal the offline engine's point-in-time features.
 
-One partition, so that the order of the stream is the order of time; the labels are on their topic before the
-stream passes their report time. A run crashes (the worker dies without a word: no snapshot, no commit) at
-every point of the consume-transform-produce cycle: between batches (records polled, nothing begun), inside the
-Kafka transaction with the outputs sent and the offsets not, inside it with the offsets sent and the commit not
-made, between the Kafka commit and the state commit, and after the state commit (the batch applied in memory,
-not yet in a snapshot); each time a new worker of the same slot starts from what is durable (the snapshot on
-disk, the topics, the journal) and goes on. The embedded state forgets idle entities after every batch here, as
-it does every ``evict_every`` batches in production: features do not change for it.
+One partition, so that the order of the stream is the order of time; the labels are on their topic before the stream
+passes their report time. A run crashes (the worker dies without a word: no snapshot, no commit) at every point of
+the consume-transform-produce cycle: between batches (records polled, nothing begun), inside the Kafka transaction
+before its input offsets are added, inside it with the offsets added (on their way to the coordinator while the
+batch is processed) and the outputs not sent, inside it with the offsets and outputs sent and the commit not made,
+between the Kafka commit and the state commit, and after the state commit (the batch applied in memory, not yet in a
+snapshot); each time a new worker of the same slot starts from what is durable (the snapshot on disk, the topics,
+the journal) and goes on. The embedded state forgets idle entities after every batch here, as it does every
+``evict_every`` batches in production: features do not change for it.
 """
 
 from __future__ import annotations
@@ -66,9 +67,11 @@ def _crash_at(worker: StreamWorker, where: str, batch: int) -> None:
         connect()
         if where == "between batches":
             worker._process = dying(worker._process)  # type: ignore[method-assign]
-        elif where == "with the outputs sent, before the offsets":
+        elif where == "in the transaction, before the offsets":
             worker.producer.send_offsets = dying(worker.producer.send_offsets)  # type: ignore[method-assign]
-        elif where == "with the offsets sent, before the commit":
+        elif where == "with the offsets sent, before the outputs":
+            worker.producer.send_keyed = dying(worker.producer.send_keyed)  # type: ignore[method-assign]
+        elif where == "with the offsets and outputs sent, before the commit":
             worker.producer.commit = dying(worker.producer.commit)  # type: ignore[method-assign]
         elif where == "between the Kafka commit and the state commit":
             worker.state.commit = dying(worker.state.commit)  # type: ignore[method-assign]
@@ -115,9 +118,10 @@ def test_features_after_crashes_equal_an_uninterrupted_run_and_the_offline_engin
             "crashed",
             [
                 ("between the Kafka commit and the state commit", 3),
-                ("with the offsets sent, before the commit", 4),
+                ("with the offsets and outputs sent, before the commit", 4),
                 ("between batches", 6),
-                ("with the outputs sent, before the offsets", 2),
+                ("in the transaction, before the offsets", 2),
+                ("with the offsets sent, before the outputs", 3),
                 ("after the state commit", 5),
                 ("between the Kafka commit and the state commit", 7),
             ],
