@@ -35,6 +35,7 @@ from typing import Any, Final
 
 import numpy as np
 from crc32c import crc32c
+from kafka.record.util import encode_varint
 
 #: A record batch's header (Kafka's ``DefaultRecordBatch``): base offset, length, partition leader epoch, magic,
 #: CRC-32C, attributes, last offset delta, first and max timestamps, producer id and epoch, base sequence, count.
@@ -47,13 +48,9 @@ _MAGIC: Final = 2
 
 
 def varint(value: int) -> bytes:
-    """Kafka's signed varint (zig-zag, 7 bits a byte, least significant first)."""
-    value = (value << 1) ^ (value >> 63)
+    """Kafka's signed varint (zig-zag, 7 bits a byte, least significant first), as kafka-python writes it."""
     out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
+    encode_varint(value, out.append)
     return bytes(out)
 
 
