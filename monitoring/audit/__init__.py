@@ -18,6 +18,14 @@ from ingest.lazy_exports import lazy_exports
 if TYPE_CHECKING:
     from monitoring.audit.bundle import BundleReport, verify_bundle
     from monitoring.audit.chain import Finding
+    from monitoring.audit.decision_batch import (
+        DecisionBatch,
+        batch_from_ipc,
+        batch_to_ipc,
+        decision_batch_events,
+        decision_schema,
+        encode_decision_batch,
+    )
     from monitoring.audit.errors import (
         AuditError,
         AuditKeyError,
@@ -63,6 +71,12 @@ _EXPORTS: dict[str, str] = {
     "BundleReport": "monitoring.audit.bundle",
     "verify_bundle": "monitoring.audit.bundle",
     "Finding": "monitoring.audit.chain",
+    "DecisionBatch": "monitoring.audit.decision_batch",
+    "batch_from_ipc": "monitoring.audit.decision_batch",
+    "batch_to_ipc": "monitoring.audit.decision_batch",
+    "decision_batch_events": "monitoring.audit.decision_batch",
+    "decision_schema": "monitoring.audit.decision_batch",
+    "encode_decision_batch": "monitoring.audit.decision_batch",
     "AuditError": "monitoring.audit.errors",
     "AuditKeyError": "monitoring.audit.errors",
     "AuditStoreError": "monitoring.audit.errors",
@@ -126,6 +140,7 @@ __all__ = [
     "AuditWriter",
     "BundleError",
     "BundleReport",
+    "DecisionBatch",
     "DecisionConfigEvent",
     "DecisionEvent",
     "DeploymentEvent",
@@ -145,6 +160,11 @@ __all__ = [
     "UnknownRecordError",
     "VerificationReport",
     "apply_retention",
+    "batch_from_ipc",
+    "batch_to_ipc",
+    "decision_batch_events",
+    "decision_schema",
+    "encode_decision_batch",
     "export_bundle",
     "export_evidence",
     "export_stream",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import orjson
 
@@ -25,7 +25,13 @@ from monitoring.audit.card_numbers import mask_text, screen
 from monitoring.audit.errors import AuditError
 from monitoring.audit.events import AuditEvent, filed_under
 
+if TYPE_CHECKING:
+    from monitoring.audit.decision_batch import DecisionBatch
+
 logger = logging.getLogger(__name__)
+
+#: What may be recorded: one event, or a scored batch's decisions in columnar form (one record per decision).
+AuditItem: TypeAlias = "AuditEvent | DecisionBatch"
 
 _JSON_OPTIONS: Final = orjson.OPT_NAIVE_UTC
 
@@ -73,3 +79,22 @@ def encode(event: AuditEvent) -> EncodedEvent:
 def encode_many(events: Iterable[AuditEvent]) -> list[EncodedEvent]:
     """Each event as it is stored."""
     return [encode(event) for event in events]
+
+
+def encode_items(items: Iterable[AuditItem]) -> list[EncodedEvent]:
+    """Each item as it is stored, in order: an event as one record, a decision batch as one record per row
+    (:func:`~monitoring.audit.decision_batch.encode_decision_batch`)."""
+    out: list[EncodedEvent] = []
+    for item in items:
+        if isinstance(item, AuditEvent):
+            out.append(encode(item))
+            continue
+        from monitoring.audit.decision_batch import DecisionBatch, encode_decision_batch
+
+        if not isinstance(item, DecisionBatch):
+            raise AuditError(
+                f"append takes audit events (DecisionEvent, AccessEvent...) and decision batches, "
+                f"not {type(item).__name__}"
+            )
+        out += encode_decision_batch(item)
+    return out

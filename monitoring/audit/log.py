@@ -32,9 +32,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from monitoring.audit.encoding import EncodedEvent, encode_many
+from monitoring.audit.encoding import AuditItem, EncodedEvent, encode_items
 from monitoring.audit.errors import AuditStoreError, UnknownRecordError
-from monitoring.audit.events import AuditEvent, DecisionEvent, utc_now
+from monitoring.audit.events import DecisionEvent, utc_now
 from monitoring.audit.filters import AuditFilter
 from monitoring.audit.head import SignedHead, sign_head
 from monitoring.audit.records import GENESIS_HASH, AuditRecord, format_time, record_hash
@@ -105,21 +105,19 @@ class AuditLog:
 
     # -- writing ---------------------------------------------------------------------------------------------
 
-    def append(self, events: Iterable[AuditEvent]) -> AppendResult:
+    def append(self, events: Iterable[AuditItem]) -> AppendResult:
         """Record a batch of events at the end of the chain, all or none; returns what was recorded."""
         return self.append_with(events, ())
 
-    def append_with(
-        self, events: Iterable[AuditEvent], statements: Sequence[tuple[str, Sequence[Any]]]
-    ) -> AppendResult:
+    def append_with(self, events: Iterable[AuditItem], statements: Sequence[tuple[str, Sequence[Any]]]) -> AppendResult:
         """:meth:`append`, with more SQL statements run in the same transaction (retention moves records to an
         archive segment and records that it did, atomically)."""
-        return self.append_encoded(encode_many(events), statements)
+        return self.append_encoded(encode_items(events), statements)
 
     def append_encoded(
         self, encoded: Sequence[EncodedEvent], statements: Sequence[tuple[str, Sequence[Any]]] = ()
     ) -> AppendResult:
-        """:meth:`append` of events already passed through :func:`~monitoring.audit.encoding.encode_many` (which
+        """:meth:`append` of events already passed through :func:`~monitoring.audit.encoding.encode_items` (which
         a batching writer does before it appends, so that only the inserts wait for the chain's lock)."""
         if self._closed:
             raise AuditStoreError("the audit log is closed; open it again to record events")

@@ -30,9 +30,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Final
 
-from monitoring.audit.encoding import EncodedEvent, encode
+from monitoring.audit.encoding import AuditItem, EncodedEvent, encode_items
 from monitoring.audit.errors import AuditError
-from monitoring.audit.events import AuditEvent
 from monitoring.audit.log import AppendResult, AuditLog
 
 _STOP: Final = object()
@@ -64,13 +63,13 @@ class AuditWriter:
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, events: Sequence[AuditEvent]) -> Future[AppendResult]:
+    def submit(self, events: Sequence[AuditItem]) -> Future[AppendResult]:
         """Queue events for the next append; the future gives their sequence range once committed."""
         if self._closed:
             raise AuditError("the audit writer is closed; open a new one")
         future: Future[AppendResult] = Future()
         try:
-            encoded = [encode(event) for event in events]
+            encoded = encode_items(events)
         except AuditError as error:
             future.set_exception(error)
             return future
@@ -81,7 +80,7 @@ class AuditWriter:
         return future
 
     def submit_async(
-        self, events: Sequence[AuditEvent], *, on_error: ErrorCallback | None = None
+        self, events: Sequence[AuditItem], *, on_error: ErrorCallback | None = None
     ) -> asyncio.Future[AppendResult]:
         """:meth:`submit` from a running event loop: the future is the loop's; ``on_error`` is called (in the
         writer's thread, or here when the events cannot be encoded) with the error of a failed append before
@@ -90,7 +89,7 @@ class AuditWriter:
             raise AuditError("the audit writer is closed; open a new one")
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         try:
-            encoded = [encode(event) for event in events]
+            encoded = encode_items(events)
         except AuditError as error:
             if on_error is not None:
                 on_error(error)
@@ -102,7 +101,7 @@ class AuditWriter:
         self._queue.put(_Pending(encoded, future, on_error))
         return future
 
-    def record(self, events: Sequence[AuditEvent], timeout_s: float | None = 30.0) -> AppendResult:
+    def record(self, events: Sequence[AuditItem], timeout_s: float | None = 30.0) -> AppendResult:
         """Submit and wait until committed."""
         return self.submit(events).result(timeout=timeout_s)
 
