@@ -4,10 +4,12 @@
 :class:`~monitoring.audit.writer.AuditWriter`, which commits what many request threads and handlers submitted
 in one transaction:
 
-* a scored batch: one :class:`~monitoring.audit.DecisionEvent` per newly taken decision (a replayed answer
-  was recorded when it was taken), with the raw contract fields as scored, the model input by name (the exact
-  float32 values), the answering model, backend and role, the decision configuration's version, the score,
-  outcome, rules and reason codes, and the card as BIN and last four when it came as a number;
+* a scored batch: one :class:`~monitoring.audit.DecisionBatch` (:func:`decision_batch`, built a column at a
+  time from the batch's own columns), which is recorded as one :class:`~monitoring.audit.DecisionEvent` per newly
+  taken decision (a replayed answer was recorded when it was taken), with the raw contract fields as scored, the
+  model input by name (the exact float32 values), the answering model, backend and role, the decision
+  configuration's version, the score, outcome, rules and reason codes, and the card as BIN and last four when it
+  came as a number;
 * an access, granted or denied: an :class:`~monitoring.audit.AccessEvent` with the PCI DSS 10.2.2 fields;
 * a deployment change: a :class:`~monitoring.audit.DeploymentEvent` (moves of the champion alias, promotion and
   rollback, are recorded by the registry itself through its audit sink, with the same actor, reason and ticket,
@@ -35,14 +37,17 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ingest.contract import TRANSACTION_COLUMNS, Transaction
+from monitoring.audit.decision_batch import FIXED_FIELDS, REASON_TYPE, TIME_TYPE, DecisionBatch, json_column
+from monitoring.audit.encoding import AuditItem
 from monitoring.audit.errors import AuditError, AuditStoreError
-from monitoring.audit.events import AccessEvent, AuditEvent, DecisionConfigEvent, DecisionEvent, DeploymentEvent
+from monitoring.audit.events import AccessEvent, DecisionConfigEvent, DeploymentEvent
 from monitoring.audit.log import AppendResult
 from monitoring.audit.writer import AuditWriter
-from scoring_api.decisions.reasons import audit_reasons
 from scoring_api.recording.scope import current_scope
+from scoring_api.records import ModelRole, Outcome, ReasonCode
 from scoring_api.sinks import (
     AccessEvent as ServiceAccess,
 )
@@ -103,18 +108,14 @@ def _iso_column(series: pd.Series) -> list[str]:
     return [text[:-7] + "+00:00" if text.endswith(".000000") else text + "+00:00" for text in texts]
 
 
-def contract_rows(scored: pd.DataFrame | Transaction | None) -> list[dict[str, str | int | float | bool | None]]:
-    """The contract fields of the newly scored transactions as JSON values (times in ISO 8601, UTC), row by row,
-    the same for the single-transaction path and the batch path."""
+def contract_columns(scored: pd.DataFrame | Transaction | None) -> dict[str, list[str | int | float | bool | None]]:
+    """The contract fields of the newly scored transactions as JSON values (times in ISO 8601, UTC), column by
+    column, the same for the single-transaction path and the batch path."""
     if scored is None:
-        return []
+        return {column: [] for column in TRANSACTION_COLUMNS}
     if isinstance(scored, Transaction):
         fields = vars(scored)  # the model's field values, without pydantic's per-attribute access
-        row = {column: fields[column] for column in TRANSACTION_COLUMNS}
-        for column, value in row.items():
-            if type(value) not in _PLAIN:
-                row[column] = _scalar(value)
-        return [row]
+        return {column: [_scalar(fields[column])] for column in TRANSACTION_COLUMNS}
     columns: dict[str, list[Any]] = {}
     for column in TRANSACTION_COLUMNS:
         series = scored[column]
@@ -126,44 +127,79 @@ def contract_rows(scored: pd.DataFrame | Transaction | None) -> list[dict[str, s
             values = series.tolist()
             # A column of plain values (the common case: strings) is taken as it is, checked at C speed.
             columns[column] = values if set(map(type, values)) <= _PLAIN else [_scalar(v) for v in values]
-    return [dict(zip(TRANSACTION_COLUMNS, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    return columns
 
 
-def decision_events(
+def contract_rows(scored: pd.DataFrame | Transaction | None) -> list[dict[str, str | int | float | bool | None]]:
+    """:func:`contract_columns` row by row."""
+    columns = contract_columns(scored)
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+#: Each enumeration member's recorded value, looked up rather than read through the member's property.
+_VALUES: Final[dict[Enum, str]] = {member: str(member.value) for kind in (Outcome, ModelRole) for member in kind}
+
+
+def decision_batch(
     event: BatchScored, *, backend: str, card_displays: Mapping[str, str] | None = None
-) -> list[DecisionEvent]:
-    """One audit record per decision the batch took (replayed answers were recorded when first taken)."""
+) -> DecisionBatch | None:
+    """The decisions the batch took, one row each (replayed answers were recorded when first taken; None when
+    there are none): the raw contract fields as scored, the model input by name (the exact float32 values), the
+    answering model, backend and role, the decision configuration's version, the score, outcome, rules and reason
+    codes, and the card as BIN and last four when it came as a number. Built a column at a time from the batch's
+    own columns (it runs on the scoring path)."""
     batch = event.batch
     decisions = batch.new_decisions
     if not decisions:
-        return []
-    rows = contract_rows(batch.scored)
-    names = batch.model_input.names
-    values = batch.model_input.values.tolist()  # float32 -> Python float: exact
+        return None
+    count = len(decisions)
+    tokens = [d.card_token for d in decisions]
+    contract = contract_columns(batch.scored)
+    inputs = pa.StructArray.from_arrays(
+        [json_column(name, values) for name, values in contract.items()], names=list(contract)
+    )
+    names = list(batch.model_input.names)
+    by_feature = np.ascontiguousarray(batch.model_input.values.T, dtype=np.float64)  # float32 -> float64: exact
+    features = pa.StructArray.from_arrays([pa.array(column) for column in by_feature], names=names)
     displays = card_displays or {}
-    out = []
-    for k, decision in enumerate(decisions):
-        out.append(
-            DecisionEvent(
-                occurred_at=decision.decided_at,
-                decision_id=decision.decision_id,
-                transaction_id=decision.transaction_id,
-                card_token=decision.card_token,
-                input=rows[k],
-                features=dict(zip(names, values[k], strict=True)),
-                model_content_id=decision.model_version,
-                decision_config_version=str(decision.decision_config_version),
-                score=decision.score,
-                decision=decision.outcome.value,
-                reasons=audit_reasons(decision.reasons),
-                rules=decision.rules_fired,
-                backend=backend,
-                deployment=decision.model_role.value,
-                source=event.source,
-                card_display=displays.get(decision.card_token),
-            )
-        )
-    return out
+    arrays = [
+        pa.array([d.decided_at for d in decisions], TIME_TYPE),
+        pa.array([d.decision_id for d in decisions], pa.string()),
+        pa.array([d.transaction_id for d in decisions], pa.string()),
+        pa.array(tokens, pa.string()),
+        inputs,
+        features,
+        pa.array([d.model_version for d in decisions], pa.string()),
+        pa.array([str(d.decision_config_version) for d in decisions], pa.string()),
+        pa.array([d.score for d in decisions], pa.float64()),
+        pa.array([_VALUES[d.outcome] for d in decisions], pa.string()),
+        _reasons([d.reasons for d in decisions]),
+        pa.array([d.rules_fired for d in decisions], FIXED_FIELDS["rules"].type),
+        pa.repeat(pa.scalar(backend, pa.string()), count),
+        pa.array([_VALUES[d.model_role] for d in decisions], pa.string()),
+        pa.repeat(pa.scalar(event.source, pa.string()), count),
+        pa.array([displays.get(token) for token in tokens] if displays else [None] * count, pa.string()),
+    ]
+    return DecisionBatch.from_arrays(arrays)
+
+
+def _reasons(rows: Sequence[tuple[ReasonCode, ...]]) -> pa.ListArray:
+    """Each decision's reason codes as the audit trail records them (:func:`audit_reasons`: the code is the model
+    input's name)."""
+    codes = [code for row in rows for code in row]
+    names = pa.array([code.feature for code in codes], pa.string())
+    items = pa.StructArray.from_arrays(
+        [
+            names,
+            names,
+            pa.array([code.contribution for code in codes], pa.float64()),
+            pa.array([code.text for code in codes], pa.string()),
+        ],
+        fields=list(REASON_TYPE),
+    )
+    offsets = np.zeros(len(rows) + 1, dtype=np.int32)
+    np.cumsum([len(row) for row in rows], out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), items, type=FIXED_FIELDS["reasons"].type)
 
 
 def access_event(event: ServiceAccess) -> AccessEvent:
@@ -219,6 +255,11 @@ def decision_config_event(event: DecisionConfigChanged) -> DecisionConfigEvent:
     )
 
 
+def _records(items: Sequence[AuditItem]) -> int:
+    """How many records ``items`` make (a decision batch one per decision)."""
+    return sum(len(item) if isinstance(item, DecisionBatch) else 1 for item in items)
+
+
 def _may_pass(error: BaseException) -> bool:
     """Whether a failed commit may succeed later (the store), rather than never (an event it cannot record)."""
     return isinstance(error, AuditStoreError) or not isinstance(error, AuditError)
@@ -233,7 +274,7 @@ class AuditRecorder:
         self.backend = backend
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
-        self._unrecorded: list[AuditEvent] = []
+        self._unrecorded: list[AuditItem] = []
         self._last_error: str | None = None
 
     # -- the sink --------------------------------------------------------------------------------------------
@@ -241,7 +282,9 @@ class AuditRecorder:
     def batch_scored(self, event: BatchScored) -> None:
         scope = current_scope()
         displays = None if scope is None else scope.card_displays
-        self.record(decision_events(event, backend=self.backend, card_displays=displays))
+        batch = decision_batch(event, backend=self.backend, card_displays=displays)
+        if batch is not None:
+            self.record([batch])
 
     def deployment_changed(self, event: DeploymentChanged) -> None:
         if event.action not in REGISTRY_RECORDED:
@@ -255,7 +298,7 @@ class AuditRecorder:
 
     # -- recording -------------------------------------------------------------------------------------------
 
-    def record(self, events: Sequence[AuditEvent]) -> None:
+    def record(self, events: Sequence[AuditItem]) -> None:
         """Record ``events``: inside a request's scope they are staged there (the answer waits for them),
         elsewhere this call waits until they are committed."""
         if not events:
@@ -266,14 +309,14 @@ class AuditRecorder:
         else:
             scope.stage(self, events)
 
-    def submit(self, events: Sequence[AuditEvent]) -> Future[AppendResult]:
+    def submit(self, events: Sequence[AuditItem]) -> Future[AppendResult]:
         """Submit ``events`` (after those waiting for a second try) from any thread, without waiting."""
         batch = self._with_unrecorded(events)
         future = self.writer.submit(batch)
         future.add_done_callback(lambda done: self._settled(done, batch))
         return future
 
-    def submit_async(self, events: Sequence[AuditEvent]) -> asyncio.Future[AppendResult]:
+    def submit_async(self, events: Sequence[AuditItem]) -> asyncio.Future[AppendResult]:
         """:meth:`submit` from the running event loop (a request's scope), with a future of that loop."""
         batch = self._with_unrecorded(events)
         return self.writer.submit_async(batch, on_error=lambda error: self._failed(error, batch))
@@ -282,7 +325,7 @@ class AuditRecorder:
         """Submit the events whose commit failed again (the maintenance round calls it); how many were waiting.
         Raises when they still cannot be recorded."""
         with self._lock:
-            waiting = len(self._unrecorded)
+            waiting = _records(self._unrecorded)
         if waiting:
             self.submit([]).result(timeout=self.timeout_s)
         return waiting
@@ -292,27 +335,27 @@ class AuditRecorder:
         with self._lock:
             if not self._unrecorded:
                 return None
-            return f"{len(self._unrecorded)} audit events wait to be recorded: {self._last_error}"
+            return f"{_records(self._unrecorded)} audit events wait to be recorded: {self._last_error}"
 
     def close(self) -> None:
         """Record what waits (one last try), then stop the writer."""
         try:
             self.retry()
         except Exception:  # reported, with how many events are lost, and the writer is stopped anyway
-            logger.exception("%s audit events could not be recorded before shutdown", len(self._unrecorded))
+            logger.exception("%s audit events could not be recorded before shutdown", _records(self._unrecorded))
         self.writer.close(self.timeout_s)
 
-    def _with_unrecorded(self, events: Sequence[AuditEvent]) -> list[AuditEvent]:
+    def _with_unrecorded(self, events: Sequence[AuditItem]) -> list[AuditItem]:
         with self._lock:
             batch, self._unrecorded = [*self._unrecorded, *events], []
         return batch
 
-    def _settled(self, future: Future[AppendResult], batch: list[AuditEvent]) -> None:
+    def _settled(self, future: Future[AppendResult], batch: list[AuditItem]) -> None:
         error = future.exception()
         if error is not None:
             self._failed(error, batch)
 
-    def _failed(self, error: BaseException, batch: list[AuditEvent]) -> None:
+    def _failed(self, error: BaseException, batch: list[AuditItem]) -> None:
         """Keep the events of a failed commit for a second try, unless the failure will never pass."""
         if not _may_pass(error):
             logger.error("audit events could not be recorded and will not be retried: %s", error)
@@ -320,9 +363,11 @@ class AuditRecorder:
         with self._lock:
             self._last_error = f"{type(error).__name__}: {error}"
             self._unrecorded[:0] = batch
-            overflow = len(self._unrecorded) - MAX_UNRECORDED
-            if overflow > 0:
-                del self._unrecorded[:overflow]
-        logger.error("recording %d audit events failed (%s); they will be submitted again", len(batch), error)
+            overflow, excess, dropped = 0, _records(self._unrecorded) - MAX_UNRECORDED, 0
+            while overflow < excess:  # the oldest go first, a batch whole
+                overflow += _records(self._unrecorded[dropped : dropped + 1])
+                dropped += 1
+            del self._unrecorded[:dropped]
+        logger.error("recording %d audit events failed (%s); they will be submitted again", _records(batch), error)
         if overflow > 0:
             logger.critical("%d audit events were lost: the audit store has been failing for too long", overflow)
