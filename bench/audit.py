@@ -43,6 +43,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import orjson  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from features.model_input import ModelInput  # noqa: E402
 from ingest.contract import Transaction  # noqa: E402
@@ -54,9 +55,14 @@ from monitoring.audit import (  # noqa: E402
     DecisionEvent,
     Reason,
     Signer,
+    decision_batch_events,
+    encode_decision_batch,
     export_bundle,
 )
+from monitoring.audit.decision_batch import decision_batch_of  # noqa: E402
+from monitoring.audit.encoding import encode  # noqa: E402
 from scoring_api.recording import AuditRecorder, recording_scope  # noqa: E402
+from scoring_api.recording.audit import decision_batch  # noqa: E402
 from scoring_api.records import Decision, ModelRole, Outcome, ReasonCode, RiskBand, ScoredBatch  # noqa: E402
 from scoring_api.sinks import AccessEvent as ServiceAccess  # noqa: E402
 from scoring_api.sinks import BatchScored, utc_now  # noqa: E402
@@ -304,6 +310,60 @@ def recording_cost(count: int, in_flight: int, folder: Path, repeats: int) -> di
     }
 
 
+def cpu_best(run: Callable[[], Any], repeats: int) -> float:
+    """The least CPU seconds of ``repeats`` runs."""
+    return min(timed(run)[1] for _ in range(repeats))
+
+
+def columnar_encoding(count: int, batch: int, repeats: int) -> dict[str, Any]:
+    """CPU per decision to encode the same decisions (the ``decisions`` workload) in batches of ``batch``: a
+    column at a time from a :class:`~monitoring.audit.DecisionBatch`, against one event per row (made from the
+    batch, as the recording process would without the columnar encoder) encoded one by one; and the encoding
+    alone of events already made."""
+    batches = [
+        decision_batch_of([decision(i) for i in range(s, min(s + batch, count))]) for s in range(0, count, batch)
+    ]
+    events = [decision_batch_events(b) for b in batches]
+    for b, made in zip(batches, events, strict=True):
+        if encode_decision_batch(b) != [encode(e) for e in made]:
+            raise RuntimeError("the columnar records differ from the per-event records")
+    columnar = cpu_best(lambda: [encode_decision_batch(b) for b in batches], repeats)
+    per_event = cpu_best(lambda: [[encode(e) for e in decision_batch_events(b)] for b in batches], repeats)
+    encode_only = cpu_best(lambda: [[encode(e) for e in made] for made in events], repeats)
+    return {
+        "decisions": count,
+        "batch": batch,
+        "columnar_cpu_us_per_decision": columnar / count * 1e6,
+        "per_event_cpu_us_per_decision": per_event / count * 1e6,
+        "encode_only_cpu_us_per_decision": encode_only / count * 1e6,
+        "per_event_over_columnar": per_event / columnar,
+    }
+
+
+def scored_frame(count: int) -> BatchScored:
+    """What the stream worker hands its sink for a batch of ``count`` transactions: the scored frame, the model
+    input and the decisions (a third not approved, with three reason codes)."""
+    requests = [scored_request(i)[1] for i in range(count)]
+    transactions = [r.batch.scored for r in requests]
+    frame = pd.DataFrame([t.model_dump() for t in transactions if isinstance(t, Transaction)])
+    decisions = tuple(d for r in requests for d in r.batch.new_decisions)
+    values = np.concatenate([r.batch.model_input.values for r in requests])
+    batch = ScoredBatch(decisions, ModelInput(FEATURES, values), np.arange(count), scored=frame)
+    return BatchScored(at=utc_now(), source="stream", batch=batch)
+
+
+def batch_building(count: int, batch: int, repeats: int) -> dict[str, Any]:
+    """CPU per decision to build the recorder's :class:`~monitoring.audit.DecisionBatch` of scored batches of
+    ``batch`` transactions (what recording adds to the scoring path before the writer takes it)."""
+    events = [scored_frame(batch) for _ in range(max(1, count // batch))]
+    build = cpu_best(lambda: [decision_batch(e, backend="numba") for e in events], repeats)
+    return {
+        "decisions": batch * len(events),
+        "batch": batch,
+        "build_cpu_us_per_decision": build / (batch * len(events)) * 1e6,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000, help="records appended per measurement")
@@ -312,10 +372,24 @@ def main() -> None:
     parser.add_argument("--export-records", type=int, default=200_000, help="records verified and exported")
     parser.add_argument("--requests", type=int, default=20_000, help="requests for the recording cost (0: skip)")
     parser.add_argument("--in-flight", type=int, default=32, help="requests in flight for the recording cost")
+    parser.add_argument("--encode-decisions", type=int, default=20_000, help="decisions for the columnar encoding")
+    parser.add_argument("--encode-batch", type=int, default=1_000, help="decisions per batch for the encoding")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args()
 
     results: dict[str, Any] = {"machine": platform.platform(), "python": platform.python_version()}
+    if args.encode_decisions:
+        encoding = columnar_encoding(args.encode_decisions, args.encode_batch, args.repeats)
+        building = batch_building(args.encode_decisions, args.encode_batch, args.repeats)
+        results["columnar"] = {**encoding, **{k: v for k, v in building.items() if k.startswith("build")}}
+        print(
+            f"decisions in batches of {encoding['batch']}: columnar encoding "
+            f"{encoding['columnar_cpu_us_per_decision']:.1f} us CPU each, per event (made from the batch, then "
+            f"encoded) {encoding['per_event_cpu_us_per_decision']:.1f} us "
+            f"({encoding['per_event_over_columnar']:.1f}x), "
+            f"encoding events already made {encoding['encode_only_cpu_us_per_decision']:.1f} us; the recorder builds "
+            f"the batch in {building['build_cpu_us_per_decision']:.2f} us each"
+        )
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
         folder = Path(tmp)
         workloads: dict[str, list[AuditEvent]] = {

@@ -168,19 +168,20 @@ def _schema_problem(schema: pa.Schema) -> str | None:
     return None
 
 
-_JSON_TYPES: Final = {str: pa.string(), float: pa.float64(), int: pa.int64(), bool: pa.bool_()}
-
-
 def json_column(name: str, values: Sequence[Any]) -> pa.Array:
     """An input field's values (JSON scalars) as the Arrow child that records them: of their one type, nulls
-    allowed; :class:`AuditError` when they mix types (a contract field has one)."""
-    kinds = {type(v) for v in values} - {type(None)}
-    if len(kinds) > 1 or not kinds <= _JSON_TYPES.keys():
+    allowed; :class:`AuditError` when they mix types (a contract field has one) or are not JSON scalars."""
+    try:
+        array = pa.array(values)  # the type inferred at C speed; only a double column may hide an int
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        array = None
+    if array is None or array.type not in INPUT_TYPES or (array.type == pa.float64() and int in set(map(type, values))):
+        kinds = sorted({type(v).__name__ for v in values} - {"NoneType"})
         raise AuditError(
-            f"input field {name!r} holds {sorted(k.__name__ for k in kinds)}; a decision batch records "
-            "one JSON scalar type per field (str, float, int or bool)"
+            f"input field {name!r} holds {kinds}; a decision batch records one JSON scalar type per field "
+            "(str, float, int within 64 bits, or bool)"
         )
-    return pa.array(values, _JSON_TYPES[kinds.pop()] if kinds else pa.null())
+    return array
 
 
 def decision_batch_of(events: Sequence[DecisionEvent]) -> DecisionBatch:

@@ -27,7 +27,10 @@ they cannot be. Events whose commit failed for a reason that may pass
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
+import operator
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
@@ -116,18 +119,43 @@ def contract_columns(scored: pd.DataFrame | Transaction | None) -> dict[str, lis
     if isinstance(scored, Transaction):
         fields = vars(scored)  # the model's field values, without pydantic's per-attribute access
         return {column: [_scalar(fields[column])] for column in TRANSACTION_COLUMNS}
-    columns: dict[str, list[Any]] = {}
-    for column in TRANSACTION_COLUMNS:
-        series = scored[column]
-        if column == "timestamp":
-            columns[column] = _iso_column(series)
-        elif column == "amount":
-            columns[column] = series.to_numpy(dtype="float64").tolist()
-        else:
-            values = series.tolist()
-            # A column of plain values (the common case: strings) is taken as it is, checked at C speed.
-            columns[column] = values if set(map(type, values)) <= _PLAIN else [_scalar(v) for v in values]
-    return columns
+    return {column: _column_values(scored[column], column) for column in TRANSACTION_COLUMNS}
+
+
+def _column_values(series: pd.Series, column: str) -> list[Any]:
+    if column == "timestamp":
+        return _iso_column(series)
+    if column == "amount":
+        return list(series.to_numpy(dtype="float64").tolist())
+    values = series.tolist()
+    # A column of plain values (the common case: strings) is taken as it is, checked at C speed.
+    return values if set(map(type, values)) <= _PLAIN else [_scalar(v) for v in values]
+
+
+def contract_struct(scored: pd.DataFrame | Transaction | None) -> pa.StructArray:
+    """:func:`contract_columns` as the struct a :class:`~monitoring.audit.DecisionBatch` records them in. A
+    frame's text columns are taken by Arrow at C speed when they hold only text (and missing values: null, as
+    ``None`` is); any other goes through :func:`contract_columns`' conversion."""
+    if not isinstance(scored, pd.DataFrame):
+        columns = contract_columns(scored)
+        return pa.StructArray.from_arrays(
+            [json_column(name, values) for name, values in columns.items()], names=list(columns)
+        )
+    return pa.StructArray.from_arrays(
+        [_frame_array(scored[column], column) for column in TRANSACTION_COLUMNS], names=list(TRANSACTION_COLUMNS)
+    )
+
+
+def _frame_array(series: pd.Series, column: str) -> pa.Array:
+    if column == "amount":
+        return pa.array(series.to_numpy(dtype="float64"), pa.float64())
+    if column != "timestamp" and isinstance(series.dtype, pd.StringDtype) and not series.hasnans:
+        return pa.array(series.array).cast(pa.string())  # pandas' text column, handed over as it is
+    if column != "timestamp" and series.dtype == object:
+        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError):
+            # A string enumeration's member is text holding its value; a NaN is refused (it is not a JSON value).
+            return pa.array(series.to_numpy(), pa.string(), from_pandas=False)
+    return json_column(column, _column_values(series, column))
 
 
 def contract_rows(scored: pd.DataFrame | Transaction | None) -> list[dict[str, str | int | float | bool | None]]:
@@ -153,52 +181,70 @@ def decision_batch(
     if not decisions:
         return None
     count = len(decisions)
-    tokens = [d.card_token for d in decisions]
-    contract = contract_columns(batch.scored)
-    inputs = pa.StructArray.from_arrays(
-        [json_column(name, values) for name, values in contract.items()], names=list(contract)
+    # Every field the batch records, read from each decision's attribute dictionary at C speed, then transposed.
+    (decided_at, decision_ids, transaction_ids, tokens, models, versions, scores, outcomes, reasons, rules, roles) = (
+        zip(*map(_DECISION_FIELDS, map(vars, decisions)), strict=True)
     )
+    inputs = contract_struct(batch.scored)
     names = list(batch.model_input.names)
     by_feature = np.ascontiguousarray(batch.model_input.values.T, dtype=np.float64)  # float32 -> float64: exact
     features = pa.StructArray.from_arrays([pa.array(column) for column in by_feature], names=names)
     displays = card_displays or {}
     arrays = [
-        pa.array([d.decided_at for d in decisions], TIME_TYPE),
-        pa.array([d.decision_id for d in decisions], pa.string()),
-        pa.array([d.transaction_id for d in decisions], pa.string()),
+        pa.array(decided_at, TIME_TYPE),
+        pa.array(decision_ids, pa.string()),
+        pa.array(transaction_ids, pa.string()),
         pa.array(tokens, pa.string()),
         inputs,
         features,
-        pa.array([d.model_version for d in decisions], pa.string()),
-        pa.array([str(d.decision_config_version) for d in decisions], pa.string()),
-        pa.array([d.score for d in decisions], pa.float64()),
-        pa.array([_VALUES[d.outcome] for d in decisions], pa.string()),
-        _reasons([d.reasons for d in decisions]),
-        pa.array([d.rules_fired for d in decisions], FIXED_FIELDS["rules"].type),
+        pa.array(models, pa.string()),
+        pa.array(list(map(str, versions)), pa.string()),
+        pa.array(scores, pa.float64()),
+        pa.array(list(map(_VALUES.__getitem__, outcomes)), pa.string()),
+        _reasons(reasons),
+        pa.array(rules, FIXED_FIELDS["rules"].type) if any(rules) else _no_rules(count),
         pa.repeat(pa.scalar(backend, pa.string()), count),
-        pa.array([_VALUES[d.model_role] for d in decisions], pa.string()),
+        pa.array(list(map(_VALUES.__getitem__, roles)), pa.string()),
         pa.repeat(pa.scalar(event.source, pa.string()), count),
         pa.array([displays.get(token) for token in tokens] if displays else [None] * count, pa.string()),
     ]
     return DecisionBatch.from_arrays(arrays)
 
 
+_DECISION_FIELDS: Final = operator.itemgetter(
+    "decided_at",
+    "decision_id",
+    "transaction_id",
+    "card_token",
+    "model_version",
+    "decision_config_version",
+    "score",
+    "outcome",
+    "reasons",
+    "rules_fired",
+    "model_role",
+)
+_REASON_FIELDS: Final = operator.itemgetter("feature", "contribution", "text")
+
+
+def _no_rules(count: int) -> pa.ListArray:
+    return pa.ListArray.from_arrays(
+        pa.array(np.zeros(count + 1, dtype=np.int32)), pa.array([], pa.string()), type=FIXED_FIELDS["rules"].type
+    )
+
+
 def _reasons(rows: Sequence[tuple[ReasonCode, ...]]) -> pa.ListArray:
     """Each decision's reason codes as the audit trail records them (:func:`audit_reasons`: the code is the model
     input's name)."""
-    codes = [code for row in rows for code in row]
-    names = pa.array([code.feature for code in codes], pa.string())
+    codes = list(itertools.chain.from_iterable(rows))
+    features, contributions, texts = zip(*map(_REASON_FIELDS, map(vars, codes)), strict=True) if codes else ((),) * 3
+    names = pa.array(features, pa.string())
     items = pa.StructArray.from_arrays(
-        [
-            names,
-            names,
-            pa.array([code.contribution for code in codes], pa.float64()),
-            pa.array([code.text for code in codes], pa.string()),
-        ],
+        [names, names, pa.array(contributions, pa.float64()), pa.array(texts, pa.string())],
         fields=list(REASON_TYPE),
     )
     offsets = np.zeros(len(rows) + 1, dtype=np.int32)
-    np.cumsum([len(row) for row in rows], out=offsets[1:])
+    np.cumsum(list(map(len, rows)), out=offsets[1:])
     return pa.ListArray.from_arrays(pa.array(offsets), items, type=FIXED_FIELDS["reasons"].type)
 
 

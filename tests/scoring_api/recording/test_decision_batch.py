@@ -18,7 +18,7 @@ from monitoring.audit import AuditWriter, DecisionEvent, decision_batch_events, 
 from monitoring.audit.encoding import encode
 from scoring_api.decisions.reasons import audit_reasons
 from scoring_api.recording import AuditRecorder
-from scoring_api.recording.audit import contract_rows, decision_batch
+from scoring_api.recording.audit import contract_rows, contract_struct, decision_batch
 from scoring_api.records import Decision, ModelRole, Outcome, ReasonCode, RiskBand, ScoredBatch
 from scoring_api.sinks import BatchScored
 from tests.monitoring.audit import support
@@ -130,3 +130,12 @@ def test_the_recorder_records_one_record_per_decision(tmp_path: Path) -> None:
     assert [record.event() for record in log.records()] == per_row_events(event, "numpy", {})
     assert log.verify().ok
     log.close()
+
+
+@pytest.mark.parametrize("text", ["object", "str"])
+def test_a_frames_columns_are_taken_as_the_contract_records_them(text: str) -> None:
+    frame = pd.DataFrame([t.model_dump() for t in transactions(4)])
+    for column in ("transaction_id", "channel", "device_id"):
+        frame[column] = frame[column].astype(text)
+    assert contract_struct(frame).to_pylist() == contract_rows(frame)
+    assert contract_struct(transactions(1)[0]).to_pylist() == contract_rows(transactions(1)[0])
