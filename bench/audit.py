@@ -15,6 +15,14 @@ the service's), each in its recording scope, recording its access and one decisi
 "answers", against the same requests recording nothing, in the same run. CPU time per request is the steadier
 figure on a shared machine.
 
+The third measures the columnar form of a scored batch's decisions (``--encode-decisions``, in batches of
+``--encode-batch``): the CPU per decision of encoding a :class:`~monitoring.audit.DecisionBatch` a column at a
+time, against making each row's event from the batch and encoding the events one by one (what the recording
+side would do without the columnar encoder), with the same records checked equal first; and the CPU per
+decision of the recorder building the batch from a scored frame of the stream worker's shape (which is what
+recording adds to the scoring path).
+
+    python bench/audit.py --records 0 --export-records 0 --requests 0 --encode-decisions 20000 --json audit.json
     python bench/audit.py --records 200000 --batch 2000 --requests 20000 --json audit.json
 """
 
@@ -366,13 +374,15 @@ def batch_building(count: int, batch: int, repeats: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=200_000, help="records appended per measurement")
+    parser.add_argument("--records", type=int, default=200_000, help="records appended per measurement (0: skip)")
     parser.add_argument("--batch", type=int, default=2_000, help="events per append (one transaction)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each; the best is reported")
-    parser.add_argument("--export-records", type=int, default=200_000, help="records verified and exported")
+    parser.add_argument("--export-records", type=int, default=200_000, help="records verified and exported (0: skip)")
     parser.add_argument("--requests", type=int, default=20_000, help="requests for the recording cost (0: skip)")
     parser.add_argument("--in-flight", type=int, default=32, help="requests in flight for the recording cost")
-    parser.add_argument("--encode-decisions", type=int, default=20_000, help="decisions for the columnar encoding")
+    parser.add_argument(
+        "--encode-decisions", type=int, default=20_000, help="decisions for the columnar encoding (0: skip)"
+    )
     parser.add_argument("--encode-batch", type=int, default=1_000, help="decisions per batch for the encoding")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args()
@@ -398,7 +408,7 @@ def main() -> None:
         }
         pairs = zip(workloads["decisions"], workloads["accesses"], strict=True)
         workloads["mixed"] = [event for pair in pairs for event in pair][: args.records]
-        for name, events in workloads.items():
+        for name, events in workloads.items() if args.records else ():
             figures = measure(name, events, args.batch, folder, args.repeats)
             results[name] = figures
             print(
@@ -407,13 +417,14 @@ def main() -> None:
                 f"{figures['chained_records_per_s']:9,.0f}/s ({figures['chained_records_per_cpu_s']:9,.0f} per CPU s)  "
                 f"chained/plain {figures['chained_over_plain']:.2f}"
             )
-        exported = export_and_verify([decision(i) for i in range(args.export_records)], folder)
-        results["export"] = exported
-        print(
-            f"verify {exported['verify_records_per_s']:,.0f} records/s; export to JSONL+CSV+Parquet "
-            f"{exported['export_three_formats_records_per_s']:,.0f} records/s, peak memory growth "
-            f"{exported['export_peak_rss_growth_mib']:.0f} MiB for {exported['records']:,} records"
-        )
+        if args.export_records:
+            exported = export_and_verify([decision(i) for i in range(args.export_records)], folder)
+            results["export"] = exported
+            print(
+                f"verify {exported['verify_records_per_s']:,.0f} records/s; export to JSONL+CSV+Parquet "
+                f"{exported['export_three_formats_records_per_s']:,.0f} records/s, peak memory growth "
+                f"{exported['export_peak_rss_growth_mib']:.0f} MiB for {exported['records']:,} records"
+            )
         if args.requests:
             cost = recording_cost(args.requests, args.in_flight, folder, args.repeats)
             results["recording"] = cost

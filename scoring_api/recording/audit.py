@@ -224,7 +224,6 @@ _DECISION_FIELDS: Final = operator.itemgetter(
     "rules_fired",
     "model_role",
 )
-_REASON_FIELDS: Final = operator.itemgetter("feature", "contribution", "text")
 
 
 def _no_rules(count: int) -> pa.ListArray:
@@ -237,10 +236,10 @@ def _reasons(rows: Sequence[tuple[ReasonCode, ...]]) -> pa.ListArray:
     """Each decision's reason codes as the audit trail records them (:func:`audit_reasons`: the code is the model
     input's name)."""
     codes = list(itertools.chain.from_iterable(rows))
-    features, contributions, texts = zip(*map(_REASON_FIELDS, map(vars, codes)), strict=True) if codes else ((),) * 3
-    names = pa.array(features, pa.string())
+    names = pa.array([code.feature for code in codes], pa.string())
+    contributions = pa.array([code.contribution for code in codes], pa.float64())
     items = pa.StructArray.from_arrays(
-        [names, names, pa.array(contributions, pa.float64()), pa.array(texts, pa.string())],
+        [names, names, contributions, pa.array([code.text for code in codes], pa.string())],
         fields=list(REASON_TYPE),
     )
     offsets = np.zeros(len(rows) + 1, dtype=np.int32)
