@@ -314,7 +314,7 @@ class _Layout:
     def add_matrix(self, array: pa.StructArray) -> None:
         """A struct of doubles (the model input): every number written by one ``orjson`` call, row by row."""
         matrix = np.column_stack([np.asarray(child) for child in array.flatten()])
-        texts = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY).decode()[2:-2].replace("],[", ",").split(",")
+        texts = orjson.dumps(matrix.ravel(), option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
         width = matrix.shape[1]
         for row, column in zip(*np.nonzero(np.abs(matrix) >= _CARD_SIZED), strict=True):
             self.flags[row] |= may_hold_card_number(texts[row * width + column].encode())
