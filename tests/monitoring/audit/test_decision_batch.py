@@ -200,3 +200,13 @@ def test_a_batch_is_recorded_as_one_record_per_decision(audit_url: str, tmp_path
         assert (result.first_seq, result.last_seq) == (1, 5)
         assert [record.event() for record in log.records()][:4] == events
         assert log.verify().ok
+
+
+def test_a_sliced_or_chunked_table_encodes_as_its_rows() -> None:
+    events = list(support.decisions(9))
+    events = [replace(e, reasons=e.reasons[: k % 3], rules=("r",) * (k % 2)) for k, e in enumerate(events)]
+    whole = decision_batch_of(events).table
+    sliced = DecisionBatch(whole.slice(3, 4))
+    assert encode_decision_batch(sliced) == [encode(e) for e in events[3:7]]
+    chunked = DecisionBatch(pa.concat_tables([whole.slice(0, 4), whole.slice(4)]))
+    assert encode_decision_batch(chunked) == [encode(e) for e in events]
