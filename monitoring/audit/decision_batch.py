@@ -134,10 +134,7 @@ class DecisionBatch:
     table: pa.Table
 
     def __post_init__(self) -> None:
-        problem = _schema_problem(self.table.schema)
-        if problem is None:
-            nulls = [n for n, f in FIXED_FIELDS.items() if not f.nullable and self.table.column(n).null_count]
-            problem = f"columns {nulls} hold nulls" if nulls else None
+        problem = _schema_problem(self.table.schema) or _null_problem(self.table)
         if problem is not None:
             raise AuditError(f"not a decision batch: {problem}; build it with decision_schema()")
 
@@ -166,6 +163,22 @@ def _schema_problem(schema: pa.Schema) -> str | None:
     if not pa.types.is_struct(features) or any(f.type != pa.float64() for f in features):
         return f"features is {features}, not a struct of double"
     return None
+
+
+def _null_problem(table: pa.Table) -> str | None:
+    """Where a value that may not be missing is (an input field's may: JSON's null)."""
+    nullable = {name for name, field in FIXED_FIELDS.items() if field.nullable}
+    nulls = [name for name in COLUMNS if name not in nullable and table.column(name).null_count]
+    for chunk in table.column("features").chunks:
+        nulls += [
+            f"features.{f.name}" for f, child in zip(chunk.type, chunk.flatten(), strict=True) if child.null_count
+        ]
+    for name in ("reasons", "rules"):
+        for chunk in table.column(name).chunks:
+            items = chunk.flatten()
+            children = items.flatten() if pa.types.is_struct(items.type) else [items]
+            nulls += [f"{name} items" for child in children if child.null_count]
+    return f"{sorted(set(nulls))} hold missing values" if nulls else None
 
 
 def json_column(name: str, values: Sequence[Any]) -> pa.Array:

@@ -210,3 +210,33 @@ def test_a_sliced_or_chunked_table_encodes_as_its_rows() -> None:
     assert encode_decision_batch(sliced) == [encode(e) for e in events[3:7]]
     chunked = DecisionBatch(pa.concat_tables([whole.slice(0, 4), whole.slice(4)]))
     assert encode_decision_batch(chunked) == [encode(e) for e in events]
+
+
+@pytest.mark.parametrize("column", ["score", "features", "reasons", "rules", "input"])
+def test_a_table_with_missing_values_where_none_may_be_is_not_a_batch(column: str) -> None:
+    events = [replace(e, rules=("r",)) for e in support.decisions(3)]
+    table = decision_batch_of(events).table
+    array = table.column(column).combine_chunks()
+    if column == "features":
+        children = array.flatten()
+        children[0] = pa.array([None, 1.0, 2.0], pa.float64())
+        array = pa.StructArray.from_arrays(children, fields=list(array.type))
+    elif column in ("reasons", "rules"):
+        items = array.flatten()
+        if column == "reasons":
+            children = items.flatten()
+            children[2] = pa.array([None] * len(items), pa.float64())
+            items = pa.StructArray.from_arrays(children, fields=list(items.type))
+        else:
+            items = pa.array([None] * len(items), pa.string())
+        array = pa.ListArray.from_arrays(array.offsets, items, type=array.type)
+    elif column == "input":
+        array = pa.StructArray.from_arrays(
+            array.flatten(), fields=list(array.type), mask=pa.array([True, False, False])
+        )
+    else:
+        array = pa.array([None, 0.5, 0.5], array.type)
+    position = table.schema.get_field_index(column)
+    broken = table.set_column(position, table.schema.field(column), array)
+    with pytest.raises(AuditError, match=r"not a decision batch: .*hold missing values"):
+        DecisionBatch(broken)
