@@ -22,7 +22,6 @@ from typing import Any, Final, cast
 
 import orjson
 
-from lifecycle.registry.signing import file_sha256
 from monitoring.audit.chain import ChainCheck
 from monitoring.audit.errors import AuditError, BundleError, ExportError
 from monitoring.audit.formats import FORMATS, Format, file_name, read_records
@@ -55,6 +54,8 @@ def new_bundle_folder(out: Path) -> Iterator[Path]:
 
 def describe_files(folder: Path) -> dict[str, dict[str, Any]]:
     """Every file under ``folder`` (but the manifest and signature): relative path -> SHA-256 and size."""
+    from lifecycle.registry.signing import file_sha256  # lazily: the registry package's imports are heavy
+
     listed: dict[str, dict[str, Any]] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = path.relative_to(folder).as_posix()
@@ -128,6 +129,8 @@ def verify_bundle(folder: Path, public_key_hex: str) -> BundleReport:
 
 
 def _check_files(folder: Path, listed: dict[str, dict[str, Any]]) -> list[str]:
+    from lifecycle.registry.signing import file_sha256  # lazily: the registry package's imports are heavy
+
     findings = []
     present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {MANIFEST, SIGNATURE}
     for name in sorted(present - set(listed)):

@@ -66,14 +66,21 @@ def serialise(event: AuditEvent) -> bytes:
 
 def encode(event: AuditEvent) -> EncodedEvent:
     """One event as it is stored: its JSON (card numbers masked) and the columns it is filed under."""
-    data, masked = screen(serialise(event))
+    data = serialise(event)  # first: it refuses what is not an audit event
     actor, subject, card_token = filed_under(event)
+    return encode_serialised(event.kind, actor, subject, card_token, data)
+
+
+def encode_serialised(kind: str, actor: str | None, subject: str, card_token: str | None, data: bytes) -> EncodedEvent:
+    """:func:`encode` of an event already serialised (:func:`serialise`) and filed (:func:`filed_under`): what a
+    recording process does with what the scoring process sent it."""
+    data, masked = screen(data)
     if masked:  # by the payload's own rule, so that a digest-like id (a decision id) stays findable
         actor = None if actor is None else mask_text(actor)
         subject = mask_text(subject)
         card_token = None if card_token is None else mask_text(card_token)
-        logger.warning("a %s event (%s) held values shaped like card numbers; they were masked", event.kind, subject)
-    return EncodedEvent(event.kind, actor, subject, card_token, data.decode(), bool(masked))
+        logger.warning("a %s event (%s) held values shaped like card numbers; they were masked", kind, subject)
+    return EncodedEvent(kind, actor, subject, card_token, data.decode(), bool(masked))
 
 
 def encode_many(events: Iterable[AuditEvent]) -> list[EncodedEvent]:

@@ -19,7 +19,6 @@ from typing import Any, Final
 
 import orjson
 
-from lifecycle.registry.signing import file_sha256
 from monitoring.audit.errors import AuditError, RetentionError
 from monitoring.audit.records import COLUMNS, AuditRecord
 
@@ -72,6 +71,8 @@ def segment_name(month: str) -> str:
 def write_segment(path: Path, records: Iterable[AuditRecord]) -> tuple[int, str]:
     """Write records to ``path`` (through a temporary file, synced, then renamed): their count and the file's
     SHA-256. An existing file is never overwritten."""
+    from lifecycle.registry.signing import file_sha256  # lazily: the registry package's imports are heavy
+
     if path.exists():
         raise RetentionError(
             f"archive segment {path} already exists (an archiving run stopped half-way?); check it with "

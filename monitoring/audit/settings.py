@@ -7,7 +7,7 @@ settings object as an argument.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +30,11 @@ class AuditSettings(BaseSettings):
     audit_url: str = "sqlite:///fraud-audit/audit.sqlite"
     audit_archive_dir: Path = Path("fraud-audit/archive")
     audit_signing_key: SecretStr = SecretStr(DEVELOPMENT_AUDIT_SIGNING_KEY)
+    #: Where a scoring process's records are screened, chained and committed: ``process``, a recording process
+    #: of its own (:mod:`monitoring.audit.process_writer`: the scoring path pays the hand-over, another core the
+    #: rest), or ``thread``, a thread of the scoring process (:class:`monitoring.audit.writer.AuditWriter`). Both
+    #: answer only once the records are committed.
+    audit_writer: Literal["process", "thread"] = "process"
     #: Months of records kept in all (the current month included); older months are deleted, and the deletion
     #: is itself recorded.
     audit_retention_months: int = Field(default=12, ge=1, le=240)

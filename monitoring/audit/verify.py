@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 
-from lifecycle.registry.signing import file_sha256
 from monitoring.audit.chain import ChainCheck, Finding
 from monitoring.audit.errors import AuditError
 from monitoring.audit.head import SignedHead
@@ -124,6 +123,8 @@ def _check_segments(
 
 def _segment_records(view: LogView, segment: Segment, check: ChainCheck, where: str) -> Iterator[AuditRecord]:
     """The segment's records, streamed; a missing, swapped or unreadable file becomes a finding."""
+    from lifecycle.registry.signing import file_sha256  # lazily: the registry package's imports are heavy
+
     path = view.segment_path(segment)
     if not path.exists():
         check.report(segment.first_seq, where, f"archive segment file {path} is missing ({where})")

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from monitoring.audit.encoding import AuditItem, EncodedEvent, encode_items
 from monitoring.audit.errors import AuditError
@@ -39,13 +39,38 @@ _STOP: Final = object()
 
 #: Told of a failed append in the writer's thread, before the submitter sees it fail.
 ErrorCallback = Callable[[BaseException], None]
+#: A submitter's future: a thread's, or an event loop's.
+AnyFuture = Future[AppendResult] | asyncio.Future[AppendResult]
+
+
+class EventWriter(Protocol):
+    """What records events for a scoring process: :class:`AuditWriter` (a thread of the process) or
+    :class:`~monitoring.audit.process_writer.ProcessWriter` (a recording process of its own)."""
+
+    def submit(self, events: Sequence[AuditEvent]) -> Future[AppendResult]:
+        """Queue events from any thread; the future resolves once they are committed."""
+        ...
+
+    def submit_async(
+        self, events: Sequence[AuditEvent], *, on_error: ErrorCallback | None = None
+    ) -> asyncio.Future[AppendResult]:
+        """:meth:`submit` from a running event loop, with a future of that loop."""
+        ...
+
+    def record(self, events: Sequence[AuditEvent], timeout_s: float | None = 30.0) -> AppendResult:
+        """Submit and wait until committed."""
+        ...
+
+    def close(self, timeout_s: float | None = 30.0) -> None:
+        """Commit what is pending, then stop."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
     events: list[EncodedEvent]
     #: A thread's future, or an event loop's (resolved from that loop).
-    future: Future[AppendResult] | asyncio.Future[AppendResult]
+    future: AnyFuture
     on_error: ErrorCallback | None = None
 
 
@@ -67,16 +92,23 @@ class AuditWriter:
         """Queue events for the next append; the future gives their sequence range once committed."""
         if self._closed:
             raise AuditError("the audit writer is closed; open a new one")
-        future: Future[AppendResult] = Future()
         try:
             encoded = encode_items(events)
         except AuditError as error:
-            future.set_exception(error)
-            return future
+            failed: Future[AppendResult] = Future()
+            failed.set_exception(error)
+            return failed
+        return self.submit_encoded(encoded)
+
+    def submit_encoded(self, encoded: Sequence[EncodedEvent]) -> Future[AppendResult]:
+        """:meth:`submit` of events already encoded (:mod:`~monitoring.audit.encoding`)."""
+        if self._closed:
+            raise AuditError("the audit writer is closed; open a new one")
+        future: Future[AppendResult] = Future()
         if not encoded:
             future.set_result(AppendResult(0, -1, ""))
             return future
-        self._queue.put(_Pending(encoded, future))
+        self._queue.put(_Pending(list(encoded), future))
         return future
 
     def submit_async(
@@ -136,29 +168,27 @@ class AuditWriter:
         try:
             result = self._log.append_encoded([event for pending in batch for event in pending.events])
         except BaseException as error:
-            outcomes: list[tuple[_Pending, AppendResult | BaseException]] = []
             for pending in batch:
                 if pending.on_error is not None:
                     pending.on_error(error)
-                outcomes.append((pending, error))
-            _resolve(outcomes)
+            settle([(pending.future, error) for pending in batch])
             return
         seq = result.first_seq
-        settled: list[tuple[_Pending, AppendResult | BaseException]] = []
+        settled: list[tuple[AnyFuture, AppendResult | BaseException]] = []
         for pending in batch:
             count = len(pending.events)
             masked = sum(event.masked for event in pending.events)
-            settled.append((pending, AppendResult(seq, seq + count - 1, result.head_hash, masked)))
+            settled.append((pending.future, AppendResult(seq, seq + count - 1, result.head_hash, masked)))
             seq += count
-        _resolve(settled)
+        settle(settled)
 
 
-def _resolve(outcomes: list[tuple[_Pending, AppendResult | BaseException]]) -> None:
-    """Settle each submitter's future: threads' directly, each event loop's in one call on that loop."""
+def settle(outcomes: list[tuple[AnyFuture, AppendResult | BaseException]]) -> None:
+    """Settle each submitter's future: threads' directly, each event loop's in one call on that loop (each
+    hand-over wakes the loop through a pipe)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[AppendResult], AppendResult | BaseException]]]
     by_loop = {}
-    for pending, outcome in outcomes:
-        future = pending.future
+    for future, outcome in outcomes:
         if isinstance(future, asyncio.Future):
             by_loop.setdefault(future.get_loop(), []).append((future, outcome))
         elif isinstance(outcome, BaseException):

@@ -48,7 +48,7 @@ from monitoring.audit.encoding import AuditItem
 from monitoring.audit.errors import AuditError, AuditStoreError
 from monitoring.audit.events import AccessEvent, DecisionConfigEvent, DeploymentEvent
 from monitoring.audit.log import AppendResult
-from monitoring.audit.writer import AuditWriter
+from monitoring.audit.writer import EventWriter
 from scoring_api.recording.scope import current_scope
 from scoring_api.records import ModelRole, Outcome, ReasonCode
 from scoring_api.sinks import (
@@ -314,7 +314,7 @@ class AuditRecorder:
     """A :class:`~scoring_api.sinks.DecisionSink` that records every event in the audit trail (see the module
     docstring). ``backend`` is the engine backend the service scores on (a replay uses the same)."""
 
-    def __init__(self, writer: AuditWriter, *, backend: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, writer: EventWriter, *, backend: str, timeout_s: float = 30.0) -> None:
         self.writer = writer
         self.backend = backend
         self.timeout_s = timeout_s

@@ -19,7 +19,7 @@ from monitoring.alerts import AlertActionSink
 from monitoring.audit.log import AuditLog
 from monitoring.audit.settings import AuditSettings
 from monitoring.audit.sinks import AuditSink
-from monitoring.audit.writer import AuditWriter
+from monitoring.audit.writer import AuditWriter, EventWriter
 from monitoring.model_monitor import MonitorConfig
 from monitoring.services import open_services
 from monitoring.settings import MonitoringSettings
@@ -29,11 +29,12 @@ from scoring_api.recording.monitors import MonitorFeed
 
 @dataclass(frozen=True)
 class AuditRecording:
-    """The audit trail of one process: its log, the group-commit writer, the decision sink that submits to it,
-    and the sink of the registry's events and the alert workflow's actions."""
+    """The audit trail of one process: its log, the group-commit writer (a recording process, or a thread of this
+    one: ``FRAUD_AUDIT_WRITER``), the decision sink that submits to it, and the sink of the registry's events and
+    the alert workflow's actions."""
 
     log: AuditLog
-    writer: AuditWriter
+    writer: EventWriter
     recorder: AuditRecorder
     sink: AuditSink
 
@@ -48,7 +49,17 @@ class AuditRecording:
 def open_audit(settings: AuditSettings, *, backend: str) -> AuditRecording:
     """Open the audit trail the settings name; ``backend`` is the engine backend decisions are scored on."""
     log = AuditLog.from_settings(settings)
-    writer = AuditWriter(log)
+    writer: EventWriter
+    try:
+        if settings.audit_writer == "process":
+            from monitoring.audit.process_writer import ProcessWriter
+
+            writer = ProcessWriter(settings)
+        else:
+            writer = AuditWriter(log)
+    except BaseException:
+        log.close()
+        raise
     return AuditRecording(log, writer, AuditRecorder(writer, backend=backend), AuditSink(log))
 
 

@@ -47,8 +47,14 @@ class Service:
         return self.client.get(path, headers=self.headers(role), **kwargs)
 
 
-def audit_settings(root: Path) -> AuditSettings:
-    return AuditSettings(audit_url=f"sqlite:///{root}/audit/audit.sqlite", audit_archive_dir=root / "audit" / "archive")
+def audit_settings(root: Path, writer: str = "thread") -> AuditSettings:
+    """The audit trail under ``root``; recorded by a thread of the test's process unless ``writer`` is
+    ``process`` (the default of a deployed service: tests that need it ask for it, the others start faster)."""
+    return AuditSettings(
+        audit_url=f"sqlite:///{root}/audit/audit.sqlite",
+        audit_archive_dir=root / "audit" / "archive",
+        audit_writer=writer,
+    )
 
 
 def monitoring_settings(root: Path, **values: Any) -> MonitoringSettings:
@@ -61,6 +67,7 @@ def make_services(
     sink: RecordingSink | None = None,
     store: Path | None = None,
     monitoring: dict[str, Any] | None = None,
+    audit_writer: str = "thread",
     **settings: Any,
 ) -> Services:
     """A service over the registry under ``root`` (models in ``store``), its audit trail and monitoring under
@@ -74,7 +81,7 @@ def make_services(
             model_signing_key=registry_support.KEY,
         ),
         features=FeaturesSettings(),
-        audit=audit_settings(root),
+        audit=audit_settings(root, audit_writer),
         monitoring=monitoring_settings(root, **(monitoring or {})),
         sink=sink if sink is not None else RecordingSink(),
     )
@@ -89,7 +96,9 @@ def service(tmp_path: Path, world: World, request: pytest.FixtureRequest) -> Ite
     registry, ids = blessed_registry(tmp_path / "registry", world)
     registry.close()
     sink = RecordingSink()
-    services = make_services(tmp_path, sink, world.registry_root / "store", **settings)
+    # A module asking for the ``audit_writer`` fixture runs its tests with that writer.
+    writer = request.getfixturevalue("audit_writer") if "audit_writer" in request.fixturenames else "thread"
+    services = make_services(tmp_path, sink, world.registry_root / "store", audit_writer=writer, **settings)
     keys = {role: services.keys.create(role, f"test {role.value}", "tester")[1] for role in Role}
     try:
         with TestClient(create_app(services, maintenance=False)) as client:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from features import model_input_names
 from monitoring.audit import AccessEvent, AuditEvent, AuditFilter, DecisionConfigEvent, DecisionEvent, DeploymentEvent
@@ -18,6 +19,12 @@ from tests.scoring_api.service.conftest import Service
 from tests.scoring_api.support import World
 
 PAN = "4111 1111 1111 1111"
+
+
+@pytest.fixture(autouse=True, params=["process", "thread"])
+def audit_writer(request: pytest.FixtureRequest) -> str:
+    """Every test here runs with the records written by a recording process (the default) and by a thread."""
+    return str(request.param)
 
 
 def _bodies(world: World, n: int, start: int = 0) -> list[dict[str, Any]]:
