@@ -21,9 +21,10 @@ and with the audit trail and monitoring (the default); the ratios to the first s
 Targets (issue 10, 2 workers): scoring reaches 0.6 of the no-op route's requests/s at 32 connections with p99
 under 10 ms; the batch route sustains 200,000 transactions/s. Recording every decision costs at most 10 % of the
 throughput (issue 16). The machine is shared: wrk runs on the same cores. So each measurement also reads the
-service's CPU time per request (its processes' user and system time, from /proc), which other jobs change much
-less than the rates, and says how many cores the p99 target needs at that cost: by Little's law, 32 connections
-each waiting on its answer reach a mean latency under 10 ms only at 32 / 0.010 = 3,200 requests/s.
+service's CPU time per request (its processes' user and system time, from /proc: its workers and their audit
+recording processes), which other jobs change much less than the rates, and says how many cores the p99 target
+needs at that cost: by Little's law, 32 connections each waiting on its answer reach a mean latency under 10 ms
+only at 32 / 0.010 = 3,200 requests/s.
 
     python bench/api.py --duration 10 --json bench-api.json
 """
@@ -54,6 +55,7 @@ from typing import Any
 import orjson
 
 from bench.models import DAYS
+from bench.processes import group_cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAUD = str(Path(sys.executable).with_name("fraud"))
@@ -246,25 +248,12 @@ def _measured_wrk(
 ) -> dict[str, Any]:
     """One wrk measurement, with the service's CPU time per request over it (all its processes, user and
     system): what a request costs whatever else runs on the machine."""
-    before = _cpu_seconds(service.process.pid)
+    before = group_cpu_seconds(service.process.pid)
     figures = _wrk(service.port, path, key, bodies, args, args.duration, first_day, connections)
-    spent = _cpu_seconds(service.process.pid) - before
+    spent = group_cpu_seconds(service.process.pid) - before
     requests = figures["requests_per_s"] * args.duration
     figures["service_cpu_ms_per_request"] = 1e3 * spent / requests if requests else None
     return figures
-
-
-def _cpu_seconds(group: int) -> float:
-    """CPU time (user and system, seconds) of the live processes of one process group (the service's)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name: state, ppid, pgrp, ...
-        except OSError:
-            continue  # a process that ended meanwhile
-        if int(fields[2]) == group:
-            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _redis() -> tuple[subprocess.Popen[bytes], str] | None:

@@ -9,7 +9,8 @@ read from the environment): after a warm-up, ``--batches`` batches of ``--batch`
 transaction ids, taken in turn from the day's transactions, each pass over the day shifted a day later (so that
 the share of transactions not approved, which are explained, stays the day's own; the run prints it). The peer,
 measured in the same process: ``POST /v1/noop`` with the same bodies (middleware, key check, body read).
-Figures: the process's CPU time per batch (every thread: the audit trail's writer included), the event loop
+Figures: the CPU time per batch of the process (every thread) and of its children (the audit trail's recording
+process, by default; ``audit, in a thread`` records in a thread of the service instead), the event loop
 thread's, and the wall time; the transactions per CPU second they give; and, with ``--stages``, the event loop
 thread's CPU per stage of the batch path.
 
@@ -49,6 +50,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 import orjson
 
 from bench.models import DAYS
+from bench.processes import descendants_cpu_seconds
 
 #: The stages timed with ``--stages`` (module, attribute path): each one's CPU, its callees included.
 STAGES: tuple[tuple[str, str], ...] = (
@@ -152,13 +154,21 @@ async def _concurrently(client: Any, route: str, bodies: list[bytes], headers: d
     await asyncio.gather(*(connection() for _ in range(in_flight)))
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds so far of this process (every thread) and of its child processes (the audit trail's recording
+    process, when it records in one)."""
+    return time.process_time(), descendants_cpu_seconds(os.getpid())
+
+
 async def _singles_cpu(
     client: Any, route: str, bodies: list[bytes], headers: dict[str, str], in_flight: int
 ) -> dict[str, float]:
-    cpu, wall = time.process_time(), time.perf_counter()
+    (own, children), wall = _cpu(), time.perf_counter()
     await _concurrently(client, route, bodies, headers, in_flight)
+    own_after, children_after = _cpu()
     return {
-        "cpu_us_per_request": (time.process_time() - cpu) / len(bodies) * 1e6,
+        "cpu_us_per_request": (own_after - own + children_after - children) / len(bodies) * 1e6,
+        "recording_process_cpu_us_per_request": (children_after - children) / len(bodies) * 1e6,
         "wall_us_per_request": (time.perf_counter() - wall) / len(bodies) * 1e6,
     }
 
@@ -182,13 +192,15 @@ async def _drive(key: str, records: list[dict[str, Any]], args: argparse.Namespa
                 bodies = _bodies(records, args.batch, tag, args.batches, start=args.warmup)
                 if totals is not None:
                     totals.clear()
-                cpu, thread, wall = time.process_time(), time.thread_time(), time.perf_counter()
+                (own, children), thread, wall = _cpu(), time.thread_time(), time.perf_counter()
                 for body in bodies:
                     answer = await client.post(route, content=body, headers=headers)
                     answer.raise_for_status()
                 n = len(bodies)
+                own_after, children_after = _cpu()
                 figures: dict[str, Any] = {
-                    "cpu_ms_per_batch": (time.process_time() - cpu) / n * 1e3,
+                    "cpu_ms_per_batch": (own_after - own + children_after - children) / n * 1e3,
+                    "recording_process_cpu_ms_per_batch": (children_after - children) / n * 1e3,
                     "loop_thread_cpu_ms_per_batch": (time.thread_time() - thread) / n * 1e3,
                     "wall_ms_per_batch": (time.perf_counter() - wall) / n * 1e3,
                 }
@@ -219,6 +231,11 @@ async def _drive(key: str, records: list[dict[str, Any]], args: argparse.Namespa
 RECORDING: dict[str, dict[str, str]] = {
     "nothing recorded": {"FRAUD_SCORING_AUDIT": "false", "FRAUD_SCORING_MONITORING": "false"},
     "audit": {"FRAUD_SCORING_AUDIT": "true", "FRAUD_SCORING_MONITORING": "false"},
+    "audit, in a thread": {
+        "FRAUD_SCORING_AUDIT": "true",
+        "FRAUD_SCORING_MONITORING": "false",
+        "FRAUD_AUDIT_WRITER": "thread",
+    },
     "audit and monitoring": {"FRAUD_SCORING_AUDIT": "true", "FRAUD_SCORING_MONITORING": "true"},
 }
 
@@ -300,10 +317,20 @@ def _recording_shares(figures: dict[str, Any]) -> dict[str, dict[str, float]]:
         if setup == "nothing recorded":
             continue
         on = figures[setup]
-        shares = {"batch": on["batch"]["cpu_ms_per_batch"] / off["batch"]["cpu_ms_per_batch"] - 1}
+        batch_on, batch_off = on["batch"], off["batch"]["cpu_ms_per_batch"]
+        shares = {
+            "batch": batch_on["cpu_ms_per_batch"] / batch_off - 1,
+            # The service's process alone: what recording takes from the core that scores.
+            "batch, service process": (batch_on["cpu_ms_per_batch"] - batch_on["recording_process_cpu_ms_per_batch"])
+            / batch_off
+            - 1,
+        }
         if "score" in on:
-            service = off["score"]["cpu_us_per_request"] - off["client_single"]["cpu_us_per_request"]
-            shares["score"] = (on["score"]["cpu_us_per_request"] - off["score"]["cpu_us_per_request"]) / service
+            single_on, single_off = on["score"], off["score"]["cpu_us_per_request"]
+            service = single_off - off["client_single"]["cpu_us_per_request"]
+            shares["score"] = (single_on["cpu_us_per_request"] - single_off) / service
+            own = single_on["cpu_us_per_request"] - single_on["recording_process_cpu_us_per_request"]
+            shares["score, service process"] = (own - single_off) / service
         out[setup] = shares
     return out
 
@@ -311,11 +338,13 @@ def _recording_shares(figures: dict[str, Any]) -> dict[str, dict[str, float]]:
 def _print(setup: str, f: dict[str, Any]) -> None:
     batch, noop = f["batch"], f["noop"]
     if "score" in f:
-        print(f"\n{setup}: score {f['score']['cpu_us_per_request']:.0f} us CPU per request, noop "
+        print(f"\n{setup}: score {f['score']['cpu_us_per_request']:.0f} us CPU per request (recording process "
+              f"{f['score']['recording_process_cpu_us_per_request']:.0f}), noop "
               f"{f['noop_single']['cpu_us_per_request']:.0f}, the client alone (bare application) "
               f"{f['client_single']['cpu_us_per_request']:.0f}")  # fmt: skip
     print(f"\n{setup}:")
-    print(f"  batch: {batch['cpu_ms_per_batch']:.1f} ms CPU per batch (event loop thread "
+    print(f"  batch: {batch['cpu_ms_per_batch']:.1f} ms CPU per batch (recording process "
+          f"{batch['recording_process_cpu_ms_per_batch']:.1f}, event loop thread "
           f"{batch['loop_thread_cpu_ms_per_batch']:.1f}), wall {batch['wall_ms_per_batch']:.1f} ms; "
           f"{batch['transactions_per_cpu_s']:,.0f} transactions per CPU second; "
           f"{batch['not_approved_share_last_batch']:.0%} of the last batch not approved")  # fmt: skip

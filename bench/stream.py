@@ -16,8 +16,9 @@ reads the outputs back (read_committed) as they commit:
   batch's transaction), monitoring off (``--audit``).
 
 Throughput is the transactions divided by the time from the first produced to the last decision committed,
-and the CPU time the process under test used meanwhile (user and system, all its threads: what a busy, shared
-machine changes least) divided by the transactions;
+and the CPU time the process under test used meanwhile (user and system, all its threads, and its child
+processes: the audit trail's recording process; what a busy, shared machine changes least) divided by the
+transactions;
 latency, per transaction, the time its output became visible to a read_committed reader minus the time it was
 produced (the record's create time), measured again at a paced rate (``--paced-rate``) below saturation, where
 it is the worker's own delay rather than the queue. Each side runs ``--repeat`` times, interleaved; the best
@@ -57,6 +58,7 @@ import orjson
 import pandas as pd
 
 from bench.kafka import _Broker
+from bench.processes import tree_cpu_seconds
 
 ROOT = _HERE.parent
 PARTITIONS = 6
@@ -223,12 +225,6 @@ def _start(side: Side, bootstrap: str, names: dict[str, str], env: dict[str, str
     return process, log
 
 
-def _cpu_seconds(pid: int) -> float:
-    """The CPU time (user and system, every thread) process ``pid`` has used so far (Linux's /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class _Reader(threading.Thread):
     """Reads the outputs (read_committed) as they commit: transaction id -> the time it became visible."""
 
@@ -280,7 +276,7 @@ def measure(side: Side, bootstrap: str, env: dict[str, str], root: Path, frame: 
     reader = _Reader(bootstrap, names["scores"], len(frame))
     reader.start()
     try:
-        cpu_began = _cpu_seconds(process.pid)
+        cpu_began = tree_cpu_seconds(process.pid)
         began = time.time()
         with TransactionProducer(bootstrap, names["transactions"]) as producer, TransactionProducer(
             bootstrap, names["labels"]
@@ -289,7 +285,7 @@ def measure(side: Side, bootstrap: str, env: dict[str, str], root: Path, frame: 
             producer.flush()
             feed.flush()
         reader.join(900)
-        cpu = _cpu_seconds(process.pid) - cpu_began
+        cpu = tree_cpu_seconds(process.pid) - cpu_began
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(120)

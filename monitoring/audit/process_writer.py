@@ -190,7 +190,6 @@ class ProcessWriter:
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 env=environment,
-                start_new_session=True,  # a terminal's Ctrl-C reaches the scoring process, which stops it in order
             )
         except OSError as error:
             ours.close()
