@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Final
 
 import monitoring
+from monitoring.audit.encoding import AuditItem
 from monitoring.audit.errors import AuditError, AuditStoreError
-from monitoring.audit.events import AuditEvent
 from monitoring.audit.log import AppendResult
 from monitoring.audit.settings import AuditSettings
 from monitoring.audit.wire import REPLY, FrameReader, hello_frame, read_reply, submission_frame
@@ -82,14 +82,14 @@ class ProcessWriter:
 
     # -- the writer ------------------------------------------------------------------------------------------
 
-    def submit(self, events: Sequence[AuditEvent]) -> Future[AppendResult]:
+    def submit(self, events: Sequence[AuditItem]) -> Future[AppendResult]:
         """Send events for the next append; the future gives their sequence range once committed."""
         future: Future[AppendResult] = Future()
         self._send(events, future, None)
         return future
 
     def submit_async(
-        self, events: Sequence[AuditEvent], *, on_error: ErrorCallback | None = None
+        self, events: Sequence[AuditItem], *, on_error: ErrorCallback | None = None
     ) -> asyncio.Future[AppendResult]:
         """:meth:`submit` from a running event loop: the future is the loop's; ``on_error`` is called with the
         error of a failed submission before the future fails with it."""
@@ -97,7 +97,7 @@ class ProcessWriter:
         self._send(events, future, on_error)
         return future
 
-    def record(self, events: Sequence[AuditEvent], timeout_s: float | None = 30.0) -> AppendResult:
+    def record(self, events: Sequence[AuditItem], timeout_s: float | None = 30.0) -> AppendResult:
         """Submit and wait until committed."""
         return self.submit(events).result(timeout=timeout_s)
 
@@ -130,7 +130,7 @@ class ProcessWriter:
 
     # -- sending ---------------------------------------------------------------------------------------------
 
-    def _send(self, events: Sequence[AuditEvent], future: AnyFuture, on_error: ErrorCallback | None) -> None:
+    def _send(self, events: Sequence[AuditItem], future: AnyFuture, on_error: ErrorCallback | None) -> None:
         if self._closed:
             raise AuditError("the audit writer is closed; open a new one")
         if not events:

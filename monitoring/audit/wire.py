@@ -7,8 +7,9 @@ Frames on a stream socket (the socket pair the scoring process made when it star
   and its bytes. An event (:data:`EVENT`) is sent as it will be stored, before screening: its kind, actor,
   subject and card token (the columns :func:`~monitoring.audit.events.filed_under` gives) and its JSON
   (:func:`~monitoring.audit.encoding.serialise`), each ``<I`` length-prefixed, :data:`_NONE` for a missing one.
-  The recording process screens and chains them (:func:`decode_submission`), so the scoring process pays for
-  the JSON alone;
+  A batch's decisions (:data:`DECISIONS`) are sent as their Arrow IPC stream
+  (:func:`~monitoring.audit.decision_batch.batch_to_ipc`), with no object per decision. The recording process
+  screens, encodes and chains them (:func:`decode_submission`), so the scoring process pays for the hand-over;
 * a reply: header ``<IQB`` (body length, submission id, :data:`OK` or :data:`FAILED`), then JSON: the committed
   range (``first_seq``, ``last_seq``, ``head_hash``, ``masked_events``), or the error's class and message.
 
@@ -31,7 +32,8 @@ from typing import Any, Final
 
 import orjson
 
-from monitoring.audit.encoding import EncodedEvent, encode_serialised, serialise
+from monitoring.audit.decision_batch import DecisionBatch, batch_from_ipc, batch_to_ipc, encode_decision_batch
+from monitoring.audit.encoding import AuditItem, EncodedEvent, encode_serialised, serialise
 from monitoring.audit.errors import AuditError, AuditStoreError
 from monitoring.audit.events import KINDS, AuditEvent, filed_under
 from monitoring.audit.log import AppendResult
@@ -46,6 +48,9 @@ _LENGTH: Final = struct.Struct("<I")
 _NONE: Final = 0xFFFFFFFF
 #: Item types.
 EVENT: Final = 1
+DECISIONS: Final = 2
+#: The largest item a frame carries (its length is 32 bits).
+_MAX_ITEM: Final = 0xFFFFFFFE
 #: Reply statuses.
 OK: Final = 0
 FAILED: Final = 1
@@ -99,9 +104,16 @@ def _event_item(event: AuditEvent) -> bytes:
     return _ITEM.pack(EVENT, len(body)) + body
 
 
-def submission_frame(submission_id: int, events: Sequence[AuditEvent]) -> bytes:
-    """The frame submitting ``events``; :class:`AuditError` for an event that cannot be recorded."""
-    body = b"".join(_event_item(event) for event in events)
+def _decisions_item(batch: DecisionBatch) -> bytes:
+    data = batch_to_ipc(batch)
+    if len(data) > _MAX_ITEM:
+        raise AuditError(f"a batch of {len(batch)} decisions is too large to submit at once; submit it in parts")
+    return _ITEM.pack(DECISIONS, len(data)) + data
+
+
+def submission_frame(submission_id: int, items: Sequence[AuditItem]) -> bytes:
+    """The frame submitting ``items``; :class:`AuditError` for an event that cannot be recorded."""
+    body = b"".join(_decisions_item(item) if isinstance(item, DecisionBatch) else _event_item(item) for item in items)
     return SUBMISSION.pack(len(body), submission_id) + body
 
 
@@ -123,8 +135,12 @@ def decode_submission(body: memoryview) -> list[EncodedEvent]:
             item, length = _ITEM.unpack_from(body, position)
             position += _ITEM.size
             stop = position + length
-            if item != EVENT or stop > end:
+            if item not in (EVENT, DECISIONS) or stop > end:
                 raise AuditError(f"a submission holds an unknown item (type {item}, {length} bytes)")
+            if item == DECISIONS:
+                out += encode_decision_batch(batch_from_ipc(body[position:stop]))
+                position = stop
+                continue
             kind, at = _read_field(body, position)
             actor, at = _read_field(body, at)
             subject, at = _read_field(body, at)

@@ -47,17 +47,17 @@ class EventWriter(Protocol):
     """What records events for a scoring process: :class:`AuditWriter` (a thread of the process) or
     :class:`~monitoring.audit.process_writer.ProcessWriter` (a recording process of its own)."""
 
-    def submit(self, events: Sequence[AuditEvent]) -> Future[AppendResult]:
+    def submit(self, events: Sequence[AuditItem]) -> Future[AppendResult]:
         """Queue events from any thread; the future resolves once they are committed."""
         ...
 
     def submit_async(
-        self, events: Sequence[AuditEvent], *, on_error: ErrorCallback | None = None
+        self, events: Sequence[AuditItem], *, on_error: ErrorCallback | None = None
     ) -> asyncio.Future[AppendResult]:
         """:meth:`submit` from a running event loop, with a future of that loop."""
         ...
 
-    def record(self, events: Sequence[AuditEvent], timeout_s: float | None = 30.0) -> AppendResult:
+    def record(self, events: Sequence[AuditItem], timeout_s: float | None = 30.0) -> AppendResult:
         """Submit and wait until committed."""
         ...
 

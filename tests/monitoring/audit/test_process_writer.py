@@ -9,12 +9,16 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from monitoring.audit import AccessEvent, AuditError, AuditLog, AuditSettings, AuditStoreError, DeploymentEvent
+from monitoring.audit.decision_batch import decision_batch_of
+from monitoring.audit.encoding import encode
 from monitoring.audit.process_writer import ProcessWriter
+from tests.monitoring.audit import support
 
 PAN = "4111111111111111"
 
@@ -127,3 +131,22 @@ def test_a_recording_process_that_cannot_open_the_log_refuses_to_start(tmp_path:
     settings = AuditSettings(audit_url=f"sqlite:///{not_a_database}", audit_archive_dir=tmp_path / "archive")
     with pytest.raises(AuditStoreError, match="could not open the log"):
         ProcessWriter(settings, start_timeout_s=30)
+
+
+def test_a_batch_of_decisions_is_recorded_as_its_events_would_be(
+    writer: ProcessWriter, settings: AuditSettings
+) -> None:
+    events = list(support.decisions(300))
+    plain = support.decision(300)
+    card = replace(plain, input={**plain.input, "device_id": f"dev {PAN}"})  # a card number where none belongs
+    first, last = _access(0), _access(1)
+    result = writer.record([first, decision_batch_of([*events, card]), last])
+    assert (result.first_seq, result.last_seq, result.masked_events) == (1, 303, 1)
+    with _log(settings) as log:
+        records = list(log.records())
+        assert log.verify().ok
+    expected = [encode(e) for e in [first, *events, card, last]]
+    assert [(r.kind, r.actor, r.subject, r.card_token, r.payload) for r in records] == [
+        (e.kind, e.actor, e.subject, e.card_token, e.payload) for e in expected
+    ], "byte for byte what encoding each event gives"
+    assert all(PAN not in r.payload for r in records)
