@@ -278,6 +278,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1_000, help="transactions per batch request")
     parser.add_argument("--days", type=int, default=DAYS, help="simulated history the model is trained on")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--recording", action="append", choices=sorted(RECORDING),
+                        help="only these 1-worker setups (repeatable; default: all, then 2 workers)")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed; run infra/bootstrap.sh (apt-get install wrk)")
@@ -288,9 +290,11 @@ def main() -> int:
         key = env.pop("BENCH_KEY")
         redis = _redis()
         setups: list[tuple[str, int, str | None, dict[str, str]]] = [
-            (f"1 worker, embedded state, {label}", 1, None, recording) for label, recording in RECORDING.items()
+            (f"1 worker, embedded state, {label}", 1, None, recording)
+            for label, recording in RECORDING.items()
+            if args.recording is None or label in args.recording
         ]
-        if redis is not None:
+        if redis is not None and args.recording is None:
             setups.append(
                 ("2 workers, Redis state, audit and monitoring", 2, redis[1], RECORDING["audit and monitoring"])
             )
@@ -321,17 +325,27 @@ def main() -> int:
 RECORDING: dict[str, dict[str, str]] = {
     "nothing recorded": {"FRAUD_SCORING_AUDIT": "false", "FRAUD_SCORING_MONITORING": "false"},
     "audit": {"FRAUD_SCORING_AUDIT": "true", "FRAUD_SCORING_MONITORING": "false"},
+    # The same records, written by a thread of each worker instead of its recording process.
+    "audit, in a thread": {
+        "FRAUD_SCORING_AUDIT": "true",
+        "FRAUD_SCORING_MONITORING": "false",
+        "FRAUD_AUDIT_WRITER": "thread",
+    },
     "audit and monitoring": {"FRAUD_SCORING_AUDIT": "true", "FRAUD_SCORING_MONITORING": "true"},
 }
 
 
 def _print_recording(figures: dict[str, Any]) -> None:
     """What recording costs: each recording setup's throughput over the same service recording nothing."""
-    base = figures["1 worker, embedded state, nothing recorded"]
+    base = figures.get("1 worker, embedded state, nothing recorded")
+    if base is None:
+        return
     print("\nrecording's cost (1 worker; throughput over the same service recording nothing, target >= 0.90):")
     ratios: dict[str, dict[str, float]] = {}
-    for label in ("audit", "audit and monitoring"):
-        f = figures[f"1 worker, embedded state, {label}"]
+    for label in RECORDING:
+        f = figures.get(f"1 worker, embedded state, {label}")
+        if f is None or label == "nothing recorded":
+            continue
         ratios[label] = {
             route: f[route]["requests_per_s"] / max(base[route]["requests_per_s"], 1e-9) for route in ("score", "batch")
         }

@@ -17,6 +17,10 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+#: A window's amounts whose standard deviation is below this share of their mean are equal (the z-score is 0): the
+#: spread of equal amounts is rounding error, not zero, and would divide their difference into about 1e15.
+ZSCORE_MIN_RELATIVE_STD: Final = 1e-9
+
 NEVER: Final = np.iinfo(np.int64).max
 US_PER_SECOND: Final = 1_000_000
 US_PER_HOUR: Final = 3_600 * US_PER_SECOND
@@ -137,7 +141,8 @@ def window_features(
                 for j in range(start, i):
                     spread += (amount[j] - mean) * (amount[j] - mean)
                 std = np.sqrt(spread / n) if n > 1 else 0.0
-                out_row[col] = (amount[i] - mean) / std if std > 0.0 else 0.0
+                # Equal amounts leave a spread of rounding error, not zero: under a billionth of the mean it is 0.
+                out_row[col] = (amount[i] - mean) / std if std > ZSCORE_MIN_RELATIVE_STD * abs(mean) else 0.0
         else:  # recency of the previous event, capped at the window
             has_previous = i > lo and ts[i - 1] > t - window
             if op == 6:

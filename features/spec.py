@@ -62,7 +62,9 @@ class Aggregate(StrEnum):
     MEAN = "mean_amount"  # mean amount, 0 when the window is empty
     FRAUD_SHARE = "fraud_share"  # share of events whose fraud label was known by t; 0 when empty
     RATIO_TO_MEAN = "amount_ratio"  # amount / mean amount of the earlier events; 1 without history
-    ZSCORE = "amount_zscore"  # (amount - mean) / std of the earlier events; 0 with < 2 events or std 0
+    #: (amount - mean) / std of the earlier events; 0 with < 2 events or std 0 (below
+    #: features.kernels.ZSCORE_MIN_RELATIVE_STD of the mean: equal amounts leave rounding error in the spread)
+    ZSCORE = "amount_zscore"
     SECONDS_SINCE_PREVIOUS = "seconds_since_previous"  # capped at the window; the cap when no previous event
     IS_NEW = "is_new"  # 1 when the entity has no earlier event in the window (first use), else 0
 

@@ -11,6 +11,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from features import Aggregate, FeatureSet, Flag, TimeFlag
+from features.kernels import ZSCORE_MIN_RELATIVE_STD
 
 US = timedelta(microseconds=1)
 
@@ -69,7 +70,7 @@ def oracle(
                     out[i, col] = amount[i] / mean if mean > 0 else 1.0
                 else:
                     std = math.sqrt(sum((a - mean) ** 2 for a in history) / len(history)) if len(history) > 1 else 0
-                    out[i, col] = (amount[i] - mean) / std if std > 0 else 0.0
+                    out[i, col] = (amount[i] - mean) / std if std > ZSCORE_MIN_RELATIVE_STD * abs(mean) else 0.0
             else:
                 previous = max((ts[j] for j in earlier), default=None)
                 recent = previous is not None and previous > t - window

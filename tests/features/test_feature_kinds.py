@@ -88,3 +88,20 @@ def test_name_and_version_are_stable_and_distinct(feature: Feature) -> None:
     assert alone.version == FeatureSet((feature,)).version
     others = {FeatureSet((f,)).version for f in FEATURES if f != feature}
     assert alone.version not in others
+
+
+@pytest.mark.parametrize("amount", [12.5, 0.1, 19.99, 1234.57])
+def test_a_zscore_over_equal_amounts_is_zero_not_their_rounding_error(amount: float) -> None:
+    # The spread of equal amounts around their computed mean is rounding error (1e-16 or so, not 0): divided into
+    # the next amount's difference from the mean it made z-scores of about 1e15.
+    feature_set = FeatureSet((WindowAggregate(CARD, Aggregate.ZSCORE, timedelta(days=3)),))
+    tx = random_transactions(5, n=40, cards=1)
+    tx["amount"] = amount
+    tx.loc[tx.index[-1], "amount"] = amount + 1.0  # a real difference still scores against a real spread: none here
+    offline = OfflineFeatureEngine(feature_set).compute_array(tx)
+    online = replay([OnlineFeatureEngine(feature_set)], tx, delayed_labels(tx), batch_size=7)
+    np.testing.assert_array_equal(offline, np.zeros_like(offline))
+    np.testing.assert_array_equal(online, offline)
+    tx.loc[tx.index[-2], "amount"] = amount * 1.01
+    spread = OfflineFeatureEngine(feature_set).compute_array(tx)
+    assert 0 < abs(spread[-1, 0]) < 1e6, "a genuine spread still gives a z-score, of the size of the data's"
