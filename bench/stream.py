@@ -13,7 +13,8 @@ reads the outputs back (read_committed) as they commit:
   offsets in one transaction, the state after), with monitoring and the audit trail off;
 * ``worker + monitoring``: the same with the models' drift and performance monitors on (``--monitoring``);
 * ``worker + audit``: the worker recording every decision in the audit trail (SQLite, committed before the
-  batch's transaction), monitoring off (``--audit``).
+  batch's transaction) through its recording process (the default), monitoring off (``--audit``); with
+  ``--audit-thread``, also ``worker + audit in a thread`` (``FRAUD_AUDIT_WRITER=thread``).
 
 Throughput is the transactions divided by the time from the first produced to the last decision committed,
 and the CPU time the process under test used meanwhile (user and system, all its threads, and its child
@@ -73,6 +74,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="measurements per side; the best is kept")
     parser.add_argument("--monitoring", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--audit", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--audit-thread", action="store_true",
+                        help="also measure the worker recording in a thread (FRAUD_AUDIT_WRITER=thread)")  # fmt: skip
     parser.add_argument("--bootstrap", help="an existing broker; default: the running local one, else a fresh one")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--role", choices=["passthrough"], help=argparse.SUPPRESS)
@@ -168,6 +171,9 @@ class Side:
     kind: str
     monitoring: bool = False
     audit: bool = False
+    #: Where the audit trail is written (``FRAUD_AUDIT_WRITER``): a recording process of the worker's own, or a
+    #: thread of the worker.
+    audit_writer: str = "process"
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -214,6 +220,7 @@ def _start(side: Side, bootstrap: str, names: dict[str, str], env: dict[str, str
         "FRAUD_WORKER_MAX_BATCH": str(args.max_batch),
         "FRAUD_WORKER_MONITOR": "true" if side.monitoring else "false",
         "FRAUD_SCORING_AUDIT": "true" if side.audit else "false",
+        "FRAUD_AUDIT_WRITER": side.audit_writer,
     }
     process = subprocess.Popen(command, cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300
@@ -312,6 +319,8 @@ def run(bootstrap: str, root: Path, args: Any) -> dict[str, Any]:
         sides.append(Side("worker + monitoring", "worker", monitoring=True))
     if args.audit:
         sides.append(Side("worker + audit", "worker", audit=True))
+    if args.audit_thread:
+        sides.append(Side("worker + audit in a thread", "worker", audit=True, audit_writer="thread"))
     for _ in range(args.repeat):
         for side in sides:
             side.runs.append(measure(side, bootstrap, env, root, frame, labels, None, args))
@@ -342,6 +351,9 @@ def run(bootstrap: str, root: Path, args: Any) -> dict[str, Any]:
     if args.audit:
         figures["audit_cost"] = 1.0 - best["worker + audit"]["tx_per_s"] / best["worker"]["tx_per_s"]
         figures["audit_cpu_cost"] = cpu["worker + audit"] / cpu["worker"] - 1.0
+    if args.audit_thread:
+        figures["audit_thread_cost"] = 1.0 - best["worker + audit in a thread"]["tx_per_s"] / best["worker"]["tx_per_s"]
+        figures["audit_thread_cpu_cost"] = cpu["worker + audit in a thread"] / cpu["worker"] - 1.0
     return figures
 
 
@@ -350,7 +362,7 @@ def _print(figures: dict[str, Any]) -> None:
           f"batches of {figures['max_batch']:,}; load average {figures['load_average']}")  # fmt: skip
     for name, rate in figures["throughput"].items():
         runs = figures["runs"][name]
-        print(f"  {name:<22} {rate:>10,.0f} tx/s end to end (best of {len(runs)}; "
+        print(f"  {name:<27} {rate:>10,.0f} tx/s end to end (best of {len(runs)}; "
               f"duplicates {sum(r['duplicates'] for r in runs)}, outputs {[r['outputs'] for r in runs]}); "
               f"{figures['cpu_us_per_tx'][name]:,.0f} CPU us a transaction")  # fmt: skip
     print(f"  worker / pass-through: {figures['ratio_worker_to_pass_through']:.2f} "
@@ -360,7 +372,10 @@ def _print(figures: dict[str, Any]) -> None:
               f"({100 * figures['monitoring_cpu_cost']:.1f} % more CPU a transaction)")  # fmt: skip
     if "audit_cost" in figures:
         print(f"  recording every decision costs {100 * figures['audit_cost']:.1f} % of the worker's throughput "
-              f"({100 * figures['audit_cpu_cost']:.1f} % more CPU a transaction)")  # fmt: skip
+              f"({100 * figures['audit_cpu_cost']:.1f} % more CPU a transaction, its recorder's too)")  # fmt: skip
+    if "audit_thread_cost" in figures:
+        print(f"  recording in a thread of the worker costs {100 * figures['audit_thread_cost']:.1f} % of its "
+              f"throughput ({100 * figures['audit_thread_cpu_cost']:.1f} % more CPU a transaction)")  # fmt: skip
     paced = figures["paced"]
     for name, run in paced["runs"].items():
         print(f"  paced at {paced['rate']:,.0f} tx/s, {name}: latency {run['latency_ms']}")
