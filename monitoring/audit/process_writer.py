@@ -7,7 +7,9 @@ first two there (each event's JSON, one ``orjson`` call) and sends the rest to a
 scoring path pays the hand-over and little else. Nothing changes for the submitter: a future per submission
 that resolves once its records are committed (the same :class:`~monitoring.audit.log.AppendResult`), or fails
 with the reason (:class:`~monitoring.audit.errors.AuditStoreError` when it may pass: the submitter keeps the
-events for a second try).
+events for a second try). Submitting never blocks: what the socket does not take at once (a batch of decisions
+is megabytes, a socket's buffer a few hundred kilobytes) is sent by the writer's sending thread, in order, so an
+event loop goes on serving while the recording process reads.
 
 The child is started with the writer and stopped by :meth:`ProcessWriter.close`, which lets it commit what it
 holds first. If it dies, the submissions it had not confirmed fail with :class:`AuditStoreError` (they may have
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -55,11 +58,17 @@ _ROOT: Final = str(Path(monitoring.__file__).resolve().parent.parent)
 
 @dataclass(eq=False)
 class _Child:
-    """One recording process: its socket, and the submissions it has not answered yet."""
+    """One recording process: its socket, the submissions it has not answered yet, and the frames (or their
+    rest) that wait for its sending thread."""
 
     process: subprocess.Popen[bytes]
     connection: socket.socket
+    #: Signalled (under the writer's lock) when frames wait to be sent, a send ends, or the child is gone.
+    ready: threading.Condition
     pending: dict[int, tuple[AnyFuture, ErrorCallback | None]] = field(default_factory=dict)
+    outbox: deque[bytes | memoryview] = field(default_factory=deque)
+    #: Whether the sending thread holds frames: later ones queue behind them, in order.
+    sending: bool = False
     alive: bool = True
     reader: threading.Thread | None = None
 
@@ -110,6 +119,8 @@ class ProcessWriter:
             child = self._child
         if child is None:
             return
+        with child.ready:
+            child.ready.wait_for(lambda: not child.sending, timeout_s)
         with contextlib.suppress(OSError):
             child.connection.shutdown(socket.SHUT_WR)  # the child reads the end, commits, answers, exits
         if child.reader is not None:
@@ -149,12 +160,52 @@ class ProcessWriter:
             else:
                 child.pending[frame_id] = (future, on_error)
                 try:
-                    child.connection.sendall(frame)
+                    self._hand_over(child, frame)
                     return
                 except OSError as exc:
                     del child.pending[frame_id]
                     refused = AuditStoreError(f"the audit recording process stopped reading: {exc}")
         self._fail(future, on_error, refused)
+
+    @staticmethod
+    def _hand_over(child: _Child, frame: bytes) -> None:
+        """Send ``frame`` without ever blocking the submitter (an event loop, a worker between batches): what the
+        socket does not take at once waits for the sending thread, behind what already waits; under the lock."""
+        if not child.sending:
+            try:
+                sent = child.connection.send(frame, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                sent = 0
+            if sent == len(frame):
+                return
+            child.outbox.append(memoryview(frame)[sent:])
+        else:
+            child.outbox.append(frame)
+        child.sending = True
+        child.ready.notify_all()
+
+    def _send_waiting(self, child: _Child) -> None:
+        """The sending thread: sends the frames that wait, in order, blocking as the recording process reads."""
+        while True:
+            with child.ready:
+                while child.alive and not child.outbox:
+                    child.ready.wait()
+                if not child.outbox:  # the child is gone and nothing waits
+                    return
+                data = child.outbox.popleft()
+            try:
+                child.connection.sendall(data)
+            except OSError as error:  # the reply thread sees the socket close and fails what was not answered
+                logger.error("sending to the audit recording process failed: %s", error)
+                with child.ready:
+                    child.outbox.clear()
+                    child.sending = False
+                    child.ready.notify_all()
+                return
+            with child.ready:
+                if not child.outbox:
+                    child.sending = False
+                    child.ready.notify_all()
 
     @staticmethod
     def _fail(future: AnyFuture, on_error: ErrorCallback | None, error: AuditError) -> None:
@@ -196,7 +247,7 @@ class ProcessWriter:
             raise AuditStoreError(f"cannot start the audit recording process: {error}") from None
         finally:
             theirs.close()
-        child = _Child(process, ours)
+        child = _Child(process, ours, threading.Condition(self._lock))
         try:
             self._await_hello(child)
         except BaseException:
@@ -206,6 +257,7 @@ class ProcessWriter:
             raise
         child.reader = threading.Thread(target=self._read, args=(child,), name="audit-replies", daemon=True)
         child.reader.start()
+        threading.Thread(target=self._send_waiting, args=(child,), name="audit-sends", daemon=True).start()
         return child
 
     def _await_hello(self, child: _Child) -> None:
@@ -262,6 +314,7 @@ class ProcessWriter:
             if not child.alive and not child.pending:
                 return
             child.alive = False
+            child.ready.notify_all()  # the sending thread stops
             unanswered, child.pending = list(child.pending.values()), {}
         code = child.process.poll()
         if code is None:

@@ -150,3 +150,12 @@ def test_a_batch_of_decisions_is_recorded_as_its_events_would_be(
         (e.kind, e.actor, e.subject, e.card_token, e.payload) for e in expected
     ], "byte for byte what encoding each event gives"
     assert all(PAN not in r.payload for r in records)
+
+
+def test_large_submissions_keep_their_order(writer: ProcessWriter, settings: AuditSettings) -> None:
+    batches = [decision_batch_of(list(support.decisions(200, start=200 * k))) for k in range(12)]
+    futures = [writer.submit([batch]) for batch in batches]  # megabytes: more than the socket takes at once
+    results = [future.result(timeout=60) for future in futures]
+    assert [(r.first_seq, r.last_seq) for r in results] == [(200 * k + 1, 200 * k + 200) for k in range(12)]
+    with _log(settings) as log:
+        assert [r.subject for r in log.records()] == [f"dec-{i:08d}" for i in range(2_400)]
