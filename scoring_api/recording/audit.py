@@ -1,11 +1,12 @@
 """The audit trail as the scoring service's and the stream worker's :class:`~scoring_api.sinks.DecisionSink`.
 
 :class:`AuditRecorder` turns each event into the audit trail's own records and hands them to an
-:class:`~monitoring.audit.writer.AuditWriter`, which commits what many request threads and handlers submitted
-in one transaction:
+:class:`~monitoring.audit.writer.EventWriter` (the process's recording process, or a thread of it), which commits
+what many request threads and handlers submitted in one transaction:
 
 * a scored batch: one :class:`~monitoring.audit.DecisionBatch` (:func:`decision_batch`, built a column at a
-  time from the batch's own columns), which is recorded as one :class:`~monitoring.audit.DecisionEvent` per newly
+  time from the batch's own columns; a few decisions, a single transaction's, as events: :func:`scored_items`),
+  which is recorded as one :class:`~monitoring.audit.DecisionEvent` per newly
   taken decision (a replayed answer was recorded when it was taken), with the raw contract fields as scored, the
   model input by name (the exact float32 values), the answering model, backend and role, the decision
   configuration's version, the score, outcome, rules and reason codes, and the card as BIN and last four when it
@@ -46,9 +47,10 @@ from ingest.contract import TRANSACTION_COLUMNS, Transaction
 from monitoring.audit.decision_batch import FIXED_FIELDS, REASON_TYPE, TIME_TYPE, DecisionBatch, json_column
 from monitoring.audit.encoding import AuditItem
 from monitoring.audit.errors import AuditError, AuditStoreError
-from monitoring.audit.events import AccessEvent, DecisionConfigEvent, DeploymentEvent
+from monitoring.audit.events import AccessEvent, DecisionConfigEvent, DecisionEvent, DeploymentEvent
 from monitoring.audit.log import AppendResult
 from monitoring.audit.writer import EventWriter
+from scoring_api.decisions.reasons import audit_reasons
 from scoring_api.recording.scope import current_scope
 from scoring_api.records import ModelRole, Outcome, ReasonCode
 from scoring_api.sinks import (
@@ -211,6 +213,52 @@ def decision_batch(
     return DecisionBatch.from_arrays(arrays)
 
 
+def decision_events(
+    event: BatchScored, *, backend: str, card_displays: Mapping[str, str] | None = None
+) -> list[DecisionEvent]:
+    """The same records as :func:`decision_batch`, one event per decision: cheaper for a few decisions (a
+    single transaction's), where building an Arrow table's dozens of arrays costs far more than the events."""
+    batch = event.batch
+    rows, values = contract_rows(batch.scored), batch.model_input.values.tolist()  # float32 -> float: exact
+    names, displays = batch.model_input.names, card_displays or {}
+    return [
+        DecisionEvent(
+            occurred_at=decision.decided_at,
+            decision_id=decision.decision_id,
+            transaction_id=decision.transaction_id,
+            card_token=decision.card_token,
+            input=rows[k],
+            features=dict(zip(names, values[k], strict=True)),
+            model_content_id=decision.model_version,
+            decision_config_version=str(decision.decision_config_version),
+            score=decision.score,
+            decision=_VALUES[decision.outcome],
+            reasons=audit_reasons(decision.reasons),
+            rules=decision.rules_fired,
+            backend=backend,
+            deployment=_VALUES[decision.model_role],
+            source=event.source,
+            card_display=displays.get(decision.card_token),
+        )
+        for k, decision in enumerate(batch.new_decisions)
+    ]
+
+
+def scored_items(
+    event: BatchScored, *, backend: str, card_displays: Mapping[str, str] | None = None
+) -> list[AuditItem]:
+    """What recording a scored batch submits: its decisions as one :class:`~monitoring.audit.DecisionBatch`, or,
+    below :data:`COLUMNAR_FROM` decisions, as events (the records are the same, byte for byte)."""
+    if len(event.batch.scored_positions) < COLUMNAR_FROM:
+        return list(decision_events(event, backend=backend, card_displays=card_displays))
+    batch = decision_batch(event, backend=backend, card_displays=card_displays)
+    return [] if batch is None else [batch]
+
+
+#: From how many decisions a batch is recorded as a table: a table costs about 0.65 ms to build whatever its
+#: size, then some 4 us a decision; an event some 18 us (bench/audit.py, 2026-12-05).
+COLUMNAR_FROM: Final = 48
+
 _DECISION_FIELDS: Final = operator.itemgetter(
     "decided_at",
     "decision_id",
@@ -327,9 +375,7 @@ class AuditRecorder:
     def batch_scored(self, event: BatchScored) -> None:
         scope = current_scope()
         displays = None if scope is None else scope.card_displays
-        batch = decision_batch(event, backend=self.backend, card_displays=displays)
-        if batch is not None:
-            self.record([batch])
+        self.record(scored_items(event, backend=self.backend, card_displays=displays))
 
     def deployment_changed(self, event: DeploymentChanged) -> None:
         if event.action not in REGISTRY_RECORDED:

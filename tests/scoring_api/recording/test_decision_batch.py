@@ -14,11 +14,11 @@ import pytest
 
 from features.model_input import ModelInput
 from ingest.contract import Channel, Transaction
-from monitoring.audit import AuditWriter, DecisionEvent, decision_batch_events, encode_decision_batch
-from monitoring.audit.encoding import encode
+from monitoring.audit import AuditWriter, DecisionBatch, DecisionEvent, decision_batch_events, encode_decision_batch
+from monitoring.audit.encoding import encode, encode_items
 from scoring_api.decisions.reasons import audit_reasons
 from scoring_api.recording import AuditRecorder
-from scoring_api.recording.audit import contract_rows, contract_struct, decision_batch
+from scoring_api.recording.audit import COLUMNAR_FROM, contract_rows, contract_struct, decision_batch, scored_items
 from scoring_api.records import Decision, ModelRole, Outcome, ReasonCode, RiskBand, ScoredBatch
 from scoring_api.sinks import BatchScored
 from tests.monitoring.audit import support
@@ -139,3 +139,16 @@ def test_a_frames_columns_are_taken_as_the_contract_records_them(text: str) -> N
         frame[column] = frame[column].astype(text)
     assert contract_struct(frame).to_pylist() == contract_rows(frame)
     assert contract_struct(transactions(1)[0]).to_pylist() == contract_rows(transactions(1)[0])
+
+
+@pytest.mark.parametrize("count", [1, COLUMNAR_FROM - 1, COLUMNAR_FROM, 120])
+def test_small_batches_are_recorded_as_events_and_give_the_same_records(count: int) -> None:
+    event = scored(count, frame=count > 1)
+    items = scored_items(event, backend="numba")
+    columnar = decision_batch(event, backend="numba")
+    assert columnar is not None
+    if count < COLUMNAR_FROM:
+        assert all(isinstance(item, DecisionEvent) for item in items)
+    else:
+        assert [type(item) for item in items] == [DecisionBatch]
+    assert encode_items(items) == encode_items([columnar]), "the same records either way, byte for byte"
