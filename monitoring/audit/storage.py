@@ -28,7 +28,7 @@ from monitoring.audit.records import COLUMNS
 _RECORD_COLUMNS: Final = ", ".join(COLUMNS)
 _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS audit_records (
-        seq BIGINT PRIMARY KEY,
+        seq {seq_type} PRIMARY KEY,
         recorded_at TEXT NOT NULL,
         kind TEXT NOT NULL,
         actor TEXT,
@@ -61,6 +61,11 @@ _SCHEMA: Final = (
         deleted_at TEXT
     )""",
 )
+#: The records' key: on SQLite ``INTEGER PRIMARY KEY`` makes ``seq`` the table's rowid, so an insert writes one
+#: B-tree where ``BIGINT PRIMARY KEY`` wrote two (the rows, and a unique index on ``seq``): the chained append of
+#: encoded records measured about 1.2 times as fast. Databases created with the earlier declaration keep it and
+#: work as before (PostgreSQL has no rowid: ``BIGINT``).
+_SEQ_TYPE: Final = {"sqlite": "INTEGER", "postgresql": "BIGINT"}
 #: Rows fetched per round trip when streaming.
 FETCH_ROWS: Final = 5_000
 #: SQLite's page size for a new audit database: records are around a kilobyte, and 16 KiB pages write them
@@ -89,7 +94,7 @@ class Storage:
         self._connection = self.connect()
         with self.write(lock=False) as cursor:
             for statement in _SCHEMA:
-                cursor.execute(statement)
+                cursor.execute(statement.format(seq_type=_SEQ_TYPE[self.dialect]))
 
     # -- connections -----------------------------------------------------------------------------------------
 
