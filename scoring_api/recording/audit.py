@@ -20,7 +20,8 @@ what many request threads and handlers submitted in one transaction:
 Fail closed: inside a request's :mod:`recording scope <scoring_api.recording.scope>` the events are staged
 there, submitted together when the answer is about to go out, and awaited before it does; elsewhere
 :meth:`AuditRecorder.batch_scored` and the others return only once the records are committed, and raise when
-they cannot be. Events whose commit failed for a reason that may pass
+they cannot be (:meth:`AuditRecorder.submit_scored` returns the commit's future instead, which the stream worker
+waits for before it publishes the batch). Events whose commit failed for a reason that may pass
 (the database unreachable, a lock timeout) are kept and submitted again ahead of the next ones (and by
 :meth:`AuditRecorder.retry`), so a decision that was refused an answer still reaches the trail, once.
 """
@@ -376,6 +377,14 @@ class AuditRecorder:
         scope = current_scope()
         displays = None if scope is None else scope.card_displays
         self.record(scored_items(event, backend=self.backend, card_displays=displays))
+
+    def submit_scored(self, event: BatchScored) -> Future[AppendResult]:
+        """:meth:`batch_scored` without waiting: the batch's decisions are submitted (after the events waiting for
+        a second try) and the commit's future returned, so that the stream worker prepares the batch's outputs
+        while they are committed, and waits for them only before it publishes."""
+        scope = current_scope()
+        displays = None if scope is None else scope.card_displays
+        return self.submit(scored_items(event, backend=self.backend, card_displays=displays))
 
     def deployment_changed(self, event: DeploymentChanged) -> None:
         if event.action not in REGISTRY_RECORDED:

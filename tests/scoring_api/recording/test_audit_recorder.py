@@ -6,17 +6,21 @@ fields are recorded alike whichever path scored it."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from features.model_input import ModelInput
 from ingest.contract import Channel, Transaction
-from monitoring.audit import AuditLog, AuditStoreError, AuditWriter
+from monitoring.audit import AuditLog, AuditStoreError, AuditWriter, DecisionEvent
 from scoring_api.recording import AuditRecorder, recording_scope
 from scoring_api.recording.audit import contract_rows
-from scoring_api.sinks import AccessEvent, utc_now
+from scoring_api.records import Decision, ModelRole, Outcome, RiskBand, ScoredBatch
+from scoring_api.sinks import AccessEvent, BatchScored, utc_now
 from tests.monitoring.audit import support
 
 
@@ -109,3 +113,56 @@ def test_the_batch_path_records_the_contract_fields_as_the_single_transaction_pa
     assert contract_rows(frame) == singles
     assert [row["timestamp"] for row in singles] == ["2026-03-01T10:00:00+00:00", "2026-03-01T10:00:01.000250+00:00"]
     assert singles[0]["channel"] == "ecom"
+
+
+def _scored(count: int) -> BatchScored:
+    """A stream batch of ``count`` approved decisions."""
+    at = utc_now()
+    transactions = [
+        Transaction(transaction_id=f"t{k}", timestamp=at, card_token="tok_" + "cd" * 16, customer_id="C-1",
+                    terminal_id="T-1", amount=10.0 + k)
+        for k in range(count)
+    ]  # fmt: skip
+    decisions = tuple(
+        Decision(
+            decision_id=f"dec-{k}", transaction_id=f"t{k}", card_token="tok_" + "cd" * 16, score=0.01 * k,
+            risk_band=RiskBand.LOW, outcome=Outcome.APPROVE, decided_by="model", rules_fired=(), reasons=(),
+            review_threshold=0.5, decline_threshold=0.9, model_version="sha256:" + "ab" * 32,
+            model_role=ModelRole.CHAMPION, decision_config_version=3, decided_at=at,
+        )
+        for k in range(count)
+    )  # fmt: skip
+    frame = pd.DataFrame([transaction.model_dump() for transaction in transactions])
+    values = np.arange(count * 2, dtype=np.float32).reshape(count, 2)
+    batch = ScoredBatch(decisions, ModelInput(("amount", "is_night"), values), np.arange(count), scored=frame)
+    return BatchScored(at=at, source="stream", batch=batch)
+
+
+def test_a_scored_batch_is_submitted_and_its_commit_awaited_by_the_caller(log: AuditLog) -> None:
+    recorder = AuditRecorder(AuditWriter(log), backend="numpy")
+    result = recorder.submit_scored(_scored(3)).result(timeout=10.0)
+    assert (result.first_seq, result.last_seq) == (1, 3)
+    events = [record.event() for record in log.records()]
+    assert [(e.decision_id, e.source) for e in events if isinstance(e, DecisionEvent)] == [
+        ("dec-0", "stream"),
+        ("dec-1", "stream"),
+        ("dec-2", "stream"),
+    ]
+    recorder.close()
+    log.close()
+
+
+def test_a_scored_batch_whose_commit_fails_fails_its_future_and_waits_for_a_second_try(log: AuditLog) -> None:
+    recorder = AuditRecorder(AuditWriter(log), backend="numpy")
+    log.close()
+    with pytest.raises(AuditStoreError, match="closed"):
+        recorder.submit_scored(_scored(2)).result(timeout=10.0)
+    # The future's waiters wake as its done callbacks (which keep the events) start: wait for them, boundedly.
+    problem = None
+    for _ in range(500):
+        if (problem := recorder.problem()) is not None:
+            break
+        time.sleep(0.01)
+    assert problem is not None
+    assert problem.startswith("2 audit events wait to be recorded")
+    recorder.writer.close()
