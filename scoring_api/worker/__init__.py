@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from scoring_api.worker.loop import (
         BatchObserver,
         CommittedBatch,
+        DecisionRecorder,
         SinkObserver,
         StreamWorker,
         WorkerReport,
@@ -39,6 +40,7 @@ _HOMES = {
     "TopologyError": "errors",
     "WorkerError": "errors",
     "BatchObserver": "loop",
+    "DecisionRecorder": "loop",
     "CommittedBatch": "loop",
     "StreamWorker": "loop",
     "WorkerReport": "loop",
@@ -55,6 +57,7 @@ __getattr__ = lazy_exports(__name__, {name: f".{home}" for name, home in _HOMES.
 __all__ = [
     "BatchObserver",
     "CommittedBatch",
+    "DecisionRecorder",
     "JournalError",
     "PipelineScorer",
     "RecoveryError",

@@ -17,7 +17,7 @@ from ingest.settings import IngestSettings
 from lifecycle.settings import LifecycleSettings
 from scoring_api.settings import ScoringSettings
 from scoring_api.sinks import Sinks
-from scoring_api.worker.loop import BatchObserver, StreamWorker, WorkerReport, WorkerTopics
+from scoring_api.worker.loop import BatchObserver, DecisionRecorder, StreamWorker, WorkerReport, WorkerTopics
 from scoring_api.worker.scoring import RowScorer, stream_scorer
 from scoring_api.worker.settings import WorkerSettings
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from monitoring.alerts import AlertActionSink, AlertEvent
     from monitoring.audit import AuditLog, AuditSettings
     from scoring_api.recording import AuditRecording
-    from scoring_api.sinks import DecisionSink
     from scoring_api.worker.monitoring import MonitorObserver
 
 log = logging.getLogger("fraud.worker")
@@ -164,7 +163,7 @@ def build_worker(
     slot: int,
     make_scorer: Callable[[OnlineFeatureEngine], RowScorer] | None = None,
     observers: list[BatchObserver] | None = None,
-    recorder: DecisionSink | None = None,
+    recorder: DecisionRecorder | None = None,
     consumer_overrides: dict[str, object] | None = None,
 ) -> StreamWorker:
     """The worker of ``slot`` as the settings describe it: every decision recorded in the audit trail before it

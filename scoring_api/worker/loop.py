@@ -10,17 +10,19 @@ One iteration (see ``docs/stream-worker.md`` for the whole design):
 3. begin the batch's Kafka transaction and add the input offsets to it (with the group's metadata, and the
    journal record's name as offset metadata) without waiting: the coordinator's round trips run on the
    producer's I/O thread while the batch is processed; score the plan's runs
-   (:class:`~scoring_api.worker.scoring.RowScorer`), applying labels between them, and hand the decisions to the
-   recorder (the audit trail), which must accept them before anything is published;
-4. in the same transaction: decisions to ``scores``, dead letters to ``transactions.dlq``, the journal record,
-   then the commit (which waits for the offsets' answer first);
+   (:class:`~scoring_api.worker.scoring.RowScorer`), applying labels between them, and submit the decisions to
+   the recorder (the audit trail) at once, without waiting: the trail commits them while the worker goes on;
+4. in the same transaction: decisions to ``scores``, dead letters to ``transactions.dlq``, the journal record;
+   then the wait for the recorder, which must have committed the decisions before anything is published, and
+   the Kafka commit (which waits for the offsets' answer first);
 5. after the commit, the state's unit commits with the positions it reached (Redis: one MULTI/EXEC; embedded:
    in memory, snapshotted every ``snapshot_every`` batches and at shutdown).
 
-A failed transaction (or a recorder that refuses the decisions) is aborted, its offsets with it; the state
-returns to its last durable point (and replays the journal), the consumer goes back to the committed offsets, and
-the batch is processed again. A batch whose processing raises aborts its transaction before the error stops the
-worker. SIGTERM finishes the batch in hand, commits it, snapshots, and leaves the group.
+A failed transaction (or a recorder that refuses the decisions: what was sent is then aborted unpublished) is
+aborted, its offsets with it; the state returns to its last durable point (and replays the journal), the
+consumer goes back to the committed offsets, and the batch is processed again. A batch whose processing raises
+aborts its transaction before the error stops the worker. SIGTERM finishes the batch in hand, commits it,
+snapshots, and leaves the group.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -98,10 +101,23 @@ class BatchObserver(Protocol):
         """Finish what is gathered (the worker stops)."""
 
 
+class DecisionRecorder(Protocol):
+    """Where every decision is recorded before it is published (the audit trail's
+    :class:`~scoring_api.recording.AuditRecorder`): a batch's decisions are submitted as soon as it is scored,
+    and the worker waits for the future, at most ``timeout_s`` seconds, just before it commits the batch."""
+
+    timeout_s: float
+
+    def submit_scored(self, event: BatchScored) -> Future[Any]:
+        """Submit the batch's decisions for recording without waiting; the future fails if they cannot be."""
+        ...
+
+
 class SinkObserver:
     """A :class:`~scoring_api.sinks.DecisionSink` (the service's metrics, say) as an observer: each committed
     batch reaches it, at most once, as the scoring service's ``BatchScored`` event from source ``stream``. A sink
-    that must see every published decision (the audit trail) is the worker's ``recorder`` instead."""
+    that must see every published decision (the audit trail) is the worker's ``recorder`` instead (a
+    :class:`DecisionRecorder`)."""
 
     def __init__(self, sink: DecisionSink) -> None:
         self.sink = sink
@@ -146,7 +162,7 @@ class StreamWorker:
         make_scorer: Callable[[OnlineFeatureEngine], RowScorer],
         store: StateStore | None = None,
         observers: Sequence[BatchObserver] = (),
-        recorder: DecisionSink | None = None,
+        recorder: DecisionRecorder | None = None,
         consumer_overrides: dict[str, Any] | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
@@ -155,7 +171,7 @@ class StreamWorker:
         self.slot = slot
         self.worker_id = f"{settings.transactional_id_prefix}-{slot}"
         self.observers = list(observers)
-        #: Told of every batch's decisions before they are published (see :meth:`_record`).
+        #: Records every batch's decisions before they are published (see :meth:`_recorded`).
         self.recorder = recorder
         self._record_pause = 0.0
         #: Called last when the worker stops (what build_worker opened: the audit trail, monitoring's storage).
@@ -305,9 +321,11 @@ class StreamWorker:
             self._open_transaction(batch, record)
             try:
                 processed = process_plan(plan, self.scorer)
-                refusal = self._record(batch, processed)
+                recording = self._submit_record(processed)
+                journal, outputs = self._send(batch, plan, processed, record)
+                refusal = self._recorded(batch, recording)
                 if refusal is None:
-                    journal_offset, outputs = self._commit(batch, plan, processed, record)
+                    journal_offset = self._commit(journal)
             except BaseException:
                 self._abort_quietly()
                 raise
@@ -316,7 +334,7 @@ class StreamWorker:
         except KafkaIngestError as exc:
             self._recover_from_abort(batch, exc)
             return
-        if refusal is not None:  # nothing was published: undo the batch, wait for the recorder, do it again
+        if refusal is not None:  # nothing was published: undo the sends, wait for the recorder, do it again
             self._abort_quietly()
             self._stop.wait(self._record_pause)
             self._recover_from_abort(batch, refusal)
@@ -361,18 +379,31 @@ class StreamWorker:
             self._abort_quietly()
             raise
 
-    def _record(self, batch: MicroBatch, processed: ProcessedBatch) -> Exception | None:
-        """Hand the batch's decisions to the recorder before they are published, so that no decision reaches
-        ``scores`` unrecorded; returns the recorder's failure, if any. When the recorder refuses them, nothing of
-        the batch is published: its transaction is aborted and it is processed again after a pause that doubles
+    def _submit_record(self, processed: ProcessedBatch) -> Future[Any] | None:
+        """Submit the batch's decisions to the recorder as soon as they are taken, without waiting: the trail
+        commits them while the outputs are built and sent (a submission that raises is a failed recording)."""
+        if self.recorder is None:
+            return None
+        try:
+            return self.recorder.submit_scored(BatchScored(utc_now(), "stream", processed.scored.batch))
+        except Exception as exc:  # refused at once: the same as a failed commit, met in _recorded
+            failed: Future[Any] = Future()
+            failed.set_exception(exc)
+            return failed
+
+    def _recorded(self, batch: MicroBatch, recording: Future[Any] | None) -> Exception | None:
+        """Wait for the recorder to commit the batch's decisions, just before the batch's transaction commits, so
+        that no decision reaches ``scores`` unrecorded; returns the recorder's failure, if any. When the recorder
+        refuses them (or does not answer within its ``timeout_s``), nothing of the batch is published: its
+        transaction, with what was sent into it, is aborted and it is processed again after a pause that doubles
         up to 30 s (the stream waits for the audit trail rather than publish decisions it lacks). A batch recorded
         and then not committed (the transaction aborted, the worker killed) is recorded again when it is processed
         again: the trail then holds a decision that was never published beside the one that was (the decision on
         ``scores`` names its own id)."""
-        if self.recorder is None:
+        if recording is None or self.recorder is None:
             return None
         try:
-            self.recorder.batch_scored(BatchScored(utc_now(), "stream", processed.scored.batch))
+            recording.result(timeout=self.recorder.timeout_s)
         except Exception as exc:  # any failure of the recorder: the batch is undone and processed again
             self.metrics.unrecorded.inc()
             self._record_pause = min(30.0, max(0.5, 2 * self._record_pause))
@@ -384,19 +415,24 @@ class StreamWorker:
         self._record_pause = 0.0
         return None
 
-    def _commit(
+    def _send(
         self, batch: MicroBatch, plan: BatchPlan, processed: ProcessedBatch, record: JournalRecord
-    ) -> tuple[int, BatchOutputs]:
-        """Complete the open transaction (the input offsets are in it already): decisions, dead letters, the
-        journal record, then the commit. Returns the journal record's offset and the outputs."""
+    ) -> tuple[Any, BatchOutputs]:
+        """Send the batch's outputs into the open transaction (the input offsets are in it already): decisions,
+        dead letters, the journal record. Nothing is visible to read_committed readers before :meth:`_commit`.
+        Returns the journal record's pending send and the outputs."""
         outputs = batch_outputs(batch, plan, processed, self.settings.dlq_max_value_bytes)
         producer = self.producer
         producer.send_keyed(self.topics.scores, *outputs.decision_columns())
         for letter in outputs.dead_letters:
             producer.send(self.topics.dead_letters, letter.value, key=letter.key, headers=letter.headers)
         journal = producer.send(self.topics.journal, encode_record(record), key=self.worker_id.encode(), partition=0)
-        producer.commit()
-        return int(journal.get(timeout=30).offset), outputs
+        return journal, outputs
+
+    def _commit(self, journal: Any) -> int:
+        """Commit the batch's transaction; returns the journal record's offset."""
+        self.producer.commit()
+        return int(journal.get(timeout=30).offset)
 
     def _abort_quietly(self) -> None:
         try:
