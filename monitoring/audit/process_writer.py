@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -52,8 +51,12 @@ from monitoring.audit.writer import AnyFuture, ErrorCallback, settle
 logger = logging.getLogger(__name__)
 
 _RECEIVE_BYTES: Final = 1 << 16
-#: The project's root, put first on the child's import path (the command may run from any folder).
-_ROOT: Final = str(Path(monitoring.__file__).resolve().parent.parent)
+#: The recording process's program: the project's root first on its import path (the scoring process may run
+#: from any folder, from a checkout that is not installed), then :func:`monitoring.audit.recording_process.main`.
+_CHILD: Final = (
+    f"import sys; sys.path.insert(0, {str(Path(monitoring.__file__).resolve().parent.parent)!r}); "
+    "from monitoring.audit.recording_process import main; sys.exit(main())"
+)
 
 
 @dataclass(eq=False)
@@ -233,14 +236,11 @@ class ProcessWriter:
     def _start(self) -> _Child:
         """Start a recording process and wait until it has opened the log."""
         ours, theirs = socket.socketpair()
-        environment = dict(os.environ)
-        environment["PYTHONPATH"] = os.pathsep.join(filter(None, (_ROOT, environment.get("PYTHONPATH"))))
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "monitoring.audit.recording_process", str(theirs.fileno())],
+                [sys.executable, "-c", _CHILD, str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
-                env=environment,
             )
         except OSError as error:
             ours.close()

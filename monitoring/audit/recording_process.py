@@ -1,7 +1,7 @@
 """The recording process: screens, chains and commits what one scoring process submits, on a core of its own.
 
-Started by :class:`~monitoring.audit.process_writer.ProcessWriter` as ``python -m
-monitoring.audit.recording_process FD``, where ``FD`` is its end of a socket pair. The first frame names the
+Started by :class:`~monitoring.audit.process_writer.ProcessWriter`, which runs :func:`main` with ``FD``, its end
+of a socket pair, as the one argument (``python -m monitoring.audit.recording_process FD``). The first frame names the
 audit log to open (:func:`~monitoring.audit.wire.hello_frame`); every later one is a submission
 (:mod:`~monitoring.audit.wire`). This process turns each into records (the card-number screen, the decision
 batches' JSON), hands them to an :class:`~monitoring.audit.writer.AuditWriter`, whose thread appends whatever
