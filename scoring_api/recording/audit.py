@@ -374,17 +374,19 @@ class AuditRecorder:
     # -- the sink --------------------------------------------------------------------------------------------
 
     def batch_scored(self, event: BatchScored) -> None:
-        scope = current_scope()
-        displays = None if scope is None else scope.card_displays
-        self.record(scored_items(event, backend=self.backend, card_displays=displays))
+        self.record(self._scored_items(event))
 
     def submit_scored(self, event: BatchScored) -> Future[AppendResult]:
         """:meth:`batch_scored` without waiting: the batch's decisions are submitted (after the events waiting for
         a second try) and the commit's future returned, so that the stream worker prepares the batch's outputs
         while they are committed, and waits for them only before it publishes."""
+        return self.submit(self._scored_items(event))
+
+    def _scored_items(self, event: BatchScored) -> list[AuditItem]:
+        """The batch's decisions as recorded, with the cards the request's scope presented by number."""
         scope = current_scope()
         displays = None if scope is None else scope.card_displays
-        return self.submit(scored_items(event, backend=self.backend, card_displays=displays))
+        return scored_items(event, backend=self.backend, card_displays=displays)
 
     def deployment_changed(self, event: DeploymentChanged) -> None:
         if event.action not in REGISTRY_RECORDED:

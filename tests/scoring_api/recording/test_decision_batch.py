@@ -4,7 +4,6 @@ those records are what the log then holds."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,9 +15,15 @@ from features.model_input import ModelInput
 from ingest.contract import Channel, Transaction
 from monitoring.audit import AuditWriter, DecisionBatch, DecisionEvent, decision_batch_events, encode_decision_batch
 from monitoring.audit.encoding import encode, encode_items
-from scoring_api.decisions.reasons import audit_reasons
 from scoring_api.recording import AuditRecorder
-from scoring_api.recording.audit import COLUMNAR_FROM, contract_rows, contract_struct, decision_batch, scored_items
+from scoring_api.recording.audit import (
+    COLUMNAR_FROM,
+    contract_rows,
+    contract_struct,
+    decision_batch,
+    decision_events,
+    scored_items,
+)
 from scoring_api.records import Decision, ModelRole, Outcome, ReasonCode, RiskBand, ScoredBatch
 from scoring_api.sinks import BatchScored
 from tests.monitoring.audit import support
@@ -77,40 +82,13 @@ def scored(count: int, *, frame: bool) -> BatchScored:
     return BatchScored(at=START, source="stream" if frame else "api", batch=batch)
 
 
-def per_row_events(event: BatchScored, backend: str, displays: Mapping[str, str]) -> list[DecisionEvent]:
-    """The events the recorder recorded row by row before batches were columnar."""
-    batch = event.batch
-    rows, values = contract_rows(batch.scored), batch.model_input.values.tolist()
-    return [
-        DecisionEvent(
-            occurred_at=d.decided_at,
-            decision_id=d.decision_id,
-            transaction_id=d.transaction_id,
-            card_token=d.card_token,
-            input=rows[k],
-            features=dict(zip(batch.model_input.names, values[k], strict=True)),
-            model_content_id=d.model_version,
-            decision_config_version=str(d.decision_config_version),
-            score=d.score,
-            decision=d.outcome.value,
-            reasons=audit_reasons(d.reasons),
-            rules=d.rules_fired,
-            backend=backend,
-            deployment=d.model_role.value,
-            source=event.source,
-            card_display=displays.get(d.card_token),
-        )
-        for k, d in enumerate(batch.new_decisions)
-    ]
-
-
 @pytest.mark.parametrize(("frame", "count"), [(True, 7), (False, 1)])
 @pytest.mark.parametrize("displays", [{}, {support.token(1): "411111******1111"}])
 def test_the_batch_means_the_per_row_events(frame: bool, count: int, displays: dict[str, str]) -> None:
     event = scored(count, frame=frame)
     batch = decision_batch(event, backend="numba", card_displays=displays)
     assert batch is not None
-    expected = per_row_events(event, "numba", displays)
+    expected = decision_events(event, backend="numba", card_displays=displays)
     assert decision_batch_events(batch) == expected
     assert encode_decision_batch(batch) == [encode(e) for e in expected]
 
@@ -124,10 +102,10 @@ def test_a_batch_of_replayed_answers_only_records_nothing() -> None:
 def test_the_recorder_records_one_record_per_decision(tmp_path: Path) -> None:
     log = support.open_log(f"sqlite:///{tmp_path}/audit.sqlite", tmp_path / "archive")
     recorder = AuditRecorder(AuditWriter(log), backend="numpy")
-    event = scored(5, frame=True)
+    event = scored(COLUMNAR_FROM + 2, frame=True)  # recorded as a table
     recorder.batch_scored(event)
     recorder.close()
-    assert [record.event() for record in log.records()] == per_row_events(event, "numpy", {})
+    assert [record.event() for record in log.records()] == decision_events(event, backend="numpy")
     assert log.verify().ok
     log.close()
 
